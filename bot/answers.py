@@ -1,0 +1,79 @@
+"""The Discord side of an upload command: guardrails, defer, run, answer. Shared by every entry point."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import replies
+from bot.sources import Source, SourceRejected
+from bot.texts import Texts
+from bot.uploads import TOKEN_LIFETIME, Requester
+
+if TYPE_CHECKING:
+    from bot.app import MusicBot
+
+log = logging.getLogger(__name__)
+
+
+def texts_for(interaction: discord.Interaction) -> Texts:
+    return Texts(interaction.locale.value)
+
+
+def requester(interaction: discord.Interaction) -> Requester:
+    """What the upload needs to know of the interaction, to answer now or after a restart."""
+    return Requester(
+        interaction_id=interaction.id,
+        application_id=interaction.application_id,
+        token=interaction.token,
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id,
+        locale=interaction.locale.value,
+        token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME,
+    )
+
+
+async def refuse(interaction: discord.Interaction, text: str) -> None:
+    """Answer only the member, at once, and upload nothing."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, kind: str) -> None:
+    log.info(
+        "upload refused user=%s guild=%s source=%s reason=%s",
+        interaction.user.id,
+        interaction.guild_id,
+        kind,
+        exc.reason.value,
+    )
+    await refuse(interaction, replies.rejection(texts_for(interaction), exc))
+
+
+async def upload_and_answer(bot: MusicBot, interaction: discord.Interaction, sources: Sequence[Source]) -> None:
+    """Defer, upload every source, and give the interaction its one final answer."""
+    texts = texts_for(interaction)
+    with bot.answering.track():
+        limit = bot.settings.max_uploads_per_user
+        pending = await bot.store.pending_for_user(interaction.user.id)
+        if pending + len(sources) > limit and pending > 0:
+            await refuse(interaction, texts("upload.busy_user", count=pending))
+            return
+        if not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)
+        started = time.monotonic()
+        try:
+            records = await bot.uploads.start(requester(interaction), sources)
+        except Exception:
+            log.exception("upload failed unexpectedly for interaction %s", interaction.id)
+            await interaction.edit_original_response(content=texts("error.internal"))
+            return
+        await bot.delivery.deliver(interaction.id)
+        log.debug("interaction %s answered in %.2fs (%d record(s))", interaction.id, time.monotonic() - started, len(records))

@@ -1,0 +1,99 @@
+"""The bot: a `commands.Bot` that owns the settings, the shared HTTP session, the store and the services."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.commands_sync import sync_commands
+from bot.delivery import Delivery
+from bot.inflight import InFlight
+from bot.musicapi import MusicAPIClient
+from bot.settings import Settings
+from bot.store import SQLiteUploadStore, UploadStore
+from bot.uploads import UploadService
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.upload",)
+
+#: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
+SHUTDOWN_GRACE = 3.0
+SHUTDOWN_ANSWER_WAIT = 4.0
+
+
+class MusicBot(commands.Bot):
+    """Slash commands and context menus only: no privileged intents, no prefix commands."""
+
+    def __init__(self, settings: Settings, session: aiohttp.ClientSession) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.none(),
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.session = session
+        self.answering = InFlight()
+        self._store: UploadStore | None = None
+        self._uploads: UploadService | None = None
+        self._delivery: Delivery | None = None
+
+    @property
+    def store(self) -> UploadStore:
+        if self._store is None:
+            raise RuntimeError("the store opens in setup_hook")
+        return self._store
+
+    @property
+    def uploads(self) -> UploadService:
+        if self._uploads is None:
+            raise RuntimeError("the upload service starts in setup_hook")
+        return self._uploads
+
+    @property
+    def delivery(self) -> Delivery:
+        if self._delivery is None:
+            raise RuntimeError("delivery starts in setup_hook")
+        return self._delivery
+
+    async def setup_hook(self) -> None:
+        s = self.settings
+        self._store = await SQLiteUploadStore.open(s.database_path)
+        client = MusicAPIClient(
+            self.session,
+            base_url=s.musicapi_base_url,
+            api_key=s.musicapi_api_key,
+            timeout=s.musicapi_timeout,
+            retries=s.musicapi_retries,
+            backoff=s.musicapi_retry_backoff,
+        )
+        self._uploads = UploadService(
+            client=client, store=self._store, upload_timeout=s.upload_timeout, callback_base=s.public_url
+        )
+        self._delivery = Delivery(self, self._store, self.session)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        guild = discord.Object(s.dev_guild_id) if s.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        await sync_commands(self, guild)
+
+    async def close(self) -> None:
+        """Finish or interrupt in-flight uploads, answer their members, then close the connections."""
+        if self._uploads is not None and not self.is_closed():
+            uploads = self._uploads
+            if not await uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
+                log.info("interrupting %d upload(s) still in flight", uploads.in_flight.count)
+                uploads.stop()
+            await self.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        await super().close()
+        if self._store is not None:
+            store, self._store = self._store, None
+            await store.close()
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s (id %s)", self.user, self.user.id if self.user else "?")

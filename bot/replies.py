@@ -1,0 +1,88 @@
+"""The one place where outcomes and failures become sentences for a member."""
+
+from __future__ import annotations
+
+import re
+
+from collections.abc import Sequence
+
+from bot.errors import ErrorKind, UploadError
+from bot.redact import redact_urls
+from bot.sources import Rejection, SourceRejected
+from bot.store import FAILED, SUCCEEDED, UploadRecord
+from bot.texts import Texts
+
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]<:])")
+MAX_LABEL = 100
+
+
+def plain(text: str, limit: int = MAX_LABEL) -> str:
+    """Text from outside (file names, links, MusicAPI's reasons) made inert in Discord markdown."""
+    text = " ".join(redact_urls(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def human_size(size: int) -> str:
+    mib = size / (1024 * 1024)
+    return f"{mib:.1f} MB" if mib >= 1 else f"{max(size // 1024, 1)} KB"
+
+
+def rejection(texts: Texts, exc: SourceRejected) -> str:
+    details: dict[str, object] = dict(exc.details)
+    if "filename" in details:
+        details["filename"] = plain(str(details["filename"]))
+    if exc.reason is Rejection.TOO_LARGE:
+        details["size"] = human_size(int(str(details["size"])))
+        details["limit"] = human_size(int(str(details["limit"])))
+    if "scheme" in details:
+        details["scheme"] = plain(str(details["scheme"]), 20)
+    if "host" in details:
+        details["host"] = plain(str(details["host"]))
+    return texts(f"source.{exc.reason.value}", **details)
+
+
+def success(texts: Texts, clip_id: str, label: str) -> str:
+    return texts("upload.success", clip_id=clip_id.replace("`", ""), label=plain(label))
+
+
+def pending(texts: Texts, label: str) -> str:
+    return texts("upload.pending", label=plain(label))
+
+
+def failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
+    """Words for a failed upload; `detail` is MusicAPI's own reason where it gave one."""
+    reason = plain(detail, 300) if detail else ""
+    key = f"error.{kind.value}"
+    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
+        key += "_no_reason"
+    if kind is ErrorKind.FORBIDDEN and not reason:
+        reason = "403"
+    return texts(key, label=plain(label), reason=reason)
+
+
+def error(texts: Texts, exc: UploadError, label: str) -> str:
+    return failure(texts, exc.kind, label, exc.detail)
+
+
+def outcome(texts: Texts, record: UploadRecord) -> str:
+    """One upload as it stands: its clip_id, its failure, or that MusicAPI is still at work."""
+    if record.state == SUCCEEDED and record.clip_id:
+        return success(texts, record.clip_id, record.label)
+    if record.state == FAILED:
+        return failure(texts, _kind(record.error_kind), record.label, record.error_detail or "")
+    return pending(texts, record.label)
+
+
+def _kind(value: str | None) -> ErrorKind:
+    try:
+        return ErrorKind(value or ErrorKind.FAILED)
+    except ValueError:
+        return ErrorKind.FAILED
+
+
+def outcomes(texts: Texts, records: Sequence[UploadRecord]) -> str:
+    """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
+    text = "\n\n".join(outcome(texts, r) for r in records)
+    return text if len(text) <= 2000 else text[:1999] + "…"

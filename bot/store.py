@@ -1,0 +1,242 @@
+"""The upload log: every upload the bot starts, its state, and what it takes to answer the member later.
+
+`UploadStore` is the interface the rest of the bot uses; `SQLiteUploadStore` is the embedded backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+
+
+@dataclass(slots=True)
+class UploadRecord:
+    """One source of one interaction. Several records share an interaction when a message had several files."""
+
+    interaction_id: int
+    application_id: int
+    interaction_token: str
+    token_expires_at: float
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    locale: str
+    source_kind: str
+    label: str
+    position: int = 0
+    state: str = PENDING
+    clip_id: str | None = None
+    task_id: str | None = None
+    error_kind: str | None = None
+    error_detail: str | None = None
+    callback_token: str | None = None
+    delivered: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    id: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != PENDING
+
+
+class UploadStore(Protocol):
+    async def add(self, record: UploadRecord) -> UploadRecord: ...
+    async def finish(
+        self, upload_id: int, *, clip_id: str | None = None, error_kind: str | None = None, detail: str = ""
+    ) -> bool:
+        """Mark a pending upload succeeded (clip_id) or failed (error_kind); False if it was not pending."""
+        ...
+
+    async def set_task(self, upload_id: int, task_id: str) -> None: ...
+    async def mark_delivered(self, interaction_id: int) -> None: ...
+    async def get(self, upload_id: int) -> UploadRecord | None: ...
+    async def by_callback_token(self, token: str) -> UploadRecord | None: ...
+    async def by_interaction(self, interaction_id: int) -> list[UploadRecord]: ...
+    async def pending(self) -> list[UploadRecord]: ...
+    async def undelivered(self) -> list[UploadRecord]: ...
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
+    async def count_for_user(self, user_id: int) -> int: ...
+    async def pending_for_user(self, user_id: int) -> int: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+# Each entry moves the schema one version up; `PRAGMA user_version` records how far a file has come.
+MIGRATIONS: Sequence[str] = (
+    # 1: the upload log of the sync-only bot.
+    """
+    CREATE TABLE uploads (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        interaction_id INTEGER NOT NULL,
+        application_id INTEGER NOT NULL,
+        interaction_token TEXT NOT NULL,
+        token_expires_at REAL NOT NULL,
+        user_id INTEGER NOT NULL,
+        guild_id INTEGER,
+        channel_id INTEGER,
+        source_kind TEXT NOT NULL,
+        label TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'succeeded', 'failed')),
+        clip_id TEXT,
+        error_kind TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX uploads_by_user ON uploads (user_id, id DESC);
+    """,
+    # 2: callback mode, several files per interaction, localized late answers.
+    """
+    ALTER TABLE uploads ADD COLUMN task_id TEXT;
+    ALTER TABLE uploads ADD COLUMN callback_token TEXT;
+    ALTER TABLE uploads ADD COLUMN error_detail TEXT;
+    ALTER TABLE uploads ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE uploads ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE uploads ADD COLUMN locale TEXT NOT NULL DEFAULT 'en-US';
+    UPDATE uploads SET delivered = 1 WHERE state != 'pending';
+    CREATE UNIQUE INDEX uploads_by_callback_token ON uploads (callback_token);
+    CREATE INDEX uploads_by_interaction ON uploads (interaction_id, position);
+    CREATE INDEX uploads_pending ON uploads (state) WHERE state = 'pending';
+    CREATE INDEX uploads_undelivered ON uploads (delivered) WHERE delivered = 0;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+
+
+def _record(row: aiosqlite.Row) -> UploadRecord:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    values["delivered"] = bool(values["delivered"])
+    return UploadRecord(**values)
+
+
+class SQLiteUploadStore:
+    """The upload log in one SQLite file (WAL mode), through aiosqlite's worker thread."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    @classmethod
+    async def open(cls, path: Path) -> SQLiteUploadStore:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await migrate(db)
+        return cls(db)
+
+    async def add(self, record: UploadRecord) -> UploadRecord:
+        now = self._clock()
+        record = dataclasses.replace(record, created_at=now, updated_at=now)
+        names = [n for n in _COLUMNS if n != "id"]
+        cursor = await self._db.execute(
+            f"INSERT INTO uploads ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+            [getattr(record, n) for n in names],
+        )
+        await self._db.commit()
+        record.id = cursor.lastrowid
+        return record
+
+    async def finish(
+        self, upload_id: int, *, clip_id: str | None = None, error_kind: str | None = None, detail: str = ""
+    ) -> bool:
+        state = SUCCEEDED if clip_id else FAILED
+        cursor = await self._db.execute(
+            "UPDATE uploads SET state = ?, clip_id = ?, error_kind = ?, error_detail = ?, updated_at = ?"
+            " WHERE id = ? AND state = 'pending'",
+            (state, clip_id, None if clip_id else error_kind, detail or None, self._clock(), upload_id),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
+
+    async def set_task(self, upload_id: int, task_id: str) -> None:
+        await self._db.execute(
+            "UPDATE uploads SET task_id = ?, updated_at = ? WHERE id = ?", (task_id, self._clock(), upload_id)
+        )
+        await self._db.commit()
+
+    async def mark_delivered(self, interaction_id: int) -> None:
+        await self._db.execute(
+            "UPDATE uploads SET delivered = 1 WHERE interaction_id = ? AND state != 'pending'", (interaction_id,)
+        )
+        await self._db.commit()
+
+    async def _select(self, where: str, params: Sequence[Any] = ()) -> list[UploadRecord]:
+        async with self._db.execute(f"SELECT * FROM uploads WHERE {where}", params) as cursor:  # noqa: S608
+            return [_record(row) for row in await cursor.fetchall()]
+
+    async def get(self, upload_id: int) -> UploadRecord | None:
+        rows = await self._select("id = ?", (upload_id,))
+        return rows[0] if rows else None
+
+    async def by_callback_token(self, token: str) -> UploadRecord | None:
+        rows = await self._select("callback_token = ?", (token,))
+        return rows[0] if rows else None
+
+    async def by_interaction(self, interaction_id: int) -> list[UploadRecord]:
+        return await self._select("interaction_id = ? ORDER BY position", (interaction_id,))
+
+    async def pending(self) -> list[UploadRecord]:
+        return await self._select("state = 'pending' ORDER BY id")
+
+    async def undelivered(self) -> list[UploadRecord]:
+        return await self._select("delivered = 0 AND state != 'pending' ORDER BY id")
+
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
+        return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
+
+    async def count_for_user(self, user_id: int) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM uploads WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def pending_for_user(self, user_id: int) -> int:
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM uploads WHERE user_id = ? AND state = 'pending'", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def ping(self) -> bool:
+        try:
+            async with self._db.execute("SELECT 1") as cursor:
+                return await cursor.fetchone() is not None
+        except (aiosqlite.Error, ValueError):
+            return False
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring the schema up to SCHEMA_VERSION, one transaction per step; return the version reached."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(f"the database is at schema version {version}, newer than this bot ({SCHEMA_VERSION})")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        await db.execute("BEGIN")
+        try:
+            for statement in statements:
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            await db.rollback()
+            raise
+        await db.commit()
+    return SCHEMA_VERSION

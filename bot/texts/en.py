@@ -1,0 +1,45 @@
+"""English: every word the bot says, and the fallback for every other language."""
+
+MESSAGES: dict[str, str] = {
+    # Command names and descriptions (Discord shows these in the command picker).
+    "cmd.upload.description": "Upload an audio file or a link to MusicAPI and get its clip_id",
+    "cmd.upload.file": "file",
+    "cmd.upload.file.description": "An audio file (mp3, wav, ogg, m4a, flac…)",
+    "cmd.upload.url": "url",
+    "cmd.upload.url.description": "A direct link to an audio file, or a link to a Discord message with audio",
+    "cmd.uploads.description": "Your recent uploads and their clip_ids",
+    "cmd.message_upload": "Upload to MusicAPI",
+    # Choosing the source.
+    "source.no_source": "Give me something to upload: attach an audio file with `file`, or paste a link with `url`.",
+    "source.both_sources": "Please give either `file` or `url`, not both: one upload at a time.",
+    "source.not_audio": "**{filename}** isn't audio. Attach a sound file such as mp3, wav, ogg, m4a or flac.",
+    "source.too_large": "**{filename}** is {size}, over this bot's limit of {limit}. Try a shorter or compressed version (mp3 or m4a).",
+    "source.empty_file": "**{filename}** is empty.",
+    "source.bad_scheme": "That link starts with `{scheme}:`; I can only pass on `http` or `https` links.",
+    "source.malformed": "That doesn't look like a valid link. Paste the full address, starting with `https://`.",
+    "source.too_long": "That link is longer than {limit} characters. Use a shorter direct link to the file.",
+    "source.whitespace": "That link contains spaces or line breaks. Paste just the address, with nothing around it.",
+    "source.credentials": "That link carries a user name or password. Share a link that works without logging in.",
+    "source.private_host": "That link points at a private or local address. MusicAPI can only fetch files from the public internet.",
+    "source.streaming_page": "**{host}** is a streaming page, not an audio file. MusicAPI needs a direct link to the file itself (one that ends in .mp3, .wav…, or a download link), or attach the file here.",
+    "source.discord_page": "That's a link to a Discord page, not to an audio file. Link a message (right-click → Copy Message Link) or attach the file.",
+    # Progress and results.
+    "upload.success": "✅ Uploaded **{label}** to MusicAPI.\nclip_id: `{clip_id}`\nUse this clip_id with MusicAPI's extend, cover and remix features.",
+    "upload.pending": "⏳ MusicAPI is processing **{label}**. I'll put the clip_id here as soon as it's ready.",
+    "upload.busy_user": "You already have {count} uploads in progress. Wait for one to finish, then try again.",
+    # Failures (one per error kind).
+    "error.bad_request": "MusicAPI couldn't take **{label}**: {reason}",
+    "error.bad_request_no_reason": "MusicAPI couldn't take **{label}**. Check that it is a direct link to an audio file between 6 seconds and 8 minutes long.",
+    "error.copyright": "MusicAPI refused **{label}** because it matches a copyrighted recording. Only upload music you own or that is copyright-free.",
+    "error.unauthorized": "MusicAPI didn't accept this bot's API key, so uploads can't work right now. A server admin should check the bot's configuration.",
+    "error.no_credits": "This bot's MusicAPI account is out of credits, so uploads are paused. A server admin can let the bot's owner know.",
+    "error.no_subscription": "This bot's MusicAPI subscription isn't active, so uploads are paused. A server admin can let the bot's owner know.",
+    "error.forbidden": "MusicAPI refused this bot's request ({reason}). A server admin can let the bot's owner know.",
+    "error.rate_limited": "MusicAPI is busy right now. Please try again in a minute.",
+    "error.unavailable": "MusicAPI is having trouble right now. Please try again later.",
+    "error.timed_out": "MusicAPI took too long to process **{label}**, so I stopped waiting. Please try again later.",
+    "error.shutdown": "The bot is restarting, so this upload was interrupted. Please try again in a minute.",
+    "error.failed": "MusicAPI couldn't process **{label}**: {reason}",
+    "error.failed_no_reason": "MusicAPI couldn't process **{label}**. Check that the file plays and is between 6 seconds and 8 minutes long.",
+    "error.internal": "Something went wrong on my side. Please try again.",
+}

@@ -1,0 +1,214 @@
+"""A loopback stand-in for Discord: the REST routes the bot uses, and a gateway that dispatches events.
+
+It records every REST call, so tests assert on what the bot actually sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+APP_ID = 900000000000000001
+BOT_USER_ID = 900000000000000001
+GUILD_ID = 800000000000000001
+CHANNEL_ID = 700000000000000001
+USER_ID = 600000000000000001
+VALID_TOKEN = "test-bot-token"
+
+_ids = itertools.count(1)
+
+
+def snowflake() -> int:
+    """A fresh id whose timestamp part is now (discord.py reads `created_at` from it)."""
+    ms = int(time.time() * 1000) - 1420070400000
+    return (ms << 22) | (next(_ids) & 0x3FFFFF)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    json: Any
+    headers: dict[str, str]
+    query: dict[str, str]
+
+
+@dataclass
+class FakeDiscord:
+    """Routes answer like Discord; `fail` maps (method, path-prefix) to a status to answer with instead."""
+
+    calls: list[Call] = field(default_factory=list)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    fail: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    identified: asyncio.Event = field(default_factory=asyncio.Event)
+    new_call: asyncio.Condition = field(default_factory=asyncio.Condition)
+    seq: int = 0
+    base_url: str = ""
+
+    # -- REST ---------------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.router.add_get("/gateway", self._gateway)
+        return app
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json":
+                body = json.loads(raw)
+            elif request.content_type.startswith("multipart/"):
+                body = {"multipart": raw.decode(errors="replace")}
+        call = Call(request.method, path, body, dict(request.headers), dict(request.query))
+        async with self.new_call:
+            self.calls.append(call)
+            self.new_call.notify_all()
+        for (method, prefix), (status, payload) in self.fail.items():
+            if request.method == method and path.startswith(prefix):
+                return _json(payload, status)
+        if path.startswith("/webhooks/") or path.startswith("/interactions/"):
+            token = path.split("/")[3]
+            if token == "expired":
+                return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+        handler = self._route(request.method, path)
+        if handler is None:
+            return _json({"message": "404: Not Found", "code": 0}, 404)
+        return _json(handler(call))
+
+    def _route(self, method: str, path: str) -> Callable[[Call], Any] | None:
+        parts = path.strip("/").split("/")
+        if method == "GET" and path == "/users/@me":
+            return lambda c: bot_user()
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return lambda c: application()
+        if method == "GET" and path == "/gateway/bot":
+            return lambda c: {"url": self.base_url.replace("http", "ws") + "/gateway", "shards": 1,
+                              "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
+                                                      "max_concurrency": 1}}
+        if parts[:1] == ["applications"] and parts[-1] == "commands":
+            key = "/".join(parts[2:-1]) or "global"
+            if method == "GET":
+                return lambda c: self.commands.get(key, [])
+            if method == "PUT":
+                return lambda c: self._put_commands(key, c.json)
+        if parts[:1] == ["interactions"] and parts[-1] == "callback":
+            return lambda c: {"interaction": {"id": parts[1], "type": 2,
+                                              "response_message_loading": c.json.get("type") == 5,
+                                              "response_message_ephemeral": bool(
+                                                  (c.json.get("data") or {}).get("flags", 0) & 64)}}
+        if parts[:1] == ["webhooks"] and method in ("PATCH", "POST"):
+            return lambda c: message(c.json or {})
+        if parts[:1] == ["channels"] and parts[-1] == "messages" and method == "POST":
+            return lambda c: message(c.json or {}, channel_id=int(parts[1]))
+        if parts[:1] == ["channels"] and len(parts) == 4 and parts[2] == "messages" and method == "GET":
+            return self._get_message(int(parts[3]))
+        if path == "/users/@me/channels" and method == "POST":
+            return lambda c: {"id": str(snowflake()), "type": 1,
+                              "recipients": [user(int(c.json["recipient_id"]))]}
+        return None
+
+    def _get_message(self, message_id: int) -> Callable[[Call], Any] | None:
+        if message_id not in self.messages:
+            return None
+        return lambda c: self.messages[message_id]
+
+    def _put_commands(self, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        stored = []
+        for command in payload:
+            item = {**command, "id": str(snowflake()), "application_id": str(APP_ID), "version": str(snowflake())}
+            item.setdefault("type", 1)
+            item.setdefault("default_member_permissions", None)
+            stored.append(item)
+        self.commands[key] = stored
+        return stored
+
+    # -- what the bot sent ----------------------------------------------------------------------------
+    def sent(self, method: str, prefix: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path.startswith(prefix)]
+
+    async def wait_for(
+        self, method: str, prefix: str, count: int = 1, timeout: float = 10.0, where: Callable[[Call], bool] = bool
+    ) -> list[Call]:
+        """Wait until `count` matching calls were made; return all the matching ones."""
+
+        def matching() -> list[Call]:
+            return [c for c in self.sent(method, prefix) if where(c)]
+
+        async with asyncio.timeout(timeout), self.new_call:
+            await self.new_call.wait_for(lambda: len(matching()) >= count)
+        return matching()
+
+    # -- gateway ----------------------------------------------------------------------------------------
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        self.sockets.append(ws)
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                data = json.loads(msg.data)
+                if data["op"] == 1:
+                    await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif data["op"] == 2:
+                    if data["d"]["token"] != VALID_TOKEN:
+                        await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    await self._dispatch(ws, "READY", {
+                        "v": 10, "user": bot_user(), "guilds": [], "session_id": "fake-session",
+                        "resume_gateway_url": self.base_url.replace("http", "ws") + "/gateway",
+                        "application": {"id": str(APP_ID), "flags": 0}, "shard": [0, 1],
+                    })
+                    self.identified.set()
+        finally:
+            if ws in self.sockets:
+                self.sockets.remove(ws)
+        return ws
+
+    async def _dispatch(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        self.seq += 1
+        await ws.send_json({"op": 0, "t": event, "s": self.seq, "d": data})
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event (INTERACTION_CREATE...) to every connected bot."""
+        for ws in list(self.sockets):
+            await self._dispatch(ws, event, data)
+
+
+def _json(payload: Any, status: int = 200) -> web.Response:
+    # discord.py parses a body as JSON only when the Content-Type is exactly this, without a charset.
+    return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+
+
+def user(user_id: int = USER_ID, name: str = "member") -> dict[str, Any]:
+    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name.title(),
+            "avatar": None, "public_flags": 0}
+
+
+def bot_user() -> dict[str, Any]:
+    return {**user(BOT_USER_ID, "uploadbot"), "bot": True, "verified": True, "flags": 0, "mfa_enabled": False}
+
+
+def application() -> dict[str, Any]:
+    return {"id": str(APP_ID), "name": "Upload Bot", "description": "", "icon": None, "bot_public": True,
+            "bot_require_code_grant": False, "owner": user(USER_ID, "owner"), "verify_key": "00", "flags": 0,
+            "team": None, "summary": ""}
+
+
+def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
+    return {"id": str(snowflake()), "channel_id": str(channel_id), "type": 0, "content": payload.get("content", ""),
+            "author": bot_user(), "attachments": [], "embeds": [], "mentions": [], "mention_roles": [],
+            "pinned": False, "mention_everyone": False, "tts": False, "timestamp": "2026-11-23T00:00:00+00:00",
+            "edited_timestamp": None, "flags": payload.get("flags", 0), "components": []}

@@ -1,0 +1,112 @@
+"""A loopback MusicAPI following ../shared/musicapi.md, failures included.
+
+Tests queue scripted answers with `script(...)`; without one, an upload succeeds after `delay` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+API_KEY = "test-musicapi-key"
+
+
+@dataclass
+class Answer:
+    """One scripted answer: a status and JSON body, raw text, a dropped connection, or a slow reply."""
+
+    status: int = 200
+    body: Any = None
+    text: str | None = None
+    drop: bool = False
+    delay: float = 0.0
+
+
+@dataclass
+class FakeMusicAPI:
+    delay: float = 0.0
+    answers: deque[Answer] = field(default_factory=deque)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+    polls: list[str] = field(default_factory=list)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_answers: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
+    auth_headers: list[str] = field(default_factory=list)
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/v1/sonic/upload", self._upload)
+        app.router.add_get("/api/v1/sonic/task/{task_id}", self._task)
+        return app
+
+    def script(self, *answers: Answer) -> None:
+        self.answers.extend(answers)
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        self.auth_headers.append(request.headers.get("Authorization", ""))
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
+        body = await request.json()
+        self.uploads.append(body)
+        answer = self.answers.popleft() if self.answers else None
+        if answer is None:
+            await asyncio.sleep(self.delay)
+            n = next(self._counter)
+            if body.get("callback_url"):
+                task_id = f"task-{n}-{uuid.uuid4().hex[:8]}"
+                self.tasks[task_id] = {"callback_url": body["callback_url"], "url": body["url"]}
+                return web.json_response({"code": 200, "task_id": task_id, "message": "success"})
+            return web.json_response({"code": 200, "clip_id": clip_id_for(n), "message": "success"})
+        return await self._answer(request, answer)
+
+    async def _task(self, request: web.Request) -> web.StreamResponse:
+        task_id = request.match_info["task_id"]
+        self.polls.append(task_id)
+        queued = self.task_answers.get(task_id)
+        if queued:
+            return web.json_response(queued.popleft() if len(queued) > 1 else queued[0])
+        if task_id not in self.tasks:
+            return web.json_response({"code": 400, "message": "task not found."}, status=400)
+        return web.json_response({"code": 200, "data": [{"clip_id": "", "state": "running"}], "message": "success"})
+
+    async def _answer(self, request: web.Request, answer: Answer) -> web.StreamResponse:
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        if answer.drop:
+            assert request.transport is not None
+            request.transport.abort()
+            raise asyncio.CancelledError
+        if answer.text is not None:
+            return web.Response(status=answer.status, text=answer.text, content_type="text/html")
+        return web.Response(status=answer.status, text=json.dumps(answer.body), content_type="application/json")
+
+    async def send_callback(
+        self, task_id: str, body: dict[str, Any], *, url: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """POST a callback to the bot the way MusicAPI would; return the bot's status and body."""
+        target = url or self.tasks[task_id]["callback_url"]
+        async with aiohttp.ClientSession() as session, session.post(
+            target, data=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})}
+        ) as resp:
+            return resp.status, await resp.text()
+
+
+def clip_id_for(n: int) -> str:
+    return f"c1a2b3c4-0000-4000-8000-{n:012d}"
+
+
+def flat_callback(task_id: str, clip_id: str) -> dict[str, Any]:
+    return {"code": 200, "task_id": task_id, "clip_id": clip_id, "message": "success"}
+
+
+def task_callback(task_id: str, clip_id: str, state: str = "succeeded") -> dict[str, Any]:
+    return {"code": 200, "task_id": task_id, "message": "success",
+            "data": [{"clip_id": clip_id, "state": state, "title": "", "tags": "", "duration": 42.0}]}
