@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -44,7 +45,7 @@ async def run(settings: Settings) -> None:
 
 
 def main() -> None:
-    load_dotenv()
+    load_dotenv(Path.cwd() / ".env")  # the working directory's .env; real environment variables win
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:

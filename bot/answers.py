@@ -57,7 +57,9 @@ async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, k
     await refuse(interaction, replies.rejection(texts_for(interaction), exc))
 
 
-async def upload_and_answer(bot: MusicBot, interaction: discord.Interaction, sources: Sequence[Source]) -> None:
+async def upload_and_answer(
+    bot: MusicBot, interaction: discord.Interaction, sources: Sequence[Source]
+) -> None:
     """Defer, upload every source, and give the interaction its one final answer."""
     texts = texts_for(interaction)
     with bot.answering.track():
@@ -76,4 +78,9 @@ async def upload_and_answer(bot: MusicBot, interaction: discord.Interaction, sou
             await interaction.edit_original_response(content=texts("error.internal"))
             return
         await bot.delivery.deliver(interaction.id)
-        log.debug("interaction %s answered in %.2fs (%d record(s))", interaction.id, time.monotonic() - started, len(records))
+        log.debug(
+            "interaction %s answered in %.2fs (%d record(s))",
+            interaction.id,
+            time.monotonic() - started,
+            len(records),
+        )

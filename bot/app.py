@@ -34,6 +34,8 @@ class MusicBot(commands.Bot):
             intents=discord.Intents.none(),
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
+            guild_ready_timeout=0.1,
         )
         self.settings = settings
         self.session = session

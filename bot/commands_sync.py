@@ -47,7 +47,9 @@ def normalized(payload: list[dict[str, Any]]) -> list[Any]:
     return sorted(items, key=lambda c: (c["type"], c["name"]))
 
 
-async def local_payload(tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None) -> list[Any]:
+async def local_payload(
+    tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None
+) -> list[Any]:
     commands_ = tree._get_all_commands(guild=guild)  # the same list tree.sync() sends
     translator = tree.translator
     if translator:
@@ -62,7 +64,10 @@ async def sync_commands(bot: commands.Bot, guild: discord.abc.Snowflake | None) 
         route = Route("GET", "/applications/{application_id}/commands", application_id=app_id)
     else:
         route = Route(
-            "GET", "/applications/{application_id}/guilds/{guild_id}/commands", application_id=app_id, guild_id=guild.id
+            "GET",
+            "/applications/{application_id}/guilds/{guild_id}/commands",
+            application_id=app_id,
+            guild_id=guild.id,
         )
     ours = normalized(await local_payload(bot.tree, guild))
     try:

@@ -75,10 +75,14 @@ class Delivery:
                 payload={"content": content, "allowed_mentions": {"parse": []}},
             )
         except discord.HTTPException as exc:
-            log.warning("could not edit the reply to interaction %s (HTTP %s)", record.interaction_id, exc.status)
+            log.warning(
+                "could not edit the reply to interaction %s (HTTP %s)", record.interaction_id, exc.status
+            )
             return False
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not reach Discord for interaction %s (%s)", record.interaction_id, type(exc).__name__)
+            log.warning(
+                "could not reach Discord for interaction %s (%s)", record.interaction_id, type(exc).__name__
+            )
             return False
         return True
 
@@ -95,7 +99,7 @@ class Delivery:
             else:
                 return True
         try:
-            dm = await self._client.create_dm(discord.Object(record.user_id))  # type: ignore[arg-type]
+            dm = await self._client.create_dm(discord.Object(record.user_id))
             await dm.send(content, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as exc:
             log.error(
@@ -111,4 +115,3 @@ class Delivery:
 def _with_mention(user_id: int, content: str) -> str:
     text = f"<@{user_id}> {content}"
     return text if len(text) <= 2000 else text[:1999] + "…"
-

@@ -30,10 +30,10 @@ class InFlight:
             if self._count == 0:
                 self._idle.set()
 
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing runs; False if `timeout` seconds passed first."""
+    async def wait_idle(self, within: float) -> bool:
+        """Wait until nothing runs; False if `within` seconds passed first."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 await self._idle.wait()
         except TimeoutError:
             return False

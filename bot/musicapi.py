@@ -176,7 +176,9 @@ class MusicAPIClient:
                     raise
                 delay = self._backoff * (2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311
                 attempt += 1
-                log.warning("MusicAPI %s %s failed (%s); retry %d in %.1fs", method, path, exc, attempt, delay)
+                log.warning(
+                    "MusicAPI %s %s failed (%s); retry %d in %.1fs", method, path, exc, attempt, delay
+                )
                 await self._sleep(delay)
 
     async def _once(self, method: str, path: str, payload: dict[str, str] | None) -> Mapping[str, Any]:

@@ -44,6 +44,13 @@ class UploadRecord:
     id: int | None = None
 
     @property
+    def key(self) -> int:
+        """The row id; only records that came out of the store have one."""
+        if self.id is None:
+            raise ValueError("this upload record was never stored")
+        return self.id
+
+    @property
     def finished(self) -> bool:
         return self.state != PENDING
 
@@ -170,7 +177,8 @@ class SQLiteUploadStore:
 
     async def mark_delivered(self, interaction_id: int) -> None:
         await self._db.execute(
-            "UPDATE uploads SET delivered = 1 WHERE interaction_id = ? AND state != 'pending'", (interaction_id,)
+            "UPDATE uploads SET delivered = 1 WHERE interaction_id = ? AND state != 'pending'",
+            (interaction_id,),
         )
         await self._db.commit()
 
@@ -227,7 +235,9 @@ async def migrate(db: aiosqlite.Connection) -> int:
         row = await cursor.fetchone()
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
-        raise RuntimeError(f"the database is at schema version {version}, newer than this bot ({SCHEMA_VERSION})")
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this bot ({SCHEMA_VERSION})"
+        )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         statements = [s.strip() for s in script.split(";") if s.strip()]
         await db.execute("BEGIN")

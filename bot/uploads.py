@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.errors import ShuttingDown, TaskFailed, UploadError, UploadTimedOut
+from bot.errors import ErrorKind, ShuttingDown, TaskFailed, UploadError, UploadTimedOut
 from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient, TaskResult
 from bot.sources import Source
@@ -95,7 +95,6 @@ class UploadService:
         return await self.store.by_interaction(who.interaction_id)
 
     async def _run(self, record: UploadRecord, source: Source) -> None:
-        assert record.id is not None
         callback = self.callback_url(record.callback_token) if record.callback_token else None
         try:
             async with asyncio.timeout(self._timeout):
@@ -103,7 +102,7 @@ class UploadService:
             if accepted.clip_id:
                 await self.settle(record, clip_id=accepted.clip_id)
             elif accepted.task_id:
-                await self.store.set_task(record.id, accepted.task_id)
+                await self.store.set_task(record.key, accepted.task_id)
         except UploadError as exc:
             await self.settle(record, error=exc)
         except TimeoutError:
@@ -130,11 +129,17 @@ class UploadService:
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None
     ) -> bool:
         """Mark a pending upload finished and log it; False when it was already settled (a duplicate)."""
-        assert record.id is not None
         kind = error.kind if error else None
         changed = await self.store.finish(
-            record.id, clip_id=clip_id, error_kind=kind.value if kind else None, detail=error.detail if error else ""
+            record.key,
+            clip_id=clip_id,
+            error_kind=kind.value if kind else None,
+            detail=error.detail if error else "",
         )
+        if changed and kind is ErrorKind.UNAUTHORIZED:
+            log.error(
+                "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error
+            )
         if changed:
             log.info(
                 "upload id=%s user=%s guild=%s source=%s outcome=%s duration=%.2fs",

@@ -18,7 +18,9 @@ class Upload(commands.Cog):
 
     @app_commands.command(
         name=_("upload", key="cmd.upload"),
-        description=_("Upload an audio file or a link to MusicAPI and get its clip_id", key="cmd.upload.description"),
+        description=_(
+            "Upload an audio file or a link to MusicAPI and get its clip_id", key="cmd.upload.description"
+        ),
     )
     @app_commands.rename(file=_("file", key="cmd.upload.file"), url=_("url", key="cmd.upload.url"))
     @app_commands.describe(
@@ -42,7 +44,11 @@ class Upload(commands.Cog):
             if file is not None:
                 kind = "file"
                 source = check_attachment(
-                    file.filename, file.content_type, file.size, file.url, max_bytes=self.bot.settings.max_file_bytes
+                    file.filename,
+                    file.content_type,
+                    file.size,
+                    file.url,
+                    max_bytes=self.bot.settings.max_file_bytes,
                 )
             else:
                 kind = "link"

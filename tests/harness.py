@@ -30,13 +30,11 @@ def free_port() -> int:
 
 
 async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets
-    bound = server.sockets[0].getsockname()[1]
+    bound = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{bound}"
 
 
@@ -106,9 +104,7 @@ class Harness:
         )
         return calls[0]
 
-    async def edits_of(
-        self, payload: dict[str, Any], count: int = 1, timeout: float = 10.0
-    ) -> list[Call]:
+    async def edits_of(self, payload: dict[str, Any], count: int = 1, timeout: float = 10.0) -> list[Call]:
         """The edits of the original response (the final answer) for `payload`."""
         return await self.discord.wait_for(
             "PATCH", f"/webhooks/{APP_ID}/{payload['token']}/messages/@original", count=count, timeout=timeout

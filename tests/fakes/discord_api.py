@@ -79,8 +79,10 @@ class FakeDiscord:
                 return _json(payload, status)
         if path.startswith("/webhooks/") or path.startswith("/interactions/"):
             token = path.split("/")[3]
-            if token == "expired":
+            if token.startswith("expired"):
                 return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
+        elif request.headers.get("Authorization") != f"Bot {VALID_TOKEN}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
         handler = self._route(request.method, path)
         if handler is None:
             return _json({"message": "404: Not Found", "code": 0}, 404)
@@ -93,9 +95,16 @@ class FakeDiscord:
         if method == "GET" and path == "/oauth2/applications/@me":
             return lambda c: application()
         if method == "GET" and path == "/gateway/bot":
-            return lambda c: {"url": self.base_url.replace("http", "ws") + "/gateway", "shards": 1,
-                              "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0,
-                                                      "max_concurrency": 1}}
+            return lambda c: {
+                "url": self.base_url.replace("http", "ws") + "/gateway",
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
         if parts[:1] == ["applications"] and parts[-1] == "commands":
             key = "/".join(parts[2:-1]) or "global"
             if method == "GET":
@@ -103,10 +112,14 @@ class FakeDiscord:
             if method == "PUT":
                 return lambda c: self._put_commands(key, c.json)
         if parts[:1] == ["interactions"] and parts[-1] == "callback":
-            return lambda c: {"interaction": {"id": parts[1], "type": 2,
-                                              "response_message_loading": c.json.get("type") == 5,
-                                              "response_message_ephemeral": bool(
-                                                  (c.json.get("data") or {}).get("flags", 0) & 64)}}
+            return lambda c: {
+                "interaction": {
+                    "id": parts[1],
+                    "type": 2,
+                    "response_message_loading": c.json.get("type") == 5,
+                    "response_message_ephemeral": bool((c.json.get("data") or {}).get("flags", 0) & 64),
+                }
+            }
         if parts[:1] == ["webhooks"] and method in ("PATCH", "POST"):
             return lambda c: message(c.json or {})
         if parts[:1] == ["channels"] and parts[-1] == "messages" and method == "POST":
@@ -114,8 +127,11 @@ class FakeDiscord:
         if parts[:1] == ["channels"] and len(parts) == 4 and parts[2] == "messages" and method == "GET":
             return self._get_message(int(parts[3]))
         if path == "/users/@me/channels" and method == "POST":
-            return lambda c: {"id": str(snowflake()), "type": 1,
-                              "recipients": [user(int(c.json["recipient_id"]))]}
+            return lambda c: {
+                "id": str(snowflake()),
+                "type": 1,
+                "recipients": [user(int(c.json["recipient_id"]))],
+            }
         return None
 
     def _get_message(self, message_id: int) -> Callable[[Call], Any] | None:
@@ -126,7 +142,12 @@ class FakeDiscord:
     def _put_commands(self, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
         stored = []
         for command in payload:
-            item = {**command, "id": str(snowflake()), "application_id": str(APP_ID), "version": str(snowflake())}
+            item = {
+                **command,
+                "id": str(snowflake()),
+                "application_id": str(APP_ID),
+                "version": str(snowflake()),
+            }
             item.setdefault("type", 1)
             item.setdefault("default_member_permissions", None)
             stored.append(item)
@@ -138,7 +159,12 @@ class FakeDiscord:
         return [c for c in self.calls if c.method == method and c.path.startswith(prefix)]
 
     async def wait_for(
-        self, method: str, prefix: str, count: int = 1, timeout: float = 10.0, where: Callable[[Call], bool] = bool
+        self,
+        method: str,
+        prefix: str,
+        count: int = 1,
+        timeout: float = 10.0,
+        where: Callable[[Call], bool] = bool,
     ) -> list[Call]:
         """Wait until `count` matching calls were made; return all the matching ones."""
 
@@ -166,11 +192,19 @@ class FakeDiscord:
                     if data["d"]["token"] != VALID_TOKEN:
                         await ws.close(code=4004, message=b"Authentication failed.")
                         break
-                    await self._dispatch(ws, "READY", {
-                        "v": 10, "user": bot_user(), "guilds": [], "session_id": "fake-session",
-                        "resume_gateway_url": self.base_url.replace("http", "ws") + "/gateway",
-                        "application": {"id": str(APP_ID), "flags": 0}, "shard": [0, 1],
-                    })
+                    await self._dispatch(
+                        ws,
+                        "READY",
+                        {
+                            "v": 10,
+                            "user": bot_user(),
+                            "guilds": [],
+                            "session_id": "fake-session",
+                            "resume_gateway_url": self.base_url.replace("http", "ws") + "/gateway",
+                            "application": {"id": str(APP_ID), "flags": 0},
+                            "shard": [0, 1],
+                        },
+                    )
                     self.identified.set()
         finally:
             if ws in self.sockets:
@@ -189,12 +223,20 @@ class FakeDiscord:
 
 def _json(payload: Any, status: int = 200) -> web.Response:
     # discord.py parses a body as JSON only when the Content-Type is exactly this, without a charset.
-    return web.Response(status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    return web.Response(
+        status=status, body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
 
 
 def user(user_id: int = USER_ID, name: str = "member") -> dict[str, Any]:
-    return {"id": str(user_id), "username": name, "discriminator": "0", "global_name": name.title(),
-            "avatar": None, "public_flags": 0}
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name.title(),
+        "avatar": None,
+        "public_flags": 0,
+    }
 
 
 def bot_user() -> dict[str, Any]:
@@ -202,13 +244,37 @@ def bot_user() -> dict[str, Any]:
 
 
 def application() -> dict[str, Any]:
-    return {"id": str(APP_ID), "name": "Upload Bot", "description": "", "icon": None, "bot_public": True,
-            "bot_require_code_grant": False, "owner": user(USER_ID, "owner"), "verify_key": "00", "flags": 0,
-            "team": None, "summary": ""}
+    return {
+        "id": str(APP_ID),
+        "name": "Upload Bot",
+        "description": "",
+        "icon": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "owner": user(USER_ID, "owner"),
+        "verify_key": "00",
+        "flags": 0,
+        "team": None,
+        "summary": "",
+    }
 
 
 def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
-    return {"id": str(snowflake()), "channel_id": str(channel_id), "type": 0, "content": payload.get("content", ""),
-            "author": bot_user(), "attachments": [], "embeds": [], "mentions": [], "mention_roles": [],
-            "pinned": False, "mention_everyone": False, "tts": False, "timestamp": "2026-11-23T00:00:00+00:00",
-            "edited_timestamp": None, "flags": payload.get("flags", 0), "components": []}
+    return {
+        "id": str(snowflake()),
+        "channel_id": str(channel_id),
+        "type": 0,
+        "content": payload.get("content", ""),
+        "author": bot_user(),
+        "attachments": [],
+        "embeds": [],
+        "mentions": [],
+        "mention_roles": [],
+        "pinned": False,
+        "mention_everyone": False,
+        "tts": False,
+        "timestamp": "2026-11-23T00:00:00+00:00",
+        "edited_timestamp": None,
+        "flags": payload.get("flags", 0),
+        "components": [],
+    }

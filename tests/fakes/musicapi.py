@@ -39,6 +39,7 @@ class FakeMusicAPI:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_answers: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
     auth_headers: list[str] = field(default_factory=list)
+    content_types: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def app(self) -> web.Application:
@@ -52,6 +53,7 @@ class FakeMusicAPI:
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         self.auth_headers.append(request.headers.get("Authorization", ""))
+        self.content_types.append(request.headers.get("Content-Type", ""))
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
         body = await request.json()
@@ -75,7 +77,9 @@ class FakeMusicAPI:
             return web.json_response(queued.popleft() if len(queued) > 1 else queued[0])
         if task_id not in self.tasks:
             return web.json_response({"code": 400, "message": "task not found."}, status=400)
-        return web.json_response({"code": 200, "data": [{"clip_id": "", "state": "running"}], "message": "success"})
+        return web.json_response(
+            {"code": 200, "data": [{"clip_id": "", "state": "running"}], "message": "success"}
+        )
 
     async def _answer(self, request: web.Request, answer: Answer) -> web.StreamResponse:
         if answer.delay:
@@ -86,16 +90,26 @@ class FakeMusicAPI:
             raise asyncio.CancelledError
         if answer.text is not None:
             return web.Response(status=answer.status, text=answer.text, content_type="text/html")
-        return web.Response(status=answer.status, text=json.dumps(answer.body), content_type="application/json")
+        return web.Response(
+            status=answer.status, text=json.dumps(answer.body), content_type="application/json"
+        )
 
     async def send_callback(
-        self, task_id: str, body: dict[str, Any], *, url: str | None = None, headers: dict[str, str] | None = None
+        self,
+        task_id: str,
+        body: dict[str, Any],
+        *,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
         """POST a callback to the bot the way MusicAPI would; return the bot's status and body."""
         target = url or self.tasks[task_id]["callback_url"]
-        async with aiohttp.ClientSession() as session, session.post(
-            target, data=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})}
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                target, data=json.dumps(body), headers={"Content-Type": "application/json", **(headers or {})}
+            ) as resp,
+        ):
             return resp.status, await resp.text()
 
 
@@ -108,5 +122,9 @@ def flat_callback(task_id: str, clip_id: str) -> dict[str, Any]:
 
 
 def task_callback(task_id: str, clip_id: str, state: str = "succeeded") -> dict[str, Any]:
-    return {"code": 200, "task_id": task_id, "message": "success",
-            "data": [{"clip_id": clip_id, "state": state, "title": "", "tags": "", "duration": 42.0}]}
+    return {
+        "code": 200,
+        "task_id": task_id,
+        "message": "success",
+        "data": [{"clip_id": clip_id, "state": state, "title": "", "tags": "", "duration": 42.0}],
+    }

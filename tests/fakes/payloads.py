@@ -14,8 +14,14 @@ def attachment(
 ) -> dict[str, Any]:
     att_id = snowflake()
     url = f"{CDN}/{CHANNEL_ID}/{att_id}/{filename}?ex=6a1b2c3d&is=6a1a0000&hm=deadbeefsignature&"
-    data: dict[str, Any] = {"id": str(att_id), "filename": filename, "size": size, "url": url,
-                            "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"), **extra}
+    data: dict[str, Any] = {
+        "id": str(att_id),
+        "filename": filename,
+        "size": size,
+        "url": url,
+        "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+        **extra,
+    }
     if content_type is not None:
         data["content_type"] = content_type
     return data
@@ -26,23 +32,51 @@ def _base(
 ) -> dict[str, Any]:
     interaction_id = snowflake()
     payload: dict[str, Any] = {
-        "id": str(interaction_id), "application_id": str(APP_ID), "type": kind, "data": data,
-        "token": token or f"itoken-{interaction_id}", "version": 1, "locale": locale,
-        "app_permissions": "2248473465835073", "entitlements": [], "attachment_size_limit": 10485760,
+        "id": str(interaction_id),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "data": data,
+        "token": token or f"itoken-{interaction_id}",
+        "version": 1,
+        "locale": locale,
+        "app_permissions": "2248473465835073",
+        "entitlements": [],
+        "attachment_size_limit": 10485760,
         "channel_id": str(CHANNEL_ID),
     }
     if guild:
         payload.update(
-            guild_id=str(GUILD_ID), guild_locale="en-US", context=0,
+            guild_id=str(GUILD_ID),
+            guild_locale="en-US",
+            context=0,
             authorizing_integration_owners={"0": str(GUILD_ID)},
-            channel={"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID), "name": "music",
-                     "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
-            member={"user": user(user_id), "roles": [], "joined_at": "2025-01-01T00:00:00+00:00", "deaf": False,
-                    "mute": False, "flags": 0, "pending": False, "permissions": "2248473465835073", "nick": None},
+            channel={
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "music",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+            },
+            member={
+                "user": user(user_id),
+                "roles": [],
+                "joined_at": "2025-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "permissions": "2248473465835073",
+                "nick": None,
+            },
         )
     else:
         payload.update(
-            context=1, authorizing_integration_owners={"1": str(user_id)}, user=user(user_id),
+            context=1,
+            authorizing_integration_owners={"1": str(user_id)},
+            user=user(user_id),
             channel={"id": str(CHANNEL_ID), "type": 1, "recipients": [user(user_id)], "flags": 0},
         )
     return payload
@@ -66,9 +100,7 @@ def slash(
     return _base(2, data, locale=locale, guild=guild, user_id=user_id, token=token)
 
 
-def upload(
-    *, file: dict[str, Any] | None = None, url: str | None = None, **kwargs: Any
-) -> dict[str, Any]:
+def upload(*, file: dict[str, Any] | None = None, url: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """`/upload` with the given options, as a member would send it."""
     options: list[dict[str, Any]] = []
     if file is not None:

@@ -1,0 +1,275 @@
+"""`/upload` through the real discord.py stack: gateway payloads in, REST calls to the fake Discord out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import pytest
+
+from tests.fakes import payloads
+from tests.fakes.discord_api import APP_ID, GUILD_ID, USER_ID, VALID_TOKEN
+from tests.fakes.musicapi import API_KEY, Answer, clip_id_for
+from tests.harness import Harness
+
+EPHEMERAL = 64
+DEFERRED = 5
+MESSAGE = 4
+FORBIDDEN_IN_REPLIES = (
+    "Traceback", "Exception", "Error:", "MusicAPIError", "ServiceUnavailable", "ClientConnectorError",
+    API_KEY, VALID_TOKEN, "Bearer", "?ex=", "hm=", "signature",
+)  # fmt: skip
+
+
+def assert_clean(text: str) -> None:
+    for needle in FORBIDDEN_IN_REPLIES:
+        assert needle not in text, f"{needle!r} leaked into a reply: {text!r}"
+
+
+async def refusal(harness: Harness, payload: dict) -> str:
+    """The ephemeral answer to a refused /upload; checks nothing reached MusicAPI."""
+    call = await harness.callback_of(payload)
+    assert call.json["type"] == MESSAGE
+    assert call.json["data"]["flags"] & EPHEMERAL
+    await asyncio.sleep(0.05)
+    assert harness.musicapi.uploads == []
+    content = str(call.json["data"]["content"])
+    assert_clean(content)
+    return content
+
+
+async def final(harness: Harness, payload: dict) -> str:
+    """The deferred answer: checks the defer came first, then returns the edited content."""
+    call = await harness.callback_of(payload)
+    assert call.json["type"] == DEFERRED
+    text = await harness.answer(payload)
+    assert_clean(text)
+    calls = harness.discord.calls
+    defer_at = calls.index(call)
+    edit_at = next(i for i, c in enumerate(calls) if c.method == "PATCH" and payload["token"] in c.path)
+    assert defer_at < edit_at
+    return text
+
+
+async def test_attachment_becomes_clip_id(harness: Harness) -> None:
+    file = payloads.attachment("My Song.mp3")
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(file=file))
+        text = await final(harness, payload)
+    assert f"`{clip_id_for(0)}`" in text
+    assert "My Song.mp3" in text
+    assert "extend" in text and "cover" in text
+    # The CDN URL goes to MusicAPI untouched: signed query and all, no bytes through the bot.
+    assert harness.musicapi.uploads == [{"url": file["url"]}]
+    assert harness.musicapi.auth_headers == [f"Bearer {API_KEY}"]
+
+
+async def test_link_becomes_clip_id_and_shows_host_and_path_only(harness: Harness) -> None:
+    url = "https://files.example.org/audio/take-3.wav?token=s3cr3t&sig=abc"
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=url))
+        text = await final(harness, payload)
+    assert clip_id_for(0) in text
+    assert "files.example.org/audio/take" in text
+    assert "s3cr3t" not in text and "sig=" not in text
+    assert harness.musicapi.uploads == [{"url": url}]
+
+
+async def test_link_without_extension_is_allowed(harness: Harness) -> None:
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://dl.example.net/download/8812"))
+        text = await final(harness, payload)
+    assert clip_id_for(0) in text
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [({}, "Give me something to upload"), ({"url": "https://a.example.com/x.mp3", "file": True}, "not both")],
+)
+async def test_none_or_both_options_get_an_ephemeral_explanation(
+    harness: Harness, options: dict, expected: str
+) -> None:
+    if options.pop("file", False):
+        options["file"] = payloads.attachment()
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(**options))
+        assert expected in await refusal(harness, payload)
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"),
+    [("voice-message.ogg", "audio/ogg"), ("take.flac", None), ("demo.m4a", "audio/mp4"),
+     ("bounce.opus", "application/octet-stream")],
+)  # fmt: skip
+async def test_audio_attachments_are_accepted(
+    harness: Harness, filename: str, content_type: str | None
+) -> None:
+    file = payloads.attachment(filename, content_type)
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(file=file))
+        assert clip_id_for(0) in await final(harness, payload)
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type"), [("cover.png", "image/png"), ("notes.txt", None), ("fake.mp3", "video/mp4")]
+)
+async def test_non_audio_attachment_is_refused(
+    harness: Harness, filename: str, content_type: str | None
+) -> None:
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(file=payloads.attachment(filename, content_type)))
+        assert "isn't audio" in await refusal(harness, payload)
+
+
+async def test_attachment_over_the_size_cap_is_refused(harness: Harness) -> None:
+    file = payloads.attachment("long.wav", "audio/wav", size=30 * 1024 * 1024)
+    async with harness.running(max_file_mb=25):
+        payload = await harness.interact(payloads.upload(file=file))
+        text = await refusal(harness, payload)
+    assert "30.0 MB" in text and "25.0 MB" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://files.example.com/a.mp3", "`ftp:`"),
+        ("file:///etc/passwd", "`file:`"),
+        ("javascript:alert(1)", "valid link"),
+        ("data:audio/mp3;base64,AAAA", "valid link"),
+        ("http://localhost:8080/a.mp3", "private or local"),
+        ("http://127.0.0.1/a.mp3", "private or local"),
+        ("http://192.168.1.20/a.mp3", "private or local"),
+        ("http://169.254.169.254/latest/meta-data", "private or local"),
+        ("http://[::1]/a.mp3", "private or local"),
+        ("http://[fd00::5]/a.mp3", "private or local"),
+        ("https://user:pw@files.example.com/a.mp3", "user name or password"),
+        ("https://files.example.com/my song.mp3", "spaces"),
+        ("https://exa mple.com", "spaces"),
+        ("https://files.example.com/" + "a" * 2100 + ".mp3", "longer than 2048"),
+        ("https://", "valid link"),
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", "streaming page"),
+        ("https://youtu.be/dQw4w9WgXcQ", "streaming page"),
+        ("https://open.spotify.com/track/abc", "streaming page"),
+        ("https://soundcloud.com/artist/track", "streaming page"),
+        ("https://music.apple.com/us/album/x/1", "streaming page"),
+        ("https://artist.bandcamp.com/track/song", "streaming page"),
+        ("https://www.tiktok.com/@u/video/1", "streaming page"),
+    ],
+)
+async def test_bad_links_are_refused_with_a_reason(harness: Harness, url: str, expected: str) -> None:
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=url))
+        assert expected in await refusal(harness, payload)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ([Answer(400, {"code": 400, "message": "Audio duration must be between 6s and 8min."})],
+         "Audio duration must be between 6s and 8min"),
+        ([Answer(400, {"code": 400, "error": "This audio matches an existing recording in our catalog."})],
+         "copyrighted recording"),
+        ([Answer(403, {"code": 403, "message": "The remaining credits are not enough. You can buy more."})],
+         "out of credits"),
+        ([Answer(403, {"code": 403, "message": "You do not have an active subscription."})],
+         "subscription isn't active"),
+        ([Answer(429, {"code": 429, "message": "Too many requests"})], "busy right now"),
+        ([Answer(500, {"code": 500, "message": "internal"})], "having trouble"),
+        ([Answer(200, text="<html>gateway</html>")], "having trouble"),
+        ([Answer(200, {"code": 200, "message": "success"})], "having trouble"),
+        ([Answer(drop=True)] * 3, "having trouble"),
+        ([Answer(503, {"message": "unavailable"})] * 3, "having trouble"),
+    ],
+    ids=["400", "copyright", "no-credits", "no-subscription", "429", "500", "non-json", "no-clip-id",
+         "dropped", "503-exhausted"],
+)  # fmt: skip
+async def test_musicapi_failures_become_specific_replies(
+    harness: Harness, answers: list, expected: str
+) -> None:
+    harness.musicapi.script(*answers)
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert expected in text
+    assert "clip_id:" not in text
+
+
+async def test_rejected_api_key_tells_admins_and_logs_an_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with harness.running(musicapi_api_key="wrong-key"):
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        with caplog.at_level(logging.INFO):
+            text = await final(harness, payload)
+    assert "API key" in text and "server admin" in text
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and "MUSICAPI_API_KEY" in errors[0].getMessage()
+    assert "wrong-key" not in caplog.text
+
+
+async def test_transient_failures_are_retried(harness: Harness) -> None:
+    harness.musicapi.script(Answer(503, {"message": "busy"}), Answer(drop=True))
+    async with harness.running(musicapi_retries=2):
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert clip_id_for(0) in text
+    assert len(harness.musicapi.uploads) == 3
+
+
+async def test_overall_time_limit_ends_with_a_friendly_message(harness: Harness) -> None:
+    harness.musicapi.delay = 5
+    async with harness.running(upload_timeout=0.5, musicapi_timeout=30):
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert "took too long" in text
+
+
+async def test_each_upload_logs_one_line_without_secrets(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    file = payloads.attachment()
+    with caplog.at_level(logging.INFO):
+        async with harness.running():
+            payload = await harness.interact(payloads.upload(file=file))
+            await final(harness, payload)
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.uploads"]
+    assert len(lines) == 1
+    assert re.search(
+        rf"user={USER_ID} guild={GUILD_ID} source=file outcome=succeeded duration=\d+\.\d+s", lines[0]
+    )
+    for secret in (API_KEY, VALID_TOKEN, "hm=deadbeef", payload["token"]):
+        assert secret not in caplog.text
+
+
+async def test_uploads_beyond_the_per_user_limit_wait(harness: Harness) -> None:
+    harness.musicapi.delay = 1.0
+    async with harness.running(max_uploads_per_user=1):
+        first = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        await harness.callback_of(first)
+        await asyncio.sleep(0.2)
+        second = await harness.interact(payloads.upload(url="https://files.example.com/b.mp3"))
+        call = await harness.callback_of(second)
+        assert call.json["data"]["flags"] & EPHEMERAL
+        assert "already have 1 upload" in call.json["data"]["content"]
+        assert clip_id_for(0) in await harness.answer(first)
+    assert len(harness.musicapi.uploads) == 1
+
+
+async def test_commands_sync_only_when_they_changed(harness: Harness) -> None:
+    route = f"/applications/{APP_ID}/commands"
+    async with harness.running():
+        pass
+    assert len(harness.discord.sent("PUT", route)) == 1
+    names = {c["name"] for c in harness.discord.commands["global"]}
+    assert "upload" in names
+    async with harness.running():
+        pass
+    assert len(harness.discord.sent("PUT", route)) == 1, "an unchanged command set was synced again"
+
+
+async def test_dev_guild_gets_the_commands(harness: Harness) -> None:
+    async with harness.running(dev_guild_id=GUILD_ID):
+        pass
+    assert harness.discord.sent("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    assert not harness.discord.sent("PUT", f"/applications/{APP_ID}/commands")
