@@ -15,10 +15,12 @@ from bot.musicapi import MusicAPIClient
 from bot.settings import Settings
 from bot.store import SQLiteUploadStore, UploadStore
 from bot.uploads import UploadService
+from bot.watcher import PendingWatcher
+from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.upload",)
+EXTENSIONS = ("cogs.upload", "cogs.history")
 
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
@@ -43,6 +45,8 @@ class MusicBot(commands.Bot):
         self._store: UploadStore | None = None
         self._uploads: UploadService | None = None
         self._delivery: Delivery | None = None
+        self._watcher: PendingWatcher | None = None
+        self._web: WebServer | None = None
 
     @property
     def store(self) -> UploadStore:
@@ -77,12 +81,35 @@ class MusicBot(commands.Bot):
             client=client, store=self._store, upload_timeout=s.upload_timeout, callback_base=s.public_url
         )
         self._delivery = Delivery(self, self._store, self.session)
+        self._watcher = PendingWatcher(
+            uploads=self._uploads,
+            store=self._store,
+            deliver=self._delivery.deliver,
+            poll_after=s.musicapi_poll_after,
+            poll_interval=s.musicapi_poll_interval,
+            deadline=s.musicapi_poll_deadline,
+        )
+        await self._watcher.recover()
+        if s.callback_mode:
+            self._web = WebServer(
+                uploads=self._uploads,
+                store=self._store,
+                deliver=self._delivery.deliver,
+                is_connected=self.is_connected,
+                webhook_secret=s.musicapi_webhook_secret,
+            )
+            await self._web.start(s.web_host, s.web_port)
+            self._watcher.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild = discord.Object(s.dev_guild_id) if s.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
+
+    def is_connected(self) -> bool:
+        """Logged in, and the gateway connection is open."""
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
     async def close(self) -> None:
         """Finish or interrupt in-flight uploads, answer their members, then close the connections."""
@@ -92,6 +119,11 @@ class MusicBot(commands.Bot):
                 log.info("interrupting %d upload(s) still in flight", uploads.in_flight.count)
                 uploads.stop()
             await self.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        if self._watcher is not None:
+            await self._watcher.stop()
+        if self._web is not None:
+            web, self._web = self._web, None
+            await web.stop()
         await super().close()
         if self._store is not None:
             store, self._store = self._store, None

@@ -85,3 +85,23 @@ def outcomes(texts: Texts, records: Sequence[UploadRecord]) -> str:
     """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
     text = "\n\n".join(outcome(texts, r) for r in records)
     return text if len(text) <= 2000 else text[:1999] + "…"
+
+
+HISTORY_PAGE = 10
+
+
+def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
+    """One page of a member's uploads, newest first."""
+    if not records and page == 0:
+        return texts("history.empty")
+    rows = [
+        texts(
+            "history.row",
+            clip=f"`{r.clip_id}`" if r.clip_id else texts("history.no_clip"),
+            label=plain(r.label, 60),
+            state=texts(f"history.state.{r.state}"),
+            when=f"<t:{int(r.created_at)}:R>",
+        )
+        for r in records
+    ]
+    return "\n".join([texts("history.title", page=page + 1), *rows])

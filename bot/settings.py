@@ -110,6 +110,8 @@ def _http_url(raw: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http(s) URL")
+    if parts.port == 0:  # .port itself raises ValueError for a port out of range or not a number
+        raise ValueError("must have a valid port")
     return value
 
 

@@ -169,9 +169,11 @@ def _split(url: str) -> SplitResult:
         raise SourceRejected(Rejection.WHITESPACE)
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
+        port = parts.port
     except ValueError:
         raise SourceRejected(Rejection.MALFORMED) from None
+    if port == 0:
+        raise SourceRejected(Rejection.MALFORMED)
     if parts.scheme.lower() not in ("http", "https"):
         if not parts.scheme or "//" not in url:
             raise SourceRejected(Rejection.MALFORMED)
@@ -193,9 +195,12 @@ def _check_host(raw_host: str) -> str:
             raise SourceRejected(Rejection.PRIVATE_HOST)
         return host
     try:
-        ascii_host = host.encode("idna").decode("ascii")
+        ascii_host = host.encode("idna").decode("ascii").rstrip(".")
     except UnicodeError:
         raise SourceRejected(Rejection.MALFORMED) from None
+    if ascii_host != host:
+        # IDNA folds full-width digits and ideographic dots: `１２７。０。０。１` is 127.0.0.1 to a fetcher.
+        return _check_host(ascii_host)
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise SourceRejected(Rejection.MALFORMED)

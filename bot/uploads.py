@@ -20,6 +20,8 @@ from bot.store import UploadRecord, UploadStore
 log = logging.getLogger("bot.uploads")
 T = TypeVar("T")
 
+CALLBACK_PATH = "/musicapi/callback"
+
 #: Discord keeps an interaction token valid for 15 minutes.
 TOKEN_LIFETIME = 15 * 60
 
@@ -62,10 +64,11 @@ class UploadService:
     def callback_mode(self) -> bool:
         return self._callback_base is not None
 
-    def callback_url(self, token: str) -> str:
-        if self._callback_base is None:
-            raise RuntimeError("callback mode is off")
-        return f"{self._callback_base}/musicapi/callback/{token}"
+    def callback_url(self, record: UploadRecord) -> str | None:
+        """Where MusicAPI reports this upload: its id, and a secret only MusicAPI learns."""
+        if self._callback_base is None or not record.callback_token:
+            return None
+        return f"{self._callback_base}{CALLBACK_PATH}/{record.key}.{record.callback_token}"
 
     def stop(self) -> None:
         """Make every upload still waiting on MusicAPI's first answer end now, as interrupted."""
@@ -95,7 +98,7 @@ class UploadService:
         return await self.store.by_interaction(who.interaction_id)
 
     async def _run(self, record: UploadRecord, source: Source) -> None:
-        callback = self.callback_url(record.callback_token) if record.callback_token else None
+        callback = self.callback_url(record)
         try:
             async with asyncio.timeout(self._timeout):
                 accepted = await self._unless_stopping(self.client.upload(source.url, callback_url=callback))

@@ -2,12 +2,14 @@
 
 MESSAGES: dict[str, str] = {
     # Command names and descriptions (Discord shows these in the command picker).
+    "cmd.upload": "upload",
     "cmd.upload.description": "Upload an audio file or a link to MusicAPI and get its clip_id",
     "cmd.upload.file": "file",
     "cmd.upload.file.description": "An audio file (mp3, wav, ogg, m4a, flac…)",
     "cmd.upload.url": "url",
     "cmd.upload.url.description": "A direct link to an audio file, or a link to a Discord message with audio",
     "cmd.uploads.description": "Your recent uploads and their clip_ids",
+    "cmd.uploads": "uploads",
     "cmd.message_upload": "Upload to MusicAPI",
     # Choosing the source.
     "source.no_source": "Give me something to upload: attach an audio file with `file`, or paste a link with `url`.",
@@ -27,6 +29,17 @@ MESSAGES: dict[str, str] = {
     "upload.success": "✅ Uploaded **{label}** to MusicAPI.\nclip_id: `{clip_id}`\nUse this clip_id with MusicAPI's extend, cover and remix features.",
     "upload.pending": "⏳ MusicAPI is processing **{label}**. I'll put the clip_id here as soon as it's ready.",
     "upload.busy_user": "You already have {count} uploads in progress. Wait for one to finish, then try again.",
+    # /uploads history.
+    "history.title": "**Your uploads** (page {page})",
+    "history.empty": "You haven't uploaded anything yet. Try `/upload` with an audio file.",
+    "history.row": "{clip} · **{label}** · {state} · {when}",
+    "history.no_clip": "no clip_id",
+    "history.state.pending": "⏳ processing",
+    "history.state.succeeded": "✅ done",
+    "history.state.failed": "❌ failed",
+    "history.newer": "Newer",
+    "history.older": "Older",
+    "history.not_yours": "These buttons belong to someone else's list. Run `/uploads` to see yours.",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI couldn't take **{label}**: {reason}",
     "error.bad_request_no_reason": "MusicAPI couldn't take **{label}**. Check that it is a direct link to an audio file between 6 seconds and 8 minutes long.",

@@ -39,7 +39,9 @@ class Env:
     session: aiohttp.ClientSession
     sleeps: list[float] = field(default_factory=list)
 
-    def client(self, *, timeout: float = 2.0, retries: int = RETRIES, api_key: str = API_KEY) -> MusicAPIClient:
+    def client(
+        self, *, timeout: float = 2.0, retries: int = RETRIES, api_key: str = API_KEY
+    ) -> MusicAPIClient:
         async def sleep(delay: float) -> None:
             self.sleeps.append(delay)
 
@@ -111,7 +113,9 @@ async def test_wrong_key_is_unauthorized(env: Env) -> None:
 
 
 async def test_400_is_bad_request_with_detail(env: Env) -> None:
-    err = await upload_error(env, Answer(400, {"code": 400, "message": "Audio duration must be at least 6s."}))
+    err = await upload_error(
+        env, Answer(400, {"code": 400, "message": "Audio duration must be at least 6s."})
+    )
     assert type(err) is BadRequest
     assert err.detail == "Audio duration must be at least 6s."
     assert len(env.fake.uploads) == 1
@@ -226,7 +230,9 @@ async def test_500_is_unavailable_not_retried(env: Env) -> None:
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 async def test_transient_retried_then_success(env: Env, status: int) -> None:
-    env.fake.script(Answer(status, {"code": status, "message": "bad gateway"}), Answer(status, None, text="oops"))
+    env.fake.script(
+        Answer(status, {"code": status, "message": "bad gateway"}), Answer(status, None, text="oops")
+    )
     result = await env.client().upload(AUDIO)
     assert result.clip_id == clip_id_for(0)
     assert len(env.fake.uploads) == 3
@@ -283,7 +289,13 @@ async def test_connection_refused_is_unavailable() -> None:
             sleeps.append(delay)
 
         client = MusicAPIClient(
-            session, base_url="http://127.0.0.1:9", api_key=API_KEY, timeout=2, retries=1, backoff=0.01, sleep=sleep
+            session,
+            base_url="http://127.0.0.1:9",
+            api_key=API_KEY,
+            timeout=2,
+            retries=1,
+            backoff=0.01,
+            sleep=sleep,
         )
         with pytest.raises(ServiceUnavailable):
             await client.upload(AUDIO)
@@ -442,7 +454,11 @@ def test_parse_task_unknown_state_is_pending() -> None:
 
 
 def test_parse_task_state_failed_with_reason() -> None:
-    body = {"code": 200, "task_id": "t", "data": [{"clip_id": "", "state": "failed", "error": "Audio too short."}]}
+    body = {
+        "code": 200,
+        "task_id": "t",
+        "data": [{"clip_id": "", "state": "failed", "error": "Audio too short."}],
+    }
     result = parse_task(body)
     assert result.state == "failed"
     assert result.task_id == "t"
@@ -466,7 +482,11 @@ def test_parse_task_flat_failed() -> None:
 
 
 def test_parse_task_failed_copyright() -> None:
-    body = {"code": 200, "task_id": "t", "data": [{"state": "failed", "message": "matches an existing recording"}]}
+    body = {
+        "code": 200,
+        "task_id": "t",
+        "data": [{"state": "failed", "message": "matches an existing recording"}],
+    }
     assert isinstance(parse_task(body).error, CopyrightBlocked)
 
 

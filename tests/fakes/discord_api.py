@@ -77,11 +77,10 @@ class FakeDiscord:
         for (method, prefix), (status, payload) in self.fail.items():
             if request.method == method and path.startswith(prefix):
                 return _json(payload, status)
-        if path.startswith("/webhooks/") or path.startswith("/interactions/"):
-            token = path.split("/")[3]
-            if token.startswith("expired"):
-                return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
-        elif request.headers.get("Authorization") != f"Bot {VALID_TOKEN}":
+        if (
+            not path.startswith(("/webhooks/", "/interactions/"))
+            and request.headers.get("Authorization") != f"Bot {VALID_TOKEN}"
+        ):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         handler = self._route(request.method, path)
         if handler is None:

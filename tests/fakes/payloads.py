@@ -108,3 +108,39 @@ def upload(*, file: dict[str, Any] | None = None, url: str | None = None, **kwar
     if url is not None:
         options.append({"name": "url", "type": 3, "value": url})
     return slash("upload", options, attachments=[file] if file else None, **kwargs)
+
+
+def button(
+    custom_id: str, *, message_content: str = "", locale: str = "en-US", user_id: int = USER_ID
+) -> dict[str, Any]:
+    """A press of a button on an ephemeral message the bot sent earlier."""
+    message = {
+        "id": str(snowflake()),
+        "channel_id": str(CHANNEL_ID),
+        "type": 20,
+        "content": message_content,
+        "author": {**user(APP_ID, "uploadbot"), "bot": True},
+        "attachments": [],
+        "embeds": [],
+        "mentions": [],
+        "mention_roles": [],
+        "pinned": False,
+        "mention_everyone": False,
+        "tts": False,
+        "flags": 64,
+        "timestamp": "2026-11-23T00:00:00+00:00",
+        "edited_timestamp": None,
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Older", "custom_id": custom_id}]}
+        ],
+    }
+    payload = _base(
+        3,
+        {"custom_id": custom_id, "component_type": 2},
+        locale=locale,
+        guild=True,
+        user_id=user_id,
+        token=None,
+    )
+    payload["message"] = message
+    return payload

@@ -1,0 +1,467 @@
+"""A burst of `/upload url:` interactions against this bot and against a minimal baseline bot.
+
+    python benchmarks/burst.py [--n 200] [--delay 2.0] [--warmup 5]
+
+Each bot runs as its own subprocess against fresh loopback fakes of Discord and MusicAPI
+(tests/harness.py). The benchmark waits until the bot has identified, warms it up with a few uploads,
+then sends N INTERACTION_CREATE events from N distinct members as fast as the fake gateway takes them,
+MusicAPI answering each upload after --delay seconds. It records, per interaction, when the interaction
+callback (the defer) and the edit carrying the clip_id reach the fake Discord, and samples the bot's
+CPU time and memory from /proc before and after the burst.
+
+The measuring helpers (`BenchHarness`, `start_bot`, `wait_until_identified`, `warm_up`, `measure_burst`,
+`summarize`, `stop_bot`) are scenario-agnostic, so that another burst (callback mode, say) can reuse them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import math
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from aiohttp import web  # noqa: E402
+
+from tests.fakes import payloads  # noqa: E402
+from tests.fakes.discord_api import FakeDiscord  # noqa: E402
+from tests.fakes.musicapi import FakeMusicAPI  # noqa: E402
+from tests.harness import Harness, serve  # noqa: E402
+
+#: The clip_ids FakeMusicAPI hands out (a UUID), as they appear in the bot's answer.
+CLIP_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: The per-ratio target: our bot may cost at most this much more than the minimal bot.
+TARGET = 1.2
+#: After the last answer, how long the bot may keep working (bookkeeping) before CPU is sampled.
+SETTLE = 0.5
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- what reached the fake Discord, and when -----------------------------------------------------------
+@dataclass
+class InteractionTimes:
+    """Timestamps (time.perf_counter() in this process) of one interaction."""
+
+    dispatched: float | None = None
+    first_response: float | None = None  # the interaction callback (defer or message) arrived
+    answered: float | None = None  # the first edit of @original that carries a clip_id arrived
+    clip_id: str | None = None
+
+
+@dataclass
+class TimingDiscord(FakeDiscord):
+    """FakeDiscord that also stamps, on arrival, each interaction's callback and clip_id edit by token."""
+
+    times: dict[str, InteractionTimes] = field(default_factory=dict)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def of(self, token: str) -> InteractionTimes:
+        return self.times.setdefault(token, InteractionTimes())
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        now = time.perf_counter()
+        parts = request.match_info["path"].split("/")
+        if (
+            request.method == "POST"
+            and len(parts) == 4
+            and parts[0] == "interactions"
+            and parts[3] == "callback"
+        ):
+            times = self.of(parts[2])
+            if times.first_response is None:
+                times.first_response = now
+                self.changed.set()
+        elif request.method == "PATCH" and parts[0] == "webhooks" and parts[3:] == ["messages", "@original"]:
+            found = CLIP_ID.search(await request.read())  # the body stays readable for FakeDiscord
+            times = self.of(parts[2])
+            if found and times.answered is None:
+                times.answered, times.clip_id = now, found.group().decode()
+                self.changed.set()
+        return await super()._rest(request)
+
+    async def wait_until(self, done: Callable[[], bool], within: float) -> None:
+        """Wait until `done()` holds, re-checking on every stamped arrival; TimeoutError after `within` s."""
+        async with asyncio.timeout(within):
+            while not done():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@dataclass
+class BenchHarness(Harness):
+    discord: TimingDiscord
+
+
+@contextlib.asynccontextmanager
+async def bench_harness(tmp_path: Path) -> AsyncIterator[BenchHarness]:
+    """Fresh fakes on loopback, like tests.harness.make_harness, with the timing FakeDiscord.
+
+    The bot runs in a subprocess, so discord.py's Route.BASE is not patched in this process.
+    """
+    fake_discord, fake_music = TimingDiscord(), FakeMusicAPI()
+    d_runner, d_url = await serve(fake_discord.app())
+    m_runner, m_url = await serve(fake_music.app())
+    fake_discord.base_url = d_url
+    try:
+        yield BenchHarness(fake_discord, fake_music, d_url, m_url, tmp_path)
+    finally:
+        for ws in list(fake_discord.sockets):
+            await ws.close()
+        await d_runner.cleanup()
+        await m_runner.cleanup()
+
+
+# -- the bot processes ------------------------------------------------------------------------------------
+@dataclass
+class BotSpec:
+    """How to run one bot: its command line and its environment beyond harness.env()."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def our_bot() -> BotSpec:
+    return BotSpec(
+        "ours",
+        [sys.executable, str(ROOT / "tests" / "launch_bot.py")],
+        # Distinct members already escape the per-member limit; a high limit keeps it out of the way.
+        {"MAX_UPLOADS_PER_USER": "100000", "PUBLIC_URL": "", "DEV_GUILD_ID": "", "LOG_LEVEL": "INFO"},
+    )
+
+
+def minimal_bot() -> BotSpec:
+    return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "minimal_bot.py")])
+
+
+@dataclass
+class BotProcess:
+    spec: BotSpec
+    proc: asyncio.subprocess.Process
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the benchmark dies, so that no bot outlives it."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+async def start_bot(spec: BotSpec, harness: Harness, workdir: Path) -> BotProcess:
+    """Start the bot against `harness`'s fakes, with a fresh database in `workdir`; output goes to a log."""
+    env = harness.env(
+        DATABASE_URL=f"sqlite:///{workdir / f'{spec.name}.db'}",
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        **spec.env,
+    )
+    log_path = workdir / f"{spec.name}.log"
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *spec.argv,
+            env=env,
+            cwd=workdir,  # not the repo root: a developer's .env must not leak into the run
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # no threads run in this process yet
+        )
+    return BotProcess(spec, proc, log_path)
+
+
+async def stop_bot(bot: BotProcess, within: float = 15.0) -> int:
+    """SIGTERM, wait up to `within` seconds, then SIGKILL; return the exit status."""
+    proc = bot.proc
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), within)
+        except TimeoutError:
+            print(f"{bot.spec.name}: no exit {within:.0f}s after SIGTERM; killing it", file=sys.stderr)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await asyncio.wait_for(proc.wait(), 5)
+    assert proc.returncode is not None
+    return proc.returncode
+
+
+async def wait_until_identified(harness: Harness, bot: BotProcess, within: float = 30.0) -> None:
+    """Until the bot has identified on the fake gateway; fail early if it exits first."""
+    identified = asyncio.ensure_future(harness.discord.identified.wait())
+    exited = asyncio.ensure_future(bot.proc.wait())
+    try:
+        await asyncio.wait({identified, exited}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        identified.cancel()
+        exited.cancel()
+    if not harness.discord.identified.is_set():
+        why = f"exited with {bot.proc.returncode}" if bot.proc.returncode is not None else "timed out"
+        raise RuntimeError(f"{bot.spec.name} did not identify ({why}):\n{bot.log_tail()}")
+
+
+# -- sampling the process ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProcessSample:
+    cpu_seconds: float  # utime + stime of every thread of the process
+    rss_kib: int  # VmRSS
+    hwm_kib: int  # VmHWM: the peak RSS so far
+
+
+def read_cpu_seconds(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / CLK_TCK
+
+
+def read_memory_kib(pid: int) -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
+def sample_process(pid: int) -> ProcessSample:
+    memory = read_memory_kib(pid)
+    return ProcessSample(read_cpu_seconds(pid), memory["VmRSS"], memory["VmHWM"])
+
+
+# -- interactions -----------------------------------------------------------------------------------------
+_users = iter(range(610_000_000_000_000_001, 2**63))
+
+
+def link_uploads(n: int, tag: str = "burst") -> list[dict[str, Any]]:
+    """`/upload url:` payloads, each from a member who has not uploaded before."""
+    return [
+        payloads.upload(url=f"https://files.example.com/{tag}/{i}.mp3", user_id=next(_users))
+        for i in range(n)
+    ]
+
+
+async def dispatch_all(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> None:
+    """Send every payload through the fake gateway back to back, stamping each just before it goes."""
+    for payload in batch:
+        harness.discord.of(payload["token"]).dispatched = time.perf_counter()
+        await harness.discord.dispatch("INTERACTION_CREATE", payload)
+
+
+def all_answered(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> Callable[[], bool]:
+    tokens = [p["token"] for p in batch]
+    return lambda: all(harness.discord.of(t).answered is not None for t in tokens)
+
+
+async def warm_up(harness: BenchHarness, count: int, within: float = 30.0) -> None:
+    """A few uploads answered at once, so that imports, connections and caches are in place."""
+    delay, harness.musicapi.delay = harness.musicapi.delay, 0.0
+    try:
+        batch = link_uploads(count, tag="warmup")
+        await dispatch_all(harness, batch)
+        await harness.discord.wait_until(all_answered(harness, batch), within)
+    finally:
+        harness.musicapi.delay = delay
+
+
+@dataclass
+class BurstResult:
+    n: int
+    times: list[InteractionTimes]
+    before: ProcessSample
+    after: ProcessSample
+
+
+async def measure_burst(
+    harness: BenchHarness,
+    bot: BotProcess,
+    batch: Sequence[dict[str, Any]],
+    *,
+    within: float,
+    is_done: Callable[[], bool] | None = None,
+    alongside: Callable[[], Awaitable[None]] | None = None,
+) -> BurstResult:
+    """Dispatch `batch` at once and wait until each interaction got its clip_id (or `is_done()` holds).
+
+    `alongside`, if given, runs during the burst and is cancelled after it (a callback-mode scenario can
+    send MusicAPI's callbacks from there). CPU and memory are sampled before the first dispatch and
+    SETTLE seconds after the last answer.
+    """
+    done = is_done or all_answered(harness, batch)
+    before = sample_process(bot.pid)
+    helper = asyncio.create_task(alongside()) if alongside else None
+    try:
+        await dispatch_all(harness, batch)
+        try:
+            await harness.discord.wait_until(done, within)
+        except TimeoutError:
+            missing = sum(harness.discord.of(p["token"]).answered is None for p in batch)
+            raise RuntimeError(
+                f"{bot.spec.name}: {missing} of {len(batch)} interactions unanswered after {within:.0f}s"
+                f"\n{bot.log_tail()}"
+            ) from None
+    finally:
+        if helper is not None:
+            helper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
+    await asyncio.sleep(SETTLE)
+    after = sample_process(bot.pid)
+    return BurstResult(len(batch), [harness.discord.of(p["token"]) for p in batch], before, after)
+
+
+# -- figures ----------------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Figures:
+    n: int
+    first_response_p50_ms: float
+    first_response_p99_ms: float
+    answer_p50_s: float
+    answer_p99_s: float
+    all_delivered_s: float
+    cpu_per_upload_ms: float
+    peak_mib: float
+    rss_before_mib: float
+    rss_after_mib: float
+
+    @property
+    def rss_growth_mib(self) -> float:
+        return self.rss_after_mib - self.rss_before_mib
+
+
+def summarize(result: BurstResult) -> Figures:
+    times = result.times
+    if any(t.dispatched is None or t.first_response is None or t.answered is None for t in times):
+        raise ValueError("an interaction of the burst has no complete timing")
+    if len({t.clip_id for t in times}) != len(times):
+        raise ValueError("two interactions were answered with the same clip_id")
+    dispatched = [t.dispatched for t in times if t.dispatched is not None]
+    first = [t.first_response - t.dispatched for t in times if t.first_response and t.dispatched]
+    answer = [t.answered - t.dispatched for t in times if t.answered and t.dispatched]
+    last = max(t.answered for t in times if t.answered)
+    return Figures(
+        n=result.n,
+        first_response_p50_ms=percentile(first, 50) * 1000,
+        first_response_p99_ms=percentile(first, 99) * 1000,
+        answer_p50_s=percentile(answer, 50),
+        answer_p99_s=percentile(answer, 99),
+        all_delivered_s=last - min(dispatched),
+        cpu_per_upload_ms=(result.after.cpu_seconds - result.before.cpu_seconds) / result.n * 1000,
+        peak_mib=result.after.hwm_kib / 1024,
+        rss_before_mib=result.before.rss_kib / 1024,
+        rss_after_mib=result.after.rss_kib / 1024,
+    )
+
+
+# -- the link burst (sync mode) -----------------------------------------------------------------------------
+async def run_link_burst(spec: BotSpec, n: int, delay: float, warmup: int) -> Figures:
+    """One bot, fresh fakes and database: identify, warm up, burst of N link uploads, SIGTERM."""
+    with tempfile.TemporaryDirectory(prefix=f"burst-{spec.name}-") as tmp:
+        workdir = Path(tmp)
+        async with bench_harness(workdir) as harness:
+            bot = await start_bot(spec, harness, workdir)
+            try:
+                await wait_until_identified(harness, bot)
+                await warm_up(harness, warmup)
+                harness.musicapi.delay = delay
+                batch = link_uploads(n)
+                # aiohttp's default pool (100 connections) lets about 100 uploads wait on MusicAPI at once.
+                within = 60 + delay * math.ceil(n / 100) * 2
+                result = await measure_burst(harness, bot, batch, within=within)
+            finally:
+                status = await stop_bot(bot)
+            if status != 0:
+                print(f"{spec.name}: exited with status {status}\n{bot.log_tail()}", file=sys.stderr)
+            if len(harness.musicapi.uploads) != warmup + n:
+                raise RuntimeError(f"{spec.name}: MusicAPI saw {len(harness.musicapi.uploads)} uploads")
+    return summarize(result)
+
+
+def ratio_line(label: str, ours: float, minimal: float, fmt: str) -> str:
+    ratio = ours / minimal if minimal else math.inf
+    verdict = "ok" if ratio <= TARGET else "OVER"
+    return f"{label:<34}{ours:>12{fmt}}{minimal:>12{fmt}}{ratio:>10.2f}x   <= {TARGET}x {verdict}"
+
+
+def report(ours: Figures, minimal: Figures, n: int, delay: float) -> str:
+    cores = os.cpu_count() or 1
+    head = f"{'':<34}{'ours':>12}{'minimal':>12}{'ratio':>11}   target"
+    rows = [
+        f"burst: {n} /upload url: from {n} distinct members, MusicAPI delay {delay:g} s, "
+        f"{cores} CPU core(s), Python {sys.version.split()[0]}",
+        "",
+        head,
+        ratio_line("CPU per upload (ms)", ours.cpu_per_upload_ms, minimal.cpu_per_upload_ms, ".2f"),
+        ratio_line(
+            "first response p99 (ms)", ours.first_response_p99_ms, minimal.first_response_p99_ms, ".1f"
+        ),
+        ratio_line("peak memory VmHWM (MiB)", ours.peak_mib, minimal.peak_mib, ".1f"),
+        "",
+        f"{'first response p50 (ms)':<34}{ours.first_response_p50_ms:>12.1f}{minimal.first_response_p50_ms:>12.1f}",
+        f"{'clip_id answer p50 (s)':<34}{ours.answer_p50_s:>12.2f}{minimal.answer_p50_s:>12.2f}",
+        f"{'clip_id answer p99 (s)':<34}{ours.answer_p99_s:>12.2f}{minimal.answer_p99_s:>12.2f}",
+        f"{'all clip_ids delivered (s)':<34}{ours.all_delivered_s:>12.2f}{minimal.all_delivered_s:>12.2f}",
+        f"{'RSS before burst (MiB)':<34}{ours.rss_before_mib:>12.1f}{minimal.rss_before_mib:>12.1f}",
+        f"{'RSS growth during burst (MiB)':<34}{ours.rss_growth_mib:>12.1f}{minimal.rss_growth_mib:>12.1f}",
+    ]
+    return "\n".join(rows)
+
+
+async def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=200, help="interactions in the burst (default 200)")
+    parser.add_argument("--delay", type=float, default=2.0, help="MusicAPI's answer delay, seconds")
+    parser.add_argument("--warmup", type=int, default=5, help="uploads before the burst (default 5)")
+    args = parser.parse_args(argv)
+
+    # SIGTERM/SIGINT cancel the run, so that the `finally` blocks stop the bot processes.
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+
+    figures = {}
+    for spec in (minimal_bot(), our_bot()):
+        print(f"running {spec.name} ...", file=sys.stderr, flush=True)
+        figures[spec.name] = await run_link_burst(spec, args.n, args.delay, args.warmup)
+    print(report(figures["ours"], figures["minimal"], args.n, args.delay))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(asyncio.run(main()))
+    except asyncio.CancelledError:
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""Nothing pending is forgotten: recovery at startup, and polling of uploads whose callback is late."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.errors import MusicAPIError, ShuttingDown, UploadTimedOut
+from bot.store import UploadStore
+from bot.uploads import UploadService
+
+log = logging.getLogger(__name__)
+
+
+class PendingWatcher:
+    def __init__(
+        self,
+        *,
+        uploads: UploadService,
+        store: UploadStore,
+        deliver: Callable[[int], Awaitable[object]],
+        poll_after: float,
+        poll_interval: float,
+        deadline: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._uploads = uploads
+        self._store = store
+        self._deliver = deliver
+        self._poll_after = poll_after
+        self._interval = poll_interval
+        self._deadline = deadline
+        self._clock = clock
+        self._last_poll: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def recover(self) -> None:
+        """After a restart: uploads cut off before MusicAPI took them are told so; finished ones are shown."""
+        for record in await self._store.pending():
+            if record.task_id is None:
+                await self._uploads.settle(record, error=ShuttingDown())
+        interactions = dict.fromkeys(r.interaction_id for r in await self._store.undelivered())
+        for interaction_id in interactions:
+            await self._deliver(interaction_id)
+        if interactions:
+            log.info("delivered %d answer(s) left over from before the restart", len(interactions))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="pending-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        tick = min(max(min(self._interval, self._poll_after) / 2, 0.05), 5.0)
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("polling pending uploads failed; trying again")
+            await asyncio.sleep(tick)
+
+    async def poll_once(self) -> None:
+        """Ask MusicAPI about uploads whose callback is overdue; give up on those past the deadline."""
+        now = self._clock()
+        for record in await self._store.pending():
+            key, age = record.key, now - record.created_at
+            if record.task_id is None or age < self._poll_after:
+                continue
+            if age > self._deadline:
+                if await self._uploads.settle(record, error=UploadTimedOut("no result before the deadline")):
+                    await self._deliver(record.interaction_id)
+                self._last_poll.pop(key, None)
+                continue
+            if now - self._last_poll.get(key, 0.0) < self._interval:
+                continue
+            self._last_poll[key] = now
+            try:
+                result = await self._uploads.client.get_task(record.task_id)
+            except MusicAPIError as exc:
+                log.warning("polling task of upload %s failed: %s", key, exc.kind.value)
+                continue
+            if result.finished and await self._uploads.settle_task(record, result):
+                self._last_poll.pop(key, None)
+                await self._deliver(record.interaction_id)

@@ -1,0 +1,81 @@
+"""`/uploads`: a member's own recent uploads, ten to a page, with buttons to page through them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+import discord
+from discord import app_commands
+from discord.app_commands import locale_str as _
+from discord.ext import commands
+
+from bot import replies
+from bot.answers import texts_for
+from bot.app import MusicBot
+from bot.texts import Texts
+
+
+class PageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"uploads:(?P<user>\d+):(?P<page>\d+)"
+):
+    """A button that opens page `page` of `user`'s history; its state lives in the custom_id, so it
+    keeps working after a restart."""
+
+    def __init__(self, user_id: int, page: int, label: str, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                custom_id=f"uploads:{user_id}:{page}",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+            )
+        )
+        self.user_id = user_id
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PageButton:
+        return cls(int(match["user"]), int(match["page"]), "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        texts = texts_for(interaction)
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            return
+        bot = cast(MusicBot, interaction.client)
+        content, view = await history_page(bot, texts, self.user_id, self.page)
+        await interaction.response.edit_message(content=content, view=view)
+
+
+async def history_page(bot: MusicBot, texts: Texts, user_id: int, page: int) -> tuple[str, discord.ui.View]:
+    size = replies.HISTORY_PAGE
+    records = await bot.store.history(user_id, limit=size + 1, offset=page * size)
+    has_older = len(records) > size
+    view = discord.ui.View(timeout=None)
+    if page > 0 or has_older:
+        view.add_item(PageButton(user_id, max(page - 1, 0), texts("history.newer"), disabled=page == 0))
+        view.add_item(PageButton(user_id, page + 1, texts("history.older"), disabled=not has_older))
+    return replies.history(texts, records[:size], page), view
+
+
+class History(commands.Cog):
+    def __init__(self, bot: MusicBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name=_("uploads", key="cmd.uploads"),
+        description=_("Your recent uploads and their clip_ids", key="cmd.uploads.description"),
+    )
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    async def uploads(self, interaction: discord.Interaction) -> None:
+        content, view = await history_page(self.bot, texts_for(interaction), interaction.user.id, 0)
+        await interaction.response.send_message(content, view=view, ephemeral=True)
+
+
+async def setup(bot: MusicBot) -> None:
+    bot.add_dynamic_items(PageButton)
+    await bot.add_cog(History(bot))
