@@ -52,6 +52,7 @@ class FakeDiscord:
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     new_call: asyncio.Condition = field(default_factory=asyncio.Condition)
     seq: int = 0
+    accepting: bool = True
     base_url: str = ""
 
     # -- REST ---------------------------------------------------------------------------------------
@@ -175,7 +176,9 @@ class FakeDiscord:
         return matching()
 
     # -- gateway ----------------------------------------------------------------------------------------
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if not self.accepting:
+            return web.Response(status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
