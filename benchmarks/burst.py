@@ -1,6 +1,6 @@
 """A burst of `/upload url:` interactions against this bot and against a minimal baseline bot.
 
-    python benchmarks/burst.py [--n 200] [--delay 2.0] [--warmup 5]
+    python benchmarks/burst.py [--n 200] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
 
 Each bot runs as its own subprocess against fresh loopback fakes of Discord and MusicAPI
 (tests/harness.py). The benchmark waits until the bot has identified, warms it up with a few uploads,
@@ -19,10 +19,12 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import math
 import os
 import re
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -138,7 +140,7 @@ class BotSpec:
 def our_bot() -> BotSpec:
     return BotSpec(
         "ours",
-        [sys.executable, str(ROOT / "tests" / "launch_bot.py")],
+        [sys.executable, str(ROOT / "tests" / "support" / "launch_bot.py")],
         # Distinct members already escape the per-member limit; a high limit keeps it out of the way.
         {"MAX_UPLOADS_PER_USER": "100000", "PUBLIC_URL": "", "DEV_GUILD_ID": "", "LOG_LEVEL": "INFO"},
     )
@@ -173,12 +175,13 @@ def _die_with_parent() -> None:
 
 async def start_bot(spec: BotSpec, harness: Harness, workdir: Path) -> BotProcess:
     """Start the bot against `harness`'s fakes, with a fresh database in `workdir`; output goes to a log."""
-    env = harness.env(
-        DATABASE_URL=f"sqlite:///{workdir / f'{spec.name}.db'}",
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        **spec.env,
-    )
+    overrides = {
+        "DATABASE_URL": f"sqlite:///{workdir / f'{spec.name}.db'}",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        **spec.env,  # the spec has the last word
+    }
+    env = harness.env(**overrides)
     log_path = workdir / f"{spec.name}.log"
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -228,12 +231,15 @@ async def wait_until_identified(harness: Harness, bot: BotProcess, within: float
 @dataclass(frozen=True)
 class ProcessSample:
     cpu_seconds: float  # utime + stime of every thread of the process
+    main_thread_cpu_seconds: float  # the event loop's thread alone
     rss_kib: int  # VmRSS
     hwm_kib: int  # VmHWM: the peak RSS so far
 
 
-def read_cpu_seconds(pid: int) -> float:
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def read_cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """utime + stime of the process (all its threads), or of its thread `tid`."""
+    where = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    stat = Path(where).read_text()
     fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
     return (utime + stime) / CLK_TCK
@@ -250,7 +256,7 @@ def read_memory_kib(pid: int) -> dict[str, int]:
 
 def sample_process(pid: int) -> ProcessSample:
     memory = read_memory_kib(pid)
-    return ProcessSample(read_cpu_seconds(pid), memory["VmRSS"], memory["VmHWM"])
+    return ProcessSample(read_cpu_seconds(pid), read_cpu_seconds(pid, pid), memory["VmRSS"], memory["VmHWM"])
 
 
 # -- interactions -----------------------------------------------------------------------------------------
@@ -351,6 +357,7 @@ class Figures:
     answer_p99_s: float
     all_delivered_s: float
     cpu_per_upload_ms: float
+    other_threads_cpu_per_upload_ms: float  # the part spent outside the event loop's thread
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
@@ -358,6 +365,15 @@ class Figures:
     @property
     def rss_growth_mib(self) -> float:
         return self.rss_after_mib - self.rss_before_mib
+
+
+def median_figures(runs: Sequence[Figures]) -> Figures:
+    """Each figure's median over several runs of the same bot."""
+    values = {
+        f.name: statistics.median(getattr(r, f.name) for r in runs) for f in dataclasses.fields(Figures)
+    }
+    values["n"] = runs[0].n
+    return Figures(**values)
 
 
 def summarize(result: BurstResult) -> Figures:
@@ -370,6 +386,7 @@ def summarize(result: BurstResult) -> Figures:
     first = [t.first_response - t.dispatched for t in times if t.first_response and t.dispatched]
     answer = [t.answered - t.dispatched for t in times if t.answered and t.dispatched]
     last = max(t.answered for t in times if t.answered)
+    before, after = result.before, result.after
     return Figures(
         n=result.n,
         first_response_p50_ms=percentile(first, 50) * 1000,
@@ -377,7 +394,14 @@ def summarize(result: BurstResult) -> Figures:
         answer_p50_s=percentile(answer, 50),
         answer_p99_s=percentile(answer, 99),
         all_delivered_s=last - min(dispatched),
-        cpu_per_upload_ms=(result.after.cpu_seconds - result.before.cpu_seconds) / result.n * 1000,
+        cpu_per_upload_ms=(after.cpu_seconds - before.cpu_seconds) / result.n * 1000,
+        other_threads_cpu_per_upload_ms=max(
+            0.0,
+            (after.cpu_seconds - after.main_thread_cpu_seconds)
+            - (before.cpu_seconds - before.main_thread_cpu_seconds),
+        )
+        / result.n
+        * 1000,
         peak_mib=result.after.hwm_kib / 1024,
         rss_before_mib=result.before.rss_kib / 1024,
         rss_after_mib=result.after.rss_kib / 1024,
@@ -385,8 +409,22 @@ def summarize(result: BurstResult) -> Figures:
 
 
 # -- the link burst (sync mode) -----------------------------------------------------------------------------
-async def run_link_burst(spec: BotSpec, n: int, delay: float, warmup: int) -> Figures:
-    """One bot, fresh fakes and database: identify, warm up, burst of N link uploads, SIGTERM."""
+def profiled(spec: BotSpec, out: Path) -> BotSpec:
+    """`spec` run by benchmarks/profile_bot.py, which profiles between SIGUSR1 and SIGUSR2."""
+    argv = [sys.executable, str(ROOT / "benchmarks" / "profile_bot.py"), spec.name]
+    return BotSpec(spec.name, argv, {**spec.env, "BENCH_PROFILE_OUT": str(out)})
+
+
+async def run_link_burst(
+    spec: BotSpec, n: int, delay: float, warmup: int, profile_dir: Path | None = None
+) -> Figures:
+    """One bot, fresh fakes and database: identify, warm up, burst of N link uploads, SIGTERM.
+
+    With `profile_dir`, the bot's event loop thread is profiled during the burst into DIR/<name>.prof.
+    """
+    profile = profile_dir / f"{spec.name}.prof" if profile_dir else None
+    if profile is not None:
+        spec = profiled(spec, profile)
     with tempfile.TemporaryDirectory(prefix=f"burst-{spec.name}-") as tmp:
         workdir = Path(tmp)
         async with bench_harness(workdir) as harness:
@@ -398,7 +436,13 @@ async def run_link_burst(spec: BotSpec, n: int, delay: float, warmup: int) -> Fi
                 batch = link_uploads(n)
                 # aiohttp's default pool (100 connections) lets about 100 uploads wait on MusicAPI at once.
                 within = 60 + delay * math.ceil(n / 100) * 2
+                if profile is not None:
+                    bot.proc.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.1)
                 result = await measure_burst(harness, bot, batch, within=within)
+                if profile is not None:
+                    bot.proc.send_signal(signal.SIGUSR2)
+                    await asyncio.sleep(1.0)
             finally:
                 status = await stop_bot(bot)
             if status != 0:
@@ -408,34 +452,45 @@ async def run_link_burst(spec: BotSpec, n: int, delay: float, warmup: int) -> Fi
     return summarize(result)
 
 
-def ratio_line(label: str, ours: float, minimal: float, fmt: str) -> str:
-    ratio = ours / minimal if minimal else math.inf
-    verdict = "ok" if ratio <= TARGET else "OVER"
-    return f"{label:<34}{ours:>12{fmt}}{minimal:>12{fmt}}{ratio:>10.2f}x   <= {TARGET}x {verdict}"
+def table_row(label: str, ours: float, minimal: float, fmt: str, *, target: bool = False) -> str:
+    ratio = f"{ours / minimal:>10.2f}x" if minimal else f"{'-':>11}"
+    verdict = ("ok" if ours <= TARGET * minimal else "OVER") if target else ""
+    goal = f"   <= {TARGET}x {verdict}" if target else ""
+    return f"{label:<36}{ours:>10{fmt}}{minimal:>10{fmt}}{ratio}{goal}"
 
 
-def report(ours: Figures, minimal: Figures, n: int, delay: float) -> str:
+#: (label, Figures attribute, format, held to TARGET); None is a blank line.
+ROWS: Sequence[tuple[str, str, str, bool] | None] = (
+    ("CPU per upload (ms)", "cpu_per_upload_ms", ".2f", True),
+    ("first response p99 (ms)", "first_response_p99_ms", ".1f", True),
+    ("peak memory VmHWM (MiB)", "peak_mib", ".1f", True),
+    None,
+    ("CPU/upload outside loop thread (ms)", "other_threads_cpu_per_upload_ms", ".2f", False),
+    ("first response p50 (ms)", "first_response_p50_ms", ".1f", False),
+    ("clip_id answer p50 (s)", "answer_p50_s", ".2f", False),
+    ("clip_id answer p99 (s)", "answer_p99_s", ".2f", False),
+    ("all clip_ids delivered (s)", "all_delivered_s", ".2f", False),
+    ("RSS before burst (MiB)", "rss_before_mib", ".1f", False),
+    ("RSS growth during burst (MiB)", "rss_growth_mib", ".1f", False),
+)
+
+
+def report(ours: Figures, minimal: Figures, n: int, delay: float, rounds: int = 1) -> str:
     cores = os.cpu_count() or 1
-    head = f"{'':<34}{'ours':>12}{'minimal':>12}{'ratio':>11}   target"
-    rows = [
-        f"burst: {n} /upload url: from {n} distinct members, MusicAPI delay {delay:g} s, "
-        f"{cores} CPU core(s), Python {sys.version.split()[0]}",
+    lines = [
+        f"burst: {n} x /upload url: from {n} distinct members, MusicAPI delay {delay:g} s, "
+        f"{cores} CPU core(s), Python {sys.version.split()[0]}"
+        + (f", median of {rounds} rounds" if rounds > 1 else ""),
         "",
-        head,
-        ratio_line("CPU per upload (ms)", ours.cpu_per_upload_ms, minimal.cpu_per_upload_ms, ".2f"),
-        ratio_line(
-            "first response p99 (ms)", ours.first_response_p99_ms, minimal.first_response_p99_ms, ".1f"
-        ),
-        ratio_line("peak memory VmHWM (MiB)", ours.peak_mib, minimal.peak_mib, ".1f"),
-        "",
-        f"{'first response p50 (ms)':<34}{ours.first_response_p50_ms:>12.1f}{minimal.first_response_p50_ms:>12.1f}",
-        f"{'clip_id answer p50 (s)':<34}{ours.answer_p50_s:>12.2f}{minimal.answer_p50_s:>12.2f}",
-        f"{'clip_id answer p99 (s)':<34}{ours.answer_p99_s:>12.2f}{minimal.answer_p99_s:>12.2f}",
-        f"{'all clip_ids delivered (s)':<34}{ours.all_delivered_s:>12.2f}{minimal.all_delivered_s:>12.2f}",
-        f"{'RSS before burst (MiB)':<34}{ours.rss_before_mib:>12.1f}{minimal.rss_before_mib:>12.1f}",
-        f"{'RSS growth during burst (MiB)':<34}{ours.rss_growth_mib:>12.1f}{minimal.rss_growth_mib:>12.1f}",
+        f"{'':<36}{'ours':>10}{'minimal':>10}{'ours/min':>11}   target",
     ]
-    return "\n".join(rows)
+    for row in ROWS:
+        if row is None:
+            lines.append("")
+            continue
+        label, name, fmt, target = row
+        lines.append(table_row(label, getattr(ours, name), getattr(minimal, name), fmt, target=target))
+    return "\n".join(lines)
 
 
 async def main(argv: Sequence[str] | None = None) -> int:
@@ -443,7 +498,18 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=200, help="interactions in the burst (default 200)")
     parser.add_argument("--delay", type=float, default=2.0, help="MusicAPI's answer delay, seconds")
     parser.add_argument("--warmup", type=int, default=5, help="uploads before the burst (default 5)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="cProfile each bot's event loop during the burst into DIR/<bot>.prof (skews the figures)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run each bot this many times; report medians (default 1)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
 
     # SIGTERM/SIGINT cancel the run, so that the `finally` blocks stop the bot processes.
     task = asyncio.current_task()
@@ -452,11 +518,14 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
 
-    figures = {}
-    for spec in (minimal_bot(), our_bot()):
-        print(f"running {spec.name} ...", file=sys.stderr, flush=True)
-        figures[spec.name] = await run_link_burst(spec, args.n, args.delay, args.warmup)
-    print(report(figures["ours"], figures["minimal"], args.n, args.delay))
+    runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
+    for round_ in range(args.rounds):
+        specs = [minimal_bot(), our_bot()]
+        for spec in specs if round_ % 2 == 0 else specs[::-1]:  # alternate who goes first
+            print(f"round {round_ + 1}/{args.rounds}: {spec.name} ...", file=sys.stderr, flush=True)
+            runs[spec.name].append(await run_link_burst(spec, args.n, args.delay, args.warmup, args.profile))
+    ours, minimal = median_figures(runs["ours"]), median_figures(runs["minimal"])
+    print(report(ours, minimal, args.n, args.delay, args.rounds))
     return 0
 
 

@@ -6,7 +6,7 @@ interaction to a command by name in the local tree (global commands are the fall
 interactions), so registering the command locally is enough against the fake Discord.
 
 Configured like the real bot (DISCORD_TOKEN, MUSICAPI_API_KEY, MUSICAPI_BASE_URL) and pointed at the
-fake Discord named by FAKE_DISCORD_URL, like tests/launch_bot.py. Stops cleanly on SIGTERM/SIGINT.
+fake Discord named by FAKE_DISCORD_URL, like tests/support/launch_bot.py. Stops cleanly on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations

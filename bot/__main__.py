@@ -14,8 +14,9 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.app import MusicBot
+from bot.app import MusicBot, http_session
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import StoreUnavailable
 
 log = logging.getLogger("bot")
 
@@ -30,7 +31,7 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with aiohttp.ClientSession() as session, MusicBot(settings, session) as bot:
+    async with http_session() as session, MusicBot(settings, session) as bot:
         runner = asyncio.create_task(bot.start(settings.discord_token))
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -63,6 +64,9 @@ def main() -> None:
     except (discord.GatewayNotFound, discord.ConnectionClosed, aiohttp.ClientError, OSError) as exc:
         log.critical("could not connect to Discord (%s)", type(exc).__name__)
         sys.exit(EXIT_DISCORD)
+    except StoreUnavailable as exc:
+        log.critical("%s (check DATABASE_URL)", exc)
+        sys.exit(EXIT_CONFIG)
     except KeyboardInterrupt:
         pass
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 
 from bot import replies
-from bot.sources import Source, SourceRejected
+from bot.sources import AttachmentInfo, Source, SourceRejected
 from bot.texts import Texts
-from bot.uploads import TOKEN_LIFETIME, Requester
+from bot.uploads import TOKEN_LIFETIME, Requester, Skipped
 
 if TYPE_CHECKING:
     from bot.app import MusicBot
@@ -57,30 +56,34 @@ async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, k
     await refuse(interaction, replies.rejection(texts_for(interaction), exc))
 
 
+def attachment_info(attachment: discord.Attachment) -> AttachmentInfo:
+    return AttachmentInfo(attachment.filename, attachment.content_type, attachment.size, attachment.url)
+
+
 async def upload_and_answer(
-    bot: MusicBot, interaction: discord.Interaction, sources: Sequence[Source]
+    bot: MusicBot, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
 ) -> None:
-    """Defer, upload every source, and give the interaction its one final answer."""
+    """Defer, upload every source (listing skipped files with their reason), and give the one final answer."""
     texts = texts_for(interaction)
+    work = [
+        item
+        if isinstance(item, Source)
+        else Skipped("file", str(item.details.get("filename", "")), replies.rejection(texts, item))
+        for item in items
+    ]
     with bot.answering.track():
         limit = bot.settings.max_uploads_per_user
         pending = await bot.store.pending_for_user(interaction.user.id)
-        if pending + len(sources) > limit and pending > 0:
+        wanted = sum(isinstance(item, Source) for item in items)
+        if pending + wanted > limit and pending > 0:
             await refuse(interaction, texts("upload.busy_user", count=pending))
             return
         if not interaction.response.is_done():
             await interaction.response.defer(thinking=True)
-        started = time.monotonic()
         try:
-            records = await bot.uploads.start(requester(interaction), sources)
+            await bot.uploads.start(requester(interaction), work)
         except Exception:
             log.exception("upload failed unexpectedly for interaction %s", interaction.id)
             await interaction.edit_original_response(content=texts("error.internal"))
             return
         await bot.delivery.deliver(interaction.id)
-        log.debug(
-            "interaction %s answered in %.2fs (%d record(s))",
-            interaction.id,
-            time.monotonic() - started,
-            len(records),
-        )

@@ -14,17 +14,28 @@ from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient
 from bot.settings import Settings
 from bot.store import SQLiteUploadStore, UploadStore
+from bot.translator import CatalogTranslator
 from bot.uploads import UploadService
 from bot.watcher import PendingWatcher
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.upload", "cogs.history")
+EXTENSIONS = ("cogs.upload", "cogs.message_upload", "cogs.history")
 
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
 SHUTDOWN_ANSWER_WAIT = 4.0
+
+
+#: Connections one host may hold at once. Per host, so that answers to Discord never queue behind
+#: slow uploads to MusicAPI.
+CONNECTIONS_PER_HOST = 200
+
+
+def http_session() -> aiohttp.ClientSession:
+    """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=CONNECTIONS_PER_HOST))
 
 
 class MusicBot(commands.Bot):
@@ -100,6 +111,7 @@ class MusicBot(commands.Bot):
             )
             await self._web.start(s.web_host, s.web_port)
             self._watcher.start()
+        await self.tree.set_translator(CatalogTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         guild = discord.Object(s.dev_guild_id) if s.dev_guild_id else None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.errors import ErrorKind, UploadError
 from bot.redact import redact_urls
 from bot.sources import Rejection, SourceRejected
-from bot.store import FAILED, SUCCEEDED, UploadRecord
+from bot.store import FAILED, SKIPPED, SUCCEEDED, UploadRecord
 from bot.texts import Texts
 
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]<:])")
@@ -35,6 +35,8 @@ def rejection(texts: Texts, exc: SourceRejected) -> str:
     if exc.reason is Rejection.TOO_LARGE:
         details["size"] = human_size(int(str(details["size"])))
         details["limit"] = human_size(int(str(details["limit"])))
+    if exc.reason is Rejection.TOO_MANY:
+        return texts("message.too_many", **details)
     if "scheme" in details:
         details["scheme"] = plain(str(details["scheme"]), 20)
     if "host" in details:
@@ -69,6 +71,8 @@ def outcome(texts: Texts, record: UploadRecord) -> str:
     """One upload as it stands: its clip_id, its failure, or that MusicAPI is still at work."""
     if record.state == SUCCEEDED and record.clip_id:
         return success(texts, record.clip_id, record.label)
+    if record.state == FAILED and record.error_kind == SKIPPED:
+        return record.error_detail or texts("error.failed_no_reason", label=plain(record.label))
     if record.state == FAILED:
         return failure(texts, _kind(record.error_kind), record.label, record.error_detail or "")
     return pending(texts, record.label)

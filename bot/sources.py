@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -68,6 +69,7 @@ class Rejection(StrEnum):
     PRIVATE_HOST = "private_host"
     STREAMING_PAGE = "streaming_page"
     DISCORD_PAGE = "discord_page"
+    TOO_MANY = "too_many"
 
 
 class SourceRejected(Exception):
@@ -84,6 +86,16 @@ class Source:
     kind: str  # "file" or "link"
     url: str
     label: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentInfo:
+    """What the bot knows of an attachment: enough to decide, and the URL MusicAPI fetches."""
+
+    filename: str
+    content_type: str | None
+    size: int
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,27 @@ def check_attachment(
     if size > max_bytes:
         raise SourceRejected(Rejection.TOO_LARGE, filename=filename, size=size, limit=max_bytes)
     return Source(kind="file", url=url, label=filename)
+
+
+def audio_sources(
+    attachments: Sequence[AttachmentInfo], *, limit: int, max_bytes: int
+) -> list[Source | SourceRejected]:
+    """The audio attachments of a message, in order: each a Source, or the reason it is skipped.
+
+    Attachments that are not audio are left out; an empty list means the message has no audio.
+    """
+    picked: list[Source | SourceRejected] = []
+    for att in (a for a in attachments if is_audio(a.filename, a.content_type)):
+        if len([p for p in picked if isinstance(p, Source)]) >= limit:
+            picked.append(SourceRejected(Rejection.TOO_MANY, filename=att.filename, limit=limit))
+            continue
+        try:
+            picked.append(
+                check_attachment(att.filename, att.content_type, att.size, att.url, max_bytes=max_bytes)
+            )
+        except SourceRejected as exc:
+            picked.append(exc)
+    return picked
 
 
 def link_label(url: str) -> str:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any, Protocol
 import aiosqlite
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+#: The error kind of a file that was never sent (not audio enough, too large...); its detail is the sentence.
+SKIPPED = "skipped"
 
 
 @dataclass(slots=True)
@@ -53,6 +56,10 @@ class UploadRecord:
     @property
     def finished(self) -> bool:
         return self.state != PENDING
+
+
+class StoreUnavailable(Exception):
+    """The upload log cannot be opened (a bad path, no permission, a newer schema)."""
 
 
 class UploadStore(Protocol):
@@ -135,14 +142,26 @@ class SQLiteUploadStore:
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteUploadStore:
+        try:
+            return await cls._open(path)
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            raise StoreUnavailable(f"cannot open the upload log at {path}: {exc}") from exc
+
+    @classmethod
+    async def _open(cls, path: Path) -> SQLiteUploadStore:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
+        # Autocommit: each write is its own transaction, one trip to aiosqlite's thread instead of two.
+        db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA busy_timeout = 5000")
-        await migrate(db)
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
         return cls(db)
 
     async def add(self, record: UploadRecord) -> UploadRecord:
@@ -153,7 +172,6 @@ class SQLiteUploadStore:
             f"INSERT INTO uploads ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
             [getattr(record, n) for n in names],
         )
-        await self._db.commit()
         record.id = cursor.lastrowid
         return record
 
@@ -166,14 +184,12 @@ class SQLiteUploadStore:
             " WHERE id = ? AND state = 'pending'",
             (state, clip_id, None if clip_id else error_kind, detail or None, self._clock(), upload_id),
         )
-        await self._db.commit()
         return cursor.rowcount == 1
 
     async def set_task(self, upload_id: int, task_id: str) -> None:
         await self._db.execute(
             "UPDATE uploads SET task_id = ?, updated_at = ? WHERE id = ?", (task_id, self._clock(), upload_id)
         )
-        await self._db.commit()
 
     async def mark_delivered(self, interaction_id: int) -> None:
         await self._db.execute(
@@ -183,8 +199,12 @@ class SQLiteUploadStore:
         await self._db.commit()
 
     async def _select(self, where: str, params: Sequence[Any] = ()) -> list[UploadRecord]:
-        async with self._db.execute(f"SELECT * FROM uploads WHERE {where}", params) as cursor:  # noqa: S608
-            return [_record(row) for row in await cursor.fetchall()]
+        rows = await self._db.execute_fetchall(f"SELECT * FROM uploads WHERE {where}", params)  # noqa: S608
+        return [_record(row) for row in rows]
+
+    async def _count(self, where: str, params: Sequence[Any]) -> int:
+        rows = list(await self._db.execute_fetchall(f"SELECT COUNT(*) FROM uploads WHERE {where}", params))  # noqa: S608
+        return int(rows[0][0]) if rows else 0
 
     async def get(self, upload_id: int) -> UploadRecord | None:
         rows = await self._select("id = ?", (upload_id,))
@@ -207,21 +227,14 @@ class SQLiteUploadStore:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
 
     async def count_for_user(self, user_id: int) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM uploads WHERE user_id = ?", (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._count("user_id = ?", (user_id,))
 
     async def pending_for_user(self, user_id: int) -> int:
-        async with self._db.execute(
-            "SELECT COUNT(*) FROM uploads WHERE user_id = ? AND state = 'pending'", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._count("user_id = ? AND state = 'pending'", (user_id,))
 
     async def ping(self) -> bool:
         try:
-            async with self._db.execute("SELECT 1") as cursor:
-                return await cursor.fetchone() is not None
+            return bool(await self._db.execute_fetchall("SELECT 1"))
         except (aiosqlite.Error, ValueError):
             return False
 
@@ -246,7 +259,7 @@ async def migrate(db: aiosqlite.Connection) -> int:
                 await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {number}")
         except BaseException:
-            await db.rollback()
+            await db.execute("ROLLBACK")
             raise
-        await db.commit()
+        await db.execute("COMMIT")
     return SCHEMA_VERSION

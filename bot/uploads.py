@@ -15,7 +15,7 @@ from bot.errors import ErrorKind, ShuttingDown, TaskFailed, UploadError, UploadT
 from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient, TaskResult
 from bot.sources import Source
-from bot.store import UploadRecord, UploadStore
+from bot.store import FAILED, PENDING, SKIPPED, UploadRecord, UploadStore
 
 log = logging.getLogger("bot.uploads")
 T = TypeVar("T")
@@ -24,6 +24,15 @@ CALLBACK_PATH = "/musicapi/callback"
 
 #: Discord keeps an interaction token valid for 15 minutes.
 TOKEN_LIFETIME = 15 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file of a message that is not sent, with the sentence saying why; it is listed in the answer."""
+
+    kind: str
+    label: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +83,11 @@ class UploadService:
         """Make every upload still waiting on MusicAPI's first answer end now, as interrupted."""
         self._stopping.set()
 
-    async def start(self, who: Requester, sources: Sequence[Source]) -> list[UploadRecord]:
-        """Upload every source; return the interaction's records once each is settled or handed to a callback."""
-        records = []
-        for position, source in enumerate(sources):
+    async def start(self, who: Requester, items: Sequence[Source | Skipped]) -> None:
+        """Upload every source; return once each is settled or handed to a callback (the store has the result)."""
+        runs = []
+        for position, source in enumerate(items):
+            skipped = isinstance(source, Skipped)
             record = UploadRecord(
                 interaction_id=who.interaction_id,
                 application_id=who.application_id,
@@ -90,12 +100,16 @@ class UploadService:
                 source_kind=source.kind,
                 label=source.label,
                 position=position,
-                callback_token=secrets.token_urlsafe(32) if self.callback_mode else None,
+                callback_token=secrets.token_urlsafe(32) if self.callback_mode and not skipped else None,
+                state=FAILED if skipped else PENDING,
+                error_kind=SKIPPED if skipped else None,
+                error_detail=source.text if isinstance(source, Skipped) else None,
             )
-            records.append(await self.store.add(record))
+            stored = await self.store.add(record)
+            if isinstance(source, Source):
+                runs.append(self._run(stored, source))
         with self.in_flight.track():
-            await asyncio.gather(*(self._run(r, s) for r, s in zip(records, sources, strict=True)))
-        return await self.store.by_interaction(who.interaction_id)
+            await asyncio.gather(*runs)
 
     async def _run(self, record: UploadRecord, source: Source) -> None:
         callback = self.callback_url(record)

@@ -69,8 +69,8 @@ class History(commands.Cog):
         name=_("uploads", key="cmd.uploads"),
         description=_("Your recent uploads and their clip_ids", key="cmd.uploads.description"),
     )
-    @app_commands.allowed_installs(guilds=True, users=False)
-    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def uploads(self, interaction: discord.Interaction) -> None:
         content, view = await history_page(self.bot, texts_for(interaction), interaction.user.id, 0)
         await interaction.response.send_message(content, view=view, ephemeral=True)

@@ -1,4 +1,4 @@
-"""`/upload`: an attached audio file or a link becomes a MusicAPI clip_id."""
+"""`/upload`: an attached audio file, a link to one, or a link to a Discord message becomes a clip_id."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from discord.ext import commands
 
 from bot.answers import refuse, refuse_source, texts_for, upload_and_answer
 from bot.app import MusicBot
-from bot.sources import Rejection, SourceRejected, check_attachment, check_link
+from bot.message_links import MessageUnreadable, linked_attachments
+from bot.sources import (
+    MessageLink,
+    Rejection,
+    SourceRejected,
+    audio_sources,
+    check_attachment,
+    check_link,
+    parse_message_link,
+)
 
 
 class Upload(commands.Cog):
@@ -25,10 +34,13 @@ class Upload(commands.Cog):
     @app_commands.rename(file=_("file", key="cmd.upload.file"), url=_("url", key="cmd.upload.url"))
     @app_commands.describe(
         file=_("An audio file (mp3, wav, ogg, m4a, flac…)", key="cmd.upload.file.description"),
-        url=_("A direct link to an audio file", key="cmd.upload.url.description"),
+        url=_(
+            "A direct link to an audio file, or a link to a Discord message with audio",
+            key="cmd.upload.url.description",
+        ),
     )
-    @app_commands.allowed_installs(guilds=True, users=False)
-    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def upload(
         self,
         interaction: discord.Interaction,
@@ -40,9 +52,13 @@ class Upload(commands.Cog):
             reason = Rejection.NO_SOURCE if file is None else Rejection.BOTH_SOURCES
             await refuse(interaction, texts(f"source.{reason.value}"))
             return
+        link = parse_message_link(url) if url else None
+        if link is not None:
+            await self._upload_linked_message(interaction, link)
+            return
+        kind = "file" if file is not None else "link"
         try:
             if file is not None:
-                kind = "file"
                 source = check_attachment(
                     file.filename,
                     file.content_type,
@@ -51,12 +67,27 @@ class Upload(commands.Cog):
                     max_bytes=self.bot.settings.max_file_bytes,
                 )
             else:
-                kind = "link"
                 source = check_link(url or "")
         except SourceRejected as exc:
             await refuse_source(interaction, exc, kind)
             return
         await upload_and_answer(self.bot, interaction, [source])
+
+    async def _upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
+        texts = texts_for(interaction)
+        try:
+            attachments = await linked_attachments(
+                self.bot, link, guild_id=interaction.guild_id, channel_id=interaction.channel_id
+            )
+        except MessageUnreadable as exc:
+            await refuse(interaction, texts(exc.key))
+            return
+        s = self.bot.settings
+        items = audio_sources(attachments, limit=s.max_message_attachments, max_bytes=s.max_file_bytes)
+        if not items:
+            await refuse(interaction, texts("message.no_audio"))
+            return
+        await upload_and_answer(self.bot, interaction, items)
 
 
 async def setup(bot: MusicBot) -> None:

@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yarl
 from aiohttp import web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.app import MusicBot
+from bot.app import MusicBot, http_session
 from bot.settings import Settings
 from tests.fakes.discord_api import APP_ID, VALID_TOKEN, Call, FakeDiscord
 from tests.fakes.musicapi import API_KEY, FakeMusicAPI
@@ -78,7 +77,7 @@ class Harness:
         """The bot, logged in and connected to the fake gateway, until the block ends."""
         settings = self.settings(**overrides)
         self.discord.identified.clear()
-        async with aiohttp.ClientSession() as session:
+        async with http_session() as session:
             bot = MusicBot(settings, session)
             task = asyncio.create_task(bot.start(settings.discord_token))
             try:

@@ -6,10 +6,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from bot.texts import en
+from bot.texts import de, en, es, fr, ja, pt_br
 
 #: Discord locale code -> that language's messages. English is complete; others may lag behind.
-CATALOGS: Mapping[str, Mapping[str, str]] = MappingProxyType({"en-US": en.MESSAGES})
+CATALOGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "en-US": en.MESSAGES,
+        "de": de.MESSAGES,
+        "es-ES": es.MESSAGES,
+        "fr": fr.MESSAGES,
+        "pt-BR": pt_br.MESSAGES,
+        "ja": ja.MESSAGES,
+    }
+)
 
 FALLBACK = "en-US"
 

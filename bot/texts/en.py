@@ -25,6 +25,13 @@ MESSAGES: dict[str, str] = {
     "source.private_host": "That link points at a private or local address. MusicAPI can only fetch files from the public internet.",
     "source.streaming_page": "**{host}** is a streaming page, not an audio file. MusicAPI needs a direct link to the file itself (one that ends in .mp3, .wav…, or a download link), or attach the file here.",
     "source.discord_page": "That's a link to a Discord page, not to an audio file. Link a message (right-click → Copy Message Link) or attach the file.",
+    # Audio from a message (context menu, or a message link in /upload).
+    "message.no_audio": "That message has no audio files to upload. Use this on a message with an audio attachment (mp3, wav, ogg…) or a voice message.",
+    "message.too_many": "**{filename}** was skipped: I take at most {limit} files from one message.",
+    "link.unreadable": "I can't read that message: it's in a channel I can't see. Make sure I'm in that server and can view the channel, or attach the file directly.",
+    "link.not_found": "I couldn't find that message. It may have been deleted, or the link is incomplete.",
+    "link.other_server": "I can only read message links from this server. Download the file and attach it here instead.",
+    "link.private": "I can't read messages in other private conversations. Attach the file directly instead.",
     # Progress and results.
     "upload.success": "✅ Uploaded **{label}** to MusicAPI.\nclip_id: `{clip_id}`\nUse this clip_id with MusicAPI's extend, cover and remix features.",
     "upload.pending": "⏳ MusicAPI is processing **{label}**. I'll put the clip_id here as soon as it's ready.",

@@ -15,7 +15,7 @@ import aiohttp
 import aiosqlite
 import pytest
 
-from bot.store import SCHEMA_VERSION, SQLiteUploadStore
+from bot.store import SCHEMA_VERSION, SQLiteUploadStore, StoreUnavailable
 from tests.bot.test_main import run_bot
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, USER_ID
@@ -357,5 +357,5 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     async with aiosqlite.connect(path) as db:
         await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
         await db.commit()
-    with pytest.raises(RuntimeError, match="newer than this bot"):
+    with pytest.raises(StoreUnavailable, match="newer than this bot"):
         await SQLiteUploadStore.open(path)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def run_bot(env: dict[str, str], cwd: Path, *, launcher: bool = False) -> asyncio.subprocess.Process:
-    args = [str(ROOT / "tests" / "launch_bot.py")] if launcher else ["-m", "bot"]
+    args = [str(ROOT / "tests" / "support" / "launch_bot.py")] if launcher else ["-m", "bot"]
     env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -105,3 +105,15 @@ async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
     assert elapsed < 10
     assert "restarting" in await harness.answer(payload, timeout=1)
     assert "Traceback" not in err.decode()
+
+
+async def test_unusable_database_stops_with_a_clear_message(harness: Harness) -> None:
+    blocker = harness.tmp_path / "not-a-dir"
+    blocker.write_text("a file where a folder should be")
+    env = harness.env(DATABASE_URL=f"sqlite:///{blocker}/bot.db")
+    proc = await run_bot(env, harness.tmp_path, launcher=True)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    text = err.decode()
+    assert proc.returncode not in (0, None)
+    assert "cannot open the upload log" in text and "DATABASE_URL" in text
+    assert "Traceback" not in text

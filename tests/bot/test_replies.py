@@ -192,6 +192,10 @@ def test_plain_redacts_url_queries() -> None:
 REJECTIONS = {
     Rejection.NO_SOURCE: (SourceRejected(Rejection.NO_SOURCE), ["file", "url"]),
     Rejection.BOTH_SOURCES: (SourceRejected(Rejection.BOTH_SOURCES), ["not both"]),
+    Rejection.TOO_MANY: (
+        SourceRejected(Rejection.TOO_MANY, filename="sixth_take.mp3", limit=5),
+        ["**sixth\\_take.mp3**", "at most 5 files"],
+    ),
     Rejection.NOT_AUDIO: (
         SourceRejected(Rejection.NOT_AUDIO, filename="notes_v2*.txt"),
         ["**notes\\_v2\\*.txt**"],

@@ -149,6 +149,7 @@ class FakeDiscord:
                 "version": str(snowflake()),
             }
             item.setdefault("type", 1)
+            item.setdefault("description", "")
             item.setdefault("default_member_permissions", None)
             stored.append(item)
         self.commands[key] = stored

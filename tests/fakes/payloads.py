@@ -144,3 +144,34 @@ def button(
     )
     payload["message"] = message
     return payload
+
+
+def message_object(
+    attachments: list[dict[str, Any]], *, channel_id: int = CHANNEL_ID, **extra: Any
+) -> dict[str, Any]:
+    """A message as Discord's API returns it (also how a context menu's target is resolved)."""
+    return {
+        "id": str(snowflake()), "channel_id": str(channel_id), "type": 0, "content": "new demo!",
+        "author": user(USER_ID + 7, "producer"), "attachments": attachments, "embeds": [], "mentions": [],
+        "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False, "flags": 0,
+        "timestamp": "2026-11-23T00:00:00+00:00", "edited_timestamp": None, "components": [], **extra,
+    }  # fmt: skip
+
+
+def message_menu(message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The "Upload to MusicAPI" message context menu, used on `message`."""
+    data: dict[str, Any] = {
+        "id": str(snowflake()), "name": "Upload to MusicAPI", "type": 3, "target_id": message["id"],
+        "resolved": {"messages": {message["id"]: message}},
+    }  # fmt: skip
+    guild = kwargs.pop("guild", True)
+    if guild:
+        data["guild_id"] = str(GUILD_ID)
+    return _base(
+        2,
+        data,
+        locale=kwargs.pop("locale", "en-US"),
+        guild=guild,
+        user_id=kwargs.pop("user_id", USER_ID),
+        token=kwargs.pop("token", None),
+    )

@@ -1,0 +1,205 @@
+"""Uploading from messages: the context menu, message links in /upload, DMs, and members' languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes import payloads
+from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID
+from tests.fakes.musicapi import Answer, clip_id_for
+from tests.harness import Harness
+
+
+def link_to(
+    message: dict, guild: int | str = GUILD_ID, channel: int = CHANNEL_ID, host: str = "discord.com"
+) -> str:
+    return f"https://{host}/channels/{guild}/{channel}/{message['id']}"
+
+
+async def test_context_menu_uploads_the_single_audio_file(harness: Harness) -> None:
+    msg = payloads.message_object([payloads.attachment("beat.wav", "audio/wav")])
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(msg))
+        assert (await harness.callback_of(payload)).json["type"] == 5
+        text = await harness.answer(payload)
+    assert f"`{clip_id_for(0)}`" in text and "beat.wav" in text
+    assert harness.musicapi.uploads == [{"url": msg["attachments"][0]["url"]}]
+
+
+async def test_context_menu_lists_each_file_with_its_own_result(harness: Harness) -> None:
+    files = [
+        payloads.attachment("verse.mp3"),
+        payloads.attachment("cover-art.png", "image/png"),
+        payloads.attachment("chorus.ogg", "audio/ogg"),
+        payloads.attachment("huge.wav", "audio/wav", size=500 * 1024 * 1024),
+    ]
+    harness.musicapi.script(Answer(200, {"code": 200, "clip_id": "clip-verse"}),
+                            Answer(400, {"code": 400, "message": "Audio is too short."}))  # fmt: skip
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
+        text = await harness.answer(payload)
+    paragraphs = text.split("\n\n")
+    assert len(paragraphs) == 3  # the image is not audio and is left out
+    assert "verse.mp3" in paragraphs[0] and "`clip-verse`" in paragraphs[0]
+    assert "chorus.ogg" in paragraphs[1] and "Audio is too short" in paragraphs[1]
+    assert "huge.wav" in paragraphs[2] and "over this bot's limit" in paragraphs[2]
+    assert sorted(u["url"] for u in harness.musicapi.uploads) == sorted([files[0]["url"], files[2]["url"]])
+
+
+async def test_context_menu_caps_the_number_of_files(harness: Harness) -> None:
+    files = [payloads.attachment(f"take-{n}.mp3") for n in range(4)]
+    async with harness.running(max_message_attachments=2, max_uploads_per_user=10):
+        payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
+        text = await harness.answer(payload)
+    assert len(harness.musicapi.uploads) == 2
+    assert text.count("at most 2 files") == 2 and "take-3.mp3" in text
+
+
+async def test_context_menu_on_a_message_without_audio_explains(harness: Harness) -> None:
+    msg = payloads.message_object([payloads.attachment("photo.jpg", "image/jpeg")])
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(msg))
+        call = await harness.callback_of(payload)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
+    assert "no audio files" in call.json["data"]["content"]
+    assert harness.musicapi.uploads == []
+
+
+@pytest.mark.parametrize("host", ["discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com"])
+async def test_message_link_uploads_with_fresh_attachment_urls(harness: Harness, host: str) -> None:
+    fresh = payloads.attachment("mixdown.flac", "audio/flac")
+    msg = payloads.message_object([fresh])
+    harness.discord.messages[int(msg["id"])] = msg
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg, host=host)))
+        text = await harness.answer(payload)
+    assert f"`{clip_id_for(0)}`" in text and "mixdown.flac" in text
+    assert harness.discord.sent("GET", f"/channels/{CHANNEL_ID}/messages/{msg['id']}")
+    assert harness.musicapi.uploads == [{"url": fresh["url"]}]
+
+
+async def test_message_link_to_a_forwarded_message_uses_the_forwarded_audio(harness: Harness) -> None:
+    inner = payloads.attachment("forwarded.mp3")
+    msg = payloads.message_object(
+        [], message_snapshots=[{"message": {"attachments": [inner], "content": ""}}]
+    )
+    harness.discord.messages[int(msg["id"])] = msg
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg)))
+        assert "forwarded.mp3" in await harness.answer(payload)
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [("missing", "couldn't find that message"), ("forbidden", "can't read that message"),
+     ("no-audio", "no audio files"), ("other-server", "only read message links from this server")],
+)  # fmt: skip
+async def test_message_links_that_cannot_be_used_get_a_reason(
+    harness: Harness, setup: str, expected: str
+) -> None:
+    msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
+    guild: int = GUILD_ID
+    if setup == "no-audio":
+        harness.discord.messages[int(msg["id"])] = msg
+    if setup == "forbidden":
+        harness.discord.fail[("GET", f"/channels/{CHANNEL_ID}/messages/")] = (
+            403,
+            {"message": "Missing Access", "code": 50001},
+        )
+    if setup == "other-server":
+        guild = GUILD_ID + 5
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg, guild=guild)))
+        call = await harness.callback_of(payload)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
+    assert expected in call.json["data"]["content"]
+    assert harness.musicapi.uploads == []
+
+
+async def test_upload_works_in_a_dm(harness: Harness) -> None:
+    async with harness.running():
+        payload = await harness.interact(
+            payloads.upload(file=payloads.attachment("voice-message.ogg", "audio/ogg"), guild=False)
+        )
+        assert (await harness.callback_of(payload)).json["type"] == 5
+        text = await harness.answer(payload)
+    assert clip_id_for(0) in text
+
+
+async def test_dm_fallback_does_not_mention_a_channel(harness: Harness) -> None:
+    from tests.fakes.musicapi import flat_callback
+    from tests.harness import free_port
+
+    port = free_port()
+    async with harness.running(public_url=f"http://127.0.0.1:{port}", web_port=port):
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3", guild=False))
+        await harness.answer(payload)
+        harness.discord.fail[("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")] = (
+            401,
+            {"message": "Invalid Webhook Token", "code": 50027},
+        )
+        (task_id,) = harness.musicapi.tasks
+        await harness.musicapi.send_callback(task_id, flat_callback(task_id, "dm-clip"))
+        (sent,) = await harness.discord.wait_for(
+            "POST", "/channels/", where=lambda c: c.path.endswith("/messages")
+        )
+    assert sent.json["content"].startswith("✅")  # no <@mention> outside a server
+    assert "`dm-clip`" in sent.json["content"]
+    assert harness.discord.sent("POST", "/users/@me/channels")
+
+
+async def test_message_menu_in_a_dm(harness: Harness) -> None:
+    msg = payloads.message_object([payloads.attachment("idea.m4a", "audio/mp4")])
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(msg, guild=False))
+        assert "idea.m4a" in await harness.answer(payload)
+
+
+@pytest.mark.parametrize(
+    ("locale", "word"),
+    [
+        ("de", "hochgeladen"),
+        ("ja", "アップロード"),
+        ("es-419", "subido"),
+        ("pt-BR", "enviad"),
+        ("fr", "import"),
+    ],
+)
+async def test_replies_come_in_the_members_language(harness: Harness, locale: str, word: str) -> None:
+    from bot.texts import CATALOGS, resolve_locale
+
+    catalog = CATALOGS[resolve_locale(locale)]
+    async with harness.running():
+        ok = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3", locale=locale))
+        text = await harness.answer(ok)
+        bad = await harness.interact(payloads.upload(url="https://youtu.be/x", locale=locale))
+        refused = (await harness.callback_of(bad)).json["data"]["content"]
+    assert text.split("**")[0] == catalog["upload.success"].split("**")[0]
+    assert refused.split("**")[0] == catalog["source.streaming_page"].split("**")[0]
+    assert refused != CATALOGS["en-US"]["source.streaming_page"].format(host="youtu.be")
+    assert word in text
+
+
+async def test_unknown_locale_gets_english(harness: Harness) -> None:
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://youtu.be/x", locale="tlh"))
+        refused = (await harness.callback_of(payload)).json["data"]["content"]
+    assert "is a streaming page, not an audio file" in refused
+
+
+async def test_commands_are_registered_with_localizations_and_installs(harness: Harness) -> None:
+    async with harness.running():
+        pass
+    commands = {c["name"]: c for c in harness.discord.commands["global"]}
+    upload = commands["upload"]
+    assert upload["name_localizations"]["de"] == "hochladen"
+    assert upload["name_localizations"]["ja"] == "アップロード"
+    assert upload["name_localizations"]["es-419"] == upload["name_localizations"]["es-ES"]
+    assert "en-GB" not in (upload.get("name_localizations") or {})
+    assert {o["name"] for o in upload["options"]} == {"file", "url"}
+    assert upload["options"][0]["name_localizations"]["fr"] == "fichier"
+    assert sorted(upload["integration_types"]) == [0, 1]
+    assert sorted(upload["contexts"]) == [0, 1, 2]
+    menu = commands["Upload to MusicAPI"]
+    assert menu["type"] == 3 and menu["name_localizations"]["pt-BR"] == "Enviar para a MusicAPI"
+    assert sorted(menu["integration_types"]) == [0, 1]
