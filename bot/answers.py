@@ -73,7 +73,7 @@ async def upload_and_answer(
     ]
     with bot.answering.track():
         limit = bot.settings.max_uploads_per_user
-        pending = await bot.store.pending_for_user(interaction.user.id)
+        pending = bot.uploads.pending_for(interaction.user.id)
         wanted = sum(isinstance(item, Source) for item in items)
         if pending + wanted > limit and pending > 0:
             await refuse(interaction, texts("upload.busy_user", count=pending))
@@ -81,9 +81,9 @@ async def upload_and_answer(
         if not interaction.response.is_done():
             await interaction.response.defer(thinking=True)
         try:
-            await bot.uploads.start(requester(interaction), work)
+            records = await bot.uploads.start(requester(interaction), work)
         except Exception:
             log.exception("upload failed unexpectedly for interaction %s", interaction.id)
             await interaction.edit_original_response(content=texts("error.internal"))
             return
-        await bot.delivery.deliver(interaction.id)
+        await bot.delivery.deliver(interaction.id, records, interaction)

@@ -30,7 +30,7 @@ SHUTDOWN_ANSWER_WAIT = 4.0
 
 #: Connections one host may hold at once. Per host, so that answers to Discord never queue behind
 #: slow uploads to MusicAPI.
-CONNECTIONS_PER_HOST = 200
+CONNECTIONS_PER_HOST = 100
 
 
 def http_session() -> aiohttp.ClientSession:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 import discord
@@ -46,10 +46,23 @@ class Delivery:
             lock = self._locks[interaction_id] = asyncio.Lock()
         return lock
 
-    async def deliver(self, interaction_id: int) -> bool:
-        """Show the interaction's uploads as they stand now; True when the member has seen the result."""
+    async def deliver(
+        self,
+        interaction_id: int,
+        settled: Sequence[UploadRecord] = (),
+        interaction: discord.Interaction | None = None,
+    ) -> bool:
+        """Show the interaction's uploads as they stand now; True when the member has seen the result.
+
+        `settled`: the interaction's records, when the caller holds all of them finished (nothing can
+        change them any more, so the store need not be asked). `interaction`: the live interaction,
+        when the command itself answers (its connection to Discord is already open).
+        """
         async with self._lock(interaction_id):
-            records = await self._store.by_interaction(interaction_id)
+            if settled and all(r.finished for r in settled):
+                records = list(settled)
+            else:
+                records = await self._store.by_interaction(interaction_id)
             if not records:
                 return False
             first = records[0]
@@ -57,23 +70,30 @@ class Delivery:
             if done and all(r.delivered for r in records):
                 return True
             content = replies.outcomes(Texts(first.locale), records)
-            shown = await self._edit(first, content)
+            shown = await self._edit(first, content, interaction)
             if not shown and done:
                 shown = await self._fallback(first, records, content)
             if shown and done:
                 await self._store.mark_delivered(interaction_id)
             return shown
 
-    async def _edit(self, record: UploadRecord, content: str) -> bool:
+    async def _edit(
+        self, record: UploadRecord, content: str, interaction: discord.Interaction | None
+    ) -> bool:
         if self._clock() > record.token_expires_at - TOKEN_MARGIN:
             return False
         try:
-            await async_context.get().edit_original_interaction_response(
-                record.application_id,
-                record.interaction_token,
-                session=self._session,
-                payload={"content": content, "allowed_mentions": {"parse": []}},
-            )
+            if interaction is not None:
+                await interaction.edit_original_response(
+                    content=content, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                await async_context.get().edit_original_interaction_response(
+                    record.application_id,
+                    record.interaction_token,
+                    session=self._session,
+                    payload={"content": content, "allowed_mentions": {"parse": []}},
+                )
         except discord.HTTPException as exc:
             log.warning(
                 "could not edit the reply to interaction %s (HTTP %s)", record.interaction_id, exc.status

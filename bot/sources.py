@@ -44,6 +44,7 @@ _PRIVATE_SUFFIXES = (
     "home.arpa", "test", "invalid", "example", "onion", "arpa",
 )  # fmt: skip
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")  # \s is str.isspace(): Unicode spaces too
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _DISCORD_MESSAGE_PATH = re.compile(r"^/channels/(@me|[0-9]{15,21})/([0-9]{15,21})/([0-9]{15,21})/?$")
@@ -198,7 +199,7 @@ def _split(url: str) -> SplitResult:
         raise SourceRejected(Rejection.TOO_LONG, limit=MAX_URL_LENGTH)
     if not url:
         raise SourceRejected(Rejection.MALFORMED)
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         raise SourceRejected(Rejection.WHITESPACE)
     try:
         parts = urlsplit(url)

@@ -79,7 +79,6 @@ class UploadStore(Protocol):
     async def undelivered(self) -> list[UploadRecord]: ...
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
     async def count_for_user(self, user_id: int) -> int: ...
-    async def pending_for_user(self, user_id: int) -> int: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -119,7 +118,6 @@ MIGRATIONS: Sequence[str] = (
     CREATE UNIQUE INDEX uploads_by_callback_token ON uploads (callback_token);
     CREATE INDEX uploads_by_interaction ON uploads (interaction_id, position);
     CREATE INDEX uploads_pending ON uploads (state) WHERE state = 'pending';
-    CREATE INDEX uploads_undelivered ON uploads (delivered) WHERE delivered = 0;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -228,9 +226,6 @@ class SQLiteUploadStore:
 
     async def count_for_user(self, user_id: int) -> int:
         return await self._count("user_id = ?", (user_id,))
-
-    async def pending_for_user(self, user_id: int) -> int:
-        return await self._count("user_id = ? AND state = 'pending'", (user_id,))
 
     async def ping(self) -> bool:
         try:

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.errors import ErrorKind, ShuttingDown, TaskFailed, UploadError, UploadTimedOut
 from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient, TaskResult
 from bot.sources import Source
-from bot.store import FAILED, PENDING, SKIPPED, UploadRecord, UploadStore
+from bot.store import FAILED, PENDING, SKIPPED, SUCCEEDED, UploadRecord, UploadStore
 
 log = logging.getLogger("bot.uploads")
-T = TypeVar("T")
 
 CALLBACK_PATH = "/musicapi/callback"
 
@@ -66,8 +65,20 @@ class UploadService:
         self._timeout = upload_timeout
         self._callback_base = callback_base.rstrip("/") if callback_base else None
         self._clock = clock
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._pending: Counter[int] = Counter()
         self.in_flight = InFlight()
+
+    def pending_for(self, user_id: int) -> int:
+        """Uploads of this member not settled yet, those waiting for a callback included."""
+        return self._pending[user_id]
+
+    async def load_pending(self) -> list[UploadRecord]:
+        """Count the uploads left pending by an earlier run (once, at startup); return them."""
+        pending = await self.store.pending()
+        self._pending = Counter(r.user_id for r in pending)
+        return pending
 
     @property
     def callback_mode(self) -> bool:
@@ -81,11 +92,14 @@ class UploadService:
 
     def stop(self) -> None:
         """Make every upload still waiting on MusicAPI's first answer end now, as interrupted."""
-        self._stopping.set()
+        self._stopping = True
+        for task in list(self._waiting):
+            task.cancel()
 
-    async def start(self, who: Requester, items: Sequence[Source | Skipped]) -> None:
-        """Upload every source; return once each is settled or handed to a callback (the store has the result)."""
+    async def start(self, who: Requester, items: Sequence[Source | Skipped]) -> list[UploadRecord]:
+        """Upload every source; return the records once each is settled or handed to a callback."""
         runs = []
+        records = []
         for position, source in enumerate(items):
             skipped = isinstance(source, Skipped)
             record = UploadRecord(
@@ -106,41 +120,44 @@ class UploadService:
                 error_detail=source.text if isinstance(source, Skipped) else None,
             )
             stored = await self.store.add(record)
+            records.append(stored)
             if isinstance(source, Source):
+                self._pending[who.user_id] += 1
                 runs.append(self._run(stored, source))
         with self.in_flight.track():
-            await asyncio.gather(*runs)
+            if len(runs) == 1:
+                await runs[0]
+            else:
+                await asyncio.gather(*runs)
+        return records
 
     async def _run(self, record: UploadRecord, source: Source) -> None:
         callback = self.callback_url(record)
+        task = asyncio.current_task()
         try:
-            async with asyncio.timeout(self._timeout):
-                accepted = await self._unless_stopping(self.client.upload(source.url, callback_url=callback))
+            if self._stopping:
+                raise ShuttingDown()
+            if task is not None:
+                self._waiting.add(task)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    accepted = await self.client.upload(source.url, callback_url=callback)
+            except asyncio.CancelledError:
+                # stop() cancels uploads waiting on MusicAPI; anyone else's cancellation goes on up.
+                if not self._stopping or task is None or task.uncancel() > 0:
+                    raise
+                raise ShuttingDown() from None
+            finally:
+                self._waiting.discard(task)
             if accepted.clip_id:
                 await self.settle(record, clip_id=accepted.clip_id)
             elif accepted.task_id:
+                record.task_id = accepted.task_id
                 await self.store.set_task(record.key, accepted.task_id)
         except UploadError as exc:
             await self.settle(record, error=exc)
         except TimeoutError:
             await self.settle(record, error=UploadTimedOut())
-
-    async def _unless_stopping(self, call: Coroutine[Any, Any, T]) -> T:
-        if self._stopping.is_set():
-            call.close()
-            raise ShuttingDown()
-        work = asyncio.ensure_future(call)
-        stop = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-        if not work.done():
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await work
-            raise ShuttingDown()
-        return work.result()
 
     async def settle(
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None
@@ -153,6 +170,14 @@ class UploadService:
             error_kind=kind.value if kind else None,
             detail=error.detail if error else "",
         )
+        if changed:
+            # The caller's copy now tells the same story as the store.
+            record.state, record.clip_id = (SUCCEEDED, clip_id) if clip_id else (FAILED, None)
+            record.error_kind = kind.value if kind else None
+            record.error_detail = error.detail if error and error.detail else None
+            self._pending[record.user_id] -= 1
+            if self._pending[record.user_id] <= 0:
+                del self._pending[record.user_id]
         if changed and kind is ErrorKind.UNAUTHORIZED:
             log.error(
                 "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error

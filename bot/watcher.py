@@ -39,7 +39,7 @@ class PendingWatcher:
 
     async def recover(self) -> None:
         """After a restart: uploads cut off before MusicAPI took them are told so; finished ones are shown."""
-        for record in await self._store.pending():
+        for record in await self._uploads.load_pending():
             if record.task_id is None:
                 await self._uploads.settle(record, error=ShuttingDown())
         interactions = dict.fromkeys(r.interaction_id for r in await self._store.undelivered())
