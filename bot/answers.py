@@ -38,8 +38,9 @@ def requester(interaction: discord.Interaction) -> Requester:
 
 
 async def refuse(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the member, at once, and upload nothing."""
+    """Answer only the member and upload nothing (replacing a public "thinking" if there is one)."""
     if interaction.response.is_done():
+        await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
     else:
         await interaction.response.send_message(text, ephemeral=True)

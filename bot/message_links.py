@@ -8,10 +8,14 @@ from typing import Any
 
 import discord
 
+from bot.permissions import member_can_read
 from bot.sources import AttachmentInfo, MessageLink
 
-#: A message fetch happens before the interaction is deferred, so it must stay well under 3 s.
-FETCH_TIMEOUT = 2.0
+#: How long reading a linked message (and checking the member may see it) may take.
+FETCH_TIMEOUT = 5.0
+#: Thread channel types: their permissions are their parent channel's.
+_THREADS = {10, 11, 12}
+_PRIVATE_THREAD = 12
 
 
 class MessageUnreadable(Exception):
@@ -35,10 +39,29 @@ def attachments_in(message: Mapping[str, Any]) -> list[AttachmentInfo]:
     ]
 
 
+async def _check_access(client: discord.Client, link: MessageLink, guild_id: int, user_id: int) -> None:
+    """Refuse a link into a channel the member cannot read themselves."""
+    http = client.http
+    guild, channel, member = await asyncio.gather(
+        http.get_guild(guild_id, with_counts=False),
+        http.get_channel(link.channel_id),
+        http.get_member(guild_id, user_id),
+    )
+    channel_data: Mapping[str, Any] = channel
+    if channel_data.get("type") in _THREADS:
+        if channel_data.get("type") == _PRIVATE_THREAD:
+            raise MessageUnreadable("link.no_access")
+        channel_data = await http.get_channel(int(channel_data["parent_id"]))
+    roles = [int(r) for r in member.get("roles", [])]
+    if not member_can_read(user_id=user_id, member_roles=roles, guild=guild, channel=channel_data):
+        raise MessageUnreadable("link.no_access")
+
+
 async def linked_attachments(
-    client: discord.Client, link: MessageLink, *, guild_id: int | None, channel_id: int | None
+    client: discord.Client, link: MessageLink, *, user_id: int, guild_id: int | None, channel_id: int | None
 ) -> list[AttachmentInfo]:
-    """Fetch the linked message, within the server (or DM) the member is in; raise MessageUnreadable."""
+    """Fetch the linked message, within the server (or DM) the member is in and only from a channel
+    the member can read; raise MessageUnreadable."""
     if link.guild_id is None:
         if link.channel_id != channel_id:
             raise MessageUnreadable("link.private")
@@ -46,6 +69,8 @@ async def linked_attachments(
         raise MessageUnreadable("link.other_server")
     try:
         async with asyncio.timeout(FETCH_TIMEOUT):
+            if link.guild_id is not None and link.channel_id != channel_id:
+                await _check_access(client, link, link.guild_id, user_id)
             data = await client.http.get_message(link.channel_id, link.message_id)
     except discord.NotFound:
         raise MessageUnreadable("link.not_found") from None

@@ -73,12 +73,10 @@ class UploadStore(Protocol):
     async def set_task(self, upload_id: int, task_id: str) -> None: ...
     async def mark_delivered(self, interaction_id: int) -> None: ...
     async def get(self, upload_id: int) -> UploadRecord | None: ...
-    async def by_callback_token(self, token: str) -> UploadRecord | None: ...
     async def by_interaction(self, interaction_id: int) -> list[UploadRecord]: ...
     async def pending(self) -> list[UploadRecord]: ...
     async def undelivered(self) -> list[UploadRecord]: ...
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
-    async def count_for_user(self, user_id: int) -> int: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 
@@ -115,7 +113,6 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE uploads ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE uploads ADD COLUMN locale TEXT NOT NULL DEFAULT 'en-US';
     UPDATE uploads SET delivered = 1 WHERE state != 'pending';
-    CREATE UNIQUE INDEX uploads_by_callback_token ON uploads (callback_token);
     CREATE INDEX uploads_by_interaction ON uploads (interaction_id, position);
     CREATE INDEX uploads_pending ON uploads (state) WHERE state = 'pending';
     """,
@@ -200,16 +197,8 @@ class SQLiteUploadStore:
         rows = await self._db.execute_fetchall(f"SELECT * FROM uploads WHERE {where}", params)  # noqa: S608
         return [_record(row) for row in rows]
 
-    async def _count(self, where: str, params: Sequence[Any]) -> int:
-        rows = list(await self._db.execute_fetchall(f"SELECT COUNT(*) FROM uploads WHERE {where}", params))  # noqa: S608
-        return int(rows[0][0]) if rows else 0
-
     async def get(self, upload_id: int) -> UploadRecord | None:
         rows = await self._select("id = ?", (upload_id,))
-        return rows[0] if rows else None
-
-    async def by_callback_token(self, token: str) -> UploadRecord | None:
-        rows = await self._select("callback_token = ?", (token,))
         return rows[0] if rows else None
 
     async def by_interaction(self, interaction_id: int) -> list[UploadRecord]:
@@ -223,9 +212,6 @@ class SQLiteUploadStore:
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
-
-    async def count_for_user(self, user_id: int) -> int:
-        return await self._count("user_id = ?", (user_id,))
 
     async def ping(self) -> bool:
         try:

@@ -75,9 +75,15 @@ class Upload(commands.Cog):
 
     async def _upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
         texts = texts_for(interaction)
+        # Reading the message (and checking the member may) takes a few requests: answer "thinking" first.
+        await interaction.response.defer(thinking=True)
         try:
             attachments = await linked_attachments(
-                self.bot, link, guild_id=interaction.guild_id, channel_id=interaction.channel_id
+                self.bot,
+                link,
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
             )
         except MessageUnreadable as exc:
             await refuse(interaction, texts(exc.key))

@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "message.no_audio": "Diese Nachricht enthält keine Audiodateien zum Hochladen. Verwende das bei einer Nachricht mit Audio-Anhang (mp3, wav, ogg…) oder bei einer Sprachnachricht.",
     "message.too_many": "**{filename}** wurde übersprungen: Ich nehme höchstens {limit} Dateien aus einer Nachricht.",
     "link.unreadable": "Ich kann diese Nachricht nicht lesen: Sie ist in einem Kanal, den ich nicht sehen kann. Stell sicher, dass ich auf diesem Server bin und den Kanal sehen kann, oder hänge die Datei direkt an.",
+    "link.no_access": "Diese Nachricht ist in einem Kanal, den du nicht öffnen kannst, daher lese ich sie nicht für dich.",
     "link.not_found": "Ich konnte diese Nachricht nicht finden. Vielleicht wurde sie gelöscht, oder der Link ist unvollständig.",
     "link.other_server": "Ich kann nur Nachrichtenlinks von diesem Server lesen. Lade die Datei stattdessen herunter und hänge sie hier an.",
     "link.private": "Ich kann keine Nachrichten in anderen privaten Unterhaltungen lesen. Hänge die Datei stattdessen direkt an.",

@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "message.no_audio": "That message has no audio files to upload. Use this on a message with an audio attachment (mp3, wav, ogg…) or a voice message.",
     "message.too_many": "**{filename}** was skipped: I take at most {limit} files from one message.",
     "link.unreadable": "I can't read that message: it's in a channel I can't see. Make sure I'm in that server and can view the channel, or attach the file directly.",
+    "link.no_access": "That message is in a channel you can't open, so I won't read it for you.",
     "link.not_found": "I couldn't find that message. It may have been deleted, or the link is incomplete.",
     "link.other_server": "I can only read message links from this server. Download the file and attach it here instead.",
     "link.private": "I can't read messages in other private conversations. Attach the file directly instead.",

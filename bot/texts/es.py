@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "message.no_audio": "Ese mensaje no tiene archivos de audio para subir. Usa esto en un mensaje con un audio adjunto (mp3, wav, ogg…) o en un mensaje de voz.",
     "message.too_many": "Me salté **{filename}**: tomo como máximo {limit} archivos de un mismo mensaje.",
     "link.unreadable": "No puedo leer ese mensaje: está en un canal que no puedo ver. Asegúrate de que estoy en ese servidor y puedo ver el canal, o adjunta el archivo directamente.",
+    "link.no_access": "Ese mensaje está en un canal que no puedes abrir, así que no lo leeré por ti.",
     "link.not_found": "No encontré ese mensaje. Puede que lo hayan borrado o que el enlace esté incompleto.",
     "link.other_server": "Solo puedo leer enlaces a mensajes de este servidor. Mejor descarga el archivo y adjúntalo aquí.",
     "link.private": "No puedo leer mensajes de otras conversaciones privadas. Mejor adjunta el archivo directamente.",

@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "message.no_audio": "Ce message ne contient aucun fichier audio à importer. Utilise ça sur un message avec une pièce jointe audio (mp3, wav, ogg…) ou sur un message vocal.",
     "message.too_many": "**{filename}** a été ignoré : je prends au maximum {limit} fichiers par message.",
     "link.unreadable": "Je ne peux pas lire ce message : il est dans un salon que je ne vois pas. Vérifie que je suis sur ce serveur et que je peux voir le salon, ou joins directement le fichier.",
+    "link.no_access": "Ce message se trouve dans un salon que tu ne peux pas ouvrir, je ne le lirai donc pas pour toi.",
     "link.not_found": "Je n'ai pas trouvé ce message. Il a peut-être été supprimé, ou le lien est incomplet.",
     "link.other_server": "Je ne peux lire que les liens de messages de ce serveur. Télécharge plutôt le fichier et joins-le ici.",
     "link.private": "Je ne peux pas lire les messages d'autres conversations privées. Joins plutôt le fichier directement.",

@@ -29,6 +29,7 @@ MESSAGES: dict[str, str] = {
     "message.no_audio": "Essa mensagem não tem arquivos de áudio para enviar. Use isto em uma mensagem com um anexo de áudio (mp3, wav, ogg…) ou em uma mensagem de voz.",
     "message.too_many": "**{filename}** foi ignorado: eu pego no máximo {limit} arquivos de uma mesma mensagem.",
     "link.unreadable": "Não consigo ler essa mensagem: ela está em um canal que eu não consigo ver. Verifique se estou nesse servidor e se posso ver o canal, ou anexe o arquivo diretamente.",
+    "link.no_access": "Essa mensagem está em um canal que você não pode abrir, então não vou lê-la por você.",
     "link.not_found": "Não encontrei essa mensagem. Talvez ela tenha sido apagada, ou o link está incompleto.",
     "link.other_server": "Só consigo ler links de mensagens deste servidor. Em vez disso, baixe o arquivo e anexe aqui.",
     "link.private": "Não consigo ler mensagens de outras conversas privadas. Em vez disso, anexe o arquivo diretamente.",

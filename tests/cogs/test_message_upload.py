@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import payloads
-from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID
+from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID
 from tests.fakes.musicapi import Answer, clip_id_for
 from tests.harness import Harness
 
@@ -89,6 +89,18 @@ async def test_message_link_to_a_forwarded_message_uses_the_forwarded_audio(harn
         assert "forwarded.mp3" in await harness.answer(payload)
 
 
+async def refusal_after_thinking(harness: Harness, payload: dict) -> str:
+    """A refusal that came after the public "thinking": that is deleted, then only the member is told."""
+    assert (await harness.callback_of(payload)).json["type"] == 5
+    original = f"/webhooks/{APP_ID}/{payload['token']}/messages/@original"
+    await harness.discord.wait_for("DELETE", original)
+    (followup,) = await harness.discord.wait_for("POST", f"/webhooks/{APP_ID}/{payload['token']}")
+    assert followup.json["flags"] & 64
+    assert not harness.discord.sent("PATCH", original)
+    assert harness.musicapi.uploads == []
+    return str(followup.json["content"])
+
+
 @pytest.mark.parametrize(
     ("setup", "expected"),
     [("missing", "couldn't find that message"), ("forbidden", "can't read that message"),
@@ -103,17 +115,70 @@ async def test_message_links_that_cannot_be_used_get_a_reason(
         harness.discord.messages[int(msg["id"])] = msg
     if setup == "forbidden":
         harness.discord.fail[("GET", f"/channels/{CHANNEL_ID}/messages/")] = (
-            403,
-            {"message": "Missing Access", "code": 50001},
-        )
+            403, {"message": "Missing Access", "code": 50001})  # fmt: skip
     if setup == "other-server":
         guild = GUILD_ID + 5
     async with harness.running():
         payload = await harness.interact(payloads.upload(url=link_to(msg, guild=guild)))
-        call = await harness.callback_of(payload)
-    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
-    assert expected in call.json["data"]["content"]
-    assert harness.musicapi.uploads == []
+        assert expected in await refusal_after_thinking(harness, payload)
+
+
+OTHER_CHANNEL = CHANNEL_ID + 1
+PRODUCERS = GUILD_ID + 100
+VIEW_AND_HISTORY = str((1 << 10) | (1 << 16))
+
+
+def share_in_other_channel(
+    harness: Harness, overwrites: list[dict], *, member_roles: list[int], kind: int = 0
+) -> dict:
+    """A message with audio in another channel of this server, and what Discord's API says about access."""
+    msg = payloads.message_object([payloads.attachment("stem.wav", "audio/wav")], channel_id=OTHER_CHANNEL)
+    harness.discord.messages[int(msg["id"])] = msg
+    harness.discord.guilds[GUILD_ID] = {
+        "id": str(GUILD_ID), "name": "Studio", "owner_id": str(GUILD_ID + 999),
+        "roles": [{"id": str(GUILD_ID), "name": "@everyone", "permissions": VIEW_AND_HISTORY},
+                  {"id": str(PRODUCERS), "name": "Producers", "permissions": "0"}],
+    }  # fmt: skip
+    harness.discord.channels[OTHER_CHANNEL] = {
+        "id": str(OTHER_CHANNEL), "type": kind, "guild_id": str(GUILD_ID), "parent_id": str(CHANNEL_ID),
+        "permission_overwrites": overwrites,
+    }  # fmt: skip
+    harness.discord.channels[CHANNEL_ID] = {"id": str(CHANNEL_ID), "type": 0, "guild_id": str(GUILD_ID),
+                                            "permission_overwrites": []}  # fmt: skip
+    harness.discord.members[(GUILD_ID, USER_ID)] = {
+        "user": {"id": str(USER_ID)},
+        "roles": [str(r) for r in member_roles],
+    }
+    return msg
+
+
+HIDDEN_FROM_EVERYONE = {"id": str(GUILD_ID), "type": 0, "allow": "0", "deny": str(1 << 10)}
+OPEN_TO_PRODUCERS = {"id": str(PRODUCERS), "type": 0, "allow": str(1 << 10), "deny": "0"}
+
+
+async def test_message_link_into_a_channel_the_member_can_read_is_uploaded(harness: Harness) -> None:
+    msg = share_in_other_channel(harness, [HIDDEN_FROM_EVERYONE, OPEN_TO_PRODUCERS], member_roles=[PRODUCERS])
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg, channel=OTHER_CHANNEL)))
+        text = await harness.answer(payload)
+    assert "stem.wav" in text and clip_id_for(0) in text
+
+
+@pytest.mark.parametrize(
+    ("overwrites", "kind"),
+    [([HIDDEN_FROM_EVERYONE, OPEN_TO_PRODUCERS], 0),  # only Producers may see it; the member is not one
+     ([{"id": str(USER_ID), "type": 1, "allow": "0", "deny": str(1 << 16)}], 0),  # no history for this member
+     ([], 12)],  # a private thread
+    ids=["role-only", "member-denied", "private-thread"],
+)  # fmt: skip
+async def test_message_link_into_a_channel_the_member_cannot_read_is_refused(
+    harness: Harness, overwrites: list[dict], kind: int
+) -> None:
+    msg = share_in_other_channel(harness, overwrites, member_roles=[], kind=kind)
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg, channel=OTHER_CHANNEL)))
+        assert "channel you can't open" in await refusal_after_thinking(harness, payload)
+    assert not harness.discord.sent("GET", f"/channels/{OTHER_CHANNEL}/messages/")
 
 
 async def test_upload_works_in_a_dm(harness: Harness) -> None:

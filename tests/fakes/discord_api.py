@@ -47,6 +47,9 @@ class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    guilds: dict[int, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[int, dict[str, Any]] = field(default_factory=dict)
+    members: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     fail: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     identified: asyncio.Event = field(default_factory=asyncio.Event)
@@ -83,6 +86,8 @@ class FakeDiscord:
             and request.headers.get("Authorization") != f"Bot {VALID_TOKEN}"
         ):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        if request.method == "DELETE" and path.startswith("/webhooks/"):
+            return web.Response(status=204)
         handler = self._route(request.method, path)
         if handler is None:
             return _json({"message": "404: Not Found", "code": 0}, 404)
@@ -125,7 +130,13 @@ class FakeDiscord:
         if parts[:1] == ["channels"] and parts[-1] == "messages" and method == "POST":
             return lambda c: message(c.json or {}, channel_id=int(parts[1]))
         if parts[:1] == ["channels"] and len(parts) == 4 and parts[2] == "messages" and method == "GET":
-            return self._get_message(int(parts[3]))
+            return _lookup(self.messages, int(parts[3]))
+        if method == "GET" and parts[:1] == ["guilds"] and len(parts) == 2:
+            return _lookup(self.guilds, int(parts[1]))
+        if method == "GET" and parts[:1] == ["guilds"] and len(parts) == 4 and parts[2] == "members":
+            return _lookup(self.members, (int(parts[1]), int(parts[3])))
+        if method == "GET" and parts[:1] == ["channels"] and len(parts) == 2:
+            return _lookup(self.channels, int(parts[1]))
         if path == "/users/@me/channels" and method == "POST":
             return lambda c: {
                 "id": str(snowflake()),
@@ -133,11 +144,6 @@ class FakeDiscord:
                 "recipients": [user(int(c.json["recipient_id"]))],
             }
         return None
-
-    def _get_message(self, message_id: int) -> Callable[[Call], Any] | None:
-        if message_id not in self.messages:
-            return None
-        return lambda c: self.messages[message_id]
 
     def _put_commands(self, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
         stored = []
@@ -222,6 +228,12 @@ class FakeDiscord:
         """Send a gateway event (INTERACTION_CREATE...) to every connected bot."""
         for ws in list(self.sockets):
             await self._dispatch(ws, event, data)
+
+
+def _lookup(table: dict[Any, dict[str, Any]], key: Any) -> Callable[[Call], Any] | None:
+    if key not in table:
+        return None
+    return lambda c: table[key]
 
 
 def _json(payload: Any, status: int = 200) -> web.Response:

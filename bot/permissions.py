@@ -1,0 +1,57 @@
+"""Whether a member may read a channel, computed from Discord's raw guild, member and channel objects.
+
+Used before the bot reads a linked message for a member: the bot must not become a way to see
+audio in channels the member cannot open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+ADMINISTRATOR = 1 << 3
+VIEW_CHANNEL = 1 << 10
+READ_MESSAGE_HISTORY = 1 << 16
+NEEDED = VIEW_CHANNEL | READ_MESSAGE_HISTORY
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def member_can_read(
+    *,
+    user_id: int,
+    member_roles: Iterable[int],
+    guild: Mapping[str, Any],
+    channel: Mapping[str, Any],
+) -> bool:
+    """Discord's permission algorithm: base from roles, then the channel's overwrites (everyone, roles, member)."""
+    guild_id = _int(guild.get("id"))
+    if user_id == _int(guild.get("owner_id")):
+        return True
+    roles = set(member_roles)
+    by_id = {_int(r.get("id")): _int(r.get("permissions")) for r in guild.get("roles") or []}
+    perms = by_id.get(guild_id, 0)
+    for role_id in roles:
+        perms |= by_id.get(role_id, 0)
+    if perms & ADMINISTRATOR:
+        return True
+    overwrites = {_int(o.get("id")): o for o in channel.get("permission_overwrites") or []}
+    everyone = overwrites.get(guild_id)
+    if everyone is not None:
+        perms = (perms & ~_int(everyone.get("deny"))) | _int(everyone.get("allow"))
+    allow = deny = 0
+    for role_id in roles:
+        overwrite = overwrites.get(role_id)
+        if overwrite is not None and role_id != guild_id:
+            allow |= _int(overwrite.get("allow"))
+            deny |= _int(overwrite.get("deny"))
+    perms = (perms & ~deny) | allow
+    own = overwrites.get(user_id)
+    if own is not None and _int(own.get("type")) == 1:
+        perms = (perms & ~_int(own.get("deny"))) | _int(own.get("allow"))
+    return perms & NEEDED == NEEDED
