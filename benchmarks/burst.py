@@ -1,13 +1,23 @@
 """A burst of `/upload url:` interactions against this bot and against a minimal baseline bot.
 
-    python benchmarks/burst.py [--n 200] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
+    python benchmarks/burst.py [--mode sync|callback|both] [--n 200] [--callback-n 500] [--delay 2.0]
+                               [--warmup 5] [--rounds 1] [--profile DIR]
 
 Each bot runs as its own subprocess against fresh loopback fakes of Discord and MusicAPI
 (tests/harness.py). The benchmark waits until the bot has identified, warms it up with a few uploads,
 then sends N INTERACTION_CREATE events from N distinct members as fast as the fake gateway takes them,
 MusicAPI answering each upload after --delay seconds. It records, per interaction, when the interaction
 callback (the defer) and the edit carrying the clip_id reach the fake Discord, and samples the bot's
-CPU time and memory from /proc before and after the burst.
+CPU time and memory from /proc before and after the burst. `--mode sync` runs only this comparison,
+exactly as before callback mode was added.
+
+Callback mode (`--mode callback`, or the default `both`): our bot runs with PUBLIC_URL/WEB_HOST/WEB_PORT
+on a free loopback port (polling pushed out to an hour) and gets --callback-n link uploads; once MusicAPI
+holds every task and every member saw the "processing" edit, all the callbacks are POSTed at once, each
+on its own connection. Reported: per upload, callback sent -> its clip_id edit at the fake Discord
+(target: every one within 2 s), and CPU per upload over the whole scenario against our bot's CPU per
+upload in the sync burst of the same run (target: at most 1.5x); `--mode callback` runs our bot's sync
+burst too, for that reference, but not the minimal bot.
 
 The measuring helpers (`BenchHarness`, `start_bot`, `wait_until_identified`, `warm_up`, `measure_burst`,
 `summarize`, `stop_bot`) are scenario-agnostic, so that another burst (callback mode, say) can reuse them.
@@ -20,6 +30,7 @@ import asyncio
 import contextlib
 import ctypes
 import dataclasses
+import json
 import math
 import os
 import re
@@ -28,7 +39,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +49,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from tests.fakes import payloads  # noqa: E402
 from tests.fakes.discord_api import FakeDiscord  # noqa: E402
-from tests.fakes.musicapi import FakeMusicAPI  # noqa: E402
-from tests.harness import Harness, serve  # noqa: E402
+from tests.fakes.musicapi import FakeMusicAPI, task_callback  # noqa: E402
+from tests.harness import Harness, free_port, serve  # noqa: E402
 
 #: The clip_ids FakeMusicAPI hands out (a UUID), as they appear in the bot's answer.
 CLIP_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -62,6 +75,8 @@ class InteractionTimes:
     first_response: float | None = None  # the interaction callback (defer or message) arrived
     answered: float | None = None  # the first edit of @original that carries a clip_id arrived
     clip_id: str | None = None
+    first_edit: float | None = None  # the first edit of @original arrived (callback mode: "processing")
+    callback_sent: float | None = None  # callback mode: MusicAPI's callback for this upload was sent
 
 
 @dataclass
@@ -90,6 +105,9 @@ class TimingDiscord(FakeDiscord):
         elif request.method == "PATCH" and parts[0] == "webhooks" and parts[3:] == ["messages", "@original"]:
             found = CLIP_ID.search(await request.read())  # the body stays readable for FakeDiscord
             times = self.of(parts[2])
+            if times.first_edit is None:
+                times.first_edit = now
+                self.changed.set()
             if found and times.answered is None:
                 times.answered, times.clip_id = now, found.group().decode()
                 self.changed.set()
@@ -309,7 +327,7 @@ async def measure_burst(
     *,
     within: float,
     is_done: Callable[[], bool] | None = None,
-    alongside: Callable[[], Awaitable[None]] | None = None,
+    alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> BurstResult:
     """Dispatch `batch` at once and wait until each interaction got its clip_id (or `is_done()` holds).
 
@@ -452,6 +470,325 @@ async def run_link_burst(
     return summarize(result)
 
 
+# -- the callback burst (callback mode) -------------------------------------------------------------------
+#: Callback mode's targets: every clip_id reaches Discord within this many seconds of its callback ...
+CALLBACK_LATENCY_TARGET = 2.0
+#: ... and an upload costs the bot at most this much more CPU than in sync mode.
+CALLBACK_CPU_TARGET = 1.5
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def callback_bot(port: int) -> BotSpec:
+    """Our bot in callback mode, its callback server on loopback `port`; polling kept out of the way."""
+    spec = our_bot()
+    callback_env = {
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(port),
+        "MUSICAPI_POLL_AFTER": "3600",
+    }
+    return BotSpec(spec.name, spec.argv, {**spec.env, **callback_env})
+
+
+def option_url(payload: dict[str, Any]) -> str:
+    """The `url:` option of an `/upload url:` payload."""
+    return next(str(o["value"]) for o in payload["data"]["options"] if o["name"] == "url")
+
+
+def tasks_by_token(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """MusicAPI's task id of each upload of `batch` it has taken, by interaction token."""
+    token_of = {option_url(p): p["token"] for p in batch}
+    return {
+        token_of[task["url"]]: task_id
+        for task_id, task in harness.musicapi.tasks.items()
+        if task["url"] in token_of
+    }
+
+
+def all_processing(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> Callable[[], bool]:
+    """Every upload of `batch` is a MusicAPI task and its member saw the first ("processing") edit."""
+    tokens = [p["token"] for p in batch]
+    return lambda: (
+        all(harness.discord.of(t).first_edit is not None for t in tokens)
+        and len(tasks_by_token(harness, batch)) == len(tokens)
+    )
+
+
+@dataclass
+class CallbackRun:
+    """What the callback side of one batch did: MusicAPI's tasks, the callbacks sent and the bot's replies."""
+
+    tasks: dict[str, str] = field(default_factory=dict)  # interaction token -> task id
+    clip_ids: dict[str, str] = field(default_factory=dict)  # interaction token -> clip_id sent back
+    replied: dict[str, float] = field(default_factory=dict)  # the bot answered the callback's POST
+    statuses: list[int] = field(default_factory=list)
+    all_processing: float | None = None  # the last "processing" edit had arrived
+    fired: float | None = None  # just before the first callback was sent
+    waiting: ProcessSample | None = None  # the bot, once every upload waited for its callback
+    replies_in: bool = False  # every callback was sent and the bot's reply to it read
+    error: BaseException | None = None
+
+
+async def send_callbacks(
+    harness: BenchHarness,
+    batch: Sequence[dict[str, Any]],
+    run: CallbackRun,
+    *,
+    within: float,
+    sample_pid: int | None = None,
+) -> None:
+    """Wait until each upload of `batch` waits for its callback, then send all the callbacks at once.
+
+    Bodies are built beforehand; each upload's `callback_sent` is stamped just before its POST. One
+    session without a connection limit, so that the callbacks reach the bot together, each on its own
+    connection, as MusicAPI's would.
+    """
+    await harness.discord.wait_until(all_processing(harness, batch), within)
+    run.all_processing = time.perf_counter()
+    if sample_pid is not None:
+        run.waiting = sample_process(sample_pid)
+    run.tasks = tasks_by_token(harness, batch)
+    requests = []
+    for token, task_id in run.tasks.items():
+        run.clip_ids[token] = str(uuid.uuid4())
+        body = json.dumps(task_callback(task_id, run.clip_ids[token])).encode()
+        requests.append((token, harness.musicapi.tasks[task_id]["callback_url"], body))
+    timeout = aiohttp.ClientTimeout(total=within)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
+
+        async def post(token: str, url: str, body: bytes) -> None:
+            harness.discord.of(token).callback_sent = time.perf_counter()
+            async with session.post(url, data=body, headers=JSON_HEADERS) as resp:
+                await resp.read()
+                run.replied[token] = time.perf_counter()
+                run.statuses.append(resp.status)
+
+        run.fired = time.perf_counter()
+        await asyncio.gather(*(post(*request) for request in requests))
+    refused = [s for s in run.statuses if s != 200]
+    if refused:
+        raise RuntimeError(f"the bot refused {len(refused)} callback(s): statuses {sorted(set(refused))}")
+
+
+async def callback_batch(
+    harness: BenchHarness,
+    bot: BotProcess,
+    batch: Sequence[dict[str, Any]],
+    *,
+    within: float,
+    measured: bool,
+) -> tuple[CallbackRun, BurstResult]:
+    """Dispatch `batch`, send its callbacks once every upload waits for one, until every clip_id is in.
+
+    Through `measure_burst`: CPU and memory are sampled before the first interaction and after the last
+    clip_id (the whole scenario), and, when `measured`, in between, when every upload waits for its
+    callback. A failure on the callback side ends the wait at once.
+    """
+    run = CallbackRun()
+    answered = all_answered(harness, batch)
+
+    async def callbacks() -> None:
+        try:
+            await send_callbacks(harness, batch, run, within=within, sample_pid=bot.pid if measured else None)
+        except Exception as exc:  # handed to the caller, which raises it
+            run.error = exc
+        else:
+            run.replies_in = True  # measure_burst cancels this helper once done: not before the replies
+        harness.discord.changed.set()
+
+    result = await measure_burst(
+        harness,
+        bot,
+        batch,
+        within=within,
+        is_done=lambda: run.error is not None or (run.replies_in and answered()),
+        alongside=callbacks,
+    )
+    if run.error is not None:
+        raise RuntimeError(f"{bot.spec.name}: callback mode: {run.error}\n{bot.log_tail()}") from run.error
+    return run, result
+
+
+@dataclass(frozen=True)
+class CallbackFigures:
+    n: int
+    processing_s: float  # first interaction sent -> last "processing" edit (all uploads wait for callbacks)
+    first_response_p99_ms: float
+    latency_p50_s: float  # an upload's callback sent -> its clip_id edit arrived at Discord
+    latency_p99_s: float
+    latency_max_s: float
+    within_target: int  # uploads whose clip_id arrived within CALLBACK_LATENCY_TARGET of the callback
+    callback_reply_p99_ms: float  # callback sent -> the bot's HTTP reply to it
+    all_delivered_s: float  # first callback sent -> last clip_id edit
+    cpu_per_upload_ms: float  # the whole scenario: interactions, then callbacks
+    interaction_cpu_per_upload_ms: float  # until every upload waits for its callback
+    callback_cpu_per_upload_ms: float  # from then until the last clip_id edit (+ SETTLE)
+    other_threads_cpu_per_upload_ms: float
+    peak_mib: float
+    rss_before_mib: float
+    rss_after_mib: float
+
+    @property
+    def rss_growth_mib(self) -> float:
+        return self.rss_after_mib - self.rss_before_mib
+
+
+def _stamp(value: float | None) -> float:
+    if value is None:
+        raise ValueError("an upload of the callback burst has no complete timing")
+    return value
+
+
+def summarize_callbacks(
+    batch: Sequence[dict[str, Any]], run: CallbackRun, result: BurstResult
+) -> CallbackFigures:
+    pairs = list(zip((p["token"] for p in batch), result.times, strict=True))
+    wrong = sum(t.clip_id != run.clip_ids.get(token) for token, t in pairs)
+    if wrong:
+        raise ValueError(f"{wrong} interaction(s) answered with a clip_id not from their own callback")
+    first = [_stamp(t.first_response) - _stamp(t.dispatched) for _, t in pairs]
+    latency = [_stamp(t.answered) - _stamp(t.callback_sent) for _, t in pairs]
+    reply = [run.replied[token] - _stamp(t.callback_sent) for token, t in pairs]
+    start = min(_stamp(t.dispatched) for _, t in pairs)
+    before, waiting, after = result.before, run.waiting, result.after
+    if waiting is None or run.all_processing is None or run.fired is None:
+        raise ValueError("the callback burst was not sampled between its two phases")
+    per_upload = 1000 / result.n
+    return CallbackFigures(
+        n=result.n,
+        processing_s=run.all_processing - start,
+        first_response_p99_ms=percentile(first, 99) * 1000,
+        latency_p50_s=percentile(latency, 50),
+        latency_p99_s=percentile(latency, 99),
+        latency_max_s=max(latency),
+        within_target=sum(x <= CALLBACK_LATENCY_TARGET for x in latency),
+        callback_reply_p99_ms=percentile(reply, 99) * 1000,
+        all_delivered_s=max(_stamp(t.answered) for _, t in pairs) - run.fired,
+        cpu_per_upload_ms=(after.cpu_seconds - before.cpu_seconds) * per_upload,
+        interaction_cpu_per_upload_ms=(waiting.cpu_seconds - before.cpu_seconds) * per_upload,
+        callback_cpu_per_upload_ms=(after.cpu_seconds - waiting.cpu_seconds) * per_upload,
+        other_threads_cpu_per_upload_ms=max(
+            0.0,
+            (after.cpu_seconds - after.main_thread_cpu_seconds)
+            - (before.cpu_seconds - before.main_thread_cpu_seconds),
+        )
+        * per_upload,
+        peak_mib=after.hwm_kib / 1024,
+        rss_before_mib=before.rss_kib / 1024,
+        rss_after_mib=after.rss_kib / 1024,
+    )
+
+
+def median_callback_figures(runs: Sequence[CallbackFigures]) -> CallbackFigures:
+    values: dict[str, Any] = {
+        f.name: statistics.median(getattr(r, f.name) for r in runs)
+        for f in dataclasses.fields(CallbackFigures)
+    }
+    values["n"] = runs[0].n
+    values["within_target"] = min(r.within_target for r in runs)  # the worst round
+    return CallbackFigures(**values)
+
+
+async def run_callback_burst(n: int, warmup: int, profile_dir: Path | None = None) -> CallbackFigures:
+    """Our bot in callback mode, fresh fakes and database: identify, warm up (callbacks included), then
+    N link uploads; once each waits for its callback, all N callbacks at once; SIGTERM.
+
+    With `profile_dir`, the bot's event loop thread is profiled during the burst into
+    DIR/<name>-callback.prof.
+    """
+    spec = callback_bot(free_port())
+    profile = profile_dir / f"{spec.name}-callback.prof" if profile_dir else None
+    if profile is not None:
+        spec = profiled(spec, profile)
+    # Phase 1 goes in waves of 100 uploads (the bot's per-host pool); phase 2 is one wave of callbacks.
+    within = 60 + n * 0.2
+    with tempfile.TemporaryDirectory(prefix=f"burst-{spec.name}-callback-") as tmp:
+        workdir = Path(tmp)
+        async with bench_harness(workdir) as harness:
+            bot = await start_bot(spec, harness, workdir)
+            try:
+                await wait_until_identified(harness, bot)
+                harness.musicapi.delay = 0.0
+                if warmup:
+                    await callback_batch(
+                        harness, bot, link_uploads(warmup, tag="warmup"), within=30, measured=False
+                    )
+                batch = link_uploads(n, tag="callback")
+                if profile is not None:
+                    bot.proc.send_signal(signal.SIGUSR1)
+                    await asyncio.sleep(0.1)
+                run, result = await callback_batch(harness, bot, batch, within=within, measured=True)
+                if profile is not None:
+                    bot.proc.send_signal(signal.SIGUSR2)
+                    await asyncio.sleep(1.0)
+            finally:
+                status = await stop_bot(bot)
+            if status != 0:
+                print(
+                    f"{spec.name} (callback): exited with status {status}\n{bot.log_tail()}", file=sys.stderr
+                )
+            if len(harness.musicapi.uploads) != warmup + n:
+                raise RuntimeError(f"{spec.name}: MusicAPI saw {len(harness.musicapi.uploads)} uploads")
+            if harness.musicapi.polls:
+                print(f"{spec.name}: polled MusicAPI {len(harness.musicapi.polls)} times", file=sys.stderr)
+    return summarize_callbacks(batch, run, result)
+
+
+def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, rounds: int = 1) -> str:
+    """Callback mode against its targets, its CPU and memory beside our bot's in sync mode."""
+    cpu_ratio = cb.cpu_per_upload_ms / sync.cpu_per_upload_ms if sync.cpu_per_upload_ms else math.inf
+    cpu_ok = "ok" if cpu_ratio <= CALLBACK_CPU_TARGET else "OVER"
+    late_ok = "ok" if cb.latency_max_s <= CALLBACK_LATENCY_TARGET else "OVER"
+    target = f"{CALLBACK_LATENCY_TARGET:g} s"
+
+    def row(label: str, value: float, fmt: str, note: str = "") -> str:
+        return f"{label:<40}{value:>10{fmt}}{note}"
+
+    def beside(label: str, value: float, reference: float, fmt: str, note: str = "") -> str:
+        ratio = f"{value / reference:>10.2f}x" if reference else f"{'-':>11}"
+        return f"{label:<40}{value:>10{fmt}}{reference:>10{fmt}}{ratio}{note}"
+
+    return "\n".join(
+        [
+            f"callback mode: {cb.n} x /upload url: from {cb.n} distinct members; once each waits for its "
+            f"callback, all {cb.n} callbacks sent at once"
+            + (f", median of {rounds} rounds" if rounds > 1 else ""),
+            f"(sync: our bot's sync-mode burst in this run, {sync.n} uploads, MusicAPI delay {sync_delay:g} s)",
+            "",
+            f"{'':<40}{'callback':>10}{'sync':>10}{'cb/sync':>11}   target",
+            beside(
+                "CPU per upload, whole scenario (ms)",
+                cb.cpu_per_upload_ms,
+                sync.cpu_per_upload_ms,
+                ".2f",
+                f"   <= {CALLBACK_CPU_TARGET}x {cpu_ok}",
+            ),
+            beside("peak memory VmHWM (MiB)", cb.peak_mib, sync.peak_mib, ".1f"),
+            beside("RSS growth during burst (MiB)", cb.rss_growth_mib, sync.rss_growth_mib, ".1f"),
+            beside(
+                "CPU/upload outside loop thread (ms)",
+                cb.other_threads_cpu_per_upload_ms,
+                sync.other_threads_cpu_per_upload_ms,
+                ".2f",
+            ),
+            "",
+            f"{'':<40}{'callback':>10}   target",
+            row("callback -> clip_id edit p50 (s)", cb.latency_p50_s, ".3f"),
+            row("callback -> clip_id edit p99 (s)", cb.latency_p99_s, ".3f"),
+            row("callback -> clip_id edit max (s)", cb.latency_max_s, ".3f", f"   <= {target} {late_ok}"),
+            f"{'clip_ids within ' + target + ' of callback':<40}{f'{cb.within_target}/{cb.n}':>10}",
+            row("callback -> bot's HTTP reply p99 (ms)", cb.callback_reply_p99_ms, ".1f"),
+            row("first callback -> last clip_id (s)", cb.all_delivered_s, ".3f"),
+            "",
+            row("CPU/upload, interactions phase (ms)", cb.interaction_cpu_per_upload_ms, ".2f"),
+            row("CPU/upload, callbacks phase (ms)", cb.callback_cpu_per_upload_ms, ".2f"),
+            row("first response p99 (ms)", cb.first_response_p99_ms, ".1f"),
+            row("all uploads waiting for callback (s)", cb.processing_s, ".2f"),
+            row("RSS before burst (MiB)", cb.rss_before_mib, ".1f"),
+        ]
+    )
+
+
 def table_row(label: str, ours: float, minimal: float, fmt: str, *, target: bool = False) -> str:
     ratio = f"{ours / minimal:>10.2f}x" if minimal else f"{'-':>11}"
     verdict = ("ok" if ours <= TARGET * minimal else "OVER") if target else ""
@@ -495,14 +832,25 @@ def report(ours: Figures, minimal: Figures, n: int, delay: float, rounds: int = 
 
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--n", type=int, default=200, help="interactions in the burst (default 200)")
-    parser.add_argument("--delay", type=float, default=2.0, help="MusicAPI's answer delay, seconds")
-    parser.add_argument("--warmup", type=int, default=5, help="uploads before the burst (default 5)")
+    parser.add_argument(
+        "--mode",
+        choices=("sync", "callback", "both"),
+        default="both",
+        help="sync: ours vs the minimal bot; callback: our bot in callback mode, beside ours in sync "
+        "mode; both (default): the two tables",
+    )
+    parser.add_argument("--n", type=int, default=200, help="interactions in the sync burst (default 200)")
+    parser.add_argument(
+        "--callback-n", type=int, default=500, help="interactions in the callback burst (default 500)"
+    )
+    parser.add_argument("--delay", type=float, default=2.0, help="MusicAPI's answer delay (sync), seconds")
+    parser.add_argument("--warmup", type=int, default=5, help="uploads before each burst (default 5)")
     parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
-        help="cProfile each bot's event loop during the burst into DIR/<bot>.prof (skews the figures)",
+        help="cProfile each bot's event loop during the burst into DIR/<bot>[-callback].prof "
+        "(skews the figures)",
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="run each bot this many times; report medians (default 1)"
@@ -518,14 +866,24 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
 
+    # Callback mode is held against our bot's sync-mode CPU from the same run, so ours always runs in sync.
     runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
+    callback_runs: list[CallbackFigures] = []
     for round_ in range(args.rounds):
-        specs = [minimal_bot(), our_bot()]
+        specs = [minimal_bot(), our_bot()] if args.mode != "callback" else [our_bot()]
         for spec in specs if round_ % 2 == 0 else specs[::-1]:  # alternate who goes first
             print(f"round {round_ + 1}/{args.rounds}: {spec.name} ...", file=sys.stderr, flush=True)
             runs[spec.name].append(await run_link_burst(spec, args.n, args.delay, args.warmup, args.profile))
-    ours, minimal = median_figures(runs["ours"]), median_figures(runs["minimal"])
-    print(report(ours, minimal, args.n, args.delay, args.rounds))
+        if args.mode != "sync":
+            print(f"round {round_ + 1}/{args.rounds}: ours, callback mode ...", file=sys.stderr, flush=True)
+            callback_runs.append(await run_callback_burst(args.callback_n, args.warmup, args.profile))
+    ours = median_figures(runs["ours"])
+    tables = []
+    if args.mode != "callback":
+        tables.append(report(ours, median_figures(runs["minimal"]), args.n, args.delay, args.rounds))
+    if callback_runs:
+        tables.append(callback_report(median_callback_figures(callback_runs), ours, args.delay, args.rounds))
+    print("\n\n".join(tables))
     return 0
 
 

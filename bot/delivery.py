@@ -54,12 +54,12 @@ class Delivery:
     ) -> bool:
         """Show the interaction's uploads as they stand now; True when the member has seen the result.
 
-        `settled`: the interaction's records, when the caller holds all of them finished (nothing can
-        change them any more, so the store need not be asked). `interaction`: the live interaction,
+        `settled`: records the caller holds; when they are all of the interaction's and all finished,
+        nothing can change them any more, so the store need not be asked. `interaction`: the live interaction,
         when the command itself answers (its connection to Discord is already open).
         """
         async with self._lock(interaction_id):
-            if settled and all(r.finished for r in settled):
+            if settled and len(settled) == settled[0].batch_size and all(r.finished for r in settled):
                 records = list(settled)
             else:
                 records = await self._store.by_interaction(interaction_id)

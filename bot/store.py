@@ -35,6 +35,7 @@ class UploadRecord:
     source_kind: str
     label: str
     position: int = 0
+    batch_size: int = 1
     state: str = PENDING
     clip_id: str | None = None
     task_id: str | None = None
@@ -111,6 +112,7 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE uploads ADD COLUMN error_detail TEXT;
     ALTER TABLE uploads ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE uploads ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE uploads ADD COLUMN batch_size INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE uploads ADD COLUMN locale TEXT NOT NULL DEFAULT 'en-US';
     UPDATE uploads SET delivered = 1 WHERE state != 'pending';
     CREATE INDEX uploads_by_interaction ON uploads (interaction_id, position);

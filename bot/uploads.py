@@ -114,6 +114,7 @@ class UploadService:
                 source_kind=source.kind,
                 label=source.label,
                 position=position,
+                batch_size=len(items),
                 callback_token=secrets.token_urlsafe(32) if self.callback_mode and not skipped else None,
                 state=FAILED if skipped else PENDING,
                 error_kind=SKIPPED if skipped else None,

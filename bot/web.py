@@ -8,13 +8,13 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.musicapi import parse_task
-from bot.store import UploadStore
+from bot.store import UploadRecord, UploadStore
 from bot.uploads import CALLBACK_PATH, UploadService
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class WebServer:
         *,
         uploads: UploadService,
         store: UploadStore,
-        deliver: Callable[[int], Coroutine[Any, Any, object]],
+        deliver: Callable[[int, Sequence[UploadRecord]], Coroutine[Any, Any, object]],
         is_connected: Callable[[], bool],
         webhook_secret: str | None,
         clock: Callable[[], float] = time.time,
@@ -123,7 +123,7 @@ class WebServer:
             return _status(202, "noted")
         if not await self._uploads.settle_task(record, result):
             return _status(410, "already settled")
-        task: asyncio.Task[object] = asyncio.create_task(self._deliver(record.interaction_id))
+        task: asyncio.Task[object] = asyncio.create_task(self._deliver(record.interaction_id, [record]))
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
         return _status(200, "ok")
