@@ -14,7 +14,7 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.app import MusicBot, http_session
+from bot.app import MusicBot, WebServerUnavailable, http_session
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import StoreUnavailable
 
@@ -66,6 +66,9 @@ def main() -> None:
         sys.exit(EXIT_DISCORD)
     except StoreUnavailable as exc:
         log.critical("%s (check DATABASE_URL)", exc)
+        sys.exit(EXIT_CONFIG)
+    except WebServerUnavailable as exc:
+        log.critical("%s", exc)
         sys.exit(EXIT_CONFIG)
     except KeyboardInterrupt:
         pass

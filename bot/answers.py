@@ -73,14 +73,20 @@ async def upload_and_answer(
         for item in items
     ]
     with bot.answering.track():
-        limit = bot.settings.max_uploads_per_user
-        pending = bot.uploads.pending_for(interaction.user.id)
-        wanted = sum(isinstance(item, Source) for item in items)
-        if pending + wanted > limit and pending > 0:
-            await refuse(interaction, texts("upload.busy_user", count=pending))
+        if bot.closing:
+            await refuse(interaction, texts("error.shutdown"))
             return
-        if not interaction.response.is_done():
-            await interaction.response.defer(thinking=True)
+        wanted = sum(isinstance(item, Source) for item in items)
+        user_id = interaction.user.id
+        if not bot.uploads.reserve(user_id, wanted, bot.settings.max_uploads_per_user):
+            await refuse(interaction, texts("upload.busy_user", count=bot.uploads.pending_for(user_id)))
+            return
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.defer(thinking=True)
+        except BaseException:
+            bot.uploads.release(user_id, wanted)
+            raise
         try:
             records = await bot.uploads.start(requester(interaction), work)
         except Exception:

@@ -6,6 +6,7 @@ import logging
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.commands_sync import sync_commands
@@ -14,6 +15,7 @@ from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient
 from bot.settings import Settings
 from bot.store import SQLiteUploadStore, UploadStore
+from bot.texts import Texts
 from bot.translator import CatalogTranslator
 from bot.uploads import UploadService
 from bot.watcher import PendingWatcher
@@ -38,6 +40,10 @@ def http_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=CONNECTIONS_PER_HOST))
 
 
+class WebServerUnavailable(Exception):
+    """The callback server cannot listen where WEB_HOST and WEB_PORT say."""
+
+
 class MusicBot(commands.Bot):
     """Slash commands and context menus only: no privileged intents, no prefix commands."""
 
@@ -53,6 +59,8 @@ class MusicBot(commands.Bot):
         self.settings = settings
         self.session = session
         self.answering = InFlight()
+        #: Set when shutdown begins: new commands are told the bot is restarting.
+        self.closing = False
         self._store: UploadStore | None = None
         self._uploads: UploadService | None = None
         self._delivery: Delivery | None = None
@@ -109,8 +117,14 @@ class MusicBot(commands.Bot):
                 is_connected=self.is_connected,
                 webhook_secret=s.musicapi_webhook_secret,
             )
-            await self._web.start(s.web_host, s.web_port)
-            self._watcher.start()
+            try:
+                await self._web.start(s.web_host, s.web_port)
+            except OSError as exc:
+                raise WebServerUnavailable(
+                    f"cannot listen on WEB_HOST {s.web_host}, WEB_PORT {s.web_port} ({exc.strerror})"
+                ) from exc
+        self._watcher.start()
+        self.tree.error(self.on_app_command_error)
         await self.tree.set_translator(CatalogTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -123,8 +137,23 @@ class MusicBot(commands.Bot):
         """Logged in, and the gateway connection is open."""
         return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The last resort: log it for the operator, and still give the member an answer."""
+        log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
+        text = Texts(interaction.locale.value)("error.internal")
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the member about the failure of interaction %s", interaction.id)
+
     async def close(self) -> None:
         """Finish or interrupt in-flight uploads, answer their members, then close the connections."""
+        self.closing = True
         if self._uploads is not None and not self.is_closed():
             uploads = self._uploads
             if not await uploads.in_flight.wait_idle(SHUTDOWN_GRACE):

@@ -49,9 +49,12 @@ async def _check_access(client: discord.Client, link: MessageLink, guild_id: int
     )
     channel_data: Mapping[str, Any] = channel
     if channel_data.get("type") in _THREADS:
-        if channel_data.get("type") == _PRIVATE_THREAD:
+        if channel_data.get("type") == _PRIVATE_THREAD or str(channel_data.get("guild_id")) != str(guild_id):
             raise MessageUnreadable("link.no_access")
         channel_data = await http.get_channel(int(channel_data["parent_id"]))
+    # The link names this server, but the channel id could be anyone's: it must be this server's channel.
+    if str(channel_data.get("guild_id")) != str(guild_id):
+        raise MessageUnreadable("link.no_access")
     roles = [int(r) for r in member.get("roles", [])]
     if not member_can_read(user_id=user_id, member_roles=roles, guild=guild, channel=channel_data):
         raise MessageUnreadable("link.no_access")

@@ -90,6 +90,8 @@ def error_for(status: int, body: Any) -> MusicAPIError:
 
 def _failure(body: Any) -> MusicAPIError:
     message = redact_urls(_message(body))[:300]
+    if message.lower() in ("success", "ok"):  # the envelope's word, not a reason
+        message = ""
     if any(marker in message.lower() for marker in _COPYRIGHT_MARKERS):
         return CopyrightBlocked(message)
     return TaskFailed(message)

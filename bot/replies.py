@@ -87,8 +87,12 @@ def _kind(value: str | None) -> ErrorKind:
 
 def outcomes(texts: Texts, records: Sequence[UploadRecord]) -> str:
     """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
-    text = "\n\n".join(outcome(texts, r) for r in records)
-    return text if len(text) <= 2000 else text[:1999] + "…"
+    return _fit("\n\n".join(outcome(texts, r) for r in records))
+
+
+def _fit(text: str, limit: int = 2000) -> str:
+    """Discord refuses messages over 2000 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 HISTORY_PAGE = 10
@@ -101,11 +105,11 @@ def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
     rows = [
         texts(
             "history.row",
-            clip=f"`{r.clip_id}`" if r.clip_id else texts("history.no_clip"),
+            clip=f"`{r.clip_id.replace('`', '')}`" if r.clip_id else texts("history.no_clip"),
             label=plain(r.label, 60),
             state=texts(f"history.state.{r.state}"),
             when=f"<t:{int(r.created_at)}:R>",
         )
         for r in records
     ]
-    return "\n".join([texts("history.title", page=page + 1), *rows])
+    return _fit("\n".join([texts("history.title", page=page + 1), *rows]))

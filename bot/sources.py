@@ -191,6 +191,8 @@ def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             return False
         if ip in ipaddress.IPv6Network("64:ff9b::/96"):
             return _is_public_ip(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return False
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import ErrorKind, ShuttingDown, TaskFailed, UploadError, UploadTimedOut
+from bot.errors import ErrorKind, ServiceUnavailable, ShuttingDown, TaskFailed, UploadError, UploadTimedOut
 from bot.inflight import InFlight
 from bot.musicapi import MusicAPIClient, TaskResult
 from bot.sources import Source
@@ -91,45 +91,72 @@ class UploadService:
         return f"{self._callback_base}{CALLBACK_PATH}/{record.key}.{record.callback_token}"
 
     def stop(self) -> None:
-        """Make every upload still waiting on MusicAPI's first answer end now, as interrupted."""
+        """End every upload still waiting on MusicAPI's first answer now.
+
+        In sync mode the member is told the upload was interrupted. In callback mode MusicAPI may have
+        taken it already, so it stays pending: its callback, or the watcher's deadline, settles it.
+        """
         self._stopping = True
         for task in list(self._waiting):
             task.cancel()
 
+    def reserve(self, user_id: int, count: int, limit: int) -> bool:
+        """Hold `count` upload slots for a member, or none if that would pass `limit` (a member with
+        nothing pending may always start one message's worth). Check and hold happen in one step."""
+        pending = self._pending[user_id]
+        if pending > 0 and pending + count > limit:
+            return False
+        if count:
+            self._pending[user_id] = pending + count
+        return True
+
+    def release(self, user_id: int, count: int = 1) -> None:
+        """Give back slots held by `reserve` that no upload will use."""
+        left = self._pending[user_id] - count
+        if left > 0:
+            self._pending[user_id] = left
+        else:
+            self._pending.pop(user_id, None)
+
     async def start(self, who: Requester, items: Sequence[Source | Skipped]) -> list[UploadRecord]:
-        """Upload every source; return the records once each is settled or handed to a callback."""
-        runs = []
-        records = []
-        for position, source in enumerate(items):
-            skipped = isinstance(source, Skipped)
-            record = UploadRecord(
-                interaction_id=who.interaction_id,
-                application_id=who.application_id,
-                interaction_token=who.token,
-                token_expires_at=who.token_expires_at,
-                user_id=who.user_id,
-                guild_id=who.guild_id,
-                channel_id=who.channel_id,
-                locale=who.locale,
-                source_kind=source.kind,
-                label=source.label,
-                position=position,
-                batch_size=len(items),
-                callback_token=secrets.token_urlsafe(32) if self.callback_mode and not skipped else None,
-                state=FAILED if skipped else PENDING,
-                error_kind=SKIPPED if skipped else None,
-                error_detail=source.text if isinstance(source, Skipped) else None,
-            )
-            stored = await self.store.add(record)
-            records.append(stored)
-            if isinstance(source, Source):
-                self._pending[who.user_id] += 1
-                runs.append(self._run(stored, source))
+        """Upload every source (a slot each, held by `reserve`); return the records once each is settled
+        or handed to a callback."""
+        held = sum(isinstance(item, Source) for item in items)
+        records: list[UploadRecord] = []
+        work: list[tuple[UploadRecord, Source]] = []
+        try:
+            for position, source in enumerate(items):
+                skipped = isinstance(source, Skipped)
+                record = UploadRecord(
+                    interaction_id=who.interaction_id,
+                    application_id=who.application_id,
+                    interaction_token=who.token,
+                    token_expires_at=who.token_expires_at,
+                    user_id=who.user_id,
+                    guild_id=who.guild_id,
+                    channel_id=who.channel_id,
+                    locale=who.locale,
+                    source_kind=source.kind,
+                    label=source.label,
+                    position=position,
+                    batch_size=len(items),
+                    callback_token=secrets.token_urlsafe(32) if self.callback_mode and not skipped else None,
+                    state=FAILED if skipped else PENDING,
+                    error_kind=SKIPPED if skipped else None,
+                    error_detail=source.text if isinstance(source, Skipped) else None,
+                )
+                stored = await self.store.add(record)
+                records.append(stored)
+                if isinstance(source, Source):
+                    work.append((stored, source))
+                    held -= 1  # from here on, settle() gives the slot back
+        finally:
+            self.release(who.user_id, held)
         with self.in_flight.track():
-            if len(runs) == 1:
-                await runs[0]
+            if len(work) == 1:
+                await self._run(*work[0])
             else:
-                await asyncio.gather(*runs)
+                await asyncio.gather(*(self._run(r, s) for r, s in work))
         return records
 
     async def _run(self, record: UploadRecord, source: Source) -> None:
@@ -155,10 +182,20 @@ class UploadService:
             elif accepted.task_id:
                 record.task_id = accepted.task_id
                 await self.store.set_task(record.key, accepted.task_id)
+        except ShuttingDown as exc:
+            if callback is None:
+                await self.settle(record, error=exc)
         except UploadError as exc:
             await self.settle(record, error=exc)
         except TimeoutError:
             await self.settle(record, error=UploadTimedOut())
+        except Exception:
+            log.exception("upload %s failed unexpectedly", record.id)
+            try:
+                await self.settle(record, error=ServiceUnavailable("unexpected failure"))
+            except Exception:
+                log.exception("could not record the failure of upload %s", record.id)
+                self.release(record.user_id)
 
     async def settle(
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None
@@ -176,9 +213,7 @@ class UploadService:
             record.state, record.clip_id = (SUCCEEDED, clip_id) if clip_id else (FAILED, None)
             record.error_kind = kind.value if kind else None
             record.error_detail = error.detail if error and error.detail else None
-            self._pending[record.user_id] -= 1
-            if self._pending[record.user_id] <= 0:
-                del self._pending[record.user_id]
+            self.release(record.user_id)
         if changed and kind is ErrorKind.UNAUTHORIZED:
             log.error(
                 "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error

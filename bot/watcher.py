@@ -14,6 +14,9 @@ from bot.uploads import UploadService
 
 log = logging.getLogger(__name__)
 
+#: How often, and how long after it was settled, an answer that could not be shown is tried again.
+REDELIVER_EVERY = 120.0
+
 
 class PendingWatcher:
     def __init__(
@@ -35,12 +38,17 @@ class PendingWatcher:
         self._deadline = deadline
         self._clock = clock
         self._last_poll: dict[int, float] = {}
+        self._last_redelivery = clock()
         self._task: asyncio.Task[None] | None = None
 
     async def recover(self) -> None:
-        """After a restart: uploads cut off before MusicAPI took them are told so; finished ones are shown."""
+        """After a restart: sync uploads that were cut off are told so; finished ones are shown.
+
+        A callback-mode upload cut off before MusicAPI answered stays pending: MusicAPI may have taken
+        it, so its callback (or the deadline) settles it.
+        """
         for record in await self._uploads.load_pending():
-            if record.task_id is None:
+            if record.task_id is None and record.callback_token is None:
                 await self._uploads.settle(record, error=ShuttingDown())
         interactions = dict.fromkeys(r.interaction_id for r in await self._store.undelivered())
         for interaction_id in interactions:
@@ -63,21 +71,34 @@ class PendingWatcher:
         while True:
             try:
                 await self.poll_once()
+                if self._clock() - self._last_redelivery >= REDELIVER_EVERY:
+                    await self.redeliver()
             except Exception:
-                log.exception("polling pending uploads failed; trying again")
+                log.exception("watching pending uploads failed; trying again")
             await asyncio.sleep(tick)
+
+    async def redeliver(self) -> None:
+        """Answers that could not be shown (Discord down, no channel, DMs closed) are tried again."""
+        self._last_redelivery = now = self._clock()
+        stale = [r for r in await self._store.undelivered() if now - r.updated_at >= REDELIVER_EVERY]
+        for interaction_id in dict.fromkeys(r.interaction_id for r in stale):
+            await self._deliver(interaction_id)
 
     async def poll_once(self) -> None:
         """Ask MusicAPI about uploads whose callback is overdue; give up on those past the deadline."""
         now = self._clock()
-        for record in await self._store.pending():
+        pending = await self._store.pending()
+        for key in self._last_poll.keys() - {r.key for r in pending}:
+            del self._last_poll[key]
+        for record in pending:
             key, age = record.key, now - record.created_at
-            if record.task_id is None or age < self._poll_after:
-                continue
+            if record.callback_token is None and record.task_id is None:
+                continue  # a sync upload in flight: its own time limit ends it
             if age > self._deadline:
                 if await self._uploads.settle(record, error=UploadTimedOut("no result before the deadline")):
                     await self._deliver(record.interaction_id)
-                self._last_poll.pop(key, None)
+                continue
+            if record.task_id is None or age < self._poll_after:
                 continue
             if now - self._last_poll.get(key, 0.0) < self._interval:
                 continue
@@ -88,5 +109,4 @@ class PendingWatcher:
                 log.warning("polling task of upload %s failed: %s", key, exc.kind.value)
                 continue
             if result.finished and await self._uploads.settle_task(record, result):
-                self._last_poll.pop(key, None)
                 await self._deliver(record.interaction_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.errors import MusicAPIError
 from bot.musicapi import parse_task
 from bot.store import UploadRecord, UploadStore
 from bot.uploads import CALLBACK_PATH, UploadService
@@ -35,7 +36,7 @@ def signature_ok(secret: str, timestamp: str | None, signature: str | None, body
     if abs(now - sent_at) > SIGNATURE_TOLERANCE:
         return False
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.removeprefix("sha256="))
+    return hmac.compare_digest(expected.encode(), signature.removeprefix("sha256=").encode())
 
 
 class WebServer:
@@ -90,11 +91,12 @@ class WebServer:
             return _status(413, "too large")
         key = request.match_info["key"]
         upload_id, _, secret = key.partition(".")
-        record = await self._store.get(int(upload_id)) if upload_id.isdigit() else None
+        valid_id = upload_id.isascii() and upload_id.isdigit() and len(upload_id) <= 18
+        record = await self._store.get(int(upload_id)) if valid_id else None
         if (
             record is None
             or not record.callback_token
-            or not hmac.compare_digest(record.callback_token, secret)
+            or not hmac.compare_digest(record.callback_token.encode(), secret.encode())
         ):
             log.warning("callback with an unknown token refused")
             return _status(404, "unknown")
@@ -115,8 +117,8 @@ class WebServer:
             return _status(410, "already settled")
         try:
             result = parse_task(json.loads(raw))
-        except ValueError:
-            return _status(400, "not JSON")
+        except (ValueError, MusicAPIError):
+            return _status(400, "not a task result")
         if result.task_id and record.task_id and result.task_id != record.task_id:
             return _status(409, "task mismatch")
         if not result.finished:
@@ -125,8 +127,13 @@ class WebServer:
             return _status(410, "already settled")
         task: asyncio.Task[object] = asyncio.create_task(self._deliver(record.interaction_id, [record]))
         self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        task.add_done_callback(self._delivered)
         return _status(200, "ok")
+
+    def _delivered(self, task: asyncio.Task[object]) -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivering a callback's result failed", exc_info=task.exception())
 
 
 def _status(status: int, text: str) -> web.Response:

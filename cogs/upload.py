@@ -75,25 +75,29 @@ class Upload(commands.Cog):
 
     async def _upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
         texts = texts_for(interaction)
-        # Reading the message (and checking the member may) takes a few requests: answer "thinking" first.
-        await interaction.response.defer(thinking=True)
-        try:
-            attachments = await linked_attachments(
-                self.bot,
-                link,
-                user_id=interaction.user.id,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-            )
-        except MessageUnreadable as exc:
-            await refuse(interaction, texts(exc.key))
-            return
-        s = self.bot.settings
-        items = audio_sources(attachments, limit=s.max_message_attachments, max_bytes=s.max_file_bytes)
-        if not items:
-            await refuse(interaction, texts("message.no_audio"))
-            return
-        await upload_and_answer(self.bot, interaction, items)
+        with self.bot.answering.track():
+            if self.bot.closing:
+                await refuse(interaction, texts("error.shutdown"))
+                return
+            # Reading the message (and checking the member may) takes a few requests: "thinking" first.
+            await interaction.response.defer(thinking=True)
+            try:
+                attachments = await linked_attachments(
+                    self.bot,
+                    link,
+                    user_id=interaction.user.id,
+                    guild_id=interaction.guild_id,
+                    channel_id=interaction.channel_id,
+                )
+            except MessageUnreadable as exc:
+                await refuse(interaction, texts(exc.key))
+                return
+            s = self.bot.settings
+            items = audio_sources(attachments, limit=s.max_message_attachments, max_bytes=s.max_file_bytes)
+            if not items:
+                await refuse(interaction, texts("message.no_audio"))
+                return
+            await upload_and_answer(self.bot, interaction, items)
 
 
 async def setup(bot: MusicBot) -> None:

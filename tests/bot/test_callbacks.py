@@ -359,3 +359,79 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
         await db.commit()
     with pytest.raises(StoreUnavailable, match="newer than this bot"):
         await SQLiteUploadStore.open(path)
+
+
+async def test_malformed_callbacks_get_4xx_not_500(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as bot:
+        payload, task_id = await start_upload(harness)
+        real = harness.musicapi.tasks[task_id]["callback_url"]
+        base, key = real.rsplit("/", 1)
+        upload_id, _ = key.split(".")
+        statuses = [
+            await post(f"{base}/{upload_id}.%C3%A9", b"{}"),  # a non-ASCII secret
+            await post(f"{base}/{'9' * 40}.x", b"{}"),  # an id no database holds
+            await post(real, b"[1, 2, 3]"),  # JSON, but not an object
+            await post(real, b"not json"),
+        ]
+        (record,) = await bot.store.by_interaction(int(payload["id"]))
+    assert statuses == [404, 404, 400, 400]
+    assert record.state == "pending"
+
+
+async def test_shutdown_in_callback_mode_keeps_uploads_musicapi_may_have_taken(harness: Harness) -> None:
+    port = free_port()
+    harness.musicapi.delay = 30  # MusicAPI has not answered the POST yet when the bot stops
+    async with harness.running(**callback_mode(port)) as bot:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.callback_of(payload)
+        while not harness.musicapi.uploads:
+            await asyncio.sleep(0.02)
+        bot.uploads.stop()
+        text = await harness.answer(payload)
+        (record,) = await bot.store.by_interaction(int(payload["id"]))
+    assert "processing" in text
+    assert record.state == "pending" and record.callback_token
+
+
+async def test_busy_web_port_stops_with_a_clear_message(harness: Harness) -> None:
+    port = free_port()
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
+    try:
+        env = harness.env(PUBLIC_URL=f"http://127.0.0.1:{port}", WEB_PORT=str(port), WEB_HOST="127.0.0.1")
+        proc = await run_bot(env, harness.tmp_path, launcher=True)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    text = err.decode()
+    assert proc.returncode not in (0, None)
+    assert f"WEB_PORT {port}" in text and "Traceback" not in text
+
+
+async def test_answers_that_could_not_be_shown_are_tried_again(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as bot:
+        payload, task_id = await start_upload(harness)
+        original = ("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+        channel = ("POST", f"/channels/{CHANNEL_ID}/messages")
+        dm = ("POST", "/users/@me/channels")
+        refusals = {
+            original: (404, {"message": "Unknown Webhook", "code": 10015}),
+            channel: (403, {"message": "Missing Access", "code": 50001}),
+            dm: (403, {"message": "Cannot send messages to this user", "code": 50007}),
+        }
+        harness.discord.fail.update(refusals)
+        await harness.musicapi.send_callback(task_id, flat_callback(task_id, "retried-clip"))
+        await harness.discord.wait_for(*dm)
+        await asyncio.sleep(0.1)
+        (record,) = await bot.store.by_interaction(int(payload["id"]))
+        assert record.state == "succeeded" and not record.delivered
+        harness.discord.fail.clear()
+        watcher = bot._watcher
+        assert watcher is not None
+        watcher._clock = lambda: time.time() + 10_000  # the retry is due
+        await watcher.redeliver()
+        text = await final_edit(harness, payload)
+        (record,) = await bot.store.by_interaction(int(payload["id"]))
+    assert "`retried-clip`" in text and record.delivered

@@ -541,3 +541,11 @@ def test_parse_task_tolerates_odd_shapes(mutate: Callable[[dict[str, Any]], Any]
     result = parse_task(body)
     assert result.state == "succeeded"
     assert result.clip_id == CLIP
+
+
+def test_parse_task_failed_in_the_webhook_envelope_does_not_give_success_as_the_reason() -> None:
+    body = {"code": 200, "task_id": "t", "message": "success", "data": [{"clip_id": "", "state": "failed"}]}
+    result = parse_task(body)
+    assert result.state == "failed"
+    assert isinstance(result.error, TaskFailed)
+    assert result.error.detail == ""

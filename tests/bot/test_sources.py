@@ -403,3 +403,7 @@ def test_parse_message_link(url: str, expected: MessageLink) -> None:
 )
 def test_parse_message_link_none(url: str) -> None:
     assert parse_message_link(url) is None
+
+
+def test_check_link_refuses_deprecated_site_local_ipv6() -> None:
+    assert reason_of("http://[fec0::1]/a.mp3") is Rejection.PRIVATE_HOST

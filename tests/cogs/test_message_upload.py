@@ -268,3 +268,12 @@ async def test_commands_are_registered_with_localizations_and_installs(harness: 
     menu = commands["Upload to MusicAPI"]
     assert menu["type"] == 3 and menu["name_localizations"]["pt-BR"] == "Enviar para a MusicAPI"
     assert sorted(menu["integration_types"]) == [0, 1]
+
+
+async def test_message_link_with_another_servers_channel_id_is_refused(harness: Harness) -> None:
+    msg = share_in_other_channel(harness, [], member_roles=[])
+    harness.discord.channels[OTHER_CHANNEL]["guild_id"] = str(GUILD_ID + 5)  # the channel is elsewhere
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=link_to(msg, channel=OTHER_CHANNEL)))
+        assert "channel you can't open" in await refusal_after_thinking(harness, payload)
+    assert not harness.discord.sent("GET", f"/channels/{OTHER_CHANNEL}/messages/")

@@ -273,3 +273,28 @@ async def test_dev_guild_gets_the_commands(harness: Harness) -> None:
         pass
     assert harness.discord.sent("PUT", f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
     assert not harness.discord.sent("PUT", f"/applications/{APP_ID}/commands")
+
+
+async def test_simultaneous_uploads_cannot_pass_the_per_user_limit(harness: Harness) -> None:
+    harness.musicapi.delay = 0.5
+    async with harness.running(max_uploads_per_user=1):
+        burst = [payloads.upload(url=f"https://files.example.com/{n}.mp3") for n in range(4)]
+        await asyncio.gather(*(harness.interact(p) for p in burst))
+        calls = [await harness.callback_of(p) for p in burst]
+        deferred = [p for p, c in zip(burst, calls, strict=True) if c.json["type"] == DEFERRED]
+        refused = [c for c in calls if c.json["type"] == MESSAGE]
+        assert len(deferred) == 1 and len(refused) == 3
+        assert all("already have 1 upload" in c.json["data"]["content"] for c in refused)
+        assert clip_id_for(0) in await harness.answer(deferred[0])
+    assert len(harness.musicapi.uploads) == 1
+
+
+async def test_commands_during_shutdown_are_told_the_bot_is_restarting(harness: Harness) -> None:
+    async with harness.running() as bot:
+        bot.closing = True  # what close() sets first
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        call = await harness.callback_of(payload)
+        bot.closing = False
+    assert call.json["type"] == MESSAGE and call.json["data"]["flags"] & EPHEMERAL
+    assert "restarting" in call.json["data"]["content"]
+    assert harness.musicapi.uploads == []
