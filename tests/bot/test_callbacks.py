@@ -296,10 +296,7 @@ async def test_restart_tells_members_whose_sync_upload_was_cut_off(harness: Harn
         await asyncio.sleep(0.3)
         payload = await harness.interact(payloads.upload(url=LINK))
         await harness.callback_of(payload)
-        for _ in range(100):
-            if harness.musicapi.uploads:
-                break
-            await asyncio.sleep(0.05)
+        await harness.musicapi.wait_for_uploads()
         proc.send_signal(signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), 10)
     finally:
@@ -385,8 +382,7 @@ async def test_shutdown_in_callback_mode_keeps_uploads_musicapi_may_have_taken(h
     async with harness.running(**callback_mode(port)) as bot:
         payload = await harness.interact(payloads.upload(url=LINK))
         await harness.callback_of(payload)
-        while not harness.musicapi.uploads:
-            await asyncio.sleep(0.02)
+        await harness.musicapi.wait_for_uploads()
         bot.uploads.stop()
         text = await harness.answer(payload)
         (record,) = await bot.store.by_interaction(int(payload["id"]))

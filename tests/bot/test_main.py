@@ -88,10 +88,7 @@ async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
         await asyncio.sleep(0.3)
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         await harness.callback_of(payload)
-        for _ in range(50):
-            if harness.musicapi.uploads:
-                break
-            await asyncio.sleep(0.05)
+        await harness.musicapi.wait_for_uploads()
         loop = asyncio.get_running_loop()
         sent_at = loop.time()
         proc.send_signal(sig)

@@ -41,6 +41,12 @@ class FakeMusicAPI:
     auth_headers: list[str] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
+        """Until MusicAPI has received `count` upload requests."""
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.uploads) >= count)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -57,7 +63,9 @@ class FakeMusicAPI:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
         body = await request.json()
-        self.uploads.append(body)
+        async with self._arrived:
+            self.uploads.append(body)
+            self._arrived.notify_all()
         answer = self.answers.popleft() if self.answers else None
         if answer is None:
             await asyncio.sleep(self.delay)
