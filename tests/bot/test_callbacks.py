@@ -44,6 +44,14 @@ async def final_edit(harness: Harness, payload: dict[str, Any]) -> str:
     return str(edits[-1].json["content"])
 
 
+def callback_parts(harness: Harness, task_id: str) -> tuple[str, str, str, str]:
+    """The callback URL the bot gave MusicAPI, its base, and the upload id and secret it carries."""
+    real = harness.musicapi.tasks[task_id]["callback_url"]
+    base, key = real.rsplit("/", 1)
+    upload_id, secret = key.split(".")
+    return real, base, upload_id, secret
+
+
 def signed(body: dict[str, Any], secret: str = SECRET, at: int | None = None) -> tuple[bytes, dict[str, str]]:
     raw = json.dumps(body).encode()
     ts = str(at if at is not None else int(time.time()))
@@ -96,9 +104,7 @@ async def test_forged_callbacks_are_refused_without_side_effects(harness: Harnes
     port = free_port()
     async with harness.running(**callback_mode(port)) as bot:
         payload, task_id = await start_upload(harness)
-        real = harness.musicapi.tasks[task_id]["callback_url"]
-        base, key = real.rsplit("/", 1)
-        upload_id, secret = key.split(".")
+        real, base, upload_id, secret = callback_parts(harness, task_id)
         body = json.dumps(flat_callback(task_id, "forged-clip")).encode()
         forged = [
             f"{base}/{upload_id}.{'A' * len(secret)}",  # right id, wrong secret
@@ -362,9 +368,7 @@ async def test_malformed_callbacks_get_4xx_not_500(harness: Harness) -> None:
     port = free_port()
     async with harness.running(**callback_mode(port)) as bot:
         payload, task_id = await start_upload(harness)
-        real = harness.musicapi.tasks[task_id]["callback_url"]
-        base, key = real.rsplit("/", 1)
-        upload_id, _ = key.split(".")
+        real, base, upload_id, _ = callback_parts(harness, task_id)
         statuses = [
             await post(f"{base}/{upload_id}.%C3%A9", b"{}"),  # a non-ASCII secret
             await post(f"{base}/{'9' * 40}.x", b"{}"),  # an id no database holds

@@ -274,7 +274,8 @@ def application() -> dict[str, Any]:
     }
 
 
-def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, Any]:
+def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID, **fields: Any) -> dict[str, Any]:
+    """A message object as Discord's API returns it; `fields` override the defaults."""
     return {
         "id": str(snowflake()),
         "channel_id": str(channel_id),
@@ -292,4 +293,5 @@ def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID) -> dict[str, 
         "edited_timestamp": None,
         "flags": payload.get("flags", 0),
         "components": [],
+        **fields,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, snowflake, user
+from tests.fakes.discord_api import message as discord_message
 
 CDN = "https://cdn.discordapp.com/attachments"
 
@@ -114,26 +115,8 @@ def button(
     custom_id: str, *, message_content: str = "", locale: str = "en-US", user_id: int = USER_ID
 ) -> dict[str, Any]:
     """A press of a button on an ephemeral message the bot sent earlier."""
-    message = {
-        "id": str(snowflake()),
-        "channel_id": str(CHANNEL_ID),
-        "type": 20,
-        "content": message_content,
-        "author": {**user(APP_ID, "uploadbot"), "bot": True},
-        "attachments": [],
-        "embeds": [],
-        "mentions": [],
-        "mention_roles": [],
-        "pinned": False,
-        "mention_everyone": False,
-        "tts": False,
-        "flags": 64,
-        "timestamp": "2026-11-23T00:00:00+00:00",
-        "edited_timestamp": None,
-        "components": [
-            {"type": 1, "components": [{"type": 2, "style": 2, "label": "Older", "custom_id": custom_id}]}
-        ],
-    }
+    row = {"type": 1, "components": [{"type": 2, "style": 2, "label": "Older", "custom_id": custom_id}]}
+    message = discord_message({"content": message_content, "flags": 64}, type=20, components=[row])
     payload = _base(
         3,
         {"custom_id": custom_id, "component_type": 2},
@@ -150,12 +133,10 @@ def message_object(
     attachments: list[dict[str, Any]], *, channel_id: int = CHANNEL_ID, **extra: Any
 ) -> dict[str, Any]:
     """A message as Discord's API returns it (also how a context menu's target is resolved)."""
-    return {
-        "id": str(snowflake()), "channel_id": str(channel_id), "type": 0, "content": "new demo!",
-        "author": user(USER_ID + 7, "producer"), "attachments": attachments, "embeds": [], "mentions": [],
-        "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False, "flags": 0,
-        "timestamp": "2026-11-23T00:00:00+00:00", "edited_timestamp": None, "components": [], **extra,
-    }  # fmt: skip
+    author = user(USER_ID + 7, "producer")
+    return discord_message(
+        {"content": "new demo!"}, channel_id, author=author, attachments=attachments, **extra
+    )
 
 
 def message_menu(message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
