@@ -43,7 +43,7 @@ async def test_a_pending_upload_is_finished_once_even_within_one_batch(store: SQ
         store.finish(a.key, error_kind="failed", detail="late duplicate"),
         store.finish(b.key, error_kind="rate_limited"),
     )
-    assert results == [True, False, True]
+    assert list(results) == [True, False, True]
     assert await store.finish(a.key, clip_id="again") is False
     got_a, got_b = await asyncio.gather(store.get(a.key), store.get(b.key))
     assert got_a is not None and (got_a.state, got_a.clip_id) == (SUCCEEDED, "clip-a")
