@@ -247,6 +247,8 @@ def _check_host(raw_host: str) -> str:
 
 def parse_message_link(url: str) -> MessageLink | None:
     """A Discord message link (`https://discord.com/channels/<guild>/<channel>/<message>`), else None."""
+    if "/channels/" not in url:
+        return None
     try:
         parts = _split(url.strip())
     except SourceRejected:
