@@ -36,7 +36,7 @@ MESSAGES: dict[str, str] = {
     # Progress and results.
     "upload.success": "✅ **{label}** wurde zu MusicAPI hochgeladen.\nclip_id: `{clip_id}`\nNutze diese clip_id für die Funktionen extend, cover und remix von MusicAPI.",
     "upload.pending": "⏳ MusicAPI verarbeitet **{label}**. Ich poste die clip_id hier, sobald sie fertig ist.",
-    "upload.busy_user": "Du hast schon {count} Uploads in Bearbeitung. Warte, bis einer fertig ist, und versuch es dann noch mal.",
+    "upload.busy_user": "Du hast noch laufende Uploads ({count}). Warte, bis sie fertig sind, und versuch es dann noch mal.",
     # /uploads history.
     "history.title": "**Deine Uploads** (Seite {page})",
     "history.empty": "Du hast noch nichts hochgeladen. Probier `/hochladen` mit einer Audiodatei.",

@@ -36,7 +36,7 @@ MESSAGES: dict[str, str] = {
     # Progress and results.
     "upload.success": "✅ Uploaded **{label}** to MusicAPI.\nclip_id: `{clip_id}`\nUse this clip_id with MusicAPI's extend, cover and remix features.",
     "upload.pending": "⏳ MusicAPI is processing **{label}**. I'll put the clip_id here as soon as it's ready.",
-    "upload.busy_user": "You already have {count} uploads in progress. Wait for one to finish, then try again.",
+    "upload.busy_user": "You have uploads in progress ({count}). Wait for them to finish, then try again.",
     # /uploads history.
     "history.title": "**Your uploads** (page {page})",
     "history.empty": "You haven't uploaded anything yet. Try `/upload` with an audio file.",

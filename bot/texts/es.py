@@ -36,7 +36,7 @@ MESSAGES: dict[str, str] = {
     # Progress and results.
     "upload.success": "✅ **{label}** subido a MusicAPI.\nclip_id: `{clip_id}`\nUsa este clip_id con las funciones extend, cover y remix de MusicAPI.",
     "upload.pending": "⏳ MusicAPI está procesando **{label}**. Pondré el clip_id aquí en cuanto esté listo.",
-    "upload.busy_user": "Ya tienes {count} subidas en curso. Espera a que termine una y vuelve a intentarlo.",
+    "upload.busy_user": "Tienes subidas en curso ({count}). Espera a que terminen y vuelve a intentarlo.",
     # /uploads history.
     "history.title": "**Tus subidas** (página {page})",
     "history.empty": "Todavía no has subido nada. Prueba `/subir` con un archivo de audio.",

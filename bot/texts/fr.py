@@ -36,7 +36,7 @@ MESSAGES: dict[str, str] = {
     # Progress and results.
     "upload.success": "✅ **{label}** a été importé sur MusicAPI.\nclip_id : `{clip_id}`\nUtilise ce clip_id avec les fonctions extend, cover et remix de MusicAPI.",
     "upload.pending": "⏳ MusicAPI traite **{label}**. Je mettrai le clip_id ici dès qu'il sera prêt.",
-    "upload.busy_user": "Tu as déjà {count} imports en cours. Attends que l'un d'eux se termine, puis réessaie.",
+    "upload.busy_user": "Tu as des imports en cours ({count}). Attends qu'ils se terminent, puis réessaie.",
     # /uploads history.
     "history.title": "**Tes imports** (page {page})",
     "history.empty": "Tu n'as encore rien importé. Essaie `/importer` avec un fichier audio.",

@@ -36,7 +36,7 @@ MESSAGES: dict[str, str] = {
     # Progress and results.
     "upload.success": "✅ **{label}** foi enviado para a MusicAPI.\nclip_id: `{clip_id}`\nUse esse clip_id com os recursos extend, cover e remix da MusicAPI.",
     "upload.pending": "⏳ A MusicAPI está processando **{label}**. Vou colocar o clip_id aqui assim que ficar pronto.",
-    "upload.busy_user": "Você já tem {count} envios em andamento. Espere um terminar e tente de novo.",
+    "upload.busy_user": "Você tem envios em andamento ({count}). Espere terminarem e tente de novo.",
     # /uploads history.
     "history.title": "**Seus envios** (página {page})",
     "history.empty": "Você ainda não enviou nada. Experimente `/enviar` com um arquivo de áudio.",

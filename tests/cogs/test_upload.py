@@ -251,7 +251,7 @@ async def test_uploads_beyond_the_per_user_limit_wait(harness: Harness) -> None:
         second = await harness.interact(payloads.upload(url="https://files.example.com/b.mp3"))
         call = await harness.callback_of(second)
         assert call.json["data"]["flags"] & EPHEMERAL
-        assert "already have 1 upload" in call.json["data"]["content"]
+        assert "uploads in progress (1)" in call.json["data"]["content"]
         assert clip_id_for(0) in await harness.answer(first)
     assert len(harness.musicapi.uploads) == 1
 
@@ -284,7 +284,7 @@ async def test_simultaneous_uploads_cannot_pass_the_per_user_limit(harness: Harn
         deferred = [p for p, c in zip(burst, calls, strict=True) if c.json["type"] == DEFERRED]
         refused = [c for c in calls if c.json["type"] == MESSAGE]
         assert len(deferred) == 1 and len(refused) == 3
-        assert all("already have 1 upload" in c.json["data"]["content"] for c in refused)
+        assert all("uploads in progress (1)" in c.json["data"]["content"] for c in refused)
         assert clip_id_for(0) in await harness.answer(deferred[0])
     assert len(harness.musicapi.uploads) == 1
 
