@@ -42,8 +42,14 @@ def _normalize(value: Any, keys: tuple[str, ...]) -> Any:
     return out
 
 
-def normalized(payload: list[dict[str, Any]]) -> list[Any]:
+#: Discord keeps these only on global commands.
+_GLOBAL_ONLY = ("contexts", "integration_types")
+
+
+def normalized(payload: list[dict[str, Any]], *, is_global: bool = True) -> list[Any]:
     items = [_normalize(c, _COMMAND_KEYS) for c in payload]
+    if not is_global:
+        items = [{k: v for k, v in item.items() if k not in _GLOBAL_ONLY} for item in items]
     return sorted(items, key=lambda c: (c["type"], c["name"]))
 
 
@@ -69,9 +75,11 @@ async def sync_commands(bot: commands.Bot, guild: discord.abc.Snowflake | None) 
             application_id=app_id,
             guild_id=guild.id,
         )
-    ours = normalized(await local_payload(bot.tree, guild))
+    ours = normalized(await local_payload(bot.tree, guild), is_global=guild is None)
     try:
-        theirs = normalized(await bot.http.request(route, params={"with_localizations": "true"}))
+        theirs = normalized(
+            await bot.http.request(route, params={"with_localizations": "true"}), is_global=guild is None
+        )
     except discord.HTTPException as exc:
         log.warning("could not read the registered commands (%s); syncing", exc.status)
         theirs = None

@@ -298,3 +298,16 @@ async def test_commands_during_shutdown_are_told_the_bot_is_restarting(harness: 
     assert call.json["type"] == MESSAGE and call.json["data"]["flags"] & EPHEMERAL
     assert "restarting" in call.json["data"]["content"]
     assert harness.musicapi.uploads == []
+
+
+async def test_dev_guild_commands_are_not_synced_again_when_unchanged(harness: Harness) -> None:
+    route = f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
+    async with harness.running(dev_guild_id=GUILD_ID):
+        pass
+    # Discord keeps installation contexts only on global commands: its copy of guild commands has none.
+    for command in harness.discord.commands[f"guilds/{GUILD_ID}"]:
+        command.pop("contexts", None)
+        command.pop("integration_types", None)
+    async with harness.running(dev_guild_id=GUILD_ID):
+        pass
+    assert len(harness.discord.sent("PUT", route)) == 1
