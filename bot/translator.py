@@ -5,7 +5,12 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.texts import CATALOGS, FALLBACK, resolve_locale
+from bot.texts import CATALOGS, FALLBACK, en, resolve_locale
+
+
+def command_text(key: str) -> app_commands.locale_str:
+    """A command's name or description: English from the catalog, translated by `CatalogTranslator`."""
+    return app_commands.locale_str(en.MESSAGES[key], key=key)
 
 
 class CatalogTranslator(app_commands.Translator):

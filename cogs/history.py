@@ -7,13 +7,13 @@ from typing import Any, cast
 
 import discord
 from discord import app_commands
-from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot import replies
 from bot.answers import texts_for
 from bot.app import MusicBot
 from bot.texts import Texts
+from bot.translator import command_text as _
 
 
 class PageButton(
@@ -66,8 +66,8 @@ class History(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=_("uploads", key="cmd.uploads"),
-        description=_("Your recent uploads and their clip_ids", key="cmd.uploads.description"),
+        name=_("cmd.uploads"),
+        description=_("cmd.uploads.description"),
     )
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.answers import attachment_info, refuse, texts_for, upload_and_answer
 from bot.app import MusicBot
 from bot.sources import audio_sources
+from bot.translator import command_text as _
 
 
 class MessageUpload(commands.Cog):
     def __init__(self, bot: MusicBot) -> None:
         self.bot = bot
         self.menu = app_commands.ContextMenu(
-            name=_("Upload to MusicAPI", key="cmd.message_upload"),
+            name=_("cmd.message_upload"),
             callback=self.upload_message,
             allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
             allowed_contexts=app_commands.AppCommandContext(

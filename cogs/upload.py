@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.answers import refuse, refuse_source, texts_for, upload_and_answer
@@ -19,6 +18,7 @@ from bot.sources import (
     check_link,
     parse_message_link,
 )
+from bot.translator import command_text as _
 
 
 class Upload(commands.Cog):
@@ -26,18 +26,13 @@ class Upload(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name=_("upload", key="cmd.upload"),
-        description=_(
-            "Upload an audio file or a link to MusicAPI and get its clip_id", key="cmd.upload.description"
-        ),
+        name=_("cmd.upload"),
+        description=_("cmd.upload.description"),
     )
-    @app_commands.rename(file=_("file", key="cmd.upload.file"), url=_("url", key="cmd.upload.url"))
+    @app_commands.rename(file=_("cmd.upload.file"), url=_("cmd.upload.url"))
     @app_commands.describe(
-        file=_("An audio file (mp3, wav, ogg, m4a, flac…)", key="cmd.upload.file.description"),
-        url=_(
-            "A direct link to an audio file, or a link to a Discord message with audio",
-            key="cmd.upload.url.description",
-        ),
+        file=_("cmd.upload.file.description"),
+        url=_("cmd.upload.url.description"),
     )
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
