@@ -40,6 +40,11 @@ async def run(settings: Settings) -> None:
             runner.result()
             return
         log.info("stop signal received: shutting down")
+        if not bot.is_ready():
+            # Still starting (logging in, recovering, syncing): stop that first, then close.
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
         await bot.close()
         with contextlib.suppress(asyncio.CancelledError):
             await runner

@@ -114,3 +114,19 @@ async def test_unusable_database_stops_with_a_clear_message(harness: Harness) ->
     assert proc.returncode not in (0, None)
     assert "cannot open the upload log" in text and "DATABASE_URL" in text
     assert "Traceback" not in text
+
+
+async def test_signal_while_the_gateway_is_unreachable_still_exits_cleanly(harness: Harness) -> None:
+    harness.discord.accepting = False  # REST answers, the gateway does not: the bot keeps retrying
+    proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
+    try:
+        await harness.discord.wait_for("GET", "/applications/", timeout=20)
+        await asyncio.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "shutting down" in err.decode()
