@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
 import discord
 from discord import app_commands
+from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.commands_sync import sync_commands
@@ -132,6 +134,25 @@ class MusicBot(commands.Bot):
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """discord.py's connect, retried while the very first gateway connection keeps failing.
+
+        discord.py 2.7 retries a lost connection itself, but when the first one fails it stops with an
+        AttributeError (it resumes from a socket it never had). A Discord outage at startup should not
+        stop the bot, so it waits and tries again.
+        """
+        backoff = ExponentialBackoff(base=2)
+        while not self.is_closed():
+            try:
+                await super().connect(reconnect=reconnect)
+                return
+            except AttributeError:
+                if self.ws is not None or not reconnect:
+                    raise
+            delay = backoff.delay()
+            log.warning("cannot reach Discord's gateway; trying again in %.0fs", delay)
+            await asyncio.sleep(delay)
 
     def is_connected(self) -> bool:
         """Logged in, and the gateway connection is open."""

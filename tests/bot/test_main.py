@@ -130,3 +130,18 @@ async def test_signal_while_the_gateway_is_unreachable_still_exits_cleanly(harne
             await proc.wait()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert "shutting down" in err.decode()
+
+
+async def test_bot_connects_once_the_gateway_comes_back(harness: Harness) -> None:
+    harness.discord.accepting = False
+
+    async def gateway_returns() -> None:
+        await harness.discord.gateway_refused.wait()
+        harness.discord.accepting = True
+
+    back = asyncio.create_task(gateway_returns())
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        assert "clip_id" in await harness.answer(payload)
+    await back
+    assert harness.discord.refused_gateway >= 1

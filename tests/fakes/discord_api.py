@@ -56,6 +56,8 @@ class FakeDiscord:
     new_call: asyncio.Condition = field(default_factory=asyncio.Condition)
     seq: int = 0
     accepting: bool = True
+    refused_gateway: int = 0
+    gateway_refused: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
 
     # -- REST ---------------------------------------------------------------------------------------
@@ -185,6 +187,8 @@ class FakeDiscord:
     # -- gateway ----------------------------------------------------------------------------------------
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         if not self.accepting:
+            self.refused_gateway += 1
+            self.gateway_refused.set()
             return web.Response(status=503)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
