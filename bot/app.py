@@ -165,8 +165,8 @@ class MusicBot(commands.Bot):
         log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
         text = Texts(interaction.locale.value)("error.internal")
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True)
+            if interaction.response.is_done():  # "thinking…" is showing: it becomes the answer
+                await interaction.edit_original_response(content=text)
             else:
                 await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException:

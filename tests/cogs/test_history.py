@@ -86,3 +86,14 @@ async def test_failed_uploads_are_recorded_with_their_error(harness: Harness) ->
     assert record.state == FAILED and record.error_kind == "rate_limited"
     assert record.source_kind == "file" and record.label == "beat.wav"
     assert record.interaction_id == int(p["id"]) and record.guild_id is not None
+
+
+async def test_an_unexpected_failure_still_gets_an_answer(harness: Harness) -> None:
+    async with harness.running() as bot:
+        await bot.store.close()  # the upload log is gone: /uploads cannot read it
+        listing = await harness.interact(payloads.slash("uploads"))
+        call = await harness.callback_of(listing)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
+    text = call.json["data"]["content"]
+    assert "went wrong on my side" in text
+    assert "Error" not in text and "Traceback" not in text
