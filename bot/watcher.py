@@ -1,4 +1,5 @@
-"""Nothing pending is forgotten: recovery at startup, and polling of uploads whose callback is late."""
+"""Nothing pending is forgotten: recovery at startup, polling of late callbacks, and retries of answers
+that could not be shown."""
 
 from __future__ import annotations
 
