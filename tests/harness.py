@@ -92,6 +92,15 @@ class Harness:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, 10)
 
+    def expire_token(self, payload: dict[str, Any], status: int = 401) -> None:
+        """From now on Discord refuses edits of `payload`'s response, as it does once the token expired."""
+        body = (
+            {"message": "Invalid Webhook Token", "code": 50027}
+            if status == 401
+            else {"message": "Unknown Webhook", "code": 10015}
+        )
+        self.discord.fail[("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")] = (status, body)
+
     async def interact(self, payload: dict[str, Any]) -> dict[str, Any]:
         await self.discord.dispatch("INTERACTION_CREATE", payload)
         return payload

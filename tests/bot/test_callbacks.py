@@ -177,10 +177,7 @@ async def test_expired_interaction_falls_back_to_a_channel_mention(harness: Harn
     port = free_port()
     async with harness.running(**callback_mode(port)):
         payload, task_id = await start_upload(harness)
-        harness.discord.fail[("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")] = (
-            401,
-            {"message": "Invalid Webhook Token", "code": 50027},
-        )
+        harness.expire_token(payload)
         await harness.musicapi.send_callback(task_id, flat_callback(task_id, "late-clip"))
         (post_call,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
     assert post_call.json["content"].startswith(f"<@{USER_ID}>")
@@ -192,10 +189,7 @@ async def test_falls_back_to_a_dm_when_the_channel_refuses(harness: Harness) -> 
     port = free_port()
     async with harness.running(**callback_mode(port)):
         payload, task_id = await start_upload(harness)
-        harness.discord.fail[("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")] = (
-            404,
-            {"message": "Unknown Webhook", "code": 10015},
-        )
+        harness.expire_token(payload, 404)
         harness.discord.fail[("POST", f"/channels/{CHANNEL_ID}/messages")] = (
             403,
             {"message": "Missing Access", "code": 50001},

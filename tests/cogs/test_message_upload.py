@@ -199,10 +199,7 @@ async def test_dm_fallback_does_not_mention_a_channel(harness: Harness) -> None:
     async with harness.running(public_url=f"http://127.0.0.1:{port}", web_port=port):
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3", guild=False))
         await harness.answer(payload)
-        harness.discord.fail[("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")] = (
-            401,
-            {"message": "Invalid Webhook Token", "code": 50027},
-        )
+        harness.expire_token(payload)
         (task_id,) = harness.musicapi.tasks
         await harness.musicapi.send_callback(task_id, flat_callback(task_id, "dm-clip"))
         (sent,) = await harness.discord.wait_for(
