@@ -9,11 +9,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import replies
-from bot.answers import texts_for
-from bot.app import MusicBot
-from bot.texts import Texts
-from bot.translator import command_text as _
+from bot.discord_app.host import History as UploadHistory
+from bot.discord_app.host import Host
+from bot.discord_app.interactions import texts_for
+from bot.discord_app.translator import command_text as _
+from bot.domain import rendering
+from bot.domain.texts import Texts
 
 
 class PageButton(
@@ -45,25 +46,27 @@ class PageButton(
         if interaction.user.id != self.user_id:
             await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
             return
-        bot = cast(MusicBot, interaction.client)
-        content, view = await history_page(bot, texts, self.user_id, self.page)
+        host = cast(Host, interaction.client)  # the bot that loaded this cog
+        content, view = await history_page(host.uploads_log, texts, self.user_id, self.page)
         await interaction.response.edit_message(content=content, view=view)
 
 
-async def history_page(bot: MusicBot, texts: Texts, user_id: int, page: int) -> tuple[str, discord.ui.View]:
-    size = replies.HISTORY_PAGE
-    records = await bot.store.history(user_id, limit=size + 1, offset=page * size)
+async def history_page(
+    uploads: UploadHistory, texts: Texts, user_id: int, page: int
+) -> tuple[str, discord.ui.View]:
+    size = rendering.HISTORY_PAGE
+    records = await uploads.history(user_id, limit=size + 1, offset=page * size)
     has_older = len(records) > size
     view = discord.ui.View(timeout=None)
     if page > 0 or has_older:
         view.add_item(PageButton(user_id, max(page - 1, 0), texts("history.newer"), disabled=page == 0))
         view.add_item(PageButton(user_id, page + 1, texts("history.older"), disabled=not has_older))
-    return replies.history(texts, records[:size], page), view
+    return rendering.history(texts, records[:size], page), view
 
 
 class History(commands.Cog):
-    def __init__(self, bot: MusicBot) -> None:
-        self.bot = bot
+    def __init__(self, host: Host) -> None:
+        self.uploads_log = host.uploads_log
 
     @app_commands.command(
         name=_("cmd.uploads"),
@@ -72,10 +75,10 @@ class History(commands.Cog):
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def uploads(self, interaction: discord.Interaction) -> None:
-        content, view = await history_page(self.bot, texts_for(interaction), interaction.user.id, 0)
+        content, view = await history_page(self.uploads_log, texts_for(interaction), interaction.user.id, 0)
         await interaction.response.send_message(content, view=view, ephemeral=True)
 
 
-async def setup(bot: MusicBot) -> None:
+async def setup(bot: Host) -> None:
     bot.add_dynamic_items(PageButton)
     await bot.add_cog(History(bot))

@@ -6,15 +6,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import attachment_info, refuse, texts_for, upload_and_answer
-from bot.app import MusicBot
-from bot.sources import audio_sources
-from bot.translator import command_text as _
+from bot.discord_app.host import Host
+from bot.discord_app.interactions import refuse, texts_for
+from bot.discord_app.translator import command_text as _
 
 
 class MessageUpload(commands.Cog):
-    def __init__(self, bot: MusicBot) -> None:
-        self.bot = bot
+    def __init__(self, host: Host) -> None:
+        self.host = host
         self.menu = app_commands.ContextMenu(
             name=_("cmd.message_upload"),
             callback=self.upload_message,
@@ -25,23 +24,18 @@ class MessageUpload(commands.Cog):
         )
 
     async def cog_load(self) -> None:
-        self.bot.tree.add_command(self.menu)
+        self.host.tree.add_command(self.menu)
 
     async def cog_unload(self) -> None:
-        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        self.host.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def upload_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        s = self.bot.settings
-        items = audio_sources(
-            [attachment_info(a) for a in message.attachments],
-            limit=s.max_message_attachments,
-            max_bytes=s.max_file_bytes,
-        )
+        items = self.host.desk.audio_of(message.attachments)
         if not items:
             await refuse(interaction, texts_for(interaction)("message.no_audio"))
             return
-        await upload_and_answer(self.bot, interaction, items)
+        await self.host.desk.upload(interaction, items)
 
 
-async def setup(bot: MusicBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(MessageUpload(bot))

@@ -6,24 +6,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import refuse, refuse_source, texts_for, upload_and_answer
-from bot.app import MusicBot
-from bot.message_links import MessageUnreadable, linked_attachments
-from bot.sources import (
-    MessageLink,
-    Rejection,
-    SourceRejected,
-    audio_sources,
-    check_attachment,
-    check_link,
-    parse_message_link,
-)
-from bot.translator import command_text as _
+from bot.discord_app.host import Host
+from bot.discord_app.interactions import attachment_info, refuse, refuse_source, texts_for
+from bot.discord_app.translator import command_text as _
+from bot.domain.audio import check_attachment
+from bot.domain.links import read_link
+from bot.domain.records import SourceKind
+from bot.domain.sources import MessageLink, Rejection, Source, SourceRejected
 
 
 class Upload(commands.Cog):
-    def __init__(self, bot: MusicBot) -> None:
-        self.bot = bot
+    def __init__(self, host: Host) -> None:
+        self.desk = host.desk
 
     @app_commands.command(
         name=_("cmd.upload"),
@@ -42,58 +36,25 @@ class Upload(commands.Cog):
         file: discord.Attachment | None = None,
         url: app_commands.Range[str, 1, 4000] | None = None,
     ) -> None:
-        texts = texts_for(interaction)
         if (file is None) == (url is None):
             reason = Rejection.NO_SOURCE if file is None else Rejection.BOTH_SOURCES
-            await refuse(interaction, texts(f"source.{reason.value}"))
+            await refuse(interaction, texts_for(interaction)(f"source.{reason.value}"))
             return
-        link = parse_message_link(url) if url else None
-        if link is not None:
-            await self._upload_linked_message(interaction, link)
-            return
-        kind = "file" if file is not None else "link"
+        kind = SourceKind.FILE if file is not None else SourceKind.LINK
+        source: Source | MessageLink
         try:
             if file is not None:
-                source = check_attachment(
-                    file.filename,
-                    file.content_type,
-                    file.size,
-                    file.url,
-                    max_bytes=self.bot.settings.max_file_bytes,
-                )
+                source = check_attachment(attachment_info(file), max_bytes=self.desk.limits.max_file_bytes)
             else:
-                source = check_link(url or "")
+                source = read_link(url or "")
         except SourceRejected as exc:
             await refuse_source(interaction, exc, kind)
             return
-        await upload_and_answer(self.bot, interaction, [source])
-
-    async def _upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
-        texts = texts_for(interaction)
-        with self.bot.answering.track():
-            if self.bot.closing:
-                await refuse(interaction, texts("error.shutdown"))
-                return
-            # Reading the message (and checking the member may) takes a few requests: "thinking" first.
-            await interaction.response.defer(thinking=True)
-            try:
-                attachments = await linked_attachments(
-                    self.bot,
-                    link,
-                    user_id=interaction.user.id,
-                    guild_id=interaction.guild_id,
-                    channel_id=interaction.channel_id,
-                )
-            except MessageUnreadable as exc:
-                await refuse(interaction, texts(exc.key))
-                return
-            s = self.bot.settings
-            items = audio_sources(attachments, limit=s.max_message_attachments, max_bytes=s.max_file_bytes)
-            if not items:
-                await refuse(interaction, texts("message.no_audio"))
-                return
-            await upload_and_answer(self.bot, interaction, items)
+        if isinstance(source, MessageLink):
+            await self.desk.upload_linked_message(interaction, source)
+        else:
+            await self.desk.upload(interaction, [source])
 
 
-async def setup(bot: MusicBot) -> None:
+async def setup(bot: Host) -> None:
     await bot.add_cog(Upload(bot))

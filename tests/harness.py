@@ -16,8 +16,8 @@ from aiohttp import web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.app import MusicBot, http_session
-from bot.settings import Settings
+from bot.composition import App, assemble, new_http_session
+from bot.config import Settings
 from tests.fakes.discord_api import APP_ID, VALID_TOKEN, Call, FakeDiscord
 from tests.fakes.musicapi import API_KEY, FakeMusicAPI
 
@@ -46,17 +46,17 @@ class Harness:
     tmp_path: Path
 
     def settings(self, **overrides: Any) -> Settings:
-        base = Settings(
-            discord_token=VALID_TOKEN,
-            musicapi_api_key=API_KEY,
-            musicapi_base_url=self.musicapi_url,
-            musicapi_timeout=5.0,
-            upload_timeout=10.0,
-            musicapi_retry_backoff=0.01,
-            database_url=f"sqlite:///{self.tmp_path / 'bot.db'}",
-            web_host="127.0.0.1",
-        )
-        return dataclasses.replace(base, **overrides)
+        values: dict[str, Any] = {
+            "discord_token": VALID_TOKEN,
+            "musicapi_api_key": API_KEY,
+            "musicapi_base_url": self.musicapi_url,
+            "musicapi_timeout": 5.0,
+            "upload_timeout": 10.0,
+            "musicapi_retry_backoff": 0.01,
+            "database_url": f"sqlite:///{self.tmp_path / 'bot.db'}",
+            "web_host": "127.0.0.1",
+        }
+        return Settings(**(values | overrides))
 
     def env(self, **overrides: str) -> dict[str, str]:
         """Environment for running `python -m bot` against the fakes in a subprocess."""
@@ -73,22 +73,22 @@ class Harness:
         return env
 
     @contextlib.asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[MusicBot]:
-        """The bot, logged in and connected to the fake gateway, until the block ends."""
+    async def running(self, **overrides: Any) -> AsyncIterator[App]:
+        """The bot and its services, logged in and connected to the fake gateway, until the block ends."""
         settings = self.settings(**overrides)
         self.discord.identified.clear()
-        async with http_session() as session:
-            bot = MusicBot(settings, session)
-            task = asyncio.create_task(bot.start(settings.discord_token))
+        async with new_http_session() as session, assemble(settings, session) as app:
+            task = asyncio.create_task(app.start())
+            ready = asyncio.create_task(app.bot.wait_until_ready())
             try:
-                ready = asyncio.create_task(bot.wait_until_ready())
                 await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
                 if task.done():
                     task.result()
                 assert ready.done(), "the bot did not become ready"
-                yield bot
+                yield app
             finally:
-                await bot.close()
+                ready.cancel()
+                await app.close()
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, 10)
 

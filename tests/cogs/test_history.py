@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from bot.store import FAILED, SUCCEEDED, UploadRecord
+from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, USER_ID
 from tests.fakes.musicapi import Answer, clip_id_for
@@ -17,16 +17,16 @@ OTHER_USER = USER_ID + 1
 def seeded(n: int, user_id: int = USER_ID) -> UploadRecord:
     return UploadRecord(
         interaction_id=1000 + n, application_id=APP_ID, interaction_token="t", token_expires_at=time.time(),
-        user_id=user_id, guild_id=None, channel_id=None, locale="en-US", source_kind="link",
-        label=f"old.example.com/seed-{n}.mp3", state=SUCCEEDED, clip_id=f"seed-clip-{n:02d}",
+        user_id=user_id, guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK,
+        label=f"old.example.com/seed-{n}.mp3", state=UploadState.SUCCEEDED, clip_id=f"seed-clip-{n:02d}",
     )  # fmt: skip
 
 
 async def test_uploads_lists_own_uploads_newest_first_and_pages(harness: Harness) -> None:
-    async with harness.running() as bot:
+    async with harness.running() as app:
         for n in range(11):
-            await bot.store.add(seeded(n))
-        await bot.store.add(seeded(99, user_id=OTHER_USER))
+            await app.store.add(seeded(n))
+        await app.store.add(seeded(99, user_id=OTHER_USER))
         harness.musicapi.script(Answer(400, {"message": "Audio too short."}))
         for name in ("first.mp3", "second.mp3"):
             p = await harness.interact(payloads.upload(url=f"https://files.example.com/{name}"))
@@ -60,9 +60,9 @@ async def test_uploads_lists_own_uploads_newest_first_and_pages(harness: Harness
 
 
 async def test_someone_elses_page_button_is_refused(harness: Harness) -> None:
-    async with harness.running() as bot:
+    async with harness.running() as app:
         for n in range(12):
-            await bot.store.add(seeded(n))
+            await app.store.add(seeded(n))
         press = await harness.interact(payloads.button(f"uploads:{USER_ID}:1", user_id=OTHER_USER))
         call = await harness.callback_of(press)
     assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
@@ -79,18 +79,18 @@ async def test_empty_history_says_so(harness: Harness) -> None:
 
 async def test_failed_uploads_are_recorded_with_their_error(harness: Harness) -> None:
     harness.musicapi.script(Answer(429, {"message": "slow down"}))
-    async with harness.running() as bot:
+    async with harness.running() as app:
         p = await harness.interact(payloads.upload(file=payloads.attachment("beat.wav", "audio/wav")))
         await harness.answer(p)
-        (record,) = await bot.store.history(USER_ID, limit=5)
-    assert record.state == FAILED and record.error_kind == "rate_limited"
+        (record,) = await app.store.history(USER_ID, limit=5)
+    assert record.state == UploadState.FAILED and record.error_kind == "rate_limited"
     assert record.source_kind == "file" and record.label == "beat.wav"
     assert record.interaction_id == int(p["id"]) and record.guild_id is not None
 
 
 async def test_an_unexpected_failure_still_gets_an_answer(harness: Harness) -> None:
-    async with harness.running() as bot:
-        await bot.store.close()  # the upload log is gone: /uploads cannot read it
+    async with harness.running() as app:
+        await app.store.close()  # the upload log is gone: /uploads cannot read it
         listing = await harness.interact(payloads.slash("uploads"))
         call = await harness.callback_of(listing)
     assert call.json["type"] == 4 and call.json["data"]["flags"] & 64

@@ -228,7 +228,7 @@ async def test_message_menu_in_a_dm(harness: Harness) -> None:
     ],
 )
 async def test_replies_come_in_the_members_language(harness: Harness, locale: str, word: str) -> None:
-    from bot.texts import CATALOGS, resolve_locale
+    from bot.domain.texts import CATALOGS, resolve_locale
 
     catalog = CATALOGS[resolve_locale(locale)]
     async with harness.running():

@@ -218,8 +218,9 @@ async def test_transient_failures_are_retried(harness: Harness) -> None:
 
 
 async def test_overall_time_limit_ends_with_a_friendly_message(harness: Harness) -> None:
-    harness.musicapi.delay = 5
-    async with harness.running(upload_timeout=0.5, musicapi_timeout=30):
+    """Retries of a busy MusicAPI (each request within its own limit) outlast the whole upload's limit."""
+    harness.musicapi.script(*[Answer(status=503, body={"code": 503, "message": "busy"})] * 3)
+    async with harness.running(upload_timeout=1.0, musicapi_timeout=1.0, musicapi_retry_backoff=5.0):
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         text = await final(harness, payload)
     assert "took too long" in text
@@ -290,11 +291,11 @@ async def test_simultaneous_uploads_cannot_pass_the_per_user_limit(harness: Harn
 
 
 async def test_commands_during_shutdown_are_told_the_bot_is_restarting(harness: Harness) -> None:
-    async with harness.running() as bot:
-        bot.closing = True  # what close() sets first
+    async with harness.running() as app:
+        app.bot.desk.closing = True  # what close() sets first
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         call = await harness.callback_of(payload)
-        bot.closing = False
+        app.bot.desk.closing = False
     assert call.json["type"] == MESSAGE and call.json["data"]["flags"] & EPHEMERAL
     assert "restarting" in call.json["data"]["content"]
     assert harness.musicapi.uploads == []

@@ -1,0 +1,173 @@
+"""The composition root: build the HTTP session, the store, the MusicAPI client and the services, then the
+bot they are handed to; run it all until a stop signal, and shut down in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.config import Settings
+from bot.discord_app.client import MusicBot
+from bot.discord_app.desk import UploadLimits
+from bot.domain.ports import UploadStore
+from bot.domain.settlement import Settlement
+from bot.domain.uploads import UploadService
+from bot.domain.watcher import PendingWatcher
+from bot.musicapi import MusicAPIClient
+from bot.storage import open_store
+from bot.web import WebServer
+from bot.web.callbacks import CallbackReceiver
+
+log = logging.getLogger("bot")
+
+#: Connections one host may hold at once. Per host, so that answers to Discord never queue behind
+#: slow uploads to MusicAPI.
+CONNECTIONS_PER_HOST = 100
+#: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
+SHUTDOWN_GRACE = 3.0
+SHUTDOWN_ANSWER_WAIT = 4.0
+
+
+def new_http_session() -> aiohttp.ClientSession:
+    """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=CONNECTIONS_PER_HOST))
+
+
+@dataclass
+class App:
+    """Everything one bot process runs, built and wired."""
+
+    settings: Settings
+    store: UploadStore
+    uploads: UploadService
+    bot: MusicBot
+    settlement: Settlement
+    watcher: PendingWatcher
+    web: WebServer | None
+    closed: bool = False
+
+    async def start(self) -> None:
+        """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
+        pending, serve callbacks, then stay connected to the gateway until it closes."""
+        s = self.settings
+        await self.bot.login(s.discord_token.get_secret_value())
+        await self.watcher.recover()
+        if self.web is not None:
+            await self.web.start(s.web_host, s.web_port)
+        self.watcher.start()
+        await self.bot.connect()
+
+    async def close(self) -> None:
+        """Finish or interrupt in-flight uploads, answer their members, then close everything."""
+        if self.closed:
+            return
+        self.closed = True
+        desk = self.bot.desk
+        desk.closing = True
+        if not self.bot.is_closed():
+            if not await self.uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
+                log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
+                self.uploads.stop()
+            await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        await self.watcher.stop()
+        if self.web is not None:
+            await self.web.stop()
+        await self.settlement.drain(3.0)
+        await self.bot.close()
+        await self.store.close()
+
+
+@contextlib.asynccontextmanager
+async def assemble(settings: Settings, session: aiohttp.ClientSession) -> AsyncIterator[App]:
+    """Build the bot and its services on `session`; everything is closed when the block ends."""
+    s = settings
+    store = await open_store(s.database_url)
+    try:
+        app = _wire(s, session, store)
+    except BaseException:
+        await store.close()
+        raise
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> App:
+    client = MusicAPIClient(
+        session,
+        base_url=s.musicapi_base_url,
+        api_key=s.musicapi_api_key.get_secret_value(),
+        timeout=s.musicapi_timeout,
+        retries=s.musicapi_retries,
+        backoff=s.musicapi_retry_backoff,
+    )
+    uploads = UploadService(
+        client=client, store=store, upload_timeout=s.upload_timeout, callback_base=s.public_url
+    )
+    bot = MusicBot(
+        session=session,
+        store=store,
+        uploads=uploads,
+        limits=UploadLimits(
+            max_file_bytes=s.max_file_bytes,
+            max_message_attachments=s.max_message_attachments,
+            max_uploads_per_user=s.max_uploads_per_user,
+        ),
+        dev_guild_id=s.dev_guild_id,
+    )
+    settlement = Settlement(uploads, bot.delivery.deliver)
+    watcher = PendingWatcher(
+        uploads=uploads,
+        store=store,
+        settlement=settlement,
+        deliver=bot.delivery.deliver,
+        poll_after=s.musicapi_poll_after,
+        poll_interval=s.musicapi_poll_interval,
+        deadline=s.musicapi_poll_deadline,
+    )
+    web = None
+    if s.callback_mode:
+        secret = s.musicapi_webhook_secret
+        web = WebServer(
+            callbacks=CallbackReceiver(
+                store=store,
+                settlement=settlement,
+                webhook_secret=secret.get_secret_value() if secret else None,
+            ),
+            is_connected=bot.is_connected,
+            store_ok=store.ping,
+        )
+    return App(s, store, uploads, bot, settlement, watcher, web)
+
+
+async def run(settings: Settings) -> None:
+    """Run until a stop signal (then shut down cleanly) or until Discord ends the session."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with new_http_session() as session, assemble(settings, session) as app:
+        runner = asyncio.create_task(app.start())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if runner.done():
+            stopper.cancel()
+            runner.result()
+            return
+        log.info("stop signal received: shutting down")
+        if not app.bot.is_ready():
+            # Still starting (logging in, recovering, syncing): stop that first, then close.
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        await app.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner

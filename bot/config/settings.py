@@ -1,0 +1,237 @@
+"""Settings: environment variables validated once at startup into one typed object.
+
+Every problem is reported at once, one line each, naming the variable and what it expects. Secrets are
+`SecretStr` (no repr or log shows them) and are never echoed back; neither is a URL's password.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BeforeValidator, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.storage.urls import sqlite_path
+
+#: Variables whose values are never shown, not even when they are malformed.
+SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET"})
+
+
+def _parsed(raw: Any, kind: Callable[[str], Any], rule: str) -> Any:
+    """`raw` as a number of `kind`; a value that is not one breaks `rule`, the sentence the operator reads."""
+    if isinstance(raw, float) and kind is int and not raw.is_integer():
+        raise ValueError(rule)
+    try:
+        return kind(raw.strip()) if isinstance(raw, str) else kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(rule) from None
+
+
+def _positive_float(raw: Any) -> float:
+    rule = "must be a positive number"
+    value = float(_parsed(raw, float, rule))
+    if not value > 0 or math.isinf(value):
+        raise ValueError(rule)
+    return value
+
+
+def _int_at_least(minimum: int, rule: str) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        value = int(_parsed(raw, int, rule))
+        if value < minimum:
+            raise ValueError(rule)
+        return value
+
+    return parse
+
+
+_non_negative_int = _int_at_least(0, "must be a whole number, 0 or more")
+_positive_int = _int_at_least(1, "must be a whole number, 1 or more")
+
+
+def _snowflake(raw: Any) -> int:
+    rule = "must be a Discord id (a positive number)"
+    value = int(_parsed(raw, int, rule))
+    if not 0 < value < 2**64:
+        raise ValueError(rule)
+    return value
+
+
+def _port(raw: Any) -> int:
+    rule = "must be a port number between 1 and 65535"
+    value = int(_parsed(raw, int, rule))
+    if not 0 < value < 65536:
+        raise ValueError(rule)
+    return value
+
+
+def _text(raw: Any) -> str:
+    value = str(raw).strip()
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+def _http_url(raw: Any) -> str:
+    value = str(raw).strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    if parts.port == 0:  # .port itself raises ValueError for a port out of range or not a number
+        raise ValueError("must have a valid port")
+    return value
+
+
+def _log_level(raw: Any) -> str:
+    value = str(raw).strip().upper()
+    if not isinstance(logging.getLevelName(value), int):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return value
+
+
+def _database_url(raw: Any) -> str:
+    value = str(raw).strip()
+    sqlite_path(value)
+    return value
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda raw: None if raw is None else parse(raw)
+
+
+PositiveFloat = Annotated[float, BeforeValidator(_positive_float)]
+NonNegativeInt = Annotated[int, BeforeValidator(_non_negative_int)]
+PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+Text = Annotated[str, BeforeValidator(_text)]
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Field `x_y` is read from the variable `X_Y`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    discord_token: Annotated[SecretStr, BeforeValidator(_text)]
+    musicapi_api_key: Annotated[SecretStr, BeforeValidator(_text)]
+    musicapi_base_url: HttpUrl = "https://api.musicapi.ai"
+    dev_guild_id: Annotated[int | None, BeforeValidator(_optional(_snowflake))] = None
+    max_file_mb: PositiveFloat = 100.0
+    musicapi_timeout: PositiveFloat = 60.0
+    upload_timeout: PositiveFloat = 180.0
+    musicapi_retries: NonNegativeInt = 2
+    musicapi_retry_backoff: PositiveFloat = 1.0
+    max_uploads_per_user: PositiveInt = 3
+    log_level: Annotated[str, BeforeValidator(_log_level)] = "INFO"
+    database_url: Annotated[str, BeforeValidator(_database_url)] = "sqlite:///data/musicbot.db"
+    public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
+    web_host: Text = "0.0.0.0"  # noqa: S104 - the callback server must be reachable from outside
+    web_port: Annotated[int, BeforeValidator(_port)] = 8080
+    musicapi_webhook_secret: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
+    musicapi_poll_after: PositiveFloat = 60.0
+    musicapi_poll_interval: PositiveFloat = 20.0
+    musicapi_poll_deadline: PositiveFloat = 1800.0
+    max_message_attachments: PositiveInt = 5
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what `load_settings` is given: it reads the environment it is handed, nothing else."""
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _agree(self) -> Self:
+        if self.upload_timeout < self.musicapi_timeout:
+            raise ValueError(
+                f"UPLOAD_TIMEOUT ({self.upload_timeout:g}) must not be below MUSICAPI_TIMEOUT "
+                f"({self.musicapi_timeout:g}): the whole upload cannot be shorter than one request to MusicAPI"
+            )
+        if self.musicapi_poll_deadline < self.musicapi_poll_after:
+            raise ValueError(
+                f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
+                f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
+            )
+        return self
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def callback_mode(self) -> bool:
+        return self.public_url is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad or missing variable, and the line that tells the operator about it."""
+
+    name: str
+    line: str
+
+
+class SettingsError(Exception):
+    """Settings are missing or malformed; one line per problem, each naming its variable."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(p.line for p in problems))
+        self.problems = problems
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.problems]
+
+
+def shown(name: str, raw: str) -> str:
+    """A value as it may be echoed back: secrets never, a URL without its password."""
+    if name in SECRETS:
+        return "(hidden)"
+    try:
+        parts = urlsplit(raw)
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{parts.hostname or ''}"
+            if parts.port is not None:
+                netloc += f":{parts.port}"
+            return repr(urlunsplit(parts._replace(netloc=netloc)))
+    except ValueError:
+        if "@" in raw:
+            return "(hidden: it looks like it carries a password)"
+    return repr(raw)
+
+
+def _problem(error: Mapping[str, Any], env: Mapping[str, str]) -> Problem:
+    loc = error.get("loc") or ()
+    if not loc:  # a check across settings: its message names the variables
+        message = str(error["ctx"]["error"]) if "ctx" in error else str(error["msg"])
+        return Problem(message.split(" ", 1)[0], message)
+    name = str(loc[0]).upper()
+    if error["type"] == "missing":
+        return Problem(name, f"{name} is not set: add it to .env or the environment (see .env.example)")
+    reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else ""
+    if not reason.startswith(("must", "is ")):
+        reason = "is not valid"
+    return Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build settings from the variables in `env` (a blank one means its default); raise SettingsError
+    listing every problem."""
+    values: dict[str, Any] = {
+        field: raw
+        for field in Settings.model_fields
+        if (raw := env.get(field.upper())) is not None and raw.strip()
+    }
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError([_problem(e, env) for e in exc.errors(include_url=False)]) from None

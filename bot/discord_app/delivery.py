@@ -1,0 +1,137 @@
+"""Putting an interaction's uploads in front of its member: edit the original response, else post or DM.
+
+Every answer is rendered from the store, so the command's first reply, a callback and a poll all show
+the same, latest state; a per-interaction lock keeps an older rendering from landing after a newer one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable, Sequence
+
+import aiohttp
+import discord
+from discord.webhook.async_ import async_context
+
+from bot.domain import rendering
+from bot.domain.ports import UploadStore
+from bot.domain.records import UploadRecord
+from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
+
+#: Do not count on a token that has less than this many seconds left.
+TOKEN_MARGIN = 10.0
+
+
+class Delivery:
+    """Shows an interaction's uploads to its member: the one path every answer takes."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        store: UploadStore,
+        session: aiohttp.ClientSession,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._session = session
+        self._clock = clock
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, interaction_id: int) -> asyncio.Lock:
+        lock = self._locks.get(interaction_id)
+        if lock is None:
+            lock = self._locks[interaction_id] = asyncio.Lock()
+        return lock
+
+    async def deliver(
+        self,
+        interaction_id: int,
+        settled: Sequence[UploadRecord] = (),
+        interaction: discord.Interaction | None = None,
+    ) -> bool:
+        """Show the interaction's uploads as they stand now; True when the member has seen the result.
+
+        `settled`: records the caller holds; when they are all of the interaction's and all finished,
+        nothing can change them any more, so the store need not be asked. `interaction`: the live interaction,
+        when the command itself answers (its connection to Discord is already open).
+        """
+        async with self._lock(interaction_id):
+            if settled and len(settled) == settled[0].batch_size and all(r.finished for r in settled):
+                records = list(settled)
+            else:
+                records = await self._store.by_interaction(interaction_id)
+            if not records:
+                return False
+            first = records[0]
+            done = all(r.finished for r in records)
+            if done and all(r.delivered for r in records):
+                return True
+            content = rendering.outcomes(Texts(first.locale), records)
+            shown = await self._edit(first, content, interaction)
+            if not shown and done:
+                shown = await self._fallback(first, records, content)
+            if shown and done:
+                await self._store.mark_delivered(interaction_id)
+            return shown
+
+    async def _edit(
+        self, record: UploadRecord, content: str, interaction: discord.Interaction | None
+    ) -> bool:
+        if self._clock() > record.token_expires_at - TOKEN_MARGIN:
+            return False
+        try:
+            if interaction is not None:
+                await interaction.edit_original_response(
+                    content=content, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                # discord.py has no public call to edit a response by its token alone (the interaction
+                # object is gone after a restart); its webhook adapter is what Interaction itself uses.
+                await async_context.get().edit_original_interaction_response(
+                    record.application_id,
+                    record.interaction_token,
+                    session=self._session,
+                    payload={"content": content, "allowed_mentions": {"parse": []}},
+                )
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not edit the reply to interaction %s (HTTP %s)", record.interaction_id, exc.status
+            )
+            return False
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "could not reach Discord for interaction %s (%s)", record.interaction_id, type(exc).__name__
+            )
+            return False
+        return True
+
+    async def _fallback(self, record: UploadRecord, records: list[UploadRecord], content: str) -> bool:
+        """The reply can no longer be edited: mention the member in the channel, or DM them."""
+        mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
+        text = rendering.fit_message(f"<@{record.user_id}> {content}")
+        if record.guild_id is not None and record.channel_id is not None:
+            try:
+                channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
+                await channel.send(text, allowed_mentions=mention)
+            except discord.HTTPException as exc:
+                log.info("could not post in channel %s (HTTP %s); trying a DM", record.channel_id, exc.status)
+            else:
+                return True
+        try:
+            dm = await self._client.create_dm(discord.Object(record.user_id))
+            await dm.send(content, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.error(
+                "could not deliver upload(s) %s to user %s (HTTP %s); the clip_id is in the store",
+                ",".join(str(r.id) for r in records),
+                record.user_id,
+                exc.status,
+            )
+            return False
+        return True

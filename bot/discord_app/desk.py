@@ -1,0 +1,121 @@
+"""The Discord side of an upload, shared by every entry point: guardrails, defer, run, one final answer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import discord
+
+from bot.discord_app.delivery import Delivery
+from bot.discord_app.interactions import attachment_info, refuse, requester, texts_for
+from bot.discord_app.message_links import MessageUnreadable, linked_attachments
+from bot.domain.audio import audio_sources
+from bot.domain.inflight import InFlight
+from bot.domain.sources import MessageLink, Source, SourceRejected
+from bot.domain.uploads import UploadService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimits:
+    max_file_bytes: int
+    max_message_attachments: int
+    max_uploads_per_user: int
+
+
+class UploadDesk:
+    """Takes uploads from interactions. While the bot shuts down it takes no new ones, and shutdown waits
+    for those it is answering."""
+
+    def __init__(
+        self, *, client: discord.Client, uploads: UploadService, delivery: Delivery, limits: UploadLimits
+    ) -> None:
+        self._client = client
+        self._uploads = uploads
+        self._delivery = delivery
+        self.limits = limits
+        self.answering = InFlight()
+        #: Set when shutdown begins: new commands are told the bot is restarting.
+        self.closing = False
+
+    @contextlib.asynccontextmanager
+    async def _open(self, interaction: discord.Interaction) -> AsyncIterator[bool]:
+        """The shutdown guard: yields False (the member was told the bot is restarting) once closing."""
+        with self.answering.track():
+            if self.closing:
+                await refuse(interaction, texts_for(interaction)("error.shutdown"))
+                yield False
+            else:
+                yield True
+
+    def audio_of(self, attachments: Sequence[discord.Attachment]) -> list[Source | SourceRejected]:
+        """A message's audio attachments, each a Source or the reason it is skipped."""
+        return audio_sources(
+            [attachment_info(a) for a in attachments],
+            limit=self.limits.max_message_attachments,
+            max_bytes=self.limits.max_file_bytes,
+        )
+
+    async def upload(
+        self, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
+    ) -> None:
+        """Upload every source (listing skipped files with their reason) and give the one final answer."""
+        async with self._open(interaction) as open_:
+            if open_:
+                await self._upload(interaction, items)
+
+    async def upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
+        """Upload the audio of a message the member linked to, if they may read it."""
+        texts = texts_for(interaction)
+        async with self._open(interaction) as open_:
+            if not open_:
+                return
+            # Reading the message (and checking the member may) takes a few requests: "thinking" first.
+            await interaction.response.defer(thinking=True)
+            try:
+                attachments = await linked_attachments(
+                    self._client,
+                    link,
+                    user_id=interaction.user.id,
+                    guild_id=interaction.guild_id,
+                    channel_id=interaction.channel_id,
+                )
+            except MessageUnreadable as exc:
+                await refuse(interaction, texts(exc.key))
+                return
+            items = audio_sources(
+                attachments,
+                limit=self.limits.max_message_attachments,
+                max_bytes=self.limits.max_file_bytes,
+            )
+            if not items:
+                await refuse(interaction, texts("message.no_audio"))
+                return
+            await self._upload(interaction, items)
+
+    async def _upload(
+        self, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
+    ) -> None:
+        texts = texts_for(interaction)
+        wanted = sum(isinstance(item, Source) for item in items)
+        user_id = interaction.user.id
+        if not self._uploads.reserve(user_id, wanted, self.limits.max_uploads_per_user):
+            await refuse(interaction, texts("upload.busy_user", count=self._uploads.pending_for(user_id)))
+            return
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.defer(thinking=True)
+        except BaseException:
+            self._uploads.release(user_id, wanted)
+            raise
+        try:
+            records = await self._uploads.start(requester(interaction), items)
+        except Exception:
+            log.exception("upload failed unexpectedly for interaction %s", interaction.id)
+            await interaction.edit_original_response(content=texts("error.internal"))
+            return
+        await self._delivery.deliver(interaction.id, records, interaction)

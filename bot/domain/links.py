@@ -1,0 +1,168 @@
+"""Links a member pastes: a Discord message link, or a link that is safe for MusicAPI to fetch.
+
+Every check is syntactic: nothing here resolves a name or opens a connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from urllib.parse import SplitResult, urlsplit
+
+from bot.domain.records import SourceKind
+from bot.domain.sources import MessageLink, Rejection, Source, SourceRejected
+
+MAX_URL_LENGTH = 2048
+
+#: Pages that play music but are not audio files MusicAPI can fetch.
+STREAMING_HOSTS = frozenset(
+    {
+        "youtube.com", "youtu.be", "youtube-nocookie.com", "spotify.com", "spotify.link",
+        "soundcloud.com", "snd.sc", "music.apple.com", "itunes.apple.com", "podcasts.apple.com",
+        "bandcamp.com", "tiktok.com", "deezer.com", "deezer.page.link", "tidal.com",
+        "music.amazon.com", "music.amazon.co.uk", "music.amazon.de", "audiomack.com",
+        "mixcloud.com", "instagram.com", "facebook.com", "twitch.tv", "vimeo.com", "pandora.com",
+        "music.yandex.ru", "music.youtube.com", "suno.com", "suno.ai", "udio.com",
+    }
+)  # fmt: skip
+
+#: Names that never point at a public host.
+_PRIVATE_SUFFIXES = (
+    "localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp",
+    "home.arpa", "test", "invalid", "example", "onion", "arpa",
+)  # fmt: skip
+
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")  # \s is str.isspace(): Unicode spaces too
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+_DISCORD_MESSAGE_PATH = re.compile(r"^/channels/(@me|[0-9]{15,21})/([0-9]{15,21})/([0-9]{15,21})/?$")
+_DISCORD_HOSTS = frozenset(
+    {"discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com", "ptb.discordapp.com",
+     "canary.discordapp.com", "www.discord.com", "www.discordapp.com"}
+)  # fmt: skip
+
+
+def read_link(url: str) -> Source | MessageLink:
+    """What a pasted link is: a Discord message link, or an http(s) link to a public host that is not a
+    streaming page. Anything else raises SourceRejected. The link is parsed once."""
+    url = url.strip()
+    parts = _split(url)
+    message = _message_link(parts)
+    if message is not None:
+        return message
+    host = _check_host(parts.hostname or "")
+    if host in _DISCORD_HOSTS:
+        raise SourceRejected(Rejection.DISCORD_PAGE)
+    if _matches(host, STREAMING_HOSTS):
+        raise SourceRejected(Rejection.STREAMING_PAGE, host=host)
+    return Source(kind=SourceKind.LINK, url=url, label=link_label(url))
+
+
+def check_link(url: str) -> Source:
+    """A link MusicAPI may fetch; a Discord message link is refused like any other Discord page."""
+    source = read_link(url)
+    if isinstance(source, MessageLink):
+        raise SourceRejected(Rejection.DISCORD_PAGE)
+    return source
+
+
+def link_label(url: str) -> str:
+    """Host and path of a link, never its query or fragment (signed URLs carry secrets there)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "link"
+    return f"{host}{parts.path}" if host else "link"
+
+
+def _message_link(parts: SplitResult) -> MessageLink | None:
+    """A Discord message link (`https://discord.com/channels/<guild>/<channel>/<message>`), else None."""
+    host = (parts.hostname or "").rstrip(".")
+    match = _DISCORD_MESSAGE_PATH.match(parts.path)
+    if host not in _DISCORD_HOSTS or match is None:
+        return None
+    guild, channel, message = match.groups()
+    return MessageLink(None if guild == "@me" else int(guild), int(channel), int(message))
+
+
+def _matches(host: str, domains: frozenset[str]) -> bool:
+    labels = host.split(".")
+    return any(".".join(labels[i:]) in domains for i in range(len(labels)))
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host spells, including inet_aton's shorthand forms (`127.1`, `0x7f.1`, `2130706433`)."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise SourceRejected(Rejection.MALFORMED) from None
+    if not _NUMERIC_LABEL.match(host.rsplit(".", 1)[-1]):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        raise SourceRejected(Rejection.MALFORMED) from None
+
+
+def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and not _is_public_ip(embedded):
+            return False
+        if ip in ipaddress.IPv6Network("64:ff9b::/96"):
+            return _is_public_ip(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return False
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def _split(url: str) -> SplitResult:
+    if len(url) > MAX_URL_LENGTH:
+        raise SourceRejected(Rejection.TOO_LONG, limit=MAX_URL_LENGTH)
+    if not url:
+        raise SourceRejected(Rejection.MALFORMED)
+    if _SPACE_OR_CONTROL.search(url):
+        raise SourceRejected(Rejection.WHITESPACE)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise SourceRejected(Rejection.MALFORMED) from None
+    if port == 0:
+        raise SourceRejected(Rejection.MALFORMED)
+    if parts.scheme.lower() not in ("http", "https"):
+        if not parts.scheme or "//" not in url:
+            raise SourceRejected(Rejection.MALFORMED)
+        raise SourceRejected(Rejection.BAD_SCHEME, scheme=parts.scheme.lower())
+    if "@" in parts.netloc or parts.username is not None:
+        raise SourceRejected(Rejection.CREDENTIALS)
+    if not parts.hostname:
+        raise SourceRejected(Rejection.MALFORMED)
+    return parts
+
+
+def _check_host(raw_host: str) -> str:
+    host = raw_host.lower().rstrip(".")
+    if not host:
+        raise SourceRejected(Rejection.MALFORMED)
+    ip = _ip_literal(host)
+    if ip is not None:
+        if not _is_public_ip(ip):
+            raise SourceRejected(Rejection.PRIVATE_HOST)
+        return host
+    try:
+        ascii_host = host.encode("idna").decode("ascii").rstrip(".")
+    except UnicodeError:
+        raise SourceRejected(Rejection.MALFORMED) from None
+    if ascii_host != host:
+        # IDNA folds full-width digits and ideographic dots: `１２７。０。０。１` is 127.0.0.1 to a fetcher.
+        return _check_host(ascii_host)
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise SourceRejected(Rejection.MALFORMED)
+    if len(labels) < 2 or any(ascii_host == s or ascii_host.endswith("." + s) for s in _PRIVATE_SUFFIXES):
+        raise SourceRejected(Rejection.PRIVATE_HOST)
+    return ascii_host

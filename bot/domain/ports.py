@@ -1,0 +1,76 @@
+"""What the domain needs from the outside: a place to keep uploads, and MusicAPI. Adapters implement these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.records import UploadRecord
+
+
+class TaskState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadAccepted:
+    """What MusicAPI's upload gave back: a clip_id (sync mode) or a task_id (callback mode)."""
+
+    clip_id: str | None = None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """The state of an upload task, from a callback or from polling."""
+
+    state: TaskState
+    clip_id: str | None = None
+    task_id: str | None = None
+    error: UploadError | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (TaskState.SUCCEEDED, TaskState.FAILED)
+
+
+class MusicAPI(Protocol):
+    async def upload(self, url: str, *, callback_url: str | None = None) -> UploadAccepted: ...
+    async def get_task(self, task_id: str) -> TaskResult: ...
+
+
+class UploadStore(Protocol):
+    """The upload log: every upload the bot starts, its state, and what it takes to answer later."""
+
+    async def add(self, record: UploadRecord) -> UploadRecord: ...
+    async def finish(
+        self,
+        upload_id: int,
+        *,
+        clip_id: str | None = None,
+        error_kind: ErrorKind | None = None,
+        detail: str = "",
+    ) -> bool:
+        """Mark a pending upload succeeded (clip_id) or failed (error_kind); False if it was not pending."""
+        ...
+
+    async def set_task(self, upload_id: int, task_id: str) -> None: ...
+    async def mark_delivered(self, interaction_id: int) -> None: ...
+    async def get(self, upload_id: int) -> UploadRecord | None: ...
+    async def by_interaction(self, interaction_id: int) -> list[UploadRecord]: ...
+    async def pending(self) -> list[UploadRecord]: ...
+    async def undelivered(self) -> list[UploadRecord]: ...
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
+#: Shows an interaction's uploads to its member as they stand; `settled` are records the caller holds.
+#: True once the member has seen the final answer.
+Deliver = Callable[[int, Sequence[UploadRecord]], Coroutine[Any, Any, bool]]

@@ -1,0 +1,86 @@
+"""The upload record: one source of one interaction, as the store keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.domain.errors import ErrorKind
+
+#: Discord keeps an interaction token valid for 15 minutes.
+TOKEN_LIFETIME = 15 * 60
+
+
+class UploadState(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SourceKind(StrEnum):
+    FILE = "file"
+    LINK = "link"
+
+
+#: The parameters of a skip reason (file name, size, limit...): plain JSON values, rendered when shown.
+SkipParams = dict[str, str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked for an upload, and what it takes to answer them later."""
+
+    interaction_id: int
+    application_id: int
+    token: str
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    locale: str
+    token_expires_at: float
+
+
+@dataclass(slots=True)
+class UploadRecord:
+    """One source of one interaction. Several records share an interaction when a message had several files.
+
+    A file of a message that was never sent is stored FAILED with its reason code in `skip_reason` and
+    that reason's parameters in `skip_params`; the sentence is made when it is shown, in the reader's
+    language.
+    """
+
+    interaction_id: int
+    application_id: int
+    interaction_token: str
+    token_expires_at: float
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+    locale: str
+    source_kind: SourceKind
+    label: str
+    position: int = 0
+    batch_size: int = 1
+    state: UploadState = UploadState.PENDING
+    clip_id: str | None = None
+    task_id: str | None = None
+    error_kind: ErrorKind | None = None
+    error_detail: str | None = None
+    skip_reason: str | None = None
+    skip_params: SkipParams = field(default_factory=dict)
+    callback_token: str | None = None
+    delivered: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    id: int | None = None
+
+    @property
+    def key(self) -> int:
+        """The row id; only records that came out of the store have one."""
+        if self.id is None:
+            raise ValueError("this upload record was never stored")
+        return self.id
+
+    @property
+    def finished(self) -> bool:
+        return self.state is not UploadState.PENDING

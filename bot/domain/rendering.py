@@ -1,0 +1,121 @@
+"""The one place where outcomes and failures become sentences for a member, in the reader's language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.records import UploadRecord, UploadState
+from bot.domain.redact import redact_urls
+from bot.domain.sources import Rejection, SourceRejected
+from bot.domain.texts import Texts
+
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]<:])")
+MAX_LABEL = 100
+#: Discord refuses messages over 2000 characters.
+MAX_MESSAGE = 2000
+HISTORY_PAGE = 10
+
+
+def plain(text: str, limit: int = MAX_LABEL) -> str:
+    """Text from outside (file names, links, MusicAPI's reasons) made inert in Discord markdown."""
+    text = " ".join(redact_urls(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+
+
+def fit_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Cut a message to what Discord accepts, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def human_size(size: int) -> str:
+    mib = size / (1024 * 1024)
+    return f"{mib:.1f} MB" if mib >= 1 else f"{max(size // 1024, 1)} KB"
+
+
+def rejection(texts: Texts, reason: Rejection, details: Mapping[str, str | int]) -> str:
+    """Why a source was refused (or a file of a message skipped), from its reason code and parameters."""
+    values: dict[str, object] = dict(details)
+    if "filename" in values:
+        values["filename"] = plain(str(values["filename"]))
+    if reason is Rejection.TOO_LARGE:
+        values["size"] = human_size(int(str(values["size"])))
+        values["limit"] = human_size(int(str(values["limit"])))
+    if reason is Rejection.TOO_MANY:
+        return texts("message.too_many", **values)
+    if "scheme" in values:
+        values["scheme"] = plain(str(values["scheme"]), 20)
+    if "host" in values:
+        values["host"] = plain(str(values["host"]))
+    return texts(f"source.{reason.value}", **values)
+
+
+def refusal(texts: Texts, exc: SourceRejected) -> str:
+    return rejection(texts, exc.reason, exc.details)
+
+
+def success(texts: Texts, clip_id: str, label: str) -> str:
+    return texts("upload.success", clip_id=clip_id.replace("`", ""), label=plain(label))
+
+
+def pending(texts: Texts, label: str) -> str:
+    return texts("upload.pending", label=plain(label))
+
+
+def failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
+    """Words for a failed upload; `detail` is MusicAPI's own reason where it gave one."""
+    reason = plain(detail, 300) if detail else ""
+    key = f"error.{kind.value}"
+    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
+        key += "_no_reason"
+    if kind is ErrorKind.FORBIDDEN and not reason:
+        reason = "403"
+    return texts(key, label=plain(label), reason=reason)
+
+
+def error(texts: Texts, exc: UploadError, label: str) -> str:
+    return failure(texts, exc.kind, label, exc.detail)
+
+
+def outcome(texts: Texts, record: UploadRecord) -> str:
+    """One upload as it stands: its clip_id, its failure, or that MusicAPI is still at work."""
+    if record.state is UploadState.SUCCEEDED and record.clip_id:
+        return success(texts, record.clip_id, record.label)
+    if record.state is UploadState.FAILED and record.skip_reason is not None:
+        return _skipped(texts, record)
+    if record.state is UploadState.FAILED:
+        return failure(texts, record.error_kind or ErrorKind.FAILED, record.label, record.error_detail or "")
+    return pending(texts, record.label)
+
+
+def _skipped(texts: Texts, record: UploadRecord) -> str:
+    try:
+        reason = Rejection(record.skip_reason or "")
+    except ValueError:  # a row written before reasons were codes keeps the sentence it was shown
+        return record.error_detail or texts("error.failed_no_reason", label=plain(record.label))
+    return rejection(texts, reason, record.skip_params)
+
+
+def outcomes(texts: Texts, records: Sequence[UploadRecord]) -> str:
+    """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
+    return fit_message("\n\n".join(outcome(texts, r) for r in records))
+
+
+def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
+    """One page of a member's uploads, newest first."""
+    if not records and page == 0:
+        return texts("history.empty")
+    rows = [
+        texts(
+            "history.row",
+            clip=f"`{r.clip_id.replace('`', '')}`" if r.clip_id else texts("history.no_clip"),
+            label=plain(r.label, 60),
+            state=texts(f"history.state.{r.state.value}"),
+            when=f"<t:{int(r.created_at)}:R>",
+        )
+        for r in records
+    ]
+    return fit_message("\n".join([texts("history.title", page=page + 1), *rows]))

@@ -1,0 +1,233 @@
+"""Running uploads: record them, hand them to MusicAPI, and settle each one exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.domain.errors import (
+    ErrorKind,
+    ServiceUnavailable,
+    ShuttingDown,
+    TaskFailed,
+    UploadError,
+    UploadTimedOut,
+)
+from bot.domain.inflight import InFlight
+from bot.domain.ports import MusicAPI, TaskResult, TaskState, UploadStore
+from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
+from bot.domain.sources import Source, SourceRejected
+
+log = logging.getLogger("bot.uploads")
+
+CALLBACK_PATH = "/musicapi/callback"
+
+
+class UploadService:
+    """Records each upload, calls MusicAPI, and settles it as succeeded or failed."""
+
+    def __init__(
+        self,
+        *,
+        client: MusicAPI,
+        store: UploadStore,
+        upload_timeout: float,
+        callback_base: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self._timeout = upload_timeout
+        self._callback_base = callback_base.rstrip("/") if callback_base else None
+        self._clock = clock
+        self._stopping = False
+        self._waiting: set[asyncio.Task[Any]] = set()
+        self._pending: Counter[int] = Counter()
+        self.in_flight = InFlight()
+
+    def pending_for(self, user_id: int) -> int:
+        """Uploads of this member not settled yet, those waiting for a callback included."""
+        return self._pending[user_id]
+
+    async def load_pending(self) -> list[UploadRecord]:
+        """Count the uploads left pending by an earlier run (once, at startup); return them."""
+        pending = await self.store.pending()
+        self._pending = Counter(r.user_id for r in pending)
+        return pending
+
+    @property
+    def callback_mode(self) -> bool:
+        return self._callback_base is not None
+
+    def callback_url(self, record: UploadRecord) -> str | None:
+        """Where MusicAPI reports this upload: its id, and a secret only MusicAPI learns."""
+        if self._callback_base is None or not record.callback_token:
+            return None
+        return f"{self._callback_base}{CALLBACK_PATH}/{record.key}.{record.callback_token}"
+
+    def stop(self) -> None:
+        """End every upload still waiting on MusicAPI's first answer now.
+
+        In sync mode the member is told the upload was interrupted. In callback mode MusicAPI may have
+        taken it already, so it stays pending: its callback, or the watcher's deadline, settles it.
+        """
+        self._stopping = True
+        for task in list(self._waiting):
+            task.cancel()
+
+    def reserve(self, user_id: int, count: int, limit: int) -> bool:
+        """Hold `count` upload slots for a member, or none if that would pass `limit` (a member with
+        nothing pending may always start one message's worth). Check and hold happen in one step."""
+        pending = self._pending[user_id]
+        if pending > 0 and pending + count > limit:
+            return False
+        if count:
+            self._pending[user_id] = pending + count
+        return True
+
+    def release(self, user_id: int, count: int = 1) -> None:
+        """Give back slots held by `reserve` that no upload will use."""
+        left = self._pending[user_id] - count
+        if left > 0:
+            self._pending[user_id] = left
+        else:
+            self._pending.pop(user_id, None)
+
+    def _record(
+        self, who: Requester, item: Source | SourceRejected, position: int, size: int
+    ) -> UploadRecord:
+        common: dict[str, Any] = {
+            "interaction_id": who.interaction_id,
+            "application_id": who.application_id,
+            "interaction_token": who.token,
+            "token_expires_at": who.token_expires_at,
+            "user_id": who.user_id,
+            "guild_id": who.guild_id,
+            "channel_id": who.channel_id,
+            "locale": who.locale,
+            "position": position,
+            "batch_size": size,
+        }
+        if isinstance(item, SourceRejected):
+            return UploadRecord(
+                **common,
+                source_kind=SourceKind.FILE,
+                label=str(item.details.get("filename", "")),
+                state=UploadState.FAILED,
+                skip_reason=item.reason.value,
+                skip_params=dict(item.details),
+            )
+        return UploadRecord(
+            **common,
+            source_kind=item.kind,
+            label=item.label,
+            callback_token=secrets.token_urlsafe(32) if self.callback_mode else None,
+        )
+
+    async def start(self, who: Requester, items: Sequence[Source | SourceRejected]) -> list[UploadRecord]:
+        """Upload every source (a slot each, held by `reserve`) and record every skipped file with its
+        reason; return the records once each is settled or handed to a callback."""
+        held = sum(isinstance(item, Source) for item in items)
+        records: list[UploadRecord] = []
+        work: list[tuple[UploadRecord, Source]] = []
+        try:
+            for position, item in enumerate(items):
+                stored = await self.store.add(self._record(who, item, position, len(items)))
+                records.append(stored)
+                if isinstance(item, Source):
+                    work.append((stored, item))
+                    held -= 1  # from here on, settle() gives the slot back
+        finally:
+            self.release(who.user_id, held)
+        with self.in_flight.track():
+            if len(work) == 1:
+                await self._run(*work[0])
+            else:
+                await asyncio.gather(*(self._run(r, s) for r, s in work))
+        return records
+
+    async def _run(self, record: UploadRecord, source: Source) -> None:
+        callback = self.callback_url(record)
+        task = asyncio.current_task()
+        try:
+            if self._stopping:
+                raise ShuttingDown()
+            if task is not None:
+                self._waiting.add(task)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    accepted = await self.client.upload(source.url, callback_url=callback)
+            except asyncio.CancelledError:
+                # stop() cancels uploads waiting on MusicAPI; anyone else's cancellation goes on up.
+                if not self._stopping or task is None or task.uncancel() > 0:
+                    raise
+                raise ShuttingDown() from None
+            finally:
+                self._waiting.discard(task)
+            if accepted.clip_id:
+                await self.settle(record, clip_id=accepted.clip_id)
+            elif accepted.task_id:
+                record.task_id = accepted.task_id
+                await self.store.set_task(record.key, accepted.task_id)
+        except ShuttingDown as exc:
+            if callback is None:
+                await self.settle(record, error=exc)
+        except UploadError as exc:
+            await self.settle(record, error=exc)
+        except TimeoutError:
+            await self.settle(record, error=UploadTimedOut())
+        except Exception:
+            log.exception("upload %s failed unexpectedly", record.id)
+            try:
+                await self.settle(record, error=ServiceUnavailable("unexpected failure"))
+            except Exception:
+                log.exception("could not record the failure of upload %s", record.id)
+
+    async def settle(
+        self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None
+    ) -> bool:
+        """Mark a pending upload finished and log it; False when it was already settled (a duplicate).
+
+        The member's slot is given back once the upload is settled, or when the store cannot say so.
+        """
+        kind = error.kind if error else None
+        try:
+            changed = await self.store.finish(
+                record.key, clip_id=clip_id, error_kind=kind, detail=error.detail if error else ""
+            )
+        except Exception:
+            self.release(record.user_id)
+            raise
+        if not changed:
+            return False
+        # The caller's copy now tells the same story as the store.
+        record.state = UploadState.SUCCEEDED if clip_id else UploadState.FAILED
+        record.clip_id = clip_id
+        record.error_kind = kind
+        record.error_detail = error.detail if error and error.detail else None
+        self.release(record.user_id)
+        if kind is ErrorKind.UNAUTHORIZED:
+            log.error(
+                "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error
+            )
+        log.info(
+            "upload id=%s user=%s guild=%s source=%s outcome=%s duration=%.2fs",
+            record.id,
+            record.user_id,
+            record.guild_id,
+            record.source_kind.value,
+            "succeeded" if clip_id else (kind.value if kind else "failed"),
+            self._clock() - record.created_at,
+        )
+        return True
+
+    async def settle_task(self, record: UploadRecord, result: TaskResult) -> bool:
+        """Apply a finished task (callback or poll) to its upload."""
+        if result.state is TaskState.SUCCEEDED and result.clip_id:
+            return await self.settle(record, clip_id=result.clip_id)
+        return await self.settle(record, error=result.error or TaskFailed())

@@ -1,0 +1,217 @@
+"""The upload log in one SQLite file (WAL mode), through aiosqlite's worker thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.errors import ErrorKind
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.storage.batching import Batched
+from bot.storage.errors import StoreUnavailable
+from bot.storage.migrations import migrations
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+
+#: SQLite's limit on parameters in one statement (32766) over the widest row written in batches.
+MAX_BATCH = 32766 // len(_COLUMNS)
+
+
+def _placeholders(rows: int, width: int) -> str:
+    """`(?, ?), (?, ?)` for rows=2, width=2: the VALUES of a multi-row statement."""
+    one = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([one] * rows)
+
+
+def _column(record: UploadRecord, name: str) -> Any:
+    """A record's field as SQLite stores it."""
+    value = getattr(record, name)
+    if name == "skip_params":
+        return json.dumps(value)
+    if isinstance(value, UploadState | SourceKind | ErrorKind):
+        return value.value
+    return value
+
+
+def _error_kind(value: str | None) -> ErrorKind | None:
+    if value is None:
+        return None
+    try:
+        return ErrorKind(value)
+    except ValueError:
+        return ErrorKind.FAILED
+
+
+def _record(row: aiosqlite.Row) -> UploadRecord:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    values["delivered"] = bool(values["delivered"])
+    values["state"] = UploadState(values["state"])
+    values["source_kind"] = SourceKind(values["source_kind"])
+    values["error_kind"] = _error_kind(values["error_kind"])
+    params = json.loads(values["skip_params"] or "{}")
+    values["skip_params"] = params if isinstance(params, dict) else {}
+    return UploadRecord(**values)
+
+
+class SQLiteUploadStore:
+    """The upload log in one SQLite file. Writes and lookups made in the same turn of the event loop go to
+    the worker thread as one statement: under a burst that is one trip (and one WAL commit) for many."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+        self._inserts = Batched(self._insert_many, max_batch=MAX_BATCH)
+        self._finishes = Batched(self._finish_many, max_batch=MAX_BATCH)
+        self._task_ids = Batched(self._set_task_many, max_batch=MAX_BATCH)
+        self._deliveries = Batched(self._deliver_many, max_batch=MAX_BATCH)
+        self._gets = Batched(self._get_many, max_batch=MAX_BATCH)
+
+    @classmethod
+    async def open(cls, path: Path) -> SQLiteUploadStore:
+        try:
+            return await cls._open(path)
+        except (OSError, sqlite3.Error, RuntimeError) as exc:
+            raise StoreUnavailable(f"cannot open the upload log at {path}: {exc}") from exc
+
+    @classmethod
+    async def _open(cls, path: Path) -> SQLiteUploadStore:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit: each write is its own transaction, one trip to aiosqlite's thread instead of two.
+        db = await aiosqlite.connect(path, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def add(self, record: UploadRecord) -> UploadRecord:
+        now = self._clock()
+        record = dataclasses.replace(record, created_at=now, updated_at=now)
+        record.id = await self._inserts(record)
+        return record
+
+    async def finish(
+        self,
+        upload_id: int,
+        *,
+        clip_id: str | None = None,
+        error_kind: ErrorKind | None = None,
+        detail: str = "",
+    ) -> bool:
+        state = UploadState.SUCCEEDED if clip_id else UploadState.FAILED
+        kind = None if clip_id or error_kind is None else error_kind.value
+        return await self._finishes((upload_id, state.value, clip_id, kind, detail or None, self._clock()))
+
+    async def set_task(self, upload_id: int, task_id: str) -> None:
+        await self._task_ids((upload_id, task_id, self._clock()))
+
+    async def mark_delivered(self, interaction_id: int) -> None:
+        await self._deliveries(interaction_id)
+
+    async def _insert_many(self, records: list[UploadRecord]) -> list[int]:
+        names = [n for n in _COLUMNS if n != "id"]
+        rows = await self._db.execute_fetchall(
+            f"INSERT INTO uploads ({', '.join(names)}) VALUES {_placeholders(len(records), len(names))}"  # noqa: S608
+            " RETURNING id, interaction_id, position",
+            [_column(r, n) for r in records for n in names],
+        )
+        ids = {(int(r[1]), int(r[2])): int(r[0]) for r in rows}
+        return [ids[(r.interaction_id, r.position)] for r in records]
+
+    async def _finish_many(self, rows: list[tuple[Any, ...]]) -> list[bool]:
+        first = {row[0]: i for i, row in reversed(list(enumerate(rows)))}  # a duplicate in one batch loses
+        unique = [rows[i] for i in sorted(first.values())]
+        changed = await self._db.execute_fetchall(
+            f"WITH v(id, state, clip_id, kind, detail, at) AS (VALUES {_placeholders(len(unique), 6)})"  # noqa: S608
+            " UPDATE uploads SET state = v.state, clip_id = v.clip_id, error_kind = v.kind,"
+            " error_detail = v.detail, updated_at = v.at FROM v"
+            " WHERE uploads.id = v.id AND uploads.state = 'pending' RETURNING uploads.id",
+            [value for row in unique for value in row],
+        )
+        done = {int(r[0]) for r in changed}
+        return [row[0] in done and first[row[0]] == i for i, row in enumerate(rows)]
+
+    async def _set_task_many(self, rows: list[tuple[int, str, float]]) -> list[None]:
+        await self._db.execute_fetchall(
+            f"WITH v(id, task_id, at) AS (VALUES {_placeholders(len(rows), 3)})"  # noqa: S608
+            " UPDATE uploads SET task_id = v.task_id, updated_at = v.at FROM v WHERE uploads.id = v.id",
+            [value for row in rows for value in row],
+        )
+        return [None] * len(rows)
+
+    async def _deliver_many(self, interaction_ids: list[int]) -> list[None]:
+        await self._db.execute_fetchall(
+            f"UPDATE uploads SET delivered = 1 WHERE interaction_id IN ({', '.join('?' * len(interaction_ids))})"  # noqa: S608
+            " AND state != 'pending'",
+            interaction_ids,
+        )
+        return [None] * len(interaction_ids)
+
+    async def _select(self, where: str, params: Sequence[Any] = ()) -> list[UploadRecord]:
+        rows = await self._db.execute_fetchall(f"SELECT * FROM uploads WHERE {where}", params)  # noqa: S608
+        return [_record(row) for row in rows]
+
+    async def get(self, upload_id: int) -> UploadRecord | None:
+        return await self._gets(upload_id)
+
+    async def _get_many(self, ids: list[int]) -> list[UploadRecord | None]:
+        found = {r.key: r for r in await self._select(f"id IN ({', '.join('?' * len(ids))})", ids)}
+        # Each caller gets its own copy: callers update their record in place.
+        return [dataclasses.replace(found[i]) if i in found else None for i in ids]
+
+    async def by_interaction(self, interaction_id: int) -> list[UploadRecord]:
+        return await self._select("interaction_id = ? ORDER BY position", (interaction_id,))
+
+    async def pending(self) -> list[UploadRecord]:
+        return await self._select("state = 'pending' ORDER BY id")
+
+    async def undelivered(self) -> list[UploadRecord]:
+        return await self._select("delivered = 0 AND state != 'pending' ORDER BY id")
+
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
+        return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._db.execute_fetchall("SELECT 1"))
+        except (aiosqlite.Error, ValueError):
+            return False
+
+    async def close(self) -> None:
+        await self._db.close()
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring the schema up to the newest migration, one transaction per file; return the version reached.
+
+    `PRAGMA user_version` records how far a file has come. Each file runs as one script inside its own
+    transaction, so a failing step leaves the schema where it was.
+    """
+    steps = migrations("sqlite")
+    newest = len(steps)
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > newest:
+        raise RuntimeError(f"the database is at schema version {version}, newer than this bot ({newest})")
+    for step in steps[version:]:
+        try:
+            await db.executescript(f"BEGIN;\n{step.sql}\n;PRAGMA user_version = {step.version};\nCOMMIT;")
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+    return newest

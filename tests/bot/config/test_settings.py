@@ -1,0 +1,271 @@
+"""bot.config.settings: environment variables -> Settings, every problem reported at once, naming its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config.settings import Settings, SettingsError, load_settings
+from bot.storage.urls import sqlite_path
+
+BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
+
+
+def load(**env: str) -> Settings:
+    return load_settings({**BASE, **env})
+
+
+def error_for(**env: str) -> SettingsError:
+    with pytest.raises(SettingsError) as info:
+        load_settings({**BASE, **env})
+    return info.value
+
+
+# ---------------------------------------------------------------------------------------------
+# required variables
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["DISCORD_TOKEN", "MUSICAPI_API_KEY"])
+@pytest.mark.parametrize("value", [None, "", "   ", "\t\n"])
+def test_required_missing_or_blank(name: str, value: str | None) -> None:
+    env = dict(BASE)
+    if value is None:
+        del env[name]
+    else:
+        env[name] = value
+    with pytest.raises(SettingsError) as info:
+        load_settings(env)
+    assert info.value.names == [name]
+    assert name in str(info.value)
+    assert "not set" in str(info.value)
+
+
+def test_both_missing_are_both_reported_discord_token_first() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({})
+    assert info.value.names == ["DISCORD_TOKEN", "MUSICAPI_API_KEY"]
+    assert len(str(info.value).splitlines()) == 2
+
+
+def test_required_values_are_stripped() -> None:
+    s = load_settings({"DISCORD_TOKEN": "  tok \n", "MUSICAPI_API_KEY": "\tkey "})
+    assert s.discord_token.get_secret_value() == "tok"
+    assert s.musicapi_api_key.get_secret_value() == "key"
+
+
+def test_secret_is_not_echoed_when_required_var_missing() -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({"DISCORD_TOKEN": "super-secret-token"})
+    assert info.value.names == ["MUSICAPI_API_KEY"]
+    assert "super-secret-token" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# defaults
+# ---------------------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    s = load()
+    assert s.discord_token.get_secret_value() == "discord-token"
+    assert s.musicapi_api_key.get_secret_value() == "musicapi-key"
+    assert s.musicapi_base_url == "https://api.musicapi.ai"
+    assert s.dev_guild_id is None
+    assert s.max_file_mb == 100.0
+    assert s.max_file_bytes == 100 * 1024 * 1024
+    assert s.musicapi_timeout == 60.0
+    assert s.upload_timeout == 180.0
+    assert s.musicapi_retries == 2
+    assert s.musicapi_retry_backoff == 1.0
+    assert s.max_uploads_per_user == 3
+    assert s.log_level == "INFO"
+    assert s.database_url == "sqlite:///data/musicbot.db"
+    assert s.public_url is None
+    assert s.callback_mode is False
+    assert s.web_host == "0.0.0.0"  # noqa: S104
+    assert s.web_port == 8080
+    assert s.musicapi_webhook_secret is None
+    assert s.musicapi_poll_after == 60.0
+    assert s.musicapi_poll_interval == 20.0
+    assert s.musicapi_poll_deadline == 1800.0
+    assert s.max_message_attachments == 5
+
+
+def test_blank_optional_values_mean_default() -> None:
+    s = load(MAX_FILE_MB="", WEB_PORT="  ", DEV_GUILD_ID="", PUBLIC_URL=" ", LOG_LEVEL="")
+    assert s.max_file_mb == 100.0
+    assert s.web_port == 8080
+    assert s.dev_guild_id is None
+    assert s.public_url is None
+    assert s.log_level == "INFO"
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert load(PATH="/usr/bin", HOME="/root") == load()
+
+
+# ---------------------------------------------------------------------------------------------
+# valid overrides
+# ---------------------------------------------------------------------------------------------
+
+
+def test_overrides_are_parsed() -> None:
+    s = load(
+        MUSICAPI_BASE_URL="http://127.0.0.1:9000/",
+        DEV_GUILD_ID="123456789012345678",
+        MAX_FILE_MB="25.5",
+        MUSICAPI_TIMEOUT="5",
+        UPLOAD_TIMEOUT="30",
+        MUSICAPI_RETRIES="0",
+        MUSICAPI_RETRY_BACKOFF="0.5",
+        MAX_UPLOADS_PER_USER="1",
+        LOG_LEVEL="debug",
+        DATABASE_URL="sqlite:///var/bot.db",
+        PUBLIC_URL="https://bot.example.com/",
+        WEB_HOST=" 127.0.0.1 ",
+        WEB_PORT="9090",
+        MUSICAPI_WEBHOOK_SECRET=" whsec ",
+        MUSICAPI_POLL_AFTER="1",
+        MUSICAPI_POLL_INTERVAL="2",
+        MUSICAPI_POLL_DEADLINE="3",
+        MAX_MESSAGE_ATTACHMENTS="10",
+    )
+    assert s.musicapi_base_url == "http://127.0.0.1:9000"
+    assert s.dev_guild_id == 123456789012345678
+    assert s.max_file_mb == 25.5
+    assert s.max_file_bytes == int(25.5 * 1024 * 1024)
+    assert s.musicapi_timeout == 5.0
+    assert s.upload_timeout == 30.0
+    assert s.musicapi_retries == 0
+    assert s.musicapi_retry_backoff == 0.5
+    assert s.max_uploads_per_user == 1
+    assert s.log_level == "DEBUG"
+    assert s.database_url == "sqlite:///var/bot.db"
+    assert s.public_url == "https://bot.example.com"
+    assert s.callback_mode is True
+    assert s.web_host == "127.0.0.1"
+    assert s.web_port == 9090
+    assert s.musicapi_webhook_secret is not None
+    assert s.musicapi_webhook_secret.get_secret_value() == "whsec"
+    assert (s.musicapi_poll_after, s.musicapi_poll_interval, s.musicapi_poll_deadline) == (1.0, 2.0, 3.0)
+    assert s.max_message_attachments == 10
+
+
+# ---------------------------------------------------------------------------------------------
+# malformed values name their variable
+# ---------------------------------------------------------------------------------------------
+
+MALFORMED = [
+    ("MAX_FILE_MB", "abc"), ("MAX_FILE_MB", "0"), ("MAX_FILE_MB", "-1"), ("MAX_FILE_MB", "nan"),
+    ("MAX_FILE_MB", "inf"), ("MAX_FILE_MB", "10MB"),
+    ("MUSICAPI_TIMEOUT", "fast"), ("MUSICAPI_TIMEOUT", "0"), ("MUSICAPI_TIMEOUT", "1e999"),
+    ("UPLOAD_TIMEOUT", "-5"),
+    ("MUSICAPI_RETRIES", "-1"), ("MUSICAPI_RETRIES", "1.5"), ("MUSICAPI_RETRIES", "two"),
+    ("MUSICAPI_RETRY_BACKOFF", "0"), ("MUSICAPI_RETRY_BACKOFF", "x"),
+    ("MAX_UPLOADS_PER_USER", "0"), ("MAX_UPLOADS_PER_USER", "many"),
+    ("MAX_MESSAGE_ATTACHMENTS", "0"), ("MAX_MESSAGE_ATTACHMENTS", "x"),
+    ("MUSICAPI_POLL_AFTER", "-1"), ("MUSICAPI_POLL_INTERVAL", "0"), ("MUSICAPI_POLL_DEADLINE", "soon"),
+    ("LOG_LEVEL", "LOUD"),
+    ("MUSICAPI_BASE_URL", "api.musicapi.ai"), ("MUSICAPI_BASE_URL", "ftp://api.musicapi.ai"),
+    ("MUSICAPI_BASE_URL", "https://"), ("MUSICAPI_BASE_URL", "http://[::1"),
+    ("PUBLIC_URL", "bot.example.com"), ("PUBLIC_URL", "ws://bot.example.com"),
+    ("WEB_PORT", "0"), ("WEB_PORT", "65536"), ("WEB_PORT", "-80"), ("WEB_PORT", "http"), ("WEB_PORT", "80.5"),
+    ("DEV_GUILD_ID", "abc"), ("DEV_GUILD_ID", "0"), ("DEV_GUILD_ID", "-5"), ("DEV_GUILD_ID", "1.5"),
+    ("DEV_GUILD_ID", str(2**64)),
+    ("DATABASE_URL", "postgres://localhost/db"), ("DATABASE_URL", "sqlite:///"), ("DATABASE_URL", "sqlite://x.db"),
+    ("DATABASE_URL", "data/musicbot.db"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value"), MALFORMED)
+def test_malformed_value_names_variable(name: str, value: str) -> None:
+    err = error_for(**{name: value})
+    assert err.names == [name]
+    message = str(err)
+    assert message.startswith(name + " ")
+    assert repr(value) in message  # shows what it got
+
+
+def test_malformed_number_explains_the_rule() -> None:
+    assert "positive number" in str(error_for(MAX_FILE_MB="-1"))
+    assert "1 and 65535" in str(error_for(WEB_PORT="70000"))
+    assert "http(s) URL" in str(error_for(MUSICAPI_BASE_URL="ftp://x"))
+    assert "sqlite:///" in str(error_for(DATABASE_URL="mysql://x"))
+    assert "1 and 65535" in str(error_for(WEB_PORT="http"))
+    assert str(error_for(MAX_FILE_MB="abc")) == "MAX_FILE_MB must be a positive number (got 'abc')"
+    assert "whole number" in str(error_for(MUSICAPI_RETRIES="1.5"))
+
+
+@pytest.mark.parametrize("name", ["MUSICAPI_BASE_URL", "PUBLIC_URL"])
+@pytest.mark.parametrize("value", ["http://example.com:99999", "http://example.com:abc"])
+def test_url_with_bad_port_names_variable(name: str, value: str) -> None:
+    assert error_for(**{name: value}).names == [name]
+
+
+# ---------------------------------------------------------------------------------------------
+# every problem at once; nothing secret echoed
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_problem_is_reported_at_once_one_line_each() -> None:
+    err = error_for(MAX_FILE_MB="abc", WEB_PORT="0", LOG_LEVEL="LOUD", DEV_GUILD_ID="my-server")
+    assert err.names == ["DEV_GUILD_ID", "MAX_FILE_MB", "LOG_LEVEL", "WEB_PORT"]
+    lines = str(err).splitlines()
+    assert len(lines) == 4
+    assert all(line.startswith(name + " ") for line, name in zip(lines, err.names, strict=True))
+
+
+def test_a_blank_webhook_secret_means_none() -> None:
+    assert load(MUSICAPI_WEBHOOK_SECRET="   ").musicapi_webhook_secret is None
+
+
+def test_secrets_are_hidden_in_repr() -> None:
+    s = load(DISCORD_TOKEN="tok-123", MUSICAPI_API_KEY="key-456", MUSICAPI_WEBHOOK_SECRET="whsec-789")
+    for shown in (repr(s), str(s)):
+        assert "tok-123" not in shown and "key-456" not in shown and "whsec-789" not in shown
+
+
+def test_a_url_with_a_password_is_never_echoed() -> None:
+    message = str(error_for(DATABASE_URL="postgresql://bot:hunter2@db.example.com:5432/music"))
+    assert "hunter2" not in message
+    assert message.startswith("DATABASE_URL ")
+    assert "bot:***@db.example.com:5432" in message
+    assert "hunter2" not in str(error_for(MUSICAPI_BASE_URL="ftp://bot:hunter2@x"))
+
+
+def test_upload_timeout_may_not_be_below_the_musicapi_timeout() -> None:
+    err = error_for(MUSICAPI_TIMEOUT="60", UPLOAD_TIMEOUT="30")
+    assert err.names == ["UPLOAD_TIMEOUT"]
+    assert "MUSICAPI_TIMEOUT" in str(err)
+    assert load(MUSICAPI_TIMEOUT="30", UPLOAD_TIMEOUT="30").upload_timeout == 30.0
+
+
+def test_poll_deadline_may_not_be_below_the_poll_delay() -> None:
+    err = error_for(MUSICAPI_POLL_AFTER="120", MUSICAPI_POLL_DEADLINE="60")
+    assert err.names == ["MUSICAPI_POLL_DEADLINE"]
+    assert "MUSICAPI_POLL_AFTER" in str(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# sqlite paths
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sqlite_path_relative() -> None:
+    path = sqlite_path("sqlite:///data/musicbot.db")
+    assert path == Path("data/musicbot.db")
+    assert not path.is_absolute()
+
+
+def test_sqlite_path_absolute() -> None:
+    path = sqlite_path("sqlite:////abs/path.db")
+    assert path == Path("/abs/path.db")
+    assert path.is_absolute()
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://rel.db", "postgres://h/db", "", "data.db"])
+def test_sqlite_path_rejects(url: str) -> None:
+    with pytest.raises(ValueError, match="sqlite:///"):
+        sqlite_path(url)

@@ -1,0 +1,350 @@
+"""bot.replies: every outcome and failure becomes safe, readable English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.domain import errors
+from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.links import MAX_URL_LENGTH
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.domain.rendering import error, failure, human_size, outcome, outcomes, plain, refusal, success
+from bot.domain.sources import Rejection, SourceRejected
+from bot.domain.texts import Texts
+from bot.domain.texts.en import MESSAGES
+
+TEXTS = Texts("en-US")
+LABEL = "example.com/song.mp3"
+CLIP = "cfbc3d3c-2add-4265-bcdf-924092096e3d"
+
+ERROR_CLASS_NAMES = sorted(
+    {name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, Exception)}
+    | {"Exception", "ValueError", "TimeoutError", "ClientError", "ServerDisconnectedError", "SourceRejected"}
+)
+
+
+def _upload_error_classes() -> dict[ErrorKind, type[UploadError]]:
+    found: dict[ErrorKind, type[UploadError]] = {}
+    for obj in vars(errors).values():
+        if isinstance(obj, type) and issubclass(obj, UploadError) and obj.__subclasses__() == []:
+            found.setdefault(obj.kind, obj)
+    return found
+
+
+ERROR_CLASSES = _upload_error_classes()
+
+
+def assert_readable(text: str) -> None:
+    assert text.strip(), "empty reply"
+    assert text == text.strip()
+    first = text.lstrip("✅⏳ ")
+    if not first.startswith("**"):  # a sentence may open with the (escaped, bold) file name
+        assert first[0].isupper(), text
+    assert text[-1] in ".!?", text
+    assert "{" not in text and "}" not in text, text  # no unfilled placeholders
+    assert "Traceback" not in text
+    assert not re.search(r"https?://\S*\?", text), text
+    for name in ERROR_CLASS_NAMES:
+        assert name not in text, f"{name} in {text!r}"
+    assert "None" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# failures
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_error_kind_has_an_exception_class() -> None:
+    assert set(ERROR_CLASSES) == set(ErrorKind)
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind))
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "",
+        "Audio duration must be at least 6 seconds.",
+        "Could not fetch https://bucket.s3.amazonaws.com/a.mp3?X-Amz-Signature=secret123 (HTTP 403).",
+    ],
+)
+def test_failure_for_every_kind_is_a_sentence(kind: ErrorKind, detail: str) -> None:
+    text = failure(TEXTS, kind, LABEL, detail)
+    assert_readable(text)
+    assert "secret123" not in text
+    assert "X-Amz" not in text
+
+
+@pytest.mark.parametrize("kind", list(ErrorKind))
+def test_error_from_exception_is_a_sentence(kind: ErrorKind) -> None:
+    exc = ERROR_CLASSES[kind]("Fetching https://x.example/a.mp3?token=s3cr3t failed (HTTP 404).")
+    text = error(TEXTS, exc, LABEL)
+    assert_readable(text)
+    assert "s3cr3t" not in text
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (errors.ServiceUnavailable("HTTP 502", transient=True), MESSAGES["error.unavailable"]),
+        (errors.ServiceUnavailable("ClientConnectorError"), MESSAGES["error.unavailable"]),
+        (errors.RateLimited(""), MESSAGES["error.rate_limited"]),
+        (errors.Unauthorized("Invalid authorization format."), MESSAGES["error.unauthorized"]),
+        (errors.OutOfCredits("The remaining credits are not enough."), MESSAGES["error.no_credits"]),
+        (errors.NoSubscription("no sub"), MESSAGES["error.no_subscription"]),
+        (errors.ShuttingDown(), MESSAGES["error.shutdown"]),
+    ],
+)
+def test_errors_without_reason_use_fixed_text(exc: UploadError, expected: str) -> None:
+    assert error(TEXTS, exc, LABEL) == expected
+
+
+def test_bad_request_shows_musicapi_reason() -> None:
+    text = error(TEXTS, errors.BadRequest("Audio duration must be at least 6 seconds."), LABEL)
+    assert (
+        text == "MusicAPI couldn't take **example.com/song.mp3**: Audio duration must be at least 6 seconds."
+    )
+
+
+def test_bad_request_without_reason_has_advice() -> None:
+    text = error(TEXTS, errors.BadRequest(""), LABEL)
+    assert text == MESSAGES["error.bad_request_no_reason"].format(label=LABEL)
+    assert "6 seconds and 8 minutes" in text
+
+
+def test_failed_with_and_without_reason() -> None:
+    assert error(TEXTS, errors.TaskFailed("Unsupported format."), LABEL).endswith(": Unsupported format.")
+    assert "Check that the file plays" in error(TEXTS, errors.TaskFailed(""), LABEL)
+
+
+def test_forbidden_without_reason_shows_status() -> None:
+    assert "(403)" in error(TEXTS, errors.Forbidden(""), LABEL)
+    assert "(Account suspended.)" in error(TEXTS, errors.Forbidden("Account suspended."), LABEL)
+
+
+def test_reason_is_markdown_escaped_and_capped() -> None:
+    text = failure(TEXTS, ErrorKind.BAD_REQUEST, LABEL, "**bold** @everyone " + "x" * 1000)
+    assert "**bold**" not in text
+    assert "\\*\\*bold\\*\\*" in text
+    assert "@everyone" not in text
+    assert len(text) < 500
+
+
+def test_label_is_escaped_in_failure() -> None:
+    text = failure(TEXTS, ErrorKind.TIMED_OUT, "my_song*final*.mp3")
+    assert "**my\\_song\\*final\\*.mp3**" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# plain()
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("song.mp3", "song.mp3"),
+        ("**bold**", "\\*\\*bold\\*\\*"),
+        ("__init__.mp3", "\\_\\_init\\_\\_.mp3"),
+        ("~~gone~~", "\\~\\~gone\\~\\~"),
+        ("`code`", "\\`code\\`"),
+        ("||spoiler||", "\\|\\|spoiler\\|\\|"),
+        ("> quote", "\\> quote"),
+        ("[click](http://evil.example)", "\\[click\\](http\\://evil.example)"),
+        ("back\\slash", "back\\\\slash"),
+        ("<:emoji:123>", "\\<\\:emoji\\:123\\>"),
+    ],
+)
+def test_plain_escapes_markdown(raw: str, expected: str) -> None:
+    assert plain(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["@everyone", "@here", "<@123456789012345678>", "<@&987654321098765432>", "a@b"]
+)
+def test_plain_neutralizes_mentions(raw: str) -> None:
+    out = plain(raw)
+    assert re.search(r"@(?!\u200b)", out) is None
+    assert "@\u200b" in out
+
+
+def test_plain_collapses_whitespace() -> None:
+    assert plain("  a \n\n b\t c  ") == "a b c"
+
+
+def test_plain_truncates() -> None:
+    out = plain("a" * 500, limit=100)
+    assert out == "a" * 99 + "…"
+    assert plain("a" * 100, limit=100) == "a" * 100
+
+
+def test_plain_redacts_url_queries() -> None:
+    out = plain("see https://x.example/a.mp3?sig=secret#frag and more")
+    assert "secret" not in out
+    assert "frag" not in out
+    assert "x.example/a.mp3" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# refusal()
+# ---------------------------------------------------------------------------------------------
+
+REJECTIONS = {
+    Rejection.NO_SOURCE: (SourceRejected(Rejection.NO_SOURCE), ["file", "url"]),
+    Rejection.BOTH_SOURCES: (SourceRejected(Rejection.BOTH_SOURCES), ["not both"]),
+    Rejection.TOO_MANY: (
+        SourceRejected(Rejection.TOO_MANY, filename="sixth_take.mp3", limit=5),
+        ["**sixth\\_take.mp3**", "at most 5 files"],
+    ),
+    Rejection.NOT_AUDIO: (
+        SourceRejected(Rejection.NOT_AUDIO, filename="notes_v2*.txt"),
+        ["**notes\\_v2\\*.txt**"],
+    ),
+    Rejection.TOO_LARGE: (
+        SourceRejected(
+            Rejection.TOO_LARGE, filename="big.wav", size=150 * 1024 * 1024, limit=100 * 1024 * 1024
+        ),
+        ["**big.wav**", "150.0 MB", "100.0 MB"],
+    ),
+    Rejection.EMPTY_FILE: (
+        SourceRejected(Rejection.EMPTY_FILE, filename="@everyone.mp3"),
+        ["@\u200beveryone.mp3"],
+    ),
+    Rejection.BAD_SCHEME: (SourceRejected(Rejection.BAD_SCHEME, scheme="ftp"), ["`ftp:`"]),
+    Rejection.MALFORMED: (SourceRejected(Rejection.MALFORMED), ["https://"]),
+    Rejection.TOO_LONG: (SourceRejected(Rejection.TOO_LONG, limit=MAX_URL_LENGTH), ["2048 characters"]),
+    Rejection.WHITESPACE: (SourceRejected(Rejection.WHITESPACE), ["spaces"]),
+    Rejection.CREDENTIALS: (SourceRejected(Rejection.CREDENTIALS), ["password"]),
+    Rejection.PRIVATE_HOST: (SourceRejected(Rejection.PRIVATE_HOST), ["private or local"]),
+    Rejection.STREAMING_PAGE: (
+        SourceRejected(Rejection.STREAMING_PAGE, host="www.youtube.com"),
+        ["**www.youtube.com**"],
+    ),
+    Rejection.DISCORD_PAGE: (SourceRejected(Rejection.DISCORD_PAGE), ["Discord"]),
+}
+
+
+def test_rejection_table_covers_every_reason() -> None:
+    assert set(REJECTIONS) == set(Rejection)
+
+
+@pytest.mark.parametrize("reason", list(Rejection))
+def test_rejection_renders_with_details(reason: Rejection) -> None:
+    exc, fragments = REJECTIONS[reason]
+    text = refusal(TEXTS, exc)
+    assert_readable(text)
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {text!r}"
+
+
+def test_rejection_caps_scheme_and_escapes_host() -> None:
+    text = refusal(TEXTS, SourceRejected(Rejection.BAD_SCHEME, scheme="a" * 50))
+    assert "`" + "a" * 19 + "…:`" in text
+    host = refusal(TEXTS, SourceRejected(Rejection.STREAMING_PAGE, host="**evil**"))
+    assert host.startswith("**\\*\\*evil\\*\\***")
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (1, "1 KB"),
+        (1023, "1 KB"),
+        (2048, "2 KB"),
+        (1024 * 1024, "1.0 MB"),
+        (int(2.5 * 1024 * 1024), "2.5 MB"),
+    ],
+)
+def test_human_size(size: int, expected: str) -> None:
+    assert human_size(size) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# outcome() / outcomes()
+# ---------------------------------------------------------------------------------------------
+
+
+def record(label: str = LABEL, **fields: object) -> UploadRecord:
+    return UploadRecord(
+        interaction_id=1,
+        application_id=2,
+        interaction_token="tok",
+        token_expires_at=0.0,
+        user_id=3,
+        guild_id=None,
+        channel_id=None,
+        locale="en-US",
+        source_kind=SourceKind.FILE,
+        label=label,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_outcome_success() -> None:
+    text = outcome(TEXTS, record(state=UploadState.SUCCEEDED, clip_id=CLIP))
+    assert text == success(TEXTS, CLIP, LABEL)
+    assert f"`{CLIP}`" in text
+    assert "**example.com/song.mp3**" in text
+
+
+def test_success_strips_backticks_from_clip_id() -> None:
+    assert "`abc`" in success(TEXTS, "a`b`c", LABEL)
+
+
+def test_outcome_pending() -> None:
+    text = outcome(TEXTS, record(state=UploadState.PENDING))
+    assert text.startswith("⏳")
+    assert "**example.com/song.mp3**" in text
+
+
+def test_outcome_succeeded_without_clip_id_is_not_success() -> None:
+    assert "clip_id:" not in outcome(TEXTS, record(state=UploadState.SUCCEEDED, clip_id=None))
+
+
+def test_outcome_failed_uses_kind_and_detail() -> None:
+    text = outcome(
+        TEXTS, record(state=UploadState.FAILED, error_kind=ErrorKind.BAD_REQUEST, error_detail="Too short.")
+    )
+    assert text == "MusicAPI couldn't take **example.com/song.mp3**: Too short."
+    assert (
+        outcome(TEXTS, record(state=UploadState.FAILED, error_kind=ErrorKind.NO_CREDITS))
+        == MESSAGES["error.no_credits"]
+    )
+
+
+def test_outcome_failed_without_kind_falls_back_to_failed() -> None:
+    text = outcome(TEXTS, record(state=UploadState.FAILED, error_kind=None))
+    assert text == failure(TEXTS, ErrorKind.FAILED, LABEL)
+    assert_readable(text)
+
+
+def test_outcomes_joins_paragraphs() -> None:
+    records = [record(state=UploadState.SUCCEEDED, clip_id=CLIP), record("b.wav", state=UploadState.PENDING)]
+    text = outcomes(TEXTS, records)
+    assert text.split("\n\n")[0] == success(TEXTS, CLIP, LABEL)
+    assert text.endswith(outcome(TEXTS, records[1]))
+
+
+@pytest.mark.parametrize("count", [1, 5, 10, 25])
+def test_outcomes_within_discord_limit(count: int) -> None:
+    long_label = "x_" * 200
+    long_detail = "reason " * 200
+    records = []
+    for i in range(count):
+        if i % 3 == 0:
+            records.append(record(long_label, state=UploadState.SUCCEEDED, clip_id=CLIP))
+        elif i % 3 == 1:
+            records.append(
+                record(
+                    long_label,
+                    state=UploadState.FAILED,
+                    error_kind=ErrorKind.BAD_REQUEST,
+                    error_detail=long_detail,
+                )
+            )
+        else:
+            records.append(record(long_label, state=UploadState.PENDING))
+    text = outcomes(TEXTS, records)
+    assert 0 < len(text) <= 2000
+    if count >= 10:
+        assert text.endswith("…")

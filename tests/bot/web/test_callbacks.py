@@ -1,0 +1,378 @@
+"""Callback mode through the real stack: the fake MusicAPI posts to the bot's real web server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import signal
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.bot.test_main import run_bot
+from tests.fakes import payloads
+from tests.fakes.discord_api import APP_ID, CHANNEL_ID, USER_ID
+from tests.fakes.musicapi import flat_callback, task_callback
+from tests.harness import Harness, free_port
+
+LINK = "https://files.example.com/take.mp3"
+SECRET = "whsec-test-secret"
+
+
+def callback_mode(port: int, **extra: Any) -> dict[str, Any]:
+    return {"public_url": f"http://127.0.0.1:{port}", "web_port": port, **extra}
+
+
+async def start_upload(harness: Harness, **kwargs: Any) -> tuple[dict[str, Any], str]:
+    """Run /upload in callback mode; return the payload and MusicAPI's task id once the member sees 'processing'."""
+    payload = await harness.interact(payloads.upload(url=LINK, **kwargs))
+    pending = await harness.answer(payload)
+    assert "processing" in pending and "take.mp3" in pending
+    (task_id,) = harness.musicapi.tasks
+    return payload, task_id
+
+
+async def final_edit(harness: Harness, payload: dict[str, Any]) -> str:
+    edits = await harness.edits_of(payload, count=2)
+    return str(edits[-1].json["content"])
+
+
+def callback_parts(harness: Harness, task_id: str) -> tuple[str, str, str, str]:
+    """The callback URL the bot gave MusicAPI, its base, and the upload id and secret it carries."""
+    real = harness.musicapi.tasks[task_id]["callback_url"]
+    base, key = real.rsplit("/", 1)
+    upload_id, secret = key.split(".")
+    return real, base, upload_id, secret
+
+
+def signed(body: dict[str, Any], secret: str = SECRET, at: int | None = None) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    ts = str(at if at is not None else int(time.time()))
+    sig = hmac.new(secret.encode(), ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": f"sha256={sig}", "X-Webhook-Id": "evt-1"}
+
+
+async def post(url: str, data: bytes, headers: dict[str, str] | None = None) -> int:
+    async with aiohttp.ClientSession() as s, s.post(url, data=data, headers=headers or {}) as resp:
+        return resp.status
+
+
+@pytest.mark.parametrize("shape", [flat_callback, task_callback], ids=["flat", "task"])
+async def test_callback_delivers_clip_id_in_both_shapes(harness: Harness, shape: Any) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)):
+        payload, task_id = await start_upload(harness)
+        sent = harness.musicapi.uploads[0]
+        assert sent["url"] == LINK
+        assert sent["callback_url"].startswith(f"http://127.0.0.1:{port}/musicapi/callback/")
+        status, _ = await harness.musicapi.send_callback(task_id, shape(task_id, "clip-from-callback"))
+        assert status == 200
+        text = await final_edit(harness, payload)
+    assert "`clip-from-callback`" in text and "take.mp3" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"code": 400, "message": "Audio duration must be at least 6 seconds."}, "at least 6 seconds"),
+        ({"code": 200, "data": [{"clip_id": "", "state": "failed", "error": "File could not be decoded."}]},
+         "could not be decoded"),
+        ({"code": 500, "message": "internal"}, "couldn't process"),
+    ],
+    ids=["code-400", "state-failed", "code-500"],
+)  # fmt: skip
+async def test_failed_callback_tells_the_member_why(harness: Harness, body: dict, expected: str) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        status, _ = await harness.musicapi.send_callback(task_id, {**body, "task_id": task_id})
+        assert status == 200
+        text = await final_edit(harness, payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert expected in text
+    assert record.state == "failed"
+
+
+async def test_forged_callbacks_are_refused_without_side_effects(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        real, base, upload_id, secret = callback_parts(harness, task_id)
+        body = json.dumps(flat_callback(task_id, "forged-clip")).encode()
+        forged = [
+            f"{base}/{upload_id}.{'A' * len(secret)}",  # right id, wrong secret
+            f"{base}/{int(upload_id) + 1}.{secret}",  # secret of one upload, id of another
+            f"{base}/{upload_id}",  # no secret
+            f"{base}/not-an-id.{secret}",
+        ]
+        statuses = [await post(url, body) for url in forged]
+        async with aiohttp.ClientSession() as s, s.get(real) as resp:
+            get_status = resp.status
+        await asyncio.sleep(0.1)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+        edits = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+    assert statuses == [404, 404, 404, 404]
+    assert get_status == 405
+    assert record.state == "pending" and record.clip_id is None
+    assert len(edits) == 1  # only the "processing" answer
+
+
+async def test_duplicate_callbacks_deliver_once(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)):
+        payload, task_id = await start_upload(harness)
+        body = task_callback(task_id, "clip-once")
+        results = await asyncio.gather(*(harness.musicapi.send_callback(task_id, body) for _ in range(3)))
+        later, _ = await harness.musicapi.send_callback(task_id, body)
+        await final_edit(harness, payload)
+        await asyncio.sleep(0.2)
+        edits = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+    assert sorted(status for status, _ in results) == [200, 410, 410]
+    assert later == 410
+    assert sum("clip-once" in e.json["content"] for e in edits) == 1
+
+
+async def test_oversized_callback_is_refused(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        url = harness.musicapi.tasks[task_id]["callback_url"]
+        body = json.dumps({**flat_callback(task_id, "big"), "padding": "x" * 200_000}).encode()
+        status = await post(url, body, {"Content-Type": "application/json"})
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert status == 413
+    assert record.state == "pending"
+
+
+async def test_signed_callbacks_are_checked_when_a_secret_is_set(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port, musicapi_webhook_secret=SECRET)):
+        payload, task_id = await start_upload(harness)
+        url = harness.musicapi.tasks[task_id]["callback_url"]
+        body = flat_callback(task_id, "signed-clip")
+        raw, good = signed(body)
+        _, wrong_secret = signed(body, secret="not-it")
+        _, stale = signed(body, at=int(time.time()) - 3600)
+        refused = [
+            await post(url, raw),
+            await post(url, raw, wrong_secret),
+            await post(url, raw, stale),
+            await post(url, raw + b" ", good),  # body changed after signing
+        ]
+        accepted = await post(url, raw, good)
+        text = await final_edit(harness, payload)
+    assert refused == [401, 401, 401, 401]
+    assert accepted == 200
+    assert "signed-clip" in text
+
+
+async def test_expired_interaction_falls_back_to_a_channel_mention(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)):
+        payload, task_id = await start_upload(harness)
+        harness.expire_token(payload)
+        await harness.musicapi.send_callback(task_id, flat_callback(task_id, "late-clip"))
+        (post_call,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert post_call.json["content"].startswith(f"<@{USER_ID}>")
+    assert "`late-clip`" in post_call.json["content"]
+    assert [str(u) for u in post_call.json["allowed_mentions"]["users"]] == [str(USER_ID)]
+
+
+async def test_falls_back_to_a_dm_when_the_channel_refuses(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)):
+        payload, task_id = await start_upload(harness)
+        harness.expire_token(payload, 404)
+        harness.discord.fail[("POST", f"/channels/{CHANNEL_ID}/messages")] = (
+            403,
+            {"message": "Missing Access", "code": 50001},
+        )
+        await harness.musicapi.send_callback(task_id, flat_callback(task_id, "dm-clip"))
+        (dm_open,) = await harness.discord.wait_for("POST", "/users/@me/channels")
+        messages = await harness.discord.wait_for(
+            "POST", "/channels/", where=lambda c: c.path != f"/channels/{CHANNEL_ID}/messages"
+        )
+    assert dm_open.json == {"recipient_id": USER_ID} or dm_open.json == {"recipient_id": str(USER_ID)}
+    assert "`dm-clip`" in messages[0].json["content"]
+
+
+async def test_polling_finds_the_clip_when_no_callback_comes(harness: Harness) -> None:
+    port = free_port()
+    settings = callback_mode(port, musicapi_poll_after=0.3, musicapi_poll_interval=0.2)
+    async with harness.running(**settings):
+        payload, task_id = await start_upload(harness)
+        harness.musicapi.task_answers[task_id] = __import__("collections").deque(
+            [
+                {"code": 200, "data": [{"clip_id": "", "state": "running"}]},
+                {"code": 200, "data": [{"clip_id": "polled-clip", "state": "succeeded"}]},
+            ]
+        )
+        text = await final_edit(harness, payload)
+    assert "`polled-clip`" in text
+    assert harness.musicapi.polls.count(task_id) >= 2
+
+
+async def test_polling_gives_up_at_the_deadline(harness: Harness) -> None:
+    port = free_port()
+    settings = callback_mode(
+        port, musicapi_poll_after=0.1, musicapi_poll_interval=0.1, musicapi_poll_deadline=0.6
+    )
+    async with harness.running(**settings):
+        payload, _ = await start_upload(harness)
+        text = await final_edit(harness, payload)
+    assert "took too long" in text
+
+
+async def test_healthz_reports_gateway_and_store(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)), aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"gateway": True, "store": True}
+        harness.discord.accepting = False  # the gateway goes away and refuses reconnects
+        for ws in list(harness.discord.sockets):
+            await ws.close()
+        await asyncio.sleep(0.2)
+        async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert resp.status == 503
+            assert await resp.json() == {"gateway": False, "store": True}
+
+
+async def test_healthz_fails_when_the_store_does_not_answer(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app, aiohttp.ClientSession() as s:
+        await app.store.close()
+        async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            assert resp.status == 503
+            assert await resp.json() == {"gateway": True, "store": False}
+
+
+async def test_sync_mode_has_no_web_server_and_is_recorded(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(web_port=port) as app:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        assert "clip_id" in await harness.answer(payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/healthz"):
+                pass
+    assert record.state == "succeeded" and record.callback_token is None
+    assert "callback_url" not in harness.musicapi.uploads[0]
+
+
+async def test_kill_9_then_restart_still_delivers_the_callback(harness: Harness) -> None:
+    port = free_port()
+    env = harness.env(PUBLIC_URL=f"http://127.0.0.1:{port}", WEB_PORT=str(port), WEB_HOST="127.0.0.1")
+    proc = await run_bot(env, harness.tmp_path, launcher=True)
+    try:
+        await asyncio.wait_for(harness.discord.identified.wait(), 20)
+        await asyncio.sleep(0.3)
+        payload, task_id = await start_upload(harness)
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(proc.wait(), 10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    async with harness.running(public_url=f"http://127.0.0.1:{port}", web_port=port):
+        status, _ = await harness.musicapi.send_callback(task_id, task_callback(task_id, "survived-kill"))
+        text = await final_edit(harness, payload)
+    assert status == 200
+    assert "`survived-kill`" in text
+
+
+async def test_restart_tells_members_whose_sync_upload_was_cut_off(harness: Harness) -> None:
+    harness.musicapi.delay = 30
+    proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
+    try:
+        await asyncio.wait_for(harness.discord.identified.wait(), 20)
+        await asyncio.sleep(0.3)
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(proc.wait(), 10)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    async with harness.running():
+        text = await harness.answer(payload)
+    assert "restarting" in text
+
+
+async def test_malformed_callbacks_get_4xx_not_500(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        real, base, upload_id, _ = callback_parts(harness, task_id)
+        statuses = [
+            await post(f"{base}/{upload_id}.%C3%A9", b"{}"),  # a non-ASCII secret
+            await post(f"{base}/{'9' * 40}.x", b"{}"),  # an id no database holds
+            await post(real, b"[1, 2, 3]"),  # JSON, but not an object
+            await post(real, b"not json"),
+        ]
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert statuses == [404, 404, 400, 400]
+    assert record.state == "pending"
+
+
+async def test_shutdown_in_callback_mode_keeps_uploads_musicapi_may_have_taken(harness: Harness) -> None:
+    port = free_port()
+    harness.musicapi.delay = 30  # MusicAPI has not answered the POST yet when the bot stops
+    async with harness.running(**callback_mode(port)) as app:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        app.uploads.stop()
+        text = await harness.answer(payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert "processing" in text
+    assert record.state == "pending" and record.callback_token
+
+
+async def test_busy_web_port_stops_with_a_clear_message(harness: Harness) -> None:
+    port = free_port()
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
+    try:
+        env = harness.env(PUBLIC_URL=f"http://127.0.0.1:{port}", WEB_PORT=str(port), WEB_HOST="127.0.0.1")
+        proc = await run_bot(env, harness.tmp_path, launcher=True)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    text = err.decode()
+    assert proc.returncode not in (0, None)
+    assert f"WEB_PORT {port}" in text and "Traceback" not in text
+
+
+async def test_answers_that_could_not_be_shown_are_tried_again(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        original = ("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+        channel = ("POST", f"/channels/{CHANNEL_ID}/messages")
+        dm = ("POST", "/users/@me/channels")
+        refusals = {
+            original: (404, {"message": "Unknown Webhook", "code": 10015}),
+            channel: (403, {"message": "Missing Access", "code": 50001}),
+            dm: (403, {"message": "Cannot send messages to this user", "code": 50007}),
+        }
+        harness.discord.fail.update(refusals)
+        await harness.musicapi.send_callback(task_id, flat_callback(task_id, "retried-clip"))
+        await harness.discord.wait_for(*dm)
+        await asyncio.sleep(0.1)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+        assert record.state == "succeeded" and not record.delivered
+        harness.discord.fail.clear()
+        watcher = app.watcher
+        assert watcher is not None
+        watcher._clock = lambda: time.time() + 10_000  # the retry is due
+        await watcher.redeliver()
+        text = await final_edit(harness, payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert "`retried-clip`" in text and record.delivered
