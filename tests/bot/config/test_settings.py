@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.config.settings import Settings, SettingsError, load_settings
-from bot.storage.urls import sqlite_path
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 
@@ -246,26 +243,3 @@ def test_poll_deadline_may_not_be_below_the_poll_delay() -> None:
     err = error_for(MUSICAPI_POLL_AFTER="120", MUSICAPI_POLL_DEADLINE="60")
     assert err.names == ["MUSICAPI_POLL_DEADLINE"]
     assert "MUSICAPI_POLL_AFTER" in str(err)
-
-
-# ---------------------------------------------------------------------------------------------
-# sqlite paths
-# ---------------------------------------------------------------------------------------------
-
-
-def test_sqlite_path_relative() -> None:
-    path = sqlite_path("sqlite:///data/musicbot.db")
-    assert path == Path("data/musicbot.db")
-    assert not path.is_absolute()
-
-
-def test_sqlite_path_absolute() -> None:
-    path = sqlite_path("sqlite:////abs/path.db")
-    assert path == Path("/abs/path.db")
-    assert path.is_absolute()
-
-
-@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://rel.db", "postgres://h/db", "", "data.db"])
-def test_sqlite_path_rejects(url: str) -> None:
-    with pytest.raises(ValueError, match="sqlite:///"):
-        sqlite_path(url)
