@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
 from bot.domain.ports import UploadStore
+from bot.domain.queue import UploadQueue
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
@@ -27,16 +28,23 @@ from bot.web.callbacks import CallbackReceiver
 log = logging.getLogger("bot")
 
 #: Connections one host may hold at once. Per host, so that answers to Discord never queue behind
-#: slow uploads to MusicAPI.
+#: slow uploads to MusicAPI; MusicAPI's share is kept above the upload line's concurrency, so that no
+#: request waits for a connection (that wait would count against MUSICAPI_TIMEOUT).
 CONNECTIONS_PER_HOST = 100
+#: Connections kept for MusicAPI beyond the uploads in flight: task lookups of the watcher.
+SPARE_CONNECTIONS = 10
+#: About how long MusicAPI takes to answer an upload, before the line has learnt it (seconds).
+TYPICAL_SYNC_UPLOAD = 20.0
+TYPICAL_CALLBACK_UPLOAD = 2.0
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
 SHUTDOWN_ANSWER_WAIT = 4.0
 
 
-def new_http_session() -> aiohttp.ClientSession:
+def new_http_session(musicapi_concurrency: int = 0) -> aiohttp.ClientSession:
     """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=CONNECTIONS_PER_HOST))
+    per_host = max(CONNECTIONS_PER_HOST, musicapi_concurrency + SPARE_CONNECTIONS)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=per_host))
 
 
 @dataclass
@@ -76,6 +84,7 @@ class App:
                 self.uploads.stop()
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
         await self.watcher.stop()
+        await self.uploads.queue.close()
         if self.web is not None:
             await self.web.stop()
         await self.settlement.drain(3.0)
@@ -108,8 +117,13 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         retries=s.musicapi_retries,
         backoff=s.musicapi_retry_backoff,
     )
+    queue = UploadQueue(
+        concurrency=s.musicapi_concurrency,
+        capacity=s.max_queue,
+        typical_turn=TYPICAL_CALLBACK_UPLOAD if s.callback_mode else TYPICAL_SYNC_UPLOAD,
+    )
     uploads = UploadService(
-        client=client, store=store, upload_timeout=s.upload_timeout, callback_base=s.public_url
+        client=client, store=store, queue=queue, upload_timeout=s.upload_timeout, callback_base=s.public_url
     )
     bot = MusicBot(
         session=session,
@@ -154,7 +168,7 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with new_http_session() as session, assemble(settings, session) as app:
+    async with new_http_session(settings.musicapi_concurrency) as session, assemble(settings, session) as app:
         runner = asyncio.create_task(app.start())
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -77,7 +77,10 @@ class Harness:
         """The bot and its services, logged in and connected to the fake gateway, until the block ends."""
         settings = self.settings(**overrides)
         self.discord.identified.clear()
-        async with new_http_session() as session, assemble(settings, session) as app:
+        async with (
+            new_http_session(settings.musicapi_concurrency) as session,
+            assemble(settings, session) as app,
+        ):
             task = asyncio.create_task(app.start())
             ready = asyncio.create_task(app.bot.wait_until_ready())
             try:

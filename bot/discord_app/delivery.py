@@ -49,6 +49,15 @@ class Delivery:
             lock = self._locks[interaction_id] = asyncio.Lock()
         return lock
 
+    async def show_progress(
+        self, interaction: discord.Interaction, content: str, still_current: Callable[[], bool]
+    ) -> None:
+        """Put an interim answer (a place in line) in place of "thinking…", unless `still_current()` says
+        it is outdated by the time the interaction's answers take their turn."""
+        async with self._lock(interaction.id):
+            if still_current():
+                await self._edit_interaction(interaction, content)
+
     async def deliver(
         self,
         interaction_id: int,
@@ -85,29 +94,30 @@ class Delivery:
     ) -> bool:
         if self._clock() > record.token_expires_at - TOKEN_MARGIN:
             return False
+        if interaction is not None:
+            return await self._edit_interaction(interaction, content)
         try:
-            if interaction is not None:
-                await interaction.edit_original_response(
-                    content=content, allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                # discord.py has no public call to edit a response by its token alone (the interaction
-                # object is gone after a restart); its webhook adapter is what Interaction itself uses.
-                await async_context.get().edit_original_interaction_response(
-                    record.application_id,
-                    record.interaction_token,
-                    session=self._session,
-                    payload={"content": content, "allowed_mentions": {"parse": []}},
-                )
-        except discord.HTTPException as exc:
-            log.warning(
-                "could not edit the reply to interaction %s (HTTP %s)", record.interaction_id, exc.status
+            # discord.py has no public call to edit a response by its token alone (the interaction
+            # object is gone after a restart); its webhook adapter is what Interaction itself uses.
+            await async_context.get().edit_original_interaction_response(
+                record.application_id,
+                record.interaction_token,
+                session=self._session,
+                payload={"content": content, "allowed_mentions": {"parse": []}},
             )
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            _could_not_edit(record.interaction_id, exc)
             return False
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning(
-                "could not reach Discord for interaction %s (%s)", record.interaction_id, type(exc).__name__
+        return True
+
+    async def _edit_interaction(self, interaction: discord.Interaction, content: str) -> bool:
+        """Edit the answer of a live interaction (over the connection it arrived on)."""
+        try:
+            await interaction.edit_original_response(
+                content=content, allowed_mentions=discord.AllowedMentions.none()
             )
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            _could_not_edit(interaction.id, exc)
             return False
         return True
 
@@ -135,3 +145,10 @@ class Delivery:
             )
             return False
         return True
+
+
+def _could_not_edit(interaction_id: int, exc: Exception) -> None:
+    if isinstance(exc, discord.HTTPException):
+        log.warning("could not edit the reply to interaction %s (HTTP %s)", interaction_id, exc.status)
+    else:
+        log.warning("could not reach Discord for interaction %s (%s)", interaction_id, type(exc).__name__)

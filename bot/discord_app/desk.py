@@ -10,12 +10,13 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_app.delivery import Delivery
-from bot.discord_app.interactions import attachment_info, refuse, requester, texts_for
+from bot.discord_app.interactions import attachment_info, refuse, requester, texts_for, think
 from bot.discord_app.message_links import MessageUnreadable, linked_attachments
+from bot.domain import rendering
 from bot.domain.audio import audio_sources
 from bot.domain.inflight import InFlight
 from bot.domain.sources import MessageLink, Source, SourceRejected
-from bot.domain.uploads import UploadService
+from bot.domain.uploads import Admission, UploadService
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class UploadDesk:
             if not open_:
                 return
             # Reading the message (and checking the member may) takes a few requests: "thinking" first.
-            await interaction.response.defer(thinking=True)
+            await think(interaction)
             try:
                 attachments = await linked_attachments(
                     self._client,
@@ -103,19 +104,40 @@ class UploadDesk:
         texts = texts_for(interaction)
         wanted = sum(isinstance(item, Source) for item in items)
         user_id = interaction.user.id
-        if not self._uploads.reserve(user_id, wanted, self.limits.max_uploads_per_user):
+        admission = self._uploads.admit(user_id, wanted, self.limits.max_uploads_per_user)
+        if admission is Admission.MEMBER_BUSY:
             await refuse(interaction, texts("upload.busy_user", count=self._uploads.pending_for(user_id)))
             return
+        if admission is Admission.LINE_FULL:
+            log.warning("the upload line is full: refused %d upload(s) of user %s", wanted, user_id)
+            await refuse(interaction, texts("upload.queue_full"))
+            return
         try:
-            if not interaction.response.is_done():
-                await interaction.response.defer(thinking=True)
+            await think(interaction)
         except BaseException:
-            self._uploads.release(user_id, wanted)
+            self._uploads.withdraw(user_id, wanted)
             raise
+        progress = _Progress(interaction, self._delivery)
         try:
-            records = await self._uploads.start(requester(interaction), items)
+            records = await self._uploads.start(requester(interaction), items, on_place=progress.show)
         except Exception:
             log.exception("upload failed unexpectedly for interaction %s", interaction.id)
             await interaction.edit_original_response(content=texts("error.internal"))
             return
+        finally:
+            progress.waiting = False
         await self._delivery.deliver(interaction.id, records, interaction)
+
+
+class _Progress:
+    """The interim answer of one interaction while its uploads wait in line."""
+
+    def __init__(self, interaction: discord.Interaction, delivery: Delivery) -> None:
+        self._interaction = interaction
+        self._delivery = delivery
+        self.waiting = True
+
+    async def show(self, place: int, seconds: float) -> None:
+        if self.waiting:
+            text = rendering.waiting(texts_for(self._interaction), place, seconds)
+            await self._delivery.show_progress(self._interaction, text, lambda: self.waiting)

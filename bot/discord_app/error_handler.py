@@ -7,7 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.discord_app.interactions import texts_for
+from bot.discord_app.interactions import is_acknowledged, texts_for
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ async def on_app_command_error(interaction: discord.Interaction, error: app_comm
     log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
     text = texts_for(interaction)("error.internal")
     try:
-        if interaction.response.is_done():  # "thinking…" is showing: it becomes the answer
+        if is_acknowledged(interaction):  # "thinking…" is showing: it becomes the answer
             await interaction.edit_original_response(content=text)
         else:
             await interaction.response.send_message(text, ephemeral=True)

@@ -13,6 +13,10 @@ from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
 
+#: Discord's code for a second initial response to one interaction.
+ALREADY_ACKNOWLEDGED = 40060
+_ACKNOWLEDGED = "acknowledged"
+
 
 def texts_for(interaction: discord.Interaction) -> Texts:
     return Texts(interaction.locale.value)
@@ -36,9 +40,31 @@ def attachment_info(attachment: discord.Attachment) -> AttachmentInfo:
     return AttachmentInfo(attachment.filename, attachment.content_type, attachment.size, attachment.url)
 
 
+def is_acknowledged(interaction: discord.Interaction) -> bool:
+    """The interaction has its initial response (by discord.py's account, or by Discord's)."""
+    return interaction.response.is_done() or bool(interaction.extras.get(_ACKNOWLEDGED))
+
+
+async def think(interaction: discord.Interaction) -> None:
+    """Show "thinking…" (the initial response), unless the interaction already has one.
+
+    Discord may answer a 5xx although it applied the response; discord.py then tries again and Discord
+    refuses that as "already acknowledged" (40060): the "thinking" is showing, so carry on.
+    """
+    if is_acknowledged(interaction):
+        return
+    try:
+        await interaction.response.defer(thinking=True)
+    except discord.HTTPException as exc:
+        if exc.code != ALREADY_ACKNOWLEDGED:
+            raise
+        log.info("Discord had already applied the response to interaction %s; carrying on", interaction.id)
+        interaction.extras[_ACKNOWLEDGED] = True
+
+
 async def refuse(interaction: discord.Interaction, text: str) -> None:
     """Answer only the member and upload nothing (replacing a public "thinking" if there is one)."""
-    if interaction.response.is_done():
+    if is_acknowledged(interaction):
         await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
     else:

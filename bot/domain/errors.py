@@ -17,6 +17,8 @@ class ErrorKind(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     TIMED_OUT = "timed_out"
+    QUEUE_TIMED_OUT = "queue_timed_out"
+    UNCONFIRMED = "unconfirmed"
     SHUTDOWN = "shutdown"
     FAILED = "failed"
 
@@ -62,17 +64,35 @@ class Forbidden(MusicAPIError):
 
 
 class RateLimited(MusicAPIError):
+    """HTTP 429; `retry_after` is how long MusicAPI asked to wait, when it said."""
+
     kind = ErrorKind.RATE_LIMITED
+
+    def __init__(self, detail: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(MusicAPIError):
-    """5xx, timeouts, dropped connections, non-JSON bodies, answers without a clip_id."""
+    """5xx, timeouts, dropped connections, non-JSON bodies, answers without a clip_id.
+
+    `transient`: worth asking again. `delivered`: the request may have reached MusicAPI (and may have
+    been carried out); only a request that certainly did not arrive may be sent again when it costs.
+    """
 
     kind = ErrorKind.UNAVAILABLE
 
-    def __init__(self, detail: str = "", *, transient: bool = False) -> None:
+    def __init__(self, detail: str = "", *, transient: bool = False, delivered: bool = True) -> None:
         super().__init__(detail)
         self.transient = transient
+        self.delivered = delivered
+
+
+class UploadUnconfirmed(MusicAPIError):
+    """The upload may have reached MusicAPI, but its answer was lost (a dropped connection, a timeout, a
+    gateway error). It is not sent again: that could upload, and charge, twice."""
+
+    kind = ErrorKind.UNCONFIRMED
 
 
 class TaskFailed(MusicAPIError):
@@ -82,9 +102,16 @@ class TaskFailed(MusicAPIError):
 
 
 class UploadTimedOut(UploadError):
-    """The bot's overall time limit for one upload ran out."""
+    """The bot's overall time limit for one upload ran out while MusicAPI was at work on it."""
 
     kind = ErrorKind.TIMED_OUT
+
+
+class QueueTimedOut(UploadError):
+    """The bot's overall time limit for one upload ran out while it waited in the bot's own line:
+    nothing was sent to MusicAPI."""
+
+    kind = ErrorKind.QUEUE_TIMED_OUT
 
 
 class ShuttingDown(UploadError):

@@ -61,6 +61,13 @@ def success(texts: Texts, clip_id: str, label: str) -> str:
     return texts("upload.success", clip_id=clip_id.replace("`", ""), label=plain(label))
 
 
+def waiting(texts: Texts, place: int, seconds: float) -> str:
+    """An answer's place in the bot's line for MusicAPI, and about how long until its turn."""
+    minutes = round(seconds / 60)
+    eta = texts("eta.under_a_minute") if minutes < 1 else texts("eta.minutes", minutes=minutes)
+    return texts("upload.queued", place=place, eta=eta)
+
+
 def pending(texts: Texts, label: str) -> str:
     return texts("upload.pending", label=plain(label))
 

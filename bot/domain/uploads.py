@@ -8,24 +8,36 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
 
 from bot.domain.errors import (
     ErrorKind,
+    QueueTimedOut,
     ServiceUnavailable,
     ShuttingDown,
     TaskFailed,
     UploadError,
     UploadTimedOut,
+    UploadUnconfirmed,
 )
 from bot.domain.inflight import InFlight
 from bot.domain.ports import MusicAPI, TaskResult, TaskState, UploadStore
+from bot.domain.queue import OnPlace, UploadQueue
 from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
 
 log = logging.getLogger("bot.uploads")
 
 CALLBACK_PATH = "/musicapi/callback"
+
+
+class Admission(StrEnum):
+    """Whether a member's new uploads may start."""
+
+    ADMITTED = "admitted"
+    MEMBER_BUSY = "member_busy"
+    LINE_FULL = "line_full"
 
 
 class UploadService:
@@ -36,12 +48,14 @@ class UploadService:
         *,
         client: MusicAPI,
         store: UploadStore,
+        queue: UploadQueue,
         upload_timeout: float,
         callback_base: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.store = store
+        self.queue = queue
         self._timeout = upload_timeout
         self._callback_base = callback_base.rstrip("/") if callback_base else None
         self._clock = clock
@@ -80,15 +94,25 @@ class UploadService:
         for task in list(self._waiting):
             task.cancel()
 
-    def reserve(self, user_id: int, count: int, limit: int) -> bool:
-        """Hold `count` upload slots for a member, or none if that would pass `limit` (a member with
-        nothing pending may always start one message's worth). Check and hold happen in one step."""
+    def admit(self, user_id: int, count: int, limit: int) -> Admission:
+        """Hold `count` upload slots for a member and `count` places in the line, or nothing.
+
+        A member with nothing pending may always start one message's worth; past `limit` the member is
+        busy. The line refuses when more than its capacity would wait. Check and hold are one step.
+        """
         pending = self._pending[user_id]
         if pending > 0 and pending + count > limit:
-            return False
+            return Admission.MEMBER_BUSY
+        if not self.queue.admit(count):
+            return Admission.LINE_FULL
         if count:
             self._pending[user_id] = pending + count
-        return True
+        return Admission.ADMITTED
+
+    def withdraw(self, user_id: int, count: int) -> None:
+        """Give back what `admit` held for uploads that will not start."""
+        self.release(user_id, count)
+        self.queue.forfeit(count)
 
     def release(self, user_id: int, count: int = 1) -> None:
         """Give back slots held by `reserve` that no upload will use."""
@@ -129,9 +153,14 @@ class UploadService:
             callback_token=secrets.token_urlsafe(32) if self.callback_mode else None,
         )
 
-    async def start(self, who: Requester, items: Sequence[Source | SourceRejected]) -> list[UploadRecord]:
-        """Upload every source (a slot each, held by `reserve`) and record every skipped file with its
-        reason; return the records once each is settled or handed to a callback."""
+    async def start(
+        self, who: Requester, items: Sequence[Source | SourceRejected], on_place: OnPlace | None = None
+    ) -> list[UploadRecord]:
+        """Upload every source (a slot and a place in line each, held by `admit`) and record every
+        skipped file with its reason; return the records once each is settled or handed to a callback.
+
+        `on_place` hears the interaction's place in line while its uploads wait for their turn.
+        """
         held = sum(isinstance(item, Source) for item in items)
         records: list[UploadRecord] = []
         work: list[tuple[UploadRecord, Source]] = []
@@ -143,27 +172,32 @@ class UploadService:
                     work.append((stored, item))
                     held -= 1  # from here on, settle() gives the slot back
         finally:
-            self.release(who.user_id, held)
+            self.withdraw(who.user_id, held)
         with self.in_flight.track():
             if len(work) == 1:
-                await self._run(*work[0])
+                await self._run(*work[0], on_place)
             else:
-                await asyncio.gather(*(self._run(r, s) for r, s in work))
+                await asyncio.gather(*(self._run(r, s, on_place) for r, s in work))
         return records
 
-    async def _run(self, record: UploadRecord, source: Source) -> None:
+    async def _run(self, record: UploadRecord, source: Source, on_place: OnPlace | None) -> None:
+        """Wait for the turn, send one upload, settle it. Its place in line is used here, whatever happens."""
         callback = self.callback_url(record)
         task = asyncio.current_task()
+        sent = False
         try:
             if self._stopping:
+                self.queue.forfeit()
                 raise ShuttingDown()
             if task is not None:
                 self._waiting.add(task)
             try:
                 async with asyncio.timeout(self._timeout):
-                    accepted = await self.client.upload(source.url, callback_url=callback)
+                    async with self.queue.turn(record.user_id, record.interaction_id, on_place):
+                        sent = True
+                        accepted = await self.client.upload(source.url, callback_url=callback)
             except asyncio.CancelledError:
-                # stop() cancels uploads waiting on MusicAPI; anyone else's cancellation goes on up.
+                # stop() cancels uploads waiting on the line or MusicAPI; anyone else's goes on up.
                 if not self._stopping or task is None or task.uncancel() > 0:
                     raise
                 raise ShuttingDown() from None
@@ -175,12 +209,18 @@ class UploadService:
                 record.task_id = accepted.task_id
                 await self.store.set_task(record.key, accepted.task_id)
         except ShuttingDown as exc:
+            if callback is None or not sent:
+                await self.settle(record, error=exc)
+        except UploadUnconfirmed as exc:
             if callback is None:
                 await self.settle(record, error=exc)
+            else:
+                # MusicAPI may have taken it: its callback (to this upload's own address) may still come.
+                log.warning("upload %s may have reached MusicAPI; waiting for its callback", record.id)
         except UploadError as exc:
             await self.settle(record, error=exc)
         except TimeoutError:
-            await self.settle(record, error=UploadTimedOut())
+            await self.settle(record, error=UploadTimedOut() if sent else QueueTimedOut())
         except Exception:
             log.exception("upload %s failed unexpectedly", record.id)
             try:

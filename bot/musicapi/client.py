@@ -11,15 +11,29 @@ from typing import Any
 
 import aiohttp
 
-from bot.domain.errors import ServiceUnavailable
+from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
 from bot.domain.ports import TaskResult, UploadAccepted
 from bot.musicapi.parsing import error_for, parse_task, text_field
 
 log = logging.getLogger(__name__)
 
 
+#: The largest answer the bot reads; MusicAPI's answers are a few hundred bytes.
+MAX_ANSWER_BYTES = 256 * 1024
+#: How long opening a connection may take; a request that could not connect certainly did not arrive.
+CONNECT_TIMEOUT = 10.0
+#: A 429's Retry-After is honoured (the request sent again after it) when it is at most this long.
+MAX_RETRY_AFTER = 10.0
+
+
 class MusicAPIClient:
-    """One MusicAPI account. Transient failures are retried with exponential backoff and jitter."""
+    """One MusicAPI account.
+
+    A GET is asked again after transient failures (with exponential backoff and jitter). A POST costs
+    credits and no idempotency key exists, so it is sent again only when it certainly did not arrive
+    (the connection could not be opened, a 503 with no body, a 429 with a short Retry-After); when it
+    may have arrived and the answer was lost, the upload is reported as unconfirmed instead.
+    """
 
     def __init__(
         self,
@@ -35,7 +49,7 @@ class MusicAPIClient:
         self._session = session
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT))
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
@@ -64,15 +78,34 @@ class MusicAPIClient:
         while True:
             try:
                 return await self._once(method, path, payload)
-            except ServiceUnavailable as exc:
-                if not exc.transient or attempt >= self._retries:
+            except (ServiceUnavailable, RateLimited) as exc:
+                delay = self._retry_delay(method, exc, attempt)
+                if delay is None:
+                    if (
+                        method == "POST"
+                        and isinstance(exc, ServiceUnavailable)
+                        and exc.transient
+                        and exc.delivered
+                    ):
+                        # It may have arrived: sending it again could upload, and charge, twice.
+                        raise UploadUnconfirmed(str(exc)) from None
                     raise
-                delay = self._backoff * (2**attempt) * random.uniform(0.5, 1.0)  # noqa: S311
                 attempt += 1
                 log.warning(
                     "MusicAPI %s %s failed (%s); retry %d in %.1fs", method, path, exc, attempt, delay
                 )
                 await self._sleep(delay)
+
+    def _retry_delay(self, method: str, exc: ServiceUnavailable | RateLimited, attempt: int) -> float | None:
+        """How long to wait before sending the request again, or None when it must not be sent again."""
+        if attempt >= self._retries:
+            return None
+        if isinstance(exc, RateLimited):
+            wait: float | None = exc.retry_after
+            return wait if wait is not None and wait <= MAX_RETRY_AFTER else None
+        if not exc.transient or (method == "POST" and exc.delivered):
+            return None
+        return float(self._backoff * 2**attempt * random.uniform(0.5, 1.0))  # noqa: S311
 
     async def _once(self, method: str, path: str, payload: dict[str, str] | None) -> Mapping[str, Any]:
         try:
@@ -80,22 +113,54 @@ class MusicAPIClient:
                 method, self._base + path, json=payload, headers=self._headers, timeout=self._timeout
             ) as resp:
                 status = resp.status
-                raw = await resp.read()
+                raw = await _read_capped(resp)
+                retry_after = _seconds(resp.headers.get("Retry-After"))
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # The connection was never opened: the request certainly did not arrive.
+            raise ServiceUnavailable(type(exc).__name__, transient=True, delivered=False) from None
         except TimeoutError:
-            raise ServiceUnavailable("timed out") from None
+            raise ServiceUnavailable("timed out", transient=True) from None
         except aiohttp.ClientConnectionError as exc:
             raise ServiceUnavailable(type(exc).__name__, transient=True) from None
         except aiohttp.ClientError as exc:
             raise ServiceUnavailable(type(exc).__name__) from None
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(raw) if raw is not None else None
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
+        if raw is None:
+            raise ServiceUnavailable(f"HTTP {status} with an answer over {MAX_ANSWER_BYTES} bytes")
+        if status == 503 and not raw.strip():
+            raise ServiceUnavailable("HTTP 503", transient=True, delivered=False)
         if status >= 400:
-            raise error_for(status, body)
+            error = error_for(status, body)
+            if isinstance(error, RateLimited):
+                error.retry_after = retry_after
+            raise error
         if not isinstance(body, Mapping):
             raise ServiceUnavailable(f"HTTP {status} with a body that is not a JSON object")
         code = body.get("code", 200)
         if isinstance(code, int) and code >= 400:
             raise error_for(code, body)
         return body
+
+
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes | None:
+    """The answer's body, or None when it is larger than MAX_ANSWER_BYTES (nothing more is read)."""
+    if (resp.content_length or 0) > MAX_ANSWER_BYTES:
+        return None
+    raw = bytearray()
+    while chunk := await resp.content.read(64 * 1024):
+        raw += chunk
+        if len(raw) > MAX_ANSWER_BYTES:
+            return None
+    return bytes(raw)
+
+
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After given in seconds (the HTTP-date form is taken as absent)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < float("inf") else None

@@ -66,6 +66,7 @@ def error_for(status: int, body: Any) -> MusicAPIError:
         return RateLimited(message)
     if 400 <= status < 500:
         return BadRequest(message)
+    # 502 and 504 come from a proxy in front of MusicAPI: the request may have arrived all the same.
     return ServiceUnavailable(f"HTTP {status}", transient=status in TRANSIENT_STATUSES)
 
 

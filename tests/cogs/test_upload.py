@@ -178,11 +178,11 @@ async def test_bad_links_are_refused_with_a_reason(harness: Harness, url: str, e
         ([Answer(500, {"code": 500, "message": "internal"})], "having trouble"),
         ([Answer(200, text="<html>gateway</html>")], "having trouble"),
         ([Answer(200, {"code": 200, "message": "success"})], "having trouble"),
-        ([Answer(drop=True)] * 3, "having trouble"),
-        ([Answer(503, {"message": "unavailable"})] * 3, "having trouble"),
+        ([Answer(503, text="")] * 3, "having trouble"),
+        ([Answer(502, text="<html>Bad Gateway</html>")], "may still have been uploaded"),
     ],
     ids=["400", "copyright", "no-credits", "no-subscription", "429", "500", "non-json", "no-clip-id",
-         "dropped", "503-exhausted"],
+         "503-exhausted", "502-unconfirmed"],
 )  # fmt: skip
 async def test_musicapi_failures_become_specific_replies(
     harness: Harness, answers: list, expected: str
@@ -208,8 +208,8 @@ async def test_rejected_api_key_tells_admins_and_logs_an_error(
     assert "wrong-key" not in caplog.text
 
 
-async def test_transient_failures_are_retried(harness: Harness) -> None:
-    harness.musicapi.script(Answer(503, {"message": "busy"}), Answer(drop=True))
+async def test_failures_before_musicapi_took_the_upload_are_retried(harness: Harness) -> None:
+    harness.musicapi.script(Answer(503, text=""), Answer(429, {"code": 429}, headers={"Retry-After": "0"}))
     async with harness.running(musicapi_retries=2):
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         text = await final(harness, payload)
@@ -219,7 +219,7 @@ async def test_transient_failures_are_retried(harness: Harness) -> None:
 
 async def test_overall_time_limit_ends_with_a_friendly_message(harness: Harness) -> None:
     """Retries of a busy MusicAPI (each request within its own limit) outlast the whole upload's limit."""
-    harness.musicapi.script(*[Answer(status=503, body={"code": 503, "message": "busy"})] * 3)
+    harness.musicapi.script(*[Answer(status=503, text="")] * 3)
     async with harness.running(upload_timeout=1.0, musicapi_timeout=1.0, musicapi_retry_backoff=5.0):
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         text = await final(harness, payload)
@@ -312,3 +312,26 @@ async def test_dev_guild_commands_are_not_synced_again_when_unchanged(harness: H
     async with harness.running(dev_guild_id=GUILD_ID):
         pass
     assert len(harness.discord.sent("PUT", route)) == 1
+
+
+async def test_a_connection_dropped_after_musicapi_read_the_upload_sends_it_once_and_says_so(
+    harness: Harness,
+) -> None:
+    """MusicAPI may have carried the upload out: sending it again could charge twice."""
+    harness.musicapi.script(Answer(drop=True))
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert len(harness.musicapi.uploads) == 1
+    assert "may still have been uploaded" in text and "didn't send it again" in text
+    assert "**files.example.com/a.mp3**" in text
+
+
+async def test_a_503_without_a_body_did_not_arrive_and_is_sent_again(harness: Harness) -> None:
+    """MusicAPI refused before taking the upload (503, no body): it is sent again."""
+    harness.musicapi.script(Answer(503, text=""))
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert len(harness.musicapi.uploads) == 2
+    assert clip_id_for(0) in text

@@ -28,6 +28,7 @@ class Answer:
     text: str | None = None
     drop: bool = False
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +39,8 @@ class FakeMusicAPI:
     polls: list[str] = field(default_factory=list)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_answers: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
+    #: Scripted answers to task lookups (GET), taken before anything else.
+    poll_answers: deque[Answer] = field(default_factory=deque)
     auth_headers: list[str] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
@@ -80,6 +83,8 @@ class FakeMusicAPI:
     async def _task(self, request: web.Request) -> web.StreamResponse:
         task_id = request.match_info["task_id"]
         self.polls.append(task_id)
+        if self.poll_answers:
+            return await self._answer(request, self.poll_answers.popleft())
         queued = self.task_answers.get(task_id)
         if queued:
             return web.json_response(queued.popleft() if len(queued) > 1 else queued[0])
@@ -97,9 +102,14 @@ class FakeMusicAPI:
             request.transport.abort()
             raise asyncio.CancelledError
         if answer.text is not None:
-            return web.Response(status=answer.status, text=answer.text, content_type="text/html")
+            return web.Response(
+                status=answer.status, text=answer.text, content_type="text/html", headers=answer.headers
+            )
         return web.Response(
-            status=answer.status, text=json.dumps(answer.body), content_type="application/json"
+            status=answer.status,
+            text=json.dumps(answer.body),
+            content_type="application/json",
+            headers=answer.headers,
         )
 
     async def send_callback(

@@ -13,6 +13,7 @@ import pytest
 from bot.domain.errors import (
     BadRequest,
     CopyrightBlocked,
+    ErrorKind,
     Forbidden,
     MusicAPIError,
     NoSubscription,
@@ -21,11 +22,13 @@ from bot.domain.errors import (
     ServiceUnavailable,
     TaskFailed,
     Unauthorized,
+    UploadUnconfirmed,
 )
 from bot.domain.ports import TaskResult, TaskState, UploadAccepted
 from bot.musicapi import MusicAPIClient, parse_task
+from bot.musicapi.client import MAX_ANSWER_BYTES
 from tests.fakes.musicapi import API_KEY, Answer, FakeMusicAPI, clip_id_for, flat_callback, task_callback
-from tests.harness import serve
+from tests.harness import free_port, serve
 
 AUDIO = "https://cdn.example.com/song.mp3"
 CLIP = "cfbc3d3c-2add-4265-bcdf-924092096e3d"
@@ -229,31 +232,44 @@ async def test_500_is_unavailable_not_retried(env: Env) -> None:
     assert env.sleeps == []
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
-async def test_transient_retried_then_success(env: Env, status: int) -> None:
-    env.fake.script(
-        Answer(status, {"code": status, "message": "bad gateway"}), Answer(status, None, text="oops")
-    )
+async def test_503_without_a_body_did_not_arrive_and_is_sent_again(env: Env) -> None:
+    env.fake.script(Answer(503, text=""), Answer(503, text=""))
     result = await env.client().upload(AUDIO)
     assert result.clip_id == clip_id_for(0)
-    assert len(env.fake.uploads) == 3
     assert env.fake.uploads == [{"url": AUDIO}] * 3
     assert len(env.sleeps) == 2
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
-async def test_transient_retried_until_exhausted(env: Env, status: int) -> None:
-    answers = [Answer(status, {"code": status, "message": "unavailable"}) for _ in range(RETRIES + 2)]
-    err = await upload_error(env, *answers)
+async def test_503_without_a_body_until_retries_run_out_is_unavailable(env: Env) -> None:
+    err = await upload_error(env, *[Answer(503, text="") for _ in range(RETRIES + 2)])
     assert type(err) is ServiceUnavailable
-    assert err.transient is True
     assert len(env.fake.uploads) == RETRIES + 1
     assert len(env.fake.answers) == 1  # the last scripted answer was never asked for
     assert len(env.sleeps) == RETRIES
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(502, {"code": 502, "message": "bad gateway"}),
+        Answer(504, {"code": 504, "message": "gateway timeout"}),
+        Answer(502, text="<html>Bad Gateway</html>"),
+        Answer(503, {"code": 503, "message": "unavailable"}),
+        Answer(drop=True),
+    ],
+    ids=["502", "504", "502-html", "503-with-body", "dropped-after-reading"],
+)
+async def test_an_upload_that_may_have_arrived_is_never_sent_twice(env: Env, answer: Answer) -> None:
+    """The answer was lost after MusicAPI read the request: one POST, and an honest 'unconfirmed'."""
+    err = await upload_error(env, answer, Answer(200, {"code": 200, "clip_id": CLIP}))
+    assert type(err) is UploadUnconfirmed
+    assert err.kind is ErrorKind.UNCONFIRMED
+    assert len(env.fake.uploads) == 1
+    assert env.sleeps == []
+
+
 async def test_backoff_grows_exponentially_with_jitter(env: Env) -> None:
-    answers = [Answer(503, {"code": 503}) for _ in range(4)]
+    answers = [Answer(503, text="") for _ in range(4)]
     await upload_error(env, *answers, retries=3)
     assert len(env.sleeps) == 3
     for attempt, delay in enumerate(env.sleeps):
@@ -261,28 +277,29 @@ async def test_backoff_grows_exponentially_with_jitter(env: Env) -> None:
 
 
 async def test_zero_retries_means_one_attempt(env: Env) -> None:
-    err = await upload_error(env, Answer(503, {"code": 503}), retries=0)
+    err = await upload_error(env, Answer(503, text=""), retries=0)
     assert type(err) is ServiceUnavailable
     assert len(env.fake.uploads) == 1
     assert env.sleeps == []
 
 
-async def test_dropped_connection_is_retried(env: Env) -> None:
-    env.fake.script(Answer(drop=True))
+async def test_429_with_a_short_retry_after_is_sent_again_after_it(env: Env) -> None:
+    env.fake.script(Answer(429, {"code": 429, "message": "slow down"}, headers={"Retry-After": "2"}))
     result = await env.client().upload(AUDIO)
     assert result.clip_id == clip_id_for(0)
     assert len(env.fake.uploads) == 2
-    assert len(env.sleeps) == 1
+    assert env.sleeps == [2.0]
 
 
-async def test_dropped_connection_every_time(env: Env) -> None:
-    err = await upload_error(env, *[Answer(drop=True) for _ in range(RETRIES + 1)])
-    assert type(err) is ServiceUnavailable
-    assert err.transient is True
-    assert len(env.fake.uploads) == RETRIES + 1
+@pytest.mark.parametrize("retry_after", ["120", "Wed, 21 Oct 2026 07:28:00 GMT", "-1", "soon"])
+async def test_429_with_a_long_or_unreadable_retry_after_is_busy(env: Env, retry_after: str) -> None:
+    err = await upload_error(env, Answer(429, {"code": 429}, headers={"Retry-After": retry_after}))
+    assert type(err) is RateLimited
+    assert len(env.fake.uploads) == 1
+    assert env.sleeps == []
 
 
-async def test_connection_refused_is_unavailable() -> None:
+async def test_connection_refused_did_not_arrive_and_is_sent_again() -> None:
     async with aiohttp.ClientSession() as session:
         sleeps: list[float] = []
 
@@ -291,16 +308,32 @@ async def test_connection_refused_is_unavailable() -> None:
 
         client = MusicAPIClient(
             session,
-            base_url="http://127.0.0.1:9",
+            base_url=f"http://127.0.0.1:{free_port()}",
             api_key=API_KEY,
             timeout=2,
             retries=1,
             backoff=0.01,
             sleep=sleep,
         )
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(ServiceUnavailable) as info:
             await client.upload(AUDIO)
-    assert len(sleeps) == 1  # refused connections are transient
+    assert type(info.value) is ServiceUnavailable  # not "unconfirmed": nothing arrived
+    assert info.value.delivered is False
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [Answer(502, text="<html>"), Answer(504, {"code": 504}), Answer(503, text=""), Answer(drop=True)],
+    ids=["502", "504", "503", "dropped"],
+)
+async def test_a_task_lookup_is_safe_to_ask_again(env: Env, answer: Answer) -> None:
+    env.fake.poll_answers.append(answer)
+    env.fake.task_answers["t"] = deque([task_callback("t", CLIP)])
+    result = await env.client().get_task("t")
+    assert result.clip_id == CLIP
+    assert env.fake.polls == ["t", "t"]
+    assert len(env.sleeps) <= 1  # aiohttp itself asks again once when a kept-alive connection drops
 
 
 @pytest.mark.parametrize("status", [200, 500])
@@ -311,10 +344,17 @@ async def test_non_json_body_is_unavailable(env: Env, status: int) -> None:
     assert "<html>" not in err.detail
 
 
-async def test_non_json_502_is_retried(env: Env) -> None:
-    env.fake.script(Answer(502, text="<html>"))
-    assert (await env.client().upload(AUDIO)).clip_id == clip_id_for(0)
-    assert len(env.fake.uploads) == 2
+async def test_an_answer_over_the_size_cap_is_not_read_whole(env: Env) -> None:
+    huge = {"code": 200, "clip_id": CLIP, "padding": "x" * (MAX_ANSWER_BYTES + 1)}
+    err = await upload_error(env, Answer(200, huge))
+    assert type(err) is ServiceUnavailable
+    assert "over" in err.detail
+    assert len(env.fake.uploads) == 1
+
+
+async def test_a_deeply_nested_answer_is_unavailable_not_a_crash(env: Env) -> None:
+    err = await upload_error(env, Answer(200, text="[" * 100_000 + "]" * 100_000))
+    assert type(err) is ServiceUnavailable
 
 
 @pytest.mark.parametrize(
@@ -337,9 +377,9 @@ async def test_200_without_clip_id_is_unavailable(env: Env, body: Any) -> None:
     assert len(env.fake.uploads) == 1
 
 
-async def test_slow_answer_times_out(env: Env) -> None:
+async def test_a_slow_upload_times_out_unconfirmed_and_is_not_sent_again(env: Env) -> None:
     err = await upload_error(env, Answer(200, {"code": 200, "clip_id": CLIP}, delay=0.6), timeout=0.2)
-    assert type(err) is ServiceUnavailable
+    assert type(err) is UploadUnconfirmed
     assert err.detail == "timed out"
     assert len(env.fake.uploads) == 1
 

@@ -1,0 +1,226 @@
+"""The upload line: at most `concurrency` requests to MusicAPI at once; the rest wait their turn, taken
+round-robin across members so that one member's message of five files does not hold everyone behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+#: Tells the owner of waiting uploads their place in line (1 is next) and the expected wait in seconds.
+OnPlace = Callable[[int, float], Awaitable[None]]
+
+#: How often the line is looked at, how often one owner hears of a new place at most (edits of one
+#: interaction share a rate limit at Discord), and how many owners hear of it per look.
+TICK = 1.0
+PLACE_EVERY = 5.0
+PLACES_PER_TICK = 50
+#: How strongly the newest turn counts in the average length of a turn (for the expected wait).
+SMOOTHING = 0.2
+
+
+@dataclass(eq=False)
+class _Ticket:
+    member: int
+    owner: Hashable
+    granted: asyncio.Future[None]
+
+
+@dataclass(eq=False)
+class _Watcher:
+    on_place: OnPlace
+    tickets: int = 0
+    shown: int | None = None
+    shown_at: float = -math.inf
+
+
+@dataclass
+class _Turns:
+    """The average length of a turn, learnt from the turns taken."""
+
+    average: float
+    taken: int = field(default=0)
+
+    def add(self, seconds: float) -> None:
+        self.taken += 1
+        self.average += SMOOTHING * (seconds - self.average)
+
+
+class UploadQueue:
+    """A fair line in front of MusicAPI. `admit` reserves places (refusing past `capacity` waiting),
+    `turn` waits for one request's turn and holds it until the request is done."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        capacity: int,
+        typical_turn: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.concurrency = concurrency
+        self.capacity = capacity
+        self._free = concurrency
+        self._admitted = 0  # places reserved by `admit` whose request has not had its turn yet
+        self._lines: dict[int, deque[_Ticket]] = {}  # insertion order is the round-robin order
+        self._watchers: dict[Hashable, _Watcher] = {}
+        self._turns = _Turns(typical_turn)
+        self._clock = clock
+        self._monitor: asyncio.Task[None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(line) for line in self._lines.values())
+
+    @property
+    def in_flight(self) -> int:
+        return self.concurrency - self._free
+
+    def admit(self, count: int) -> bool:
+        """Reserve `count` places, or none if more than `capacity` requests would then wait."""
+        if self._admitted + count - self._free > self.capacity:
+            return False
+        self._admitted += count
+        return True
+
+    def forfeit(self, count: int = 1) -> None:
+        """Give back places reserved by `admit` that will not take a turn."""
+        self._admitted = max(self._admitted - count, 0)
+
+    def expected_wait(self, place: int) -> float:
+        """Seconds until the request at `place` gets its turn, from the average turn so far."""
+        return math.ceil(place / self.concurrency) * self._turns.average
+
+    @contextlib.asynccontextmanager
+    async def turn(
+        self, member: int, owner: Hashable | None = None, on_place: OnPlace | None = None
+    ) -> AsyncIterator[None]:
+        """Wait for a turn (one reserved place is used), hold it for the block, then pass it on.
+
+        `owner` groups the requests of one answer (an interaction): `on_place` hears that group's best
+        place while any of them waits, at a pace Discord's rate limits allow.
+        """
+        if self._free > 0 and not self._lines:
+            self._free -= 1
+            self.forfeit()
+        else:
+            await self._wait(member, owner, on_place)
+        started = self._clock()
+        try:
+            yield
+        finally:
+            self._turns.add(self._clock() - started)
+            self._pass_on()
+
+    async def _wait(self, member: int, owner: Hashable | None, on_place: OnPlace | None) -> None:
+        ticket = _Ticket(
+            member, owner if owner is not None else object(), asyncio.get_running_loop().create_future()
+        )
+        self._lines.setdefault(member, deque()).append(ticket)
+        if on_place is not None:
+            watcher = self._watchers.setdefault(ticket.owner, _Watcher(on_place))
+            watcher.tickets += 1
+        self._start_monitor()
+        try:
+            await ticket.granted
+        except asyncio.CancelledError:
+            if ticket.granted.done() and not ticket.granted.cancelled():
+                self._pass_on()  # granted as it was cancelled: the turn goes to the next one
+            else:
+                self._leave(ticket)
+            raise
+        finally:
+            self._unwatch(ticket.owner)
+
+    def _leave(self, ticket: _Ticket) -> None:
+        line = self._lines.get(ticket.member)
+        if line is not None and ticket in line:
+            line.remove(ticket)
+            if not line:
+                del self._lines[ticket.member]
+        self.forfeit()
+
+    def _unwatch(self, owner: Hashable) -> None:
+        watcher = self._watchers.get(owner)
+        if watcher is not None:
+            watcher.tickets -= 1
+            if watcher.tickets <= 0:
+                del self._watchers[owner]
+
+    def _pass_on(self) -> None:
+        """A turn ended: the next member in the round gets it, or it stays free."""
+        while self._lines:
+            member = next(iter(self._lines))
+            line = self._lines.pop(member)
+            ticket = line.popleft()
+            if line:
+                self._lines[member] = line  # back of the round
+            if ticket.granted.cancelled():
+                continue
+            self.forfeit()
+            ticket.granted.set_result(None)
+            return
+        self._free = min(self._free + 1, self.concurrency)
+
+    def places(self) -> dict[Hashable, int]:
+        """Each owner's best place in line (1 is next), as the round-robin will serve them."""
+        best: dict[Hashable, int] = {}
+        place = 0
+        lines = list(self._lines.values())
+        for depth in range(max((len(line) for line in lines), default=0)):
+            for line in lines:
+                if depth < len(line):
+                    place += 1
+                    best.setdefault(line[depth].owner, place)
+        return best
+
+    # -- telling members their place -----------------------------------------------------------------
+
+    def _start_monitor(self) -> None:
+        if self._monitor is None or self._monitor.done():
+            self._monitor = asyncio.create_task(self._watch(), name="upload-line")
+
+    async def _watch(self) -> None:
+        """While anyone waits: every TICK, tell owners their place (at the start too, so that a new
+        line is shown at once)."""
+        while self._lines:
+            try:
+                await self.tell_places()
+            except Exception:
+                log.exception("telling members their place in line failed")
+            await asyncio.sleep(TICK)
+
+    async def tell_places(self) -> None:
+        """Tell owners whose place changed (new ones first); each at most every PLACE_EVERY seconds."""
+        now = self._clock()
+        due: list[tuple[int, _Watcher]] = []
+        for owner, place in self.places().items():
+            watcher = self._watchers.get(owner)
+            if watcher is None or watcher.shown == place:
+                continue
+            if watcher.shown is None or now - watcher.shown_at >= PLACE_EVERY:
+                due.append((place, watcher))
+        due.sort(key=lambda item: (item[1].shown is not None, item[0]))
+        told = due[:PLACES_PER_TICK]
+        for place, watcher in told:
+            watcher.shown, watcher.shown_at = place, now
+        results = await asyncio.gather(
+            *(w.on_place(place, self.expected_wait(place)) for place, w in told), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("could not show a place in line (%s)", type(result).__name__)
+
+    async def close(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
