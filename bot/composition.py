@@ -123,7 +123,12 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         typical_turn=TYPICAL_CALLBACK_UPLOAD if s.callback_mode else TYPICAL_SYNC_UPLOAD,
     )
     uploads = UploadService(
-        client=client, store=store, queue=queue, upload_timeout=s.upload_timeout, callback_base=s.public_url
+        client=client,
+        store=store,
+        queue=queue,
+        upload_timeout=s.upload_timeout,
+        request_timeout=s.musicapi_timeout,
+        callback_base=s.public_url,
     )
     bot = MusicBot(
         session=session,

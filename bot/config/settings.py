@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     musicapi_poll_deadline: PositiveFloat = 1800.0
     max_message_attachments: PositiveInt = 5
     musicapi_concurrency: PositiveInt = 20
-    max_queue: NonNegativeInt = 200
+    max_queue: NonNegativeInt = 100
 
     @classmethod
     def settings_customise_sources(

@@ -1,5 +1,6 @@
 """The upload line: at most `concurrency` requests to MusicAPI at once; the rest wait their turn, taken
-round-robin across members so that one member's message of five files does not hold everyone behind it."""
+round-robin across members (the member served least recently goes first), so that one member's message
+of five files does not hold everyone behind it."""
 
 from __future__ import annotations
 
@@ -69,7 +70,9 @@ class UploadQueue:
         self.capacity = capacity
         self._free = concurrency
         self._admitted = 0  # places reserved by `admit` whose request has not had its turn yet
-        self._lines: dict[int, deque[_Ticket]] = {}  # insertion order is the round-robin order
+        self._lines: dict[int, deque[_Ticket]] = {}  # each waiting member's requests, in arrival order
+        self._served: dict[int, int] = {}  # member -> when (a turn count) they were last given a turn
+        self._serial = 0
         self._watchers: dict[Hashable, _Watcher] = {}
         self._turns = _Turns(typical_turn)
         self._clock = clock
@@ -100,18 +103,26 @@ class UploadQueue:
 
     @contextlib.asynccontextmanager
     async def turn(
-        self, member: int, owner: Hashable | None = None, on_place: OnPlace | None = None
+        self,
+        member: int,
+        owner: Hashable | None = None,
+        on_place: OnPlace | None = None,
+        *,
+        within: float | None = None,
     ) -> AsyncIterator[None]:
         """Wait for a turn (one reserved place is used), hold it for the block, then pass it on.
 
         `owner` groups the requests of one answer (an interaction): `on_place` hears that group's best
-        place while any of them waits, at a pace Discord's rate limits allow.
+        place while any of them waits, at a pace Discord's rate limits allow. Waiting longer than
+        `within` seconds raises TimeoutError (the place is given up).
         """
         if self._free > 0 and not self._lines:
             self._free -= 1
             self.forfeit()
+            self._mark_served(member)
         else:
-            await self._wait(member, owner, on_place)
+            async with asyncio.timeout(within):
+                await self._wait(member, owner, on_place)
         started = self._clock()
         try:
             yield
@@ -154,17 +165,31 @@ class UploadQueue:
             if watcher.tickets <= 0:
                 del self._watchers[owner]
 
+    def _mark_served(self, member: int) -> None:
+        self._serial += 1
+        self._served[member] = self._serial
+        if len(self._served) > 2 * (len(self._lines) + self.concurrency):
+            # Only the order among waiting members matters; one who waits no more may be forgotten
+            # (coming back, they count as served long ago, which they were).
+            self._served = {m: at for m, at in self._served.items() if m in self._lines or at == self._serial}
+
+    def _round(self) -> list[int]:
+        """Waiting members in the order the round-robin serves them: least recently served first
+        (never served counts as longest ago), then by arrival."""
+        return sorted(self._lines, key=lambda member: self._served.get(member, 0))
+
     def _pass_on(self) -> None:
-        """A turn ended: the next member in the round gets it, or it stays free."""
+        """A turn ended: the member served least recently gets it, or it stays free."""
         while self._lines:
-            member = next(iter(self._lines))
-            line = self._lines.pop(member)
+            member = self._round()[0]
+            line = self._lines[member]
             ticket = line.popleft()
-            if line:
-                self._lines[member] = line  # back of the round
+            if not line:
+                del self._lines[member]
             if ticket.granted.cancelled():
                 continue
             self.forfeit()
+            self._mark_served(member)
             ticket.granted.set_result(None)
             return
         self._free = min(self._free + 1, self.concurrency)
@@ -173,7 +198,7 @@ class UploadQueue:
         """Each owner's best place in line (1 is next), as the round-robin will serve them."""
         best: dict[Hashable, int] = {}
         place = 0
-        lines = list(self._lines.values())
+        lines = [self._lines[member] for member in self._round()]
         for depth in range(max((len(line) for line in lines), default=0)):
             for line in lines:
                 if depth < len(line):

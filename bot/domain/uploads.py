@@ -50,6 +50,7 @@ class UploadService:
         store: UploadStore,
         queue: UploadQueue,
         upload_timeout: float,
+        request_timeout: float,
         callback_base: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -57,6 +58,8 @@ class UploadService:
         self.store = store
         self.queue = queue
         self._timeout = upload_timeout
+        #: An upload waits in line only as long as its request still has its full time afterwards.
+        self._line_wait = max(upload_timeout - request_timeout, 0.0)
         self._callback_base = callback_base.rstrip("/") if callback_base else None
         self._clock = clock
         self._stopping = False
@@ -193,7 +196,9 @@ class UploadService:
                 self._waiting.add(task)
             try:
                 async with asyncio.timeout(self._timeout):
-                    async with self.queue.turn(record.user_id, record.interaction_id, on_place):
+                    async with self.queue.turn(
+                        record.user_id, record.interaction_id, on_place, within=self._line_wait
+                    ):
                         sent = True
                         accepted = await self.client.upload(source.url, callback_url=callback)
             except asyncio.CancelledError:

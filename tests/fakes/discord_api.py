@@ -51,6 +51,10 @@ class FakeDiscord:
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     members: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     fail: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    #: Interactions that have their initial response; a second one is refused (40060), as Discord does.
+    acknowledged: set[str] = field(default_factory=set)
+    #: Interactions whose first response Discord applies but answers with a 500 all the same.
+    applied_but_5xx: set[str] = field(default_factory=set)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     new_call: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -83,6 +87,13 @@ class FakeDiscord:
         for (method, prefix), (status, payload) in self.fail.items():
             if request.method == method and path.startswith(prefix):
                 return _json(payload, status)
+        parts = path.strip("/").split("/")
+        if request.method == "POST" and parts[:1] == ["interactions"] and parts[-1] == "callback":
+            if parts[1] in self.acknowledged:
+                return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
+            self.acknowledged.add(parts[1])
+            if parts[1] in self.applied_but_5xx:
+                return _json({"message": "500: Internal Server Error", "code": 0}, 500)
         if (
             not path.startswith(("/webhooks/", "/interactions/"))
             and request.headers.get("Authorization") != f"Bot {VALID_TOKEN}"

@@ -41,6 +41,9 @@ class FakeMusicAPI:
     task_answers: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
     #: Scripted answers to task lookups (GET), taken before anything else.
     poll_answers: deque[Answer] = field(default_factory=deque)
+    #: Upload requests MusicAPI is working on now, and the most it ever worked on at once.
+    busy: int = 0
+    most_busy: int = 0
     auth_headers: list[str] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
@@ -69,6 +72,14 @@ class FakeMusicAPI:
         async with self._arrived:
             self.uploads.append(body)
             self._arrived.notify_all()
+        self.busy += 1
+        self.most_busy = max(self.most_busy, self.busy)
+        try:
+            return await self._upload_answer(request, body)
+        finally:
+            self.busy -= 1
+
+    async def _upload_answer(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         answer = self.answers.popleft() if self.answers else None
         if answer is None:
             await asyncio.sleep(self.delay)

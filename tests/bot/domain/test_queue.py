@@ -1,0 +1,178 @@
+"""The upload line on its own: the order of turns, places in line, the cap, giving up a place."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable
+
+import pytest
+
+from bot.domain import queue as queue_module
+from bot.domain.queue import UploadQueue
+
+
+def line(concurrency: int = 1, capacity: int = 100, typical_turn: float = 10.0) -> UploadQueue:
+    return UploadQueue(concurrency=concurrency, capacity=capacity, typical_turn=typical_turn)
+
+
+async def run_in_order(q: UploadQueue, members: list[int], served: list[str], gate: asyncio.Event) -> None:
+    """Every request of `members` (in arrival order) takes its turn; `served` records the order."""
+
+    async def one(member: int, n: int) -> None:
+        assert q.admit(1)
+        async with q.turn(member, owner=(member, n)):
+            served.append(f"{member}.{n}")
+            await gate.wait()
+
+    counts: dict[int, int] = {}
+    tasks = []
+    for member in members:
+        counts[member] = counts.get(member, 0) + 1
+        tasks.append(asyncio.create_task(one(member, counts[member])))
+        await asyncio.sleep(0)  # arrive in this order
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(*tasks)
+
+
+async def test_one_members_many_files_do_not_hold_everyone_behind_them() -> None:
+    q = line(concurrency=1)
+    served: list[str] = []
+    # Member 1 sends five files at once; members 2 and 3 one each, just after.
+    await run_in_order(q, [1, 1, 1, 1, 1, 2, 3], served, asyncio.Event())
+    assert served == ["1.1", "2.1", "3.1", "1.2", "1.3", "1.4", "1.5"]
+
+
+async def test_members_take_turns_round_robin() -> None:
+    q = line(concurrency=1)
+    served: list[str] = []
+    await run_in_order(q, [1, 1, 1, 2, 2, 3], served, asyncio.Event())
+    assert served == ["1.1", "2.1", "3.1", "1.2", "2.2", "1.3"]
+
+
+async def test_no_more_than_concurrency_at_once() -> None:
+    q = line(concurrency=3)
+    busy = most = 0
+
+    async def one(member: int) -> None:
+        nonlocal busy, most
+        assert q.admit(1)
+        async with q.turn(member):
+            busy += 1
+            most = max(most, busy)
+            await asyncio.sleep(0.01)
+            busy -= 1
+
+    await asyncio.gather(*(one(m) for m in range(20)))
+    assert most == 3
+    assert q.waiting == 0 and q.in_flight == 0
+
+
+async def test_places_follow_the_round_robin() -> None:
+    q = line(concurrency=1)
+    gate = asyncio.Event()
+
+    async def one(member: int, owner: Hashable) -> None:
+        assert q.admit(1)
+        async with q.turn(member, owner=owner):
+            await gate.wait()
+
+    tasks = [asyncio.create_task(one(m, o)) for m, o in [(1, "a"), (1, "a"), (1, "a"), (2, "b"), (3, "c")]]
+    await asyncio.sleep(0.01)
+    # "a" holds the turn and waits with two more files; "b" and "c" have not been served yet.
+    assert q.places() == {"b": 1, "c": 2, "a": 3}
+    gate.set()
+    await asyncio.gather(*tasks)
+    assert q.places() == {}
+
+
+async def test_the_line_refuses_past_its_capacity_and_counts_reserved_places() -> None:
+    q = line(concurrency=2, capacity=3)
+    assert q.admit(2)  # both go straight to MusicAPI
+    assert q.admit(3)  # three wait: the line is full
+    assert not q.admit(1)
+    q.forfeit(1)  # one of them will not come after all
+    assert q.admit(1)
+    assert not q.admit(1)
+
+
+async def test_a_place_given_up_while_waiting_leaves_the_line() -> None:
+    q = line(concurrency=1, capacity=1)
+    gate = asyncio.Event()
+    assert q.admit(1)
+
+    async def first() -> None:
+        async with q.turn(1):
+            await gate.wait()
+
+    holder = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    assert q.admit(1)
+    assert not q.admit(1)
+    with pytest.raises(TimeoutError):
+        async with q.turn(2, within=0.05):
+            pytest.fail("the turn should not come while the first holds it")
+    assert q.waiting == 0
+    assert q.admit(1)  # the place was given back
+    gate.set()
+    await holder
+
+
+async def test_a_cancelled_wait_passes_nothing_on_and_the_next_one_gets_the_turn() -> None:
+    q = line(concurrency=1)
+    gate = asyncio.Event()
+    order: list[int] = []
+
+    async def one(member: int) -> None:
+        assert q.admit(1)
+        async with q.turn(member):
+            order.append(member)
+            await gate.wait()
+
+    tasks = {m: asyncio.create_task(one(m)) for m in (1, 2, 3)}
+    await asyncio.sleep(0.01)
+    tasks[2].cancel()
+    gate.set()
+    await asyncio.gather(tasks[1], tasks[3])
+    assert order == [1, 3]
+    assert q.in_flight == 0
+
+
+async def test_owners_hear_their_place_at_once_then_no_more_often_than_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = 1000.0
+    q = UploadQueue(concurrency=1, capacity=10, typical_turn=30.0, clock=lambda: now)
+    heard: list[tuple[str, int, float]] = []
+
+    def listener(owner: str):
+        async def on_place(place: int, seconds: float) -> None:
+            heard.append((owner, place, seconds))
+
+        return on_place
+
+    gate = asyncio.Event()
+
+    async def one(member: int, owner: str) -> None:
+        assert q.admit(1)
+        async with q.turn(member, owner=owner, on_place=listener(owner)):
+            await gate.wait()
+
+    monkeypatch.setattr(queue_module, "TICK", 3600.0)  # the test drives the ticks itself
+    tasks = [asyncio.create_task(one(m, o)) for m, o in [(1, "a"), (2, "b"), (3, "c")]]
+    await asyncio.sleep(0.01)
+    assert sorted(heard) == [("b", 1, 30.0), ("c", 2, 60.0)]  # at once, with the expected wait
+    heard.clear()
+    await q.tell_places()  # nothing moved
+    assert heard == []
+    # "b" leaves the line: "c" moves up, but hears of it only PLACE_EVERY seconds after the last time.
+    tasks[1].cancel()
+    await asyncio.sleep(0)
+    await q.tell_places()
+    assert heard == []
+    now += queue_module.PLACE_EVERY
+    await q.tell_places()
+    assert heard == [("c", 1, 30.0)]
+    gate.set()
+    await asyncio.gather(tasks[0], tasks[2])
+    await q.close()
