@@ -155,12 +155,21 @@ class BotSpec:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def our_bot() -> BotSpec:
+def our_bot(concurrency: int = 1000) -> BotSpec:
+    """Our bot; by default its upload line lets every upload of a burst go to MusicAPI at once, so that
+    the comparison with the minimal bot measures everything but the line."""
     return BotSpec(
         "ours",
         [sys.executable, str(ROOT / "tests" / "support" / "launch_bot.py")],
         # Distinct members already escape the per-member limit; a high limit keeps it out of the way.
-        {"MAX_UPLOADS_PER_USER": "100000", "PUBLIC_URL": "", "DEV_GUILD_ID": "", "LOG_LEVEL": "INFO"},
+        {
+            "MAX_UPLOADS_PER_USER": "100000",
+            "PUBLIC_URL": "",
+            "DEV_GUILD_ID": "",
+            "LOG_LEVEL": "INFO",
+            "MUSICAPI_CONCURRENCY": str(concurrency),
+            "MAX_QUEUE": "100000",
+        },
     )
 
 
@@ -789,6 +798,31 @@ def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, round
     )
 
 
+# -- the burst beyond the line's concurrency ----------------------------------------------------------------
+#: With concurrency C and MusicAPI latency L, a burst of N is answered within ceil(N / C) x L, plus this.
+LINE_TARGET = 1.10
+
+
+def line_report(ours: Figures, minimal: Figures, n: int, concurrency: int, delay: float, rounds: int) -> str:
+    bound = math.ceil(n / concurrency) * delay
+    verdict = "ok" if ours.all_delivered_s <= LINE_TARGET * bound else "OVER"
+    lines = [
+        f"line: {n} x /upload url: from {n} distinct members, MUSICAPI_CONCURRENCY={concurrency}, "
+        f"MusicAPI delay {delay:g} s" + (f", median of {rounds} rounds" if rounds > 1 else ""),
+        "",
+        f"{'':<36}{'ours':>10}{'minimal':>10}{'bound':>10}{'ours/bound':>12}   target",
+        f"{'all clip_ids delivered (s)':<36}{ours.all_delivered_s:>10.2f}{minimal.all_delivered_s:>10.2f}"
+        f"{bound:>10.2f}{ours.all_delivered_s / bound:>11.2f}x   <= {LINE_TARGET:.2f}x {verdict}",
+        f"{'clip_id answer p50 (s)':<36}{ours.answer_p50_s:>10.2f}{minimal.answer_p50_s:>10.2f}",
+        f"{'first response p99 (ms)':<36}{ours.first_response_p99_ms:>10.1f}{minimal.first_response_p99_ms:>10.1f}",
+        f"{'CPU per upload (ms)':<36}{ours.cpu_per_upload_ms:>10.2f}{minimal.cpu_per_upload_ms:>10.2f}",
+        "",
+        f"bound = ceil({n} / {concurrency}) x {delay:g} s; the minimal bot has no line (aiohttp's pool of"
+        " 100 connections per host is its only limit) and shows no places.",
+    ]
+    return "\n".join(lines)
+
+
 def table_row(label: str, ours: float, minimal: float, fmt: str, *, target: bool = False) -> str:
     ratio = f"{ours / minimal:>10.2f}x" if minimal else f"{'-':>11}"
     verdict = ("ok" if ours <= TARGET * minimal else "OVER") if target else ""
@@ -834,10 +868,19 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--mode",
-        choices=("sync", "callback", "both"),
+        choices=("sync", "callback", "line", "both"),
         default="both",
         help="sync: ours vs the minimal bot; callback: our bot in callback mode, beside ours in sync "
-        "mode; both (default): the two tables",
+        "mode; line: a burst several times the upload line's concurrency; both (default): all three",
+    )
+    parser.add_argument(
+        "--line-n", type=int, default=100, help="interactions in the line burst (default 100)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=10, help="MUSICAPI_CONCURRENCY in the line burst (default 10)"
+    )
+    parser.add_argument(
+        "--line-delay", type=float, default=1.0, help="MusicAPI's answer delay in the line burst (default 1)"
     )
     parser.add_argument("--n", type=int, default=200, help="interactions in the sync burst (default 200)")
     parser.add_argument(
@@ -868,21 +911,37 @@ async def main(argv: Sequence[str] | None = None) -> int:
 
     # Callback mode is held against our bot's sync-mode CPU from the same run, so ours always runs in sync.
     runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
+    line_runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
     callback_runs: list[CallbackFigures] = []
     for round_ in range(args.rounds):
-        specs = [minimal_bot(), our_bot()] if args.mode != "callback" else [our_bot()]
-        for spec in specs if round_ % 2 == 0 else specs[::-1]:  # alternate who goes first
-            print(f"round {round_ + 1}/{args.rounds}: {spec.name} ...", file=sys.stderr, flush=True)
-            runs[spec.name].append(await run_link_burst(spec, args.n, args.delay, args.warmup, args.profile))
-        if args.mode != "sync":
+        if args.mode != "line":
+            specs = [minimal_bot(), our_bot()] if args.mode != "callback" else [our_bot()]
+            for spec in specs if round_ % 2 == 0 else specs[::-1]:  # alternate who goes first
+                print(f"round {round_ + 1}/{args.rounds}: {spec.name} ...", file=sys.stderr, flush=True)
+                runs[spec.name].append(
+                    await run_link_burst(spec, args.n, args.delay, args.warmup, args.profile)
+                )
+        if args.mode in ("callback", "both"):
             print(f"round {round_ + 1}/{args.rounds}: ours, callback mode ...", file=sys.stderr, flush=True)
             callback_runs.append(await run_callback_burst(args.callback_n, args.warmup, args.profile))
-    ours = median_figures(runs["ours"])
+        if args.mode in ("line", "both"):
+            for spec in (our_bot(args.concurrency), minimal_bot()):
+                print(f"round {round_ + 1}/{args.rounds}: {spec.name}, line ...", file=sys.stderr, flush=True)
+                line_runs[spec.name].append(
+                    await run_link_burst(spec, args.line_n, args.line_delay, args.warmup)
+                )
     tables = []
-    if args.mode != "callback":
+    if args.mode in ("sync", "both"):
+        ours = median_figures(runs["ours"])
         tables.append(report(ours, median_figures(runs["minimal"]), args.n, args.delay, args.rounds))
     if callback_runs:
+        ours = median_figures(runs["ours"])
         tables.append(callback_report(median_callback_figures(callback_runs), ours, args.delay, args.rounds))
+    if line_runs["ours"]:
+        ours_line, minimal_line = median_figures(line_runs["ours"]), median_figures(line_runs["minimal"])
+        tables.append(
+            line_report(ours_line, minimal_line, args.line_n, args.concurrency, args.line_delay, args.rounds)
+        )
     print("\n\n".join(tables))
     return 0
 
