@@ -16,7 +16,7 @@ import pytest
 from tests.bot.test_main import run_bot
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, USER_ID
-from tests.fakes.musicapi import flat_callback, task_callback
+from tests.fakes.musicapi import Answer, flat_callback, task_callback
 from tests.harness import Harness, free_port
 
 LINK = "https://files.example.com/take.mp3"
@@ -376,3 +376,26 @@ async def test_answers_that_could_not_be_shown_are_tried_again(harness: Harness)
         text = await final_edit(harness, payload)
         (record,) = await app.store.by_interaction(int(payload["id"]))
     assert "`retried-clip`" in text and record.delivered
+
+
+async def test_an_upload_whose_answer_was_lost_is_not_sent_again_and_its_callback_still_settles_it(
+    harness: Harness,
+) -> None:
+    """Callback mode: MusicAPI read the upload, then the connection dropped. The bot sends it once and
+    keeps waiting; MusicAPI's callback to the upload's own address brings the clip_id."""
+    harness.musicapi.script(Answer(drop=True))
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        pending = await harness.answer(payload)
+        assert "processing" in pending
+        (sent,) = harness.musicapi.uploads
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+        assert record.state == "pending" and record.task_id is None
+        status = await post(
+            sent["callback_url"], json.dumps(flat_callback("task-late", "clip-late")).encode()
+        )
+        assert status == 200
+        text = await final_edit(harness, payload)
+    assert "`clip-late`" in text
+    assert len(harness.musicapi.uploads) == 1
