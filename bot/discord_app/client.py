@@ -17,7 +17,7 @@ from bot.discord_app.desk import UploadDesk, UploadLimits
 from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.host import Host
 from bot.discord_app.translator import CatalogTranslator
-from bot.domain.ports import UploadStore
+from bot.domain.ports import Metrics, UploadStore
 from bot.domain.uploads import UploadService
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class MusicBot(commands.Bot):
         uploads: UploadService,
         limits: UploadLimits,
         dev_guild_id: int | None = None,
+        metrics: Metrics | None = None,
         extensions: tuple[str, ...] = EXTENSIONS,
     ) -> None:
         super().__init__(
@@ -52,7 +53,7 @@ class MusicBot(commands.Bot):
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id
         self.uploads_log: UploadStore = store
-        self.delivery = Delivery(self, store, session)
+        self.delivery = Delivery(self, store, session, metrics)
         self.desk = UploadDesk(client=self, uploads=uploads, delivery=self.delivery, limits=limits)
 
     async def setup_hook(self) -> None:
@@ -83,6 +84,10 @@ class MusicBot(commands.Bot):
             delay = backoff.delay()
             log.warning("cannot reach Discord's gateway; trying again in %.0fs", delay)
             await asyncio.sleep(delay)
+
+    def shard_states(self) -> list[tuple[int, float, bool]]:
+        """Each shard's id, gateway latency (seconds) and whether its connection is open."""
+        return [(self.shard_id or 0, self.latency, self.is_connected())]
 
     def is_connected(self) -> bool:
         """Logged in, and the gateway connection is open."""

@@ -17,7 +17,7 @@ import discord
 from discord.webhook.async_ import async_context
 
 from bot.domain import rendering
-from bot.domain.ports import UploadStore
+from bot.domain.ports import Metrics, NoMetrics, UploadStore
 from bot.domain.records import UploadRecord
 from bot.domain.texts import Texts
 
@@ -35,9 +35,11 @@ class Delivery:
         client: discord.Client,
         store: UploadStore,
         session: aiohttp.ClientSession,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client
+        self._metrics = metrics or NoMetrics()
         self._store = store
         self._session = session
         self._clock = clock
@@ -83,8 +85,12 @@ class Delivery:
                 return True
             content = rendering.outcomes(Texts(first.locale), records)
             shown = await self._edit(first, content, interaction)
+            path = "edited" if shown else None
             if not shown and done:
-                shown = await self._fallback(first, records, content)
+                path = await self._fallback(first, records, content)
+                shown = path is not None
+            if done:
+                self._metrics.answer_shown(path or "undelivered")
             if shown and done:
                 await self._store.mark_delivered(interaction_id)
             return shown
@@ -121,8 +127,9 @@ class Delivery:
             return False
         return True
 
-    async def _fallback(self, record: UploadRecord, records: list[UploadRecord], content: str) -> bool:
-        """The reply can no longer be edited: mention the member in the channel, or DM them."""
+    async def _fallback(self, record: UploadRecord, records: list[UploadRecord], content: str) -> str | None:
+        """The reply can no longer be edited: mention the member in the channel, or DM them; return which
+        ("channel" or "dm"), or None when neither worked."""
         mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
         text = rendering.fit_message(f"<@{record.user_id}> {content}")
         if record.guild_id is not None and record.channel_id is not None:
@@ -132,7 +139,7 @@ class Delivery:
             except discord.HTTPException as exc:
                 log.info("could not post in channel %s (HTTP %s); trying a DM", record.channel_id, exc.status)
             else:
-                return True
+                return "channel"
         try:
             dm = await self._client.create_dm(discord.Object(record.user_id))
             await dm.send(content, allowed_mentions=discord.AllowedMentions.none())
@@ -143,8 +150,8 @@ class Delivery:
                 record.user_id,
                 exc.status,
             )
-            return False
-        return True
+            return None
+        return "dm"
 
 
 def _could_not_edit(interaction_id: int, exc: Exception) -> None:

@@ -74,3 +74,53 @@ class UploadStore(Protocol):
 #: Shows an interaction's uploads to its member as they stand; `settled` are records the caller holds.
 #: True once the member has seen the final answer.
 Deliver = Callable[[int, Sequence[UploadRecord]], Coroutine[Any, Any, bool]]
+
+
+class Metrics(Protocol):
+    """What the bot reports about itself, called from the one place where each outcome is decided."""
+
+    def upload_settled(self, outcome: str, source_kind: str, seconds: float) -> None:
+        """An upload ended: `outcome` is "succeeded" or its error kind; `seconds` from start to end."""
+        ...
+
+    def upload_waited(self, seconds: float) -> None:
+        """An upload waited this long in the bot's line before its turn."""
+        ...
+
+    def upload_at_musicapi(self, seconds: float) -> None:
+        """An upload's turn at MusicAPI (the request, and its retries) took this long."""
+        ...
+
+    def musicapi_request(self, endpoint: str, status: str) -> None:
+        """A request to MusicAPI ended: `status` is the HTTP status, or what went wrong without one."""
+        ...
+
+    def answer_shown(self, path: str) -> None:
+        """A final answer reached its member ("edited", "channel", "dm") or could not ("undelivered")."""
+        ...
+
+    def callback_received(self, result: str) -> None:
+        """MusicAPI's callback was taken or refused, and why."""
+        ...
+
+
+class NoMetrics:
+    """Reports nothing: for parts built without a metrics backend."""
+
+    def upload_settled(self, outcome: str, source_kind: str, seconds: float) -> None:
+        pass
+
+    def upload_waited(self, seconds: float) -> None:
+        pass
+
+    def upload_at_musicapi(self, seconds: float) -> None:
+        pass
+
+    def musicapi_request(self, endpoint: str, status: str) -> None:
+        pass
+
+    def answer_shown(self, path: str) -> None:
+        pass
+
+    def callback_received(self, result: str) -> None:
+        pass

@@ -22,7 +22,7 @@ from bot.domain.errors import (
     UploadUnconfirmed,
 )
 from bot.domain.inflight import InFlight
-from bot.domain.ports import MusicAPI, TaskResult, TaskState, UploadStore
+from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
 from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
@@ -52,9 +52,11 @@ class UploadService:
         upload_timeout: float,
         request_timeout: float,
         callback_base: str | None = None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self._metrics = metrics or NoMetrics()
         self.store = store
         self.queue = queue
         self._timeout = upload_timeout
@@ -70,6 +72,11 @@ class UploadService:
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
         return self._pending[user_id]
+
+    @property
+    def pending(self) -> int:
+        """Uploads not settled yet, of every member."""
+        return self._pending.total()
 
     async def load_pending(self) -> list[UploadRecord]:
         """Count the uploads left pending by an earlier run (once, at startup); return them."""
@@ -196,11 +203,16 @@ class UploadService:
                 self._waiting.add(task)
             try:
                 async with asyncio.timeout(self._timeout):
+                    arrived = time.monotonic()
                     async with self.queue.turn(
                         record.user_id, record.interaction_id, on_place, within=self._line_wait
                     ):
-                        sent = True
-                        accepted = await self.client.upload(source.url, callback_url=callback)
+                        sent, turn = True, time.monotonic()
+                        self._metrics.upload_waited(turn - arrived)
+                        try:
+                            accepted = await self.client.upload(source.url, callback_url=callback)
+                        finally:
+                            self._metrics.upload_at_musicapi(time.monotonic() - turn)
             except asyncio.CancelledError:
                 # stop() cancels uploads waiting on the line or MusicAPI; anyone else's goes on up.
                 if not self._stopping or task is None or task.uncancel() > 0:
@@ -260,14 +272,17 @@ class UploadService:
             log.error(
                 "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error
             )
+        outcome = "succeeded" if clip_id else (kind.value if kind else "failed")
+        duration = self._clock() - record.created_at
+        self._metrics.upload_settled(outcome, record.source_kind.value, duration)
         log.info(
             "upload id=%s user=%s guild=%s source=%s outcome=%s duration=%.2fs",
             record.id,
             record.user_id,
             record.guild_id,
             record.source_kind.value,
-            "succeeded" if clip_id else (kind.value if kind else "failed"),
-            self._clock() - record.created_at,
+            outcome,
+            duration,
         )
         return True
 

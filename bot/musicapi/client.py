@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
-from bot.domain.ports import TaskResult, UploadAccepted
+from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
 from bot.musicapi.parsing import error_for, parse_task, text_field
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,11 @@ class MusicAPIClient:
         timeout: float,
         retries: int,
         backoff: float,
+        metrics: Metrics | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._session = session
+        self._metrics = metrics or NoMetrics()
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT))
@@ -58,7 +60,7 @@ class MusicAPIClient:
         payload: dict[str, str] = {"url": url}
         if callback_url:
             payload["callback_url"] = callback_url
-        body = await self._call("POST", "/api/v1/sonic/upload", payload)
+        body = await self._call("POST", "/api/v1/sonic/upload", payload, endpoint="upload")
         clip_id = text_field(body.get("clip_id"))
         if callback_url:
             task_id = text_field(body.get("task_id"))
@@ -70,14 +72,16 @@ class MusicAPIClient:
         return UploadAccepted(clip_id=clip_id)
 
     async def get_task(self, task_id: str) -> TaskResult:
-        body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None)
+        body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")
         return parse_task({**body, "task_id": body.get("task_id", task_id)})
 
-    async def _call(self, method: str, path: str, payload: dict[str, str] | None) -> Mapping[str, Any]:
+    async def _call(
+        self, method: str, path: str, payload: dict[str, str] | None, *, endpoint: str
+    ) -> Mapping[str, Any]:
         attempt = 0
         while True:
             try:
-                return await self._once(method, path, payload)
+                return await self._once(method, path, payload, endpoint)
             except (ServiceUnavailable, RateLimited) as exc:
                 delay = self._retry_delay(method, exc, attempt)
                 if delay is None:
@@ -107,7 +111,9 @@ class MusicAPIClient:
             return None
         return float(self._backoff * 2**attempt * random.uniform(0.5, 1.0))  # noqa: S311
 
-    async def _once(self, method: str, path: str, payload: dict[str, str] | None) -> Mapping[str, Any]:
+    async def _once(
+        self, method: str, path: str, payload: dict[str, str] | None, endpoint: str
+    ) -> Mapping[str, Any]:
         try:
             async with self._session.request(
                 method, self._base + path, json=payload, headers=self._headers, timeout=self._timeout
@@ -117,13 +123,18 @@ class MusicAPIClient:
                 retry_after = _seconds(resp.headers.get("Retry-After"))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The connection was never opened: the request certainly did not arrive.
+            self._metrics.musicapi_request(endpoint, "not_connected")
             raise ServiceUnavailable(type(exc).__name__, transient=True, delivered=False) from None
         except TimeoutError:
+            self._metrics.musicapi_request(endpoint, "timeout")
             raise ServiceUnavailable("timed out", transient=True) from None
         except aiohttp.ClientConnectionError as exc:
+            self._metrics.musicapi_request(endpoint, "connection_lost")
             raise ServiceUnavailable(type(exc).__name__, transient=True) from None
         except aiohttp.ClientError as exc:
+            self._metrics.musicapi_request(endpoint, "client_error")
             raise ServiceUnavailable(type(exc).__name__) from None
+        self._metrics.musicapi_request(endpoint, str(status))
         try:
             body = json.loads(raw) if raw is not None else None
         except (ValueError, UnicodeDecodeError, RecursionError):
