@@ -40,7 +40,9 @@ class _Now(Collector):
     def collect(self) -> Iterable[Metric]:
         r = self._readings
         yield GaugeMetricFamily(
-            "musicbot_queue_waiting", "Uploads waiting in the bot's line for MusicAPI.", value=r.line_waiting()
+            "musicbot_queue_waiting",
+            "Uploads waiting in the bot's line for MusicAPI.",
+            value=r.line_waiting(),
         )
         yield GaugeMetricFamily(
             "musicbot_queue_in_flight", "Uploads at MusicAPI now (at most MUSICAPI_CONCURRENCY).",

@@ -88,6 +88,8 @@ def test_defaults() -> None:
     assert s.musicapi_poll_interval == 20.0
     assert s.musicapi_poll_deadline == 1800.0
     assert s.max_message_attachments == 5
+    assert s.musicapi_concurrency == 20
+    assert s.max_queue == 100
 
 
 def test_blank_optional_values_mean_default() -> None:
@@ -163,6 +165,7 @@ MALFORMED = [
     ("MUSICAPI_RETRY_BACKOFF", "0"), ("MUSICAPI_RETRY_BACKOFF", "x"),
     ("MAX_UPLOADS_PER_USER", "0"), ("MAX_UPLOADS_PER_USER", "many"),
     ("MAX_MESSAGE_ATTACHMENTS", "0"), ("MAX_MESSAGE_ATTACHMENTS", "x"),
+    ("MUSICAPI_CONCURRENCY", "0"), ("MUSICAPI_CONCURRENCY", "lots"), ("MAX_QUEUE", "-1"), ("MAX_QUEUE", "1.5"),
     ("MUSICAPI_POLL_AFTER", "-1"), ("MUSICAPI_POLL_INTERVAL", "0"), ("MUSICAPI_POLL_DEADLINE", "soon"),
     ("LOG_LEVEL", "LOUD"),
     ("MUSICAPI_BASE_URL", "api.musicapi.ai"), ("MUSICAPI_BASE_URL", "ftp://api.musicapi.ai"),

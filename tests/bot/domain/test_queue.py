@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Hashable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain import queue as queue_module
 from bot.domain.queue import UploadQueue
@@ -176,3 +178,52 @@ async def test_owners_hear_their_place_at_once_then_no_more_often_than_allowed(
     gate.set()
     await asyncio.gather(tasks[0], tasks[2])
     await q.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrivals=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=30),
+    concurrency=st.integers(min_value=1, max_value=4),
+)
+def test_every_request_gets_one_turn_none_waits_twice_behind_the_same_member(
+    arrivals: list[int], concurrency: int
+) -> None:
+    """Whatever arrives: never more than `concurrency` at once, each request served once, and a member
+    still waiting never sees another member served twice before its own turn."""
+
+    async def scenario() -> list[int]:
+        q = line(concurrency=concurrency, capacity=len(arrivals))
+        gate = asyncio.Event()
+        served: list[int] = []
+        busy = 0
+
+        async def one(member: int) -> None:
+            nonlocal busy
+            assert q.admit(1)
+            async with q.turn(member):
+                busy += 1
+                assert busy <= concurrency
+                served.append(member)
+                await gate.wait()
+                await asyncio.sleep(0)
+                busy -= 1
+
+        tasks = [asyncio.create_task(one(m)) for m in arrivals]
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.gather(*tasks)
+        assert q.waiting == 0 and q.in_flight == 0 and q.admit(len(arrivals))
+        return served
+
+    served = asyncio.run(scenario())
+    assert sorted(served) == sorted(arrivals)
+    # Round-robin: between two turns of a member (the second one taken from the line, not a free slot),
+    # every member with a turn still to come had one.
+    for i, member in enumerate(served):
+        if member not in served[i + 1 :]:
+            continue
+        j = served.index(member, i + 1)
+        if j < concurrency:
+            continue  # both went straight to MusicAPI, before anyone waited
+        for other in set(served[j + 1 :]) - {member}:
+            assert other in served[i + 1 : j], (served, member, other)
