@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import signal
 import time
 from typing import Any
@@ -376,3 +377,28 @@ async def test_answers_that_could_not_be_shown_are_tried_again(harness: Harness)
         text = await final_edit(harness, payload)
         (record,) = await app.store.by_interaction(int(payload["id"]))
     assert "`retried-clip`" in text and record.delivered
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 32_000 + b"]" * 32_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        b'{"code": 400, "message": ' + b'{"message": [' * 4_000 + b"]}" * 4_000 + b"}",
+    ],
+    ids=["arrays", "objects", "mixed"],
+)
+async def test_deeply_nested_callback_gets_4xx_without_a_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    assert len(body) <= 64 * 1024
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        caplog.clear()
+        caplog.set_level(logging.DEBUG)
+        status = await post(harness.musicapi.tasks[task_id]["callback_url"], body)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert 400 <= status < 500
+    assert record.state == "pending"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
