@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "MusicAPI konnte **{label}** nicht verarbeiten: {reason}",
     "error.failed_no_reason": "MusicAPI konnte **{label}** nicht verarbeiten. Prüfe, ob sich die Datei abspielen lässt und zwischen 6 Sekunden und 8 Minuten lang ist.",
     "error.internal": "Bei mir ist etwas schiefgelaufen. Bitte versuch es noch mal.",
+    "command.gone": "Diesen Befehl gibt es nicht mehr; Discord aktualisiert die Befehlsliste in Kürze.",
 }

@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "MusicAPI couldn't process **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI couldn't process **{label}**. Check that the file plays and is between 6 seconds and 8 minutes long.",
     "error.internal": "Something went wrong on my side. Please try again.",
+    "command.gone": "This command is gone; Discord will refresh the command list shortly.",
 }

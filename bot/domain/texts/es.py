@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "MusicAPI no pudo procesar **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI no pudo procesar **{label}**. Comprueba que el archivo se pueda reproducir y dure entre 6 segundos y 8 minutos.",
     "error.internal": "Algo salió mal por mi parte. Vuelve a intentarlo.",
+    "command.gone": "Este comando ya no existe; Discord actualizará la lista de comandos en breve.",
 }

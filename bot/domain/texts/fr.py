@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "MusicAPI n'a pas pu traiter **{label}** : {reason}",
     "error.failed_no_reason": "MusicAPI n'a pas pu traiter **{label}**. Vérifie que le fichier se lit bien et qu'il dure entre 6 secondes et 8 minutes.",
     "error.internal": "Un problème est survenu de mon côté. Réessaie.",
+    "command.gone": "Cette commande n'existe plus ; Discord va bientôt mettre à jour la liste des commandes.",
 }

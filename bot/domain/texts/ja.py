@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "MusicAPI が **{label}** を処理できませんでした: {reason}",
     "error.failed_no_reason": "MusicAPI が **{label}** を処理できませんでした。ファイルが再生でき、長さが6秒〜8分であるか確認してください。",
     "error.internal": "こちら側で問題が発生しました。もう一度お試しください。",
+    "command.gone": "このコマンドはもうありません。Discordがまもなくコマンド一覧を更新します。",
 }

@@ -63,4 +63,5 @@ MESSAGES: dict[str, str] = {
     "error.failed": "A MusicAPI não conseguiu processar **{label}**: {reason}",
     "error.failed_no_reason": "A MusicAPI não conseguiu processar **{label}**. Verifique se o arquivo toca e se tem entre 6 segundos e 8 minutos.",
     "error.internal": "Algo deu errado do meu lado. Tente de novo.",
+    "command.gone": "Este comando não existe mais; o Discord vai atualizar a lista de comandos em breve.",
 }
