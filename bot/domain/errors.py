@@ -18,6 +18,7 @@ class ErrorKind(StrEnum):
     UNAVAILABLE = "unavailable"
     TIMED_OUT = "timed_out"
     SHUTDOWN = "shutdown"
+    UNCONFIRMED = "unconfirmed"
     FAILED = "failed"
 
 
@@ -91,3 +92,10 @@ class ShuttingDown(UploadError):
     """The bot stopped while the upload was in flight."""
 
     kind = ErrorKind.SHUTDOWN
+
+
+class Unconfirmed(UploadError):
+    """The bot restarted before MusicAPI confirmed it took a callback-mode upload: there is no task id to
+    ask about, and no callback came."""
+
+    kind = ErrorKind.UNCONFIRMED

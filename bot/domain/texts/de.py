@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI hat gerade Probleme. Bitte versuch es später noch mal.",
     "error.timed_out": "MusicAPI hat zu lange gebraucht, um **{label}** zu verarbeiten, deshalb habe ich aufgehört zu warten. Bitte versuch es später noch mal.",
     "error.shutdown": "Der Bot startet gerade neu, deshalb wurde dieser Upload unterbrochen. Bitte versuch es in einer Minute noch mal.",
+    "error.unconfirmed": "Der Bot wurde neu gestartet, während er **{label}** an MusicAPI geschickt hat, und konnte nicht bestätigen, dass MusicAPI die Datei erhalten hat. Bitte versuch es noch mal.",
     "error.failed": "MusicAPI konnte **{label}** nicht verarbeiten: {reason}",
     "error.failed_no_reason": "MusicAPI konnte **{label}** nicht verarbeiten. Prüfe, ob sich die Datei abspielen lässt und zwischen 6 Sekunden und 8 Minuten lang ist.",
     "error.internal": "Bei mir ist etwas schiefgelaufen. Bitte versuch es noch mal.",

@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI is having trouble right now. Please try again later.",
     "error.timed_out": "MusicAPI took too long to process **{label}**, so I stopped waiting. Please try again later.",
     "error.shutdown": "The bot is restarting, so this upload was interrupted. Please try again in a minute.",
+    "error.unconfirmed": "The bot restarted while sending **{label}** to MusicAPI and couldn't confirm MusicAPI received it. Please try again.",
     "error.failed": "MusicAPI couldn't process **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI couldn't process **{label}**. Check that the file plays and is between 6 seconds and 8 minutes long.",
     "error.internal": "Something went wrong on my side. Please try again.",

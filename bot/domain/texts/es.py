@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI está teniendo problemas ahora mismo. Vuelve a intentarlo más tarde.",
     "error.timed_out": "MusicAPI tardó demasiado en procesar **{label}**, así que dejé de esperar. Vuelve a intentarlo más tarde.",
     "error.shutdown": "El bot se está reiniciando, así que esta subida se interrumpió. Vuelve a intentarlo en un minuto.",
+    "error.unconfirmed": "El bot se reinició mientras enviaba **{label}** a MusicAPI y no pudo confirmar que MusicAPI lo recibiera. Vuelve a intentarlo.",
     "error.failed": "MusicAPI no pudo procesar **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI no pudo procesar **{label}**. Comprueba que el archivo se pueda reproducir y dure entre 6 segundos y 8 minutos.",
     "error.internal": "Algo salió mal por mi parte. Vuelve a intentarlo.",

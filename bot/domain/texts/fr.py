@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI rencontre des problèmes en ce moment. Réessaie plus tard.",
     "error.timed_out": "MusicAPI a mis trop de temps à traiter **{label}**, alors j'ai arrêté d'attendre. Réessaie plus tard.",
     "error.shutdown": "Le bot redémarre, donc cet import a été interrompu. Réessaie dans une minute.",
+    "error.unconfirmed": "Le bot a redémarré pendant l'envoi de **{label}** à MusicAPI et n'a pas pu confirmer que MusicAPI l'a reçu. Réessaie.",
     "error.failed": "MusicAPI n'a pas pu traiter **{label}** : {reason}",
     "error.failed_no_reason": "MusicAPI n'a pas pu traiter **{label}**. Vérifie que le fichier se lit bien et qu'il dure entre 6 secondes et 8 minutes.",
     "error.internal": "Un problème est survenu de mon côté. Réessaie.",

@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI で現在問題が発生しています。しばらくしてからもう一度お試しください。",
     "error.timed_out": "MusicAPI で **{label}** の処理に時間がかかりすぎたため、待つのをやめました。しばらくしてからもう一度お試しください。",
     "error.shutdown": "Botが再起動中のため、このアップロードは中断されました。1分ほどしてからもう一度お試しください。",
+    "error.unconfirmed": "**{label}** をMusicAPIに送信している途中でBotが再起動したため、MusicAPIが受け取ったか確認できませんでした。もう一度お試しください。",
     "error.failed": "MusicAPI が **{label}** を処理できませんでした: {reason}",
     "error.failed_no_reason": "MusicAPI が **{label}** を処理できませんでした。ファイルが再生でき、長さが6秒〜8分であるか確認してください。",
     "error.internal": "こちら側で問題が発生しました。もう一度お試しください。",

@@ -60,6 +60,7 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "A MusicAPI está com problemas agora. Tente de novo mais tarde.",
     "error.timed_out": "A MusicAPI demorou demais para processar **{label}**, então parei de esperar. Tente de novo mais tarde.",
     "error.shutdown": "O bot está reiniciando, então este envio foi interrompido. Tente de novo daqui a um minuto.",
+    "error.unconfirmed": "O bot reiniciou enquanto enviava **{label}** para o MusicAPI e não conseguiu confirmar que o MusicAPI o recebeu. Tente de novo.",
     "error.failed": "A MusicAPI não conseguiu processar **{label}**: {reason}",
     "error.failed_no_reason": "A MusicAPI não conseguiu processar **{label}**. Verifique se o arquivo toca e se tem entre 6 segundos e 8 minutos.",
     "error.internal": "Algo deu errado do meu lado. Tente de novo.",
