@@ -30,7 +30,7 @@ class MessageUpload(commands.Cog):
         self.host.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def upload_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        items = self.host.desk.audio_of(message.attachments)
+        items = self.host.desk.audio_of(message)
         if not items:
             await refuse(interaction, texts_for(interaction)("message.no_audio"))
             return

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_app.delivery import Delivery
-from bot.discord_app.interactions import attachment_info, refuse, requester, texts_for, think
-from bot.discord_app.message_links import MessageUnreadable, linked_attachments
+from bot.discord_app.interactions import refuse, requester, texts_for, think
+from bot.discord_app.message_links import MessageUnreadable, attachments_of, linked_attachments
 from bot.domain import rendering
 from bot.domain.audio import audio_sources
 from bot.domain.inflight import InFlight
@@ -53,10 +53,10 @@ class UploadDesk:
             else:
                 yield True
 
-    def audio_of(self, attachments: Sequence[discord.Attachment]) -> list[Source | SourceRejected]:
-        """A message's audio attachments, each a Source or the reason it is skipped."""
+    def audio_of(self, message: discord.Message) -> list[Source | SourceRejected]:
+        """A message's audio attachments, forwarded ones included, each a Source or the reason it is skipped."""
         return audio_sources(
-            [attachment_info(a) for a in attachments],
+            attachments_of(message),
             limit=self.limits.max_message_attachments,
             max_bytes=self.limits.max_file_bytes,
         )

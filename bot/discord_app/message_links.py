@@ -1,13 +1,16 @@
-"""Reading the audio attachments of a message a member linked to (`/upload url:<message link>`)."""
+"""A message's attachments, forwarded ones included: of a message a member linked to
+(`/upload url:<message link>`, read over REST) or picked with "Upload to MusicAPI"."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 import discord
 
+from bot.discord_app.interactions import attachment_info
 from bot.discord_app.permissions import member_can_read
 from bot.domain.sources import AttachmentInfo, MessageLink
 
@@ -32,17 +35,38 @@ class MessageUnreadable(Exception):
         self.key = key
 
 
+_Attachment = TypeVar("_Attachment")
+
+
+def own_then_forwarded(
+    own: Iterable[_Attachment], forwarded: Iterable[Iterable[_Attachment]]
+) -> list[_Attachment]:
+    """The one rule for which files a message holds: its own, then those of each message it forwards
+    (a forward keeps the original's attachments in its snapshots, none of its own)."""
+    return [*own, *itertools.chain.from_iterable(forwarded)]
+
+
 def attachments_in(message: Mapping[str, Any]) -> list[AttachmentInfo]:
     """A message's attachments, forwarded ones included, as Discord's API gives them (fresh CDN URLs)."""
-    raw: list[Mapping[str, Any]] = list(message.get("attachments") or [])
-    for snapshot in message.get("message_snapshots") or []:
-        raw.extend((snapshot.get("message") or {}).get("attachments") or [])
+    raw: list[Mapping[str, Any]] = own_then_forwarded(
+        message.get("attachments") or [],
+        (
+            (snapshot.get("message") or {}).get("attachments") or []
+            for snapshot in message.get("message_snapshots") or []
+        ),
+    )
     return [
         AttachmentInfo(
             str(a.get("filename", "")), a.get("content_type"), int(a.get("size", 0)), str(a.get("url", ""))
         )
         for a in raw
     ]
+
+
+def attachments_of(message: discord.Message) -> list[AttachmentInfo]:
+    """A message discord.py has read (a context menu's target): its attachments, forwarded ones included."""
+    forwarded = (snapshot.attachments for snapshot in message.message_snapshots)
+    return [attachment_info(a) for a in own_then_forwarded(message.attachments, forwarded)]
 
 
 async def _check_access(client: discord.Client, link: MessageLink, guild_id: int, user_id: int) -> None:

@@ -90,7 +90,7 @@ class ServiceUnavailable(MusicAPIError):
 
 class UploadUnconfirmed(MusicAPIError):
     """The upload may have reached MusicAPI, but its answer was lost (a dropped connection, a timeout, a
-    gateway error). It is not sent again: that could upload, and charge, twice."""
+    gateway error, a restart of the bot). It is not sent again: that could upload, and charge, twice."""
 
     kind = ErrorKind.UNCONFIRMED
 

@@ -31,11 +31,14 @@ STREAMING_HOSTS = frozenset(
 _PRIVATE_SUFFIXES = (
     "localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp",
     "home.arpa", "test", "invalid", "example", "onion", "arpa",
+    # service discovery inside clusters: Kubernetes (`<svc>.<ns>.svc`, `.svc.cluster.local`), Consul
+    "svc", "cluster", "consul",
 )  # fmt: skip
 
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")  # \s is str.isspace(): Unicode spaces too
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
+_LEADING_ZERO = re.compile(r"^0[0-9]+$")
 _DISCORD_MESSAGE_PATH = re.compile(r"^/channels/(@me|[0-9]{15,21})/([0-9]{15,21})/([0-9]{15,21})/?$")
 _DISCORD_HOSTS = frozenset(
     {"discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.com", "ptb.discordapp.com",
@@ -99,12 +102,38 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
             return ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
             raise SourceRejected(Rejection.MALFORMED) from None
-    if not _NUMERIC_LABEL.match(host.rsplit(".", 1)[-1]):
+    labels = host.split(".")
+    if not _NUMERIC_LABEL.match(labels[-1]):
         return None
+    if any(_LEADING_ZERO.match(label) for label in labels):
+        _refuse_leading_zeros(host, labels)
+    ip = _aton(host)
+    if ip is None:
+        raise SourceRejected(Rejection.MALFORMED)
+    return ip
+
+
+def _refuse_leading_zeros(host: str, labels: list[str]) -> None:
+    """An IPv4 literal with a leading zero (`0127.0.0.1`, `010.0.0.1`, `0177.1`) is refused, always.
+
+    inet_aton, and so glibc, curl and browsers, reads such a number as octal (`0127` is 87), while other
+    programs read it as decimal (`0127` is 127) or refuse it: one link names different hosts to different
+    fetchers, and the bot cannot know which one MusicAPI runs. It is refused as private when either reading
+    is not public, since that sentence is then true for some fetcher; otherwise as malformed.
+    """
+    decimal = ".".join(label.lstrip("0") or "0" if _LEADING_ZERO.match(label) else label for label in labels)
+    readings = (_aton(host), _aton(decimal))
+    if any(ip is not None and not _is_public_ip(ip) for ip in readings):
+        raise SourceRejected(Rejection.PRIVATE_HOST)
+    raise SourceRejected(Rejection.MALFORMED)
+
+
+def _aton(host: str) -> ipaddress.IPv4Address | None:
+    """`host` read as inet_aton reads it; None when it is no IPv4 address to inet_aton."""
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host))
     except (OSError, ValueError):
-        raise SourceRejected(Rejection.MALFORMED) from None
+        return None
 
 
 def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.domain.errors import ErrorKind, UploadError
@@ -18,12 +19,29 @@ MAX_MESSAGE = 2000
 HISTORY_PAGE = 10
 
 
+#: Breaks a mention (`@everyone`, `<@id>`) in text from outside; the one invisible character a reply keeps.
+MENTION_BREAKER = "\u200b"
+
+
+def visible(text: str) -> str:
+    """`text` without format characters (Unicode category Cf): bidirectional overrides and isolates
+    (U+202A-U+202E, U+2066-U+2069), zero-width spaces and joiners, U+FEFF, U+061C, ... They could
+    reorder or hide the rest of a reply."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def plain(text: str, limit: int = MAX_LABEL) -> str:
-    """Text from outside (file names, links, MusicAPI's reasons) made inert in Discord markdown."""
-    text = " ".join(redact_urls(text).split())
+    """Text from outside (file names, links, MusicAPI's reasons) made inert in Discord markdown.
+
+    Format characters go first, so that none can hide a link's query from redaction or a mention from
+    the breaker; the breaker is inserted after "@" at the very end.
+    """
+    text = " ".join(redact_urls(visible(text)).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@\u200b")
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + MENTION_BREAKER)
 
 
 def fit_message(text: str, limit: int = MAX_MESSAGE) -> str:

@@ -66,12 +66,17 @@ class UploadService:
         self._clock = clock
         self._stopping = False
         self._waiting: set[asyncio.Task[Any]] = set()
+        self._sending: set[int] = set()  # uploads in line or at MusicAPI in this run
         self._pending: Counter[int] = Counter()
         self.in_flight = InFlight()
 
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
         return self._pending[user_id]
+
+    def sending(self, upload_id: int) -> bool:
+        """The upload is in line or being sent now (its outcome is not up to a callback yet)."""
+        return upload_id in self._sending
 
     @property
     def pending(self) -> int:
@@ -179,6 +184,7 @@ class UploadService:
                 stored = await self.store.add(self._record(who, item, position, len(items)))
                 records.append(stored)
                 if isinstance(item, Source):
+                    self._sending.add(stored.key)  # from here on, _run() owns it
                     work.append((stored, item))
                     held -= 1  # from here on, settle() gives the slot back
         finally:
@@ -244,6 +250,8 @@ class UploadService:
                 await self.settle(record, error=ServiceUnavailable("unexpected failure"))
             except Exception:
                 log.exception("could not record the failure of upload %s", record.id)
+        finally:
+            self._sending.discard(record.key)
 
     async def settle(
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None

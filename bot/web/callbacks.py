@@ -84,7 +84,9 @@ class CallbackReceiver:
             return _status(410, "already settled")
         try:
             result = parse_task(json.loads(raw))
-        except (ValueError, MusicAPIError):
+        except (ValueError, RecursionError, MusicAPIError):
+            # RecursionError: a body nested thousands of levels deep (`[[[[...]]]]`) fits in the size cap
+            # but is no task result; it is refused like any other malformed body.
             return _status(400, "not a task result")
         if result.task_id and record.task_id and result.task_id != record.task_id:
             return _status(409, "task mismatch")

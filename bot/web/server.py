@@ -6,11 +6,44 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.domain.uploads import CALLBACK_PATH
 from bot.web.callbacks import MAX_CALLBACK_BYTES, CallbackReceiver
 
 log = logging.getLogger(__name__)
+#: aiohttp's own messages about the requests it serves (malformed ones, handlers that failed).
+http_log = logging.getLogger("bot.web.http")
+
+#: The `Server` header of every answer: it names no software versions for a scanner to match.
+SERVER_HEADER = "musicapi-upload-bot"
+
+
+class MalformedRequests(logging.Filter):
+    """Malformed HTTP (garbage bytes, a bad request line or header) is routine on an open port: aiohttp
+    reports it at ERROR with a traceback; the operator gets one INFO line (DEBUG for TLS and other
+    non-HTTP traffic, as aiohttp already does) and no traceback. Other errors pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            return True
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        level = min(record.levelno, logging.INFO)
+        record.msg, record.args = (
+            "refused a malformed HTTP request from %s (%s)",
+            (remote, type(exc).__name__),
+        )
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        record.exc_info, record.exc_text = None, None
+        return http_log.isEnabledFor(level)
+
+
+http_log.addFilter(MalformedRequests())
+
+
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_HEADER
 
 
 class WebServerUnavailable(Exception):
@@ -34,12 +67,13 @@ class WebServer:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
+        app.on_response_prepare.append(_plain_server_header)
         app.router.add_post(CALLBACK_PATH + "/{key}", self._callbacks.handle)
         app.router.add_get("/healthz", self.healthz)
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(self.app(), access_log=None, logger=http_log, shutdown_timeout=2.0)
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, host, port).start()

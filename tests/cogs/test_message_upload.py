@@ -80,13 +80,40 @@ async def test_message_link_uploads_with_fresh_attachment_urls(harness: Harness,
 
 async def test_message_link_to_a_forwarded_message_uses_the_forwarded_audio(harness: Harness) -> None:
     inner = payloads.attachment("forwarded.mp3")
-    msg = payloads.message_object(
-        [], message_snapshots=[{"message": {"attachments": [inner], "content": ""}}]
-    )
+    msg = payloads.forwarded_message([inner])
     harness.discord.messages[int(msg["id"])] = msg
     async with harness.running():
         payload = await harness.interact(payloads.upload(url=link_to(msg)))
         assert "forwarded.mp3" in await harness.answer(payload)
+    assert harness.musicapi.uploads == [{"url": inner["url"]}]
+
+
+async def test_context_menu_on_a_forwarded_message_uploads_the_forwarded_audio(harness: Harness) -> None:
+    inner = [payloads.attachment("forwarded.mp3"), payloads.attachment("cover.png", "image/png"),
+             payloads.attachment("b-side.ogg", "audio/ogg")]  # fmt: skip
+    msg = payloads.forwarded_message(inner)
+    assert msg["attachments"] == []  # as Discord sends a forward: the files live in its snapshot only
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(msg))
+        assert (await harness.callback_of(payload)).json["type"] == 5
+        text = await harness.answer(payload)
+    assert "forwarded.mp3" in text and "b-side.ogg" in text and "cover.png" not in text
+    assert text.count("`") == 4  # two clip_ids
+    assert sorted(u["url"] for u in harness.musicapi.uploads) == sorted([inner[0]["url"], inner[2]["url"]])
+
+
+async def test_context_menu_counts_own_and_forwarded_files_against_the_cap(harness: Harness) -> None:
+    own = [payloads.attachment("own.mp3")]
+    msg = payloads.forwarded_message(
+        [payloads.attachment("fwd-1.mp3"), payloads.attachment("fwd-2.mp3")], own=own
+    )
+    async with harness.running(max_message_attachments=2, max_uploads_per_user=10):
+        payload = await harness.interact(payloads.message_menu(msg))
+        text = await harness.answer(payload)
+    assert sorted(u["url"] for u in harness.musicapi.uploads) == sorted(
+        [own[0]["url"], msg["message_snapshots"][0]["message"]["attachments"][0]["url"]]
+    )
+    assert "fwd-2.mp3" in text and "at most 2 files" in text
 
 
 async def refusal_after_thinking(harness: Harness, payload: dict) -> str:

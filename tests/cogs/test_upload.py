@@ -335,3 +335,18 @@ async def test_a_503_without_a_body_did_not_arrive_and_is_sent_again(harness: Ha
         text = await final(harness, payload)
     assert len(harness.musicapi.uploads) == 2
     assert clip_id_for(0) in text
+
+
+async def test_file_names_cannot_reorder_or_hide_text_in_the_answer(harness: Harness) -> None:
+    rlo, isolate, zwsp = "\u202e", "\u2067", "\u200b"
+    song = payloads.attachment(f"song{rlo}3pm.exe", "audio/mpeg")
+    photo = payloads.attachment(f"{isolate}photo{zwsp}{rlo}3pm.jpg", "image/jpeg")
+    async with harness.running():
+        refused = await harness.interact(payloads.upload(file=photo))
+        refusal_text = await refusal(harness, refused)
+        accepted = await harness.interact(payloads.upload(file=song))
+        text = await final(harness, accepted)
+    assert "song3pm.exe" in text and f"`{clip_id_for(0)}`" in text
+    assert "photo3pm.jpg" in refusal_text
+    for answer in (text, refusal_text):
+        assert not {rlo, isolate, zwsp} & set(answer)

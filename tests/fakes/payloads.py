@@ -139,6 +139,21 @@ def message_object(
     )
 
 
+def forwarded_message(
+    attachments: list[dict[str, Any]], *, own: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A forward, as Discord's API returns it: the original's attachments live only in its snapshot."""
+    snapshot = {
+        "type": 0, "content": "", "embeds": [], "attachments": attachments,
+        "timestamp": "2026-11-22T00:00:00+00:00", "edited_timestamp": None, "flags": 0,
+        "mentions": [], "mention_roles": [], "components": [],
+    }  # fmt: skip
+    reference = {"type": 1, "message_id": str(snowflake()), "channel_id": str(CHANNEL_ID + 3)}
+    return message_object(
+        own or [], message_snapshots=[{"message": snapshot}], message_reference=reference, **extra
+    )
+
+
 def message_menu(message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """The "Upload to MusicAPI" message context menu, used on `message`."""
     data: dict[str, Any] = {

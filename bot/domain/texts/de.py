@@ -64,9 +64,10 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI hat gerade Probleme. Bitte versuch es später noch mal.",
     "error.timed_out": "MusicAPI hat zu lange gebraucht, um **{label}** zu verarbeiten, deshalb habe ich aufgehört zu warten. Bitte versuch es später noch mal.",
     "error.queue_timed_out": "Die Warteschlange des Bots ist gerade sehr lang, deshalb kam **{label}** nicht rechtzeitig an die Reihe. An MusicAPI wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
-    "error.unconfirmed": "Die Antwort von MusicAPI zu **{label}** ist verloren gegangen (die Verbindung brach ab oder es dauerte zu lange). Die Datei wurde vielleicht trotzdem hochgeladen, deshalb habe ich sie nicht noch einmal gesendet, damit nichts doppelt berechnet wird. Bitte versuche es in ein paar Minuten noch einmal.",
+    "error.unconfirmed": "Ich konnte nicht bestätigen, dass MusicAPI **{label}** erhalten hat (die Verbindung brach ab, es dauerte zu lange oder der Bot wurde neu gestartet). Die Datei wurde vielleicht trotzdem hochgeladen, deshalb habe ich sie nicht noch einmal gesendet, damit nichts doppelt berechnet wird. Bitte versuche es in ein paar Minuten noch einmal.",
     "error.shutdown": "Der Bot startet gerade neu, deshalb wurde dieser Upload unterbrochen. Bitte versuch es in einer Minute noch mal.",
     "error.failed": "MusicAPI konnte **{label}** nicht verarbeiten: {reason}",
     "error.failed_no_reason": "MusicAPI konnte **{label}** nicht verarbeiten. Prüfe, ob sich die Datei abspielen lässt und zwischen 6 Sekunden und 8 Minuten lang ist.",
     "error.internal": "Bei mir ist etwas schiefgelaufen. Bitte versuch es noch mal.",
+    "command.gone": "Diesen Befehl gibt es nicht mehr; Discord aktualisiert die Befehlsliste in Kürze.",
 }

@@ -64,9 +64,10 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI is having trouble right now. Please try again later.",
     "error.timed_out": "MusicAPI took too long to process **{label}**, so I stopped waiting. Please try again later.",
     "error.queue_timed_out": "The bot's upload line is very long right now, so **{label}** didn't get its turn in time. Nothing was sent to MusicAPI; please try again in a few minutes.",
-    "error.unconfirmed": "I lost MusicAPI's answer for **{label}** (the connection broke or it took too long). It may still have been uploaded, so I didn't send it again, to avoid charging twice. Please try again in a few minutes.",
+    "error.unconfirmed": "I couldn't confirm that MusicAPI received **{label}** (the connection broke, it took too long, or the bot restarted). It may still have been uploaded, so I didn't send it again, to avoid charging twice. Please try again in a few minutes.",
     "error.shutdown": "The bot is restarting, so this upload was interrupted. Please try again in a minute.",
     "error.failed": "MusicAPI couldn't process **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI couldn't process **{label}**. Check that the file plays and is between 6 seconds and 8 minutes long.",
     "error.internal": "Something went wrong on my side. Please try again.",
+    "command.gone": "This command is gone; Discord will refresh the command list shortly.",
 }

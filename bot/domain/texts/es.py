@@ -64,9 +64,10 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI está teniendo problemas ahora mismo. Vuelve a intentarlo más tarde.",
     "error.timed_out": "MusicAPI tardó demasiado en procesar **{label}**, así que dejé de esperar. Vuelve a intentarlo más tarde.",
     "error.queue_timed_out": "La fila de subidas del bot es muy larga ahora mismo, así que **{label}** no llegó a su turno a tiempo. No se envió nada a MusicAPI; inténtalo de nuevo en unos minutos.",
-    "error.unconfirmed": "Perdí la respuesta de MusicAPI para **{label}** (se cortó la conexión o tardó demasiado). Puede que se haya subido igualmente, así que no lo volví a enviar para no cobrar dos veces. Inténtalo de nuevo en unos minutos.",
+    "error.unconfirmed": "No pude confirmar que MusicAPI recibiera **{label}** (se cortó la conexión, tardó demasiado o el bot se reinició). Puede que se haya subido igualmente, así que no lo volví a enviar para no cobrar dos veces. Inténtalo de nuevo en unos minutos.",
     "error.shutdown": "El bot se está reiniciando, así que esta subida se interrumpió. Vuelve a intentarlo en un minuto.",
     "error.failed": "MusicAPI no pudo procesar **{label}**: {reason}",
     "error.failed_no_reason": "MusicAPI no pudo procesar **{label}**. Comprueba que el archivo se pueda reproducir y dure entre 6 segundos y 8 minutos.",
     "error.internal": "Algo salió mal por mi parte. Vuelve a intentarlo.",
+    "command.gone": "Este comando ya no existe; Discord actualizará la lista de comandos en breve.",
 }

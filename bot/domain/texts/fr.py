@@ -64,9 +64,10 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "MusicAPI rencontre des problèmes en ce moment. Réessaie plus tard.",
     "error.timed_out": "MusicAPI a mis trop de temps à traiter **{label}**, alors j'ai arrêté d'attendre. Réessaie plus tard.",
     "error.queue_timed_out": "La file d'imports du bot est très longue en ce moment, donc **{label}** n'a pas eu son tour à temps. Rien n'a été envoyé à MusicAPI ; réessaie dans quelques minutes.",
-    "error.unconfirmed": "J'ai perdu la réponse de MusicAPI pour **{label}** (la connexion a coupé ou c'était trop long). Le fichier a peut-être été importé quand même, donc je ne l'ai pas renvoyé, pour éviter de payer deux fois. Réessaie dans quelques minutes.",
+    "error.unconfirmed": "Je n'ai pas pu confirmer que MusicAPI a reçu **{label}** (la connexion a coupé, c'était trop long, ou le bot a redémarré). Le fichier a peut-être été importé quand même, donc je ne l'ai pas renvoyé, pour éviter de payer deux fois. Réessaie dans quelques minutes.",
     "error.shutdown": "Le bot redémarre, donc cet import a été interrompu. Réessaie dans une minute.",
     "error.failed": "MusicAPI n'a pas pu traiter **{label}** : {reason}",
     "error.failed_no_reason": "MusicAPI n'a pas pu traiter **{label}**. Vérifie que le fichier se lit bien et qu'il dure entre 6 secondes et 8 minutes.",
     "error.internal": "Un problème est survenu de mon côté. Réessaie.",
+    "command.gone": "Cette commande n'existe plus ; Discord va bientôt mettre à jour la liste des commandes.",
 }

@@ -64,9 +64,10 @@ MESSAGES: dict[str, str] = {
     "error.unavailable": "A MusicAPI está com problemas agora. Tente de novo mais tarde.",
     "error.timed_out": "A MusicAPI demorou demais para processar **{label}**, então parei de esperar. Tente de novo mais tarde.",
     "error.queue_timed_out": "A fila de envios do bot está muito longa agora, então **{label}** não chegou à sua vez a tempo. Nada foi enviado ao MusicAPI; tente de novo em alguns minutos.",
-    "error.unconfirmed": "Perdi a resposta do MusicAPI para **{label}** (a conexão caiu ou demorou demais). Talvez tenha sido enviado mesmo assim, então não enviei de novo, para não cobrar duas vezes. Tente de novo em alguns minutos.",
+    "error.unconfirmed": "Não consegui confirmar que o MusicAPI recebeu **{label}** (a conexão caiu, demorou demais ou o bot reiniciou). Talvez tenha sido enviado mesmo assim, então não enviei de novo, para não cobrar duas vezes. Tente de novo em alguns minutos.",
     "error.shutdown": "O bot está reiniciando, então este envio foi interrompido. Tente de novo daqui a um minuto.",
     "error.failed": "A MusicAPI não conseguiu processar **{label}**: {reason}",
     "error.failed_no_reason": "A MusicAPI não conseguiu processar **{label}**. Verifique se o arquivo toca e se tem entre 6 segundos e 8 minutos.",
     "error.internal": "Algo deu errado do meu lado. Tente de novo.",
+    "command.gone": "Este comando não existe mais; o Discord vai atualizar a lista de comandos em breve.",
 }

@@ -51,6 +51,9 @@ ACCEPTED = [
     pytest.param("https://example.com:8443/a.flac", "example.com/a.flac", id="explicit-port"),
     pytest.param("https://notyoutube.com/a.mp3", "notyoutube.com/a.mp3", id="suffix-lookalike-not-streaming"),
     pytest.param("https://example.com/a.mp3#@evil.com", "example.com/a.mp3", id="at-in-fragment"),
+    pytest.param("https://svc.cluster.example.com/a.mp3", "svc.cluster.example.com/a.mp3", id="private-words-inside"),
+    pytest.param("https://files.consul.io/a.mp3", "files.consul.io/a.mp3", id="consul-not-last"),
+    pytest.param("http://8.8.8.0/a.mp3", "8.8.8.0/a.mp3", id="zero-octet-no-padding"),
 ]  # fmt: skip
 
 
@@ -127,6 +130,20 @@ REFUSED = [
     pytest.param("http://db.svc.internal/a.mp3", Rejection.PRIVATE_HOST, id=".internal"),
     pytest.param("http://router.home.arpa/a.mp3", Rejection.PRIVATE_HOST, id=".home.arpa"),
     pytest.param("http://x.onion/a.mp3", Rejection.PRIVATE_HOST, id=".onion"),
+    pytest.param("http://minio.storage.svc/a.mp3", Rejection.PRIVATE_HOST, id=".svc"),
+    pytest.param("http://minio.storage.svc.cluster.local/a.mp3", Rejection.PRIVATE_HOST, id=".svc.cluster.local"),
+    pytest.param("http://files.prod.cluster/a.mp3", Rejection.PRIVATE_HOST, id=".cluster"),
+    pytest.param("http://vault.service.consul/a.mp3", Rejection.PRIVATE_HOST, id=".consul"),
+    pytest.param("http://NAS.LAN./a.mp3", Rejection.PRIVATE_HOST, id=".lan-upper-dot"),
+    # leading zeros: octal to inet_aton, decimal to other fetchers (refused either way)
+    pytest.param("http://0127.0.0.1/a.mp3", Rejection.PRIVATE_HOST, id="0127-decimal-loopback"),
+    pytest.param("http://010.0.0.1/a.mp3", Rejection.PRIVATE_HOST, id="010-decimal-private"),
+    pytest.param("http://0177.1/a.mp3", Rejection.PRIVATE_HOST, id="0177.1-octal-loopback"),
+    pytest.param("http://192.168.000.001/a.mp3", Rejection.PRIVATE_HOST, id="zero-padded-private"),
+    pytest.param("http://010.0.0.09/a.mp3", Rejection.PRIVATE_HOST, id="not-octal-decimal-private"),
+    pytest.param("http://08.8.8.8/a.mp3", Rejection.MALFORMED, id="not-octal-public"),
+    pytest.param("http://01.1.1.1/a.mp3", Rejection.MALFORMED, id="leading-zero-public"),
+    pytest.param("http://8.8.8.010/a.mp3", Rejection.MALFORMED, id="leading-zero-last"),
     # credentials
     pytest.param("http://user:pass@example.com/a.mp3", Rejection.CREDENTIALS, id="user-pass"),
     pytest.param("http://user@example.com/a.mp3", Rejection.CREDENTIALS, id="user"),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.links import MAX_URL_LENGTH, check_link
+from bot.domain.links import _PRIVATE_SUFFIXES, MAX_URL_LENGTH, check_link
 from bot.domain.sources import Rejection, Source, SourceRejected
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -269,4 +269,49 @@ def unicode_v4_spelling(draw: st.DrawFn) -> str:
 def test_unicode_spelled_private_addresses_are_refused(url: str) -> None:
     with pytest.raises(SourceRejected) as info:
         check_link(url)
+    assert info.value.reason is Rejection.PRIVATE_HOST
+
+
+# ---------------------------------------------------------------------------------------------
+# (d): IPv4 literals with leading zeros, read differently by different fetchers, are never accepted
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def zero_padded_v4(draw: st.DrawFn) -> tuple[str, ipaddress.IPv4Address]:
+    """Any IPv4 address in dotted decimal with at least one octet zero-padded, and that address."""
+    ip = ipaddress.IPv4Address(draw(st.integers(min_value=0, max_value=2**32 - 1)))
+    octets = [str(o) for o in _octets(int(ip), 4)]
+    padded = draw(st.sets(st.integers(min_value=0, max_value=3), min_size=1))
+    zeros = draw(st.integers(min_value=1, max_value=3))
+    return ".".join("0" * zeros + o if i in padded else o for i, o in enumerate(octets)), ip
+
+
+@SETTINGS
+@given(zero_padded_v4(), st.sampled_from(["http", "https"]), st.sampled_from(["", "."]))
+@example(("0127.0.0.1", ipaddress.IPv4Address("127.0.0.1")), "http", "")
+@example(("010.0.0.1", ipaddress.IPv4Address("10.0.0.1")), "http", "")
+@example(("08.8.8.8", ipaddress.IPv4Address("8.8.8.8")), "https", "")
+def test_zero_padded_ipv4_is_refused(
+    spelled: tuple[str, ipaddress.IPv4Address], scheme: str, dot: str
+) -> None:
+    host, decimal_reading = spelled
+    with pytest.raises(SourceRejected) as info:
+        check_link(f"{scheme}://{host}{dot}/a.mp3")
+    if not _is_public(decimal_reading):
+        assert info.value.reason is Rejection.PRIVATE_HOST
+    else:
+        assert info.value.reason in (Rejection.PRIVATE_HOST, Rejection.MALFORMED)
+
+
+@SETTINGS
+@given(
+    st.lists(st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?\Z"), max_size=3),
+    st.sampled_from([*_PRIVATE_SUFFIXES, "svc.cluster.local"]),
+    st.sampled_from(["", "."]),
+)
+def test_names_under_private_suffixes_are_refused(labels: list[str], suffix: str, dot: str) -> None:
+    host = ".".join([*labels, suffix]) + dot
+    with pytest.raises(SourceRejected) as info:
+        check_link(f"https://{host.upper() if len(labels) % 2 else host}/a.mp3")
     assert info.value.reason is Rejection.PRIVATE_HOST

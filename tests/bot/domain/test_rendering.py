@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from bot.domain import errors
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.links import MAX_URL_LENGTH
 from bot.domain.records import SourceKind, UploadRecord, UploadState
-from bot.domain.rendering import error, failure, human_size, outcome, outcomes, plain, refusal, success
+from bot.domain.rendering import (
+    MENTION_BREAKER,
+    error,
+    failure,
+    human_size,
+    outcome,
+    outcomes,
+    plain,
+    refusal,
+    success,
+)
 from bot.domain.sources import Rejection, SourceRejected
 from bot.domain.texts import Texts
 from bot.domain.texts.en import MESSAGES
@@ -184,6 +197,60 @@ def test_plain_redacts_url_queries() -> None:
     assert "secret" not in out
     assert "frag" not in out
     assert "x.example/a.mp3" in out
+
+
+#: Characters that reorder or hide text; named in the hardening brief, each of Unicode category Cf.
+FORMAT_CHARS = [
+    *map(chr, range(0x202A, 0x202F)),  # LRE RLE PDF LRO RLO
+    *map(chr, range(0x2066, 0x206A)),  # LRI RLI FSI PDI
+    *map(chr, range(0x200B, 0x2010)),  # ZWSP ZWNJ ZWJ LRM RLM
+    *map(chr, range(0x2060, 0x2065)),  # word joiner, invisible operators
+    "\ufeff", "\u061c", "\u180e", "\u00ad", "\U000e0001", "\U000e0041",
+]  # fmt: skip
+
+
+def format_chars_left(out: str) -> list[str]:
+    """Format characters in `out`, apart from the mention breaker right after an "@"."""
+    return [c for c in out.replace("@" + MENTION_BREAKER, "@") if unicodedata.category(c) == "Cf"]
+
+
+@pytest.mark.parametrize("char", FORMAT_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_plain_drops_format_characters(char: str) -> None:
+    assert unicodedata.category(char) == "Cf"
+    assert plain(f"song{char}.mp3") == "song.mp3"
+    assert plain(f"{char}{char}a {char} b{char}") == "a b"
+
+
+def test_plain_drops_a_right_to_left_override_that_would_disguise_the_extension() -> None:
+    assert plain("invoice\u202egnp.mp3") == "invoicegnp.mp3"
+    assert plain("\u2067evil\u2069 take.wav") == "evil take.wav"
+
+
+def test_plain_keeps_mentions_broken_when_format_characters_hide_them() -> None:
+    for raw in ["\u200b@everyone", "@\u200beveryone", "@\u2060here", "<@\u200d123456789012345678>"]:
+        out = plain(raw)
+        assert re.search(r"@(?!\u200b)", out) is None
+        assert out.count(MENTION_BREAKER) == out.count("@") == 1
+        assert not format_chars_left(out)
+
+
+def test_plain_redacts_a_query_that_format_characters_would_hide() -> None:
+    out = plain("ht\u200btps://x.example/a.mp3?sig=secret")
+    assert "secret" not in out and "x.example/a.mp3" in out
+
+
+def test_plain_keeps_scripts_that_are_not_format_characters() -> None:
+    assert plain("مرحبا שלום 日本語 ü") == "مرحبا שלום 日本語 ü"
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from([*FORMAT_CHARS, "@"]), max_size=300))
+@example("\u202e@\u200beveryone\u202c")
+@example("@" * 150)
+def test_plain_leaves_no_format_character_but_the_mention_breaker(raw: str) -> None:
+    out = plain(raw)
+    assert not format_chars_left(out)
+    assert re.search(r"@(?!\u200b)", out) is None
+    assert re.search(r"(?<!@)\u200b", out) is None
 
 
 # ---------------------------------------------------------------------------------------------

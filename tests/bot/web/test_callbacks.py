@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import signal
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.domain.watcher import UNCONFIRMED_GRACE
 from tests.bot.test_main import run_bot
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, USER_ID
@@ -398,4 +400,104 @@ async def test_an_upload_whose_answer_was_lost_is_not_sent_again_and_its_callbac
         assert status == 200
         text = await final_edit(harness, payload)
     assert "`clip-late`" in text
+    assert len(harness.musicapi.uploads) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 32_000 + b"]" * 32_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        b'{"code": 400, "message": ' + b'{"message": [' * 4_000 + b"]}" * 4_000 + b"}",
+    ],
+    ids=["arrays", "objects", "mixed"],
+)
+async def test_deeply_nested_callback_gets_4xx_without_a_traceback(
+    harness: Harness, caplog: pytest.LogCaptureFixture, body: bytes
+) -> None:
+    assert len(body) <= 64 * 1024
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        caplog.clear()
+        caplog.set_level(logging.DEBUG)
+        status = await post(harness.musicapi.tasks[task_id]["callback_url"], body)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert 400 <= status < 500
+    assert record.state == "pending"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def leave_an_unconfirmed_upload(harness: Harness, port: int) -> tuple[dict[str, Any], str]:
+    """A run that stops while MusicAPI has not answered the upload POST: the upload stays pending with a
+    callback address but no task id. Returns the payload and the callback URL MusicAPI was given."""
+    harness.musicapi.delay = 30
+    async with harness.running(**callback_mode(port)) as app:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        app.uploads.stop()
+        assert "processing" in await harness.answer(payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert record.state == "pending" and record.callback_token and record.task_id is None
+    harness.musicapi.delay = 0
+    return payload, harness.musicapi.uploads[0]["callback_url"]
+
+
+async def test_restart_tells_the_member_when_an_upload_without_task_id_gets_no_callback(
+    harness: Harness,
+) -> None:
+    port = free_port()
+    payload, _ = await leave_an_unconfirmed_upload(harness, port)
+    async with harness.running(**callback_mode(port)) as app:
+        watcher = app.watcher
+        assert watcher is not None
+        await watcher.poll_once()
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+        assert record.state == "pending"  # within the grace MusicAPI's callback may still come
+        watcher._clock = lambda: time.time() + UNCONFIRMED_GRACE + 1  # the grace is over
+        await watcher.poll_once()
+        text = await final_edit(harness, payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert "the bot restarted" in text and "couldn't confirm" in text and "files.example.com" in text
+    assert record.state == "failed" and record.error_kind == "unconfirmed"
+
+
+async def test_callback_within_the_grace_still_delivers_an_upload_without_task_id(harness: Harness) -> None:
+    port = free_port()
+    payload, callback_url = await leave_an_unconfirmed_upload(harness, port)
+    async with harness.running(**callback_mode(port)) as app:
+        status = await post(
+            callback_url, json.dumps(flat_callback("task-late", "clip-after-restart")).encode()
+        )
+        text = await final_edit(harness, payload)
+        watcher = app.watcher
+        assert watcher is not None
+        watcher._clock = lambda: time.time() + UNCONFIRMED_GRACE + 1
+        await watcher.poll_once()
+        await asyncio.sleep(0.1)
+        edits = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+    assert status == 200
+    assert "`clip-after-restart`" in text
+    assert not any("couldn't confirm" in e.json["content"] for e in edits)
+
+
+async def test_an_upload_whose_answer_was_lost_and_no_callback_came_is_told_after_the_grace(
+    harness: Harness,
+) -> None:
+    """Within one run: the upload's answer was lost and MusicAPI never calls back. Without a task id the
+    bot cannot ask, so after the grace its member hears it could not be confirmed; nothing is resent."""
+    harness.musicapi.script(Answer(drop=True))
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload = await harness.interact(payloads.upload(url=LINK))
+        assert "processing" in await harness.answer(payload)
+        await app.watcher.poll_once()  # the grace starts
+        started = time.time()
+        app.watcher._clock = lambda: started + UNCONFIRMED_GRACE + 1
+        await app.watcher.poll_once()
+        text = await final_edit(harness, payload)
+        (record,) = await app.store.by_interaction(int(payload["id"]))
+    assert "couldn't confirm" in text and "didn't send it again" in text
+    assert record.state == "failed" and record.error_kind == "unconfirmed"
     assert len(harness.musicapi.uploads) == 1
