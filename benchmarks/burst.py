@@ -495,6 +495,7 @@ def callback_bot(port: int) -> BotSpec:
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(port),
         "MUSICAPI_POLL_AFTER": "3600",
+        "MUSICAPI_POLL_DEADLINE": "7200",  # not below MUSICAPI_POLL_AFTER, or the bot refuses to start
     }
     return BotSpec(spec.name, spec.argv, {**spec.env, **callback_env})
 

@@ -1,4 +1,5 @@
-"""`python -m bot`: load settings, run the bot until SIGTERM/SIGINT, exit with a clear status."""
+"""`python -m bot`: read the command line and the settings, run the bot until SIGTERM/SIGINT, exit with a
+clear status."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
 import discord
 from dotenv import load_dotenv
 
+from bot.cli import parse_arguments, startup_line
 from bot.composition import run
 from bot.config import SettingsError, load_settings
+from bot.config.logging import configure_logging
 from bot.storage import StoreUnavailable
 from bot.web import WebServerUnavailable
 
@@ -23,7 +27,8 @@ EXIT_CONFIG = 2
 EXIT_DISCORD = 3
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    parse_arguments(argv)  # --help and --version answer here, before any setting is needed
     load_dotenv(Path.cwd() / ".env")  # the working directory's .env; real environment variables win
     try:
         settings = load_settings(os.environ)
@@ -31,7 +36,8 @@ def main() -> None:
         for problem in exc.problems:
             print(f"musicapi-upload-bot: configuration error: {problem.line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
-    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level), root=True)
+    configure_logging(settings.log_level, settings.log_format)
+    log.info("%s", startup_line(settings))
     try:
         asyncio.run(run(settings))
     except discord.LoginFailure:

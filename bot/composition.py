@@ -57,17 +57,16 @@ class App:
     bot: MusicBot
     settlement: Settlement
     watcher: PendingWatcher
-    web: WebServer | None
+    web: WebServer
     closed: bool = False
 
     async def start(self) -> None:
         """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
-        pending, serve callbacks, then stay connected to the gateway until it closes."""
+        pending, serve /healthz (and callbacks), then stay connected to the gateway until it closes."""
         s = self.settings
         await self.bot.login(s.discord_token.get_secret_value())
         await self.watcher.recover()
-        if self.web is not None:
-            await self.web.start(s.web_host, s.web_port)
+        await self.web.start(s.web_host, s.web_port)
         self.watcher.start()
         await self.bot.connect()
 
@@ -85,8 +84,7 @@ class App:
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
         await self.watcher.stop()
         await self.uploads.queue.close()
-        if self.web is not None:
-            await self.web.stop()
+        await self.web.stop()
         await self.settlement.drain(3.0)
         await self.bot.close()
         await self.store.close()
@@ -151,18 +149,15 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         poll_interval=s.musicapi_poll_interval,
         deadline=s.musicapi_poll_deadline,
     )
-    web = None
+    callbacks = None
     if s.callback_mode:
         secret = s.musicapi_webhook_secret
-        web = WebServer(
-            callbacks=CallbackReceiver(
-                store=store,
-                settlement=settlement,
-                webhook_secret=secret.get_secret_value() if secret else None,
-            ),
-            is_connected=bot.is_connected,
-            store_ok=store.ping,
+        callbacks = CallbackReceiver(
+            store=store,
+            settlement=settlement,
+            webhook_secret=secret.get_secret_value() if secret else None,
         )
+    web = WebServer(callbacks=callbacks, is_connected=bot.is_connected, store_ok=store.ping)
     return App(s, store, uploads, bot, settlement, watcher, web)
 
 

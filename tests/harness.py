@@ -55,6 +55,7 @@ class Harness:
             "musicapi_retry_backoff": 0.01,
             "database_url": f"sqlite:///{self.tmp_path / 'bot.db'}",
             "web_host": "127.0.0.1",
+            "web_port": free_port(),  # the web server runs in every mode: never on a port in use
         }
         return Settings(**(values | overrides))
 
@@ -68,6 +69,8 @@ class Harness:
             DATABASE_URL=f"sqlite:///{self.tmp_path / 'bot.db'}",
             FAKE_DISCORD_URL=self.discord_url,
             MUSICAPI_RETRY_BACKOFF="0.01",
+            WEB_HOST="127.0.0.1",
+            WEB_PORT=str(free_port()),
         )
         env.update(overrides)
         return env

@@ -10,7 +10,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, SecretStr, ValidationError, model_validator
@@ -94,6 +94,13 @@ def _log_level(raw: Any) -> str:
     return value
 
 
+def _log_format(raw: Any) -> str:
+    value = str(raw).strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return value
+
+
 def _database_url(raw: Any) -> str:
     value = str(raw).strip()
     sqlite_path(value)
@@ -127,9 +134,10 @@ class Settings(BaseSettings):
     musicapi_retry_backoff: PositiveFloat = 1.0
     max_uploads_per_user: PositiveInt = 3
     log_level: Annotated[str, BeforeValidator(_log_level)] = "INFO"
+    log_format: Annotated[Literal["text", "json"], BeforeValidator(_log_format)] = "text"
     database_url: Annotated[str, BeforeValidator(_database_url)] = "sqlite:///data/musicbot.db"
     public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
-    web_host: Text = "0.0.0.0"  # noqa: S104 - the callback server must be reachable from outside
+    web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside
     web_port: Annotated[int, BeforeValidator(_port)] = 8080
     musicapi_webhook_secret: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
     musicapi_poll_after: PositiveFloat = 60.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SQLITE_PREFIX = "sqlite:///"
 
@@ -12,3 +13,14 @@ def sqlite_path(url: str) -> Path:
     if not url.startswith(SQLITE_PREFIX) or len(url) == len(SQLITE_PREFIX):
         raise ValueError("must look like sqlite:///data/musicbot.db")
     return Path(url[len(SQLITE_PREFIX) :])
+
+
+def describe(url: str) -> str:
+    """DATABASE_URL as the log may show it: the backend and where its data is, never a user or password."""
+    if url.startswith(SQLITE_PREFIX):
+        return f"sqlite {sqlite_path(url).absolute()}"
+    parts = urlsplit(url)
+    where = parts.hostname or ""
+    if parts.port is not None:
+        where += f":{parts.port}"
+    return f"{parts.scheme} {where}{parts.path}"

@@ -51,12 +51,13 @@ class WebServerUnavailable(Exception):
 
 
 class WebServer:
-    """GET /healthz reports readiness; POST {CALLBACK_PATH}/{key} takes MusicAPI's callbacks."""
+    """GET /healthz reports readiness, in every mode; POST {CALLBACK_PATH}/{key} takes MusicAPI's
+    callbacks, only when there is a receiver for them (callback mode)."""
 
     def __init__(
         self,
         *,
-        callbacks: CallbackReceiver,
+        callbacks: CallbackReceiver | None,
         is_connected: Callable[[], bool],
         store_ok: Callable[[], Awaitable[bool]],
     ) -> None:
@@ -68,7 +69,8 @@ class WebServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
         app.on_response_prepare.append(_plain_server_header)
-        app.router.add_post(CALLBACK_PATH + "/{key}", self._callbacks.handle)
+        if self._callbacks is not None:
+            app.router.add_post(CALLBACK_PATH + "/{key}", self._callbacks.handle)
         app.router.add_get("/healthz", self.healthz)
         return app
 
@@ -82,7 +84,8 @@ class WebServer:
             raise WebServerUnavailable(
                 f"cannot listen on WEB_HOST {host}, WEB_PORT {port} ({exc.strerror})"
             ) from exc
-        log.info("callback server listening on %s:%s", host, port)
+        routes = "/healthz and MusicAPI's callbacks" if self._callbacks is not None else "/healthz"
+        log.info("web server listening on %s:%s (%s)", host, port, routes)
 
     async def stop(self) -> None:
         if self._runner is not None:

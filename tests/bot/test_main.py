@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
+from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from tests.fakes import payloads
-from tests.harness import Harness
+from tests.fakes.discord_api import VALID_TOKEN
+from tests.fakes.musicapi import API_KEY
+from tests.harness import Harness, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def run_bot(env: dict[str, str], cwd: Path, *, launcher: bool = False) -> asyncio.subprocess.Process:
-    args = [str(ROOT / "tests" / "support" / "launch_bot.py")] if launcher else ["-m", "bot"]
+async def run_bot(
+    env: dict[str, str], cwd: Path, *, launcher: bool = False, argv: tuple[str, ...] = ()
+) -> asyncio.subprocess.Process:
+    args = [str(ROOT / "tests" / "support" / "launch_bot.py")] if launcher else ["-m", "bot", *argv]
     env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -57,6 +64,95 @@ async def test_missing_or_bad_settings_stop_with_one_line(tmp_path: Path, env: d
     assert "Traceback" not in err.decode()
     if env.get("DISCORD_TOKEN", "").strip():
         assert env["DISCORD_TOKEN"] not in lines[0] or variable != "DISCORD_TOKEN"
+
+
+async def output_of(*argv: str, cwd: Path) -> tuple[int | None, str, str]:
+    """Exit status, stdout and stderr of `python -m bot ARGV`, with no setting in the environment."""
+    proc = await run_bot(clean_env(), cwd, argv=argv)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_version_needs_no_settings(tmp_path: Path) -> None:
+    status, out, err = await output_of("--version", cwd=tmp_path)
+    assert (status, out, err) == (0, f"musicapi-upload-bot {version('musicapi-upload-bot')}\n", "")
+
+
+async def test_the_console_script_answers_version_too(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "musicapi-upload-bot"
+    proc = await asyncio.create_subprocess_exec(
+        script, "--version", env=clean_env(), cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert (proc.returncode, out.decode()) == (0, f"musicapi-upload-bot {version('musicapi-upload-bot')}\n")
+
+
+async def test_help_lists_the_options_and_where_settings_come_from(tmp_path: Path) -> None:
+    status, out, err = await output_of("--help", cwd=tmp_path)
+    assert status == 0 and err == ""
+    assert out.startswith("usage: musicapi-upload-bot [-h] [--version]")
+    assert "--help" in out and "--version" in out
+    assert "environment variables" in out and ".env" in out and "README.md" in out
+    assert "Required: DISCORD_TOKEN, MUSICAPI_API_KEY." in out
+    assert "LOG_FORMAT" in out and "WEB_PORT" in out
+
+
+async def test_an_unknown_option_is_refused_with_the_usage(tmp_path: Path) -> None:
+    status, out, err = await output_of("--shards", "4", cwd=tmp_path)
+    assert status == 2 and out == ""
+    assert err.startswith("usage: musicapi-upload-bot") and "unrecognized arguments: --shards 4" in err
+
+
+async def log_until_connected(harness: Harness, **env: str) -> list[str]:
+    """The log lines of `python -m bot` against the fakes, from start until it connected and stopped."""
+    proc = await run_bot(harness.env(**env), harness.tmp_path, launcher=True)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        while "connected as uploadbot" not in (lines[-1] if lines else ""):
+            line = await asyncio.wait_for(proc.stderr.readline(), 20)
+            assert line, "the bot stopped before it connected:\n" + "".join(lines)
+            lines.append(line.decode())
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(asyncio.gather(proc.stderr.read(), proc.wait()), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    return [line.rstrip("\n") for line in lines + rest.decode().splitlines(keepends=True)]
+
+
+@pytest.mark.parametrize("mode", ["sync", "callback"])
+async def test_the_first_log_line_says_what_runs(harness: Harness, mode: str) -> None:
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}" if mode == "callback" else ""
+    lines = await log_until_connected(harness, PUBLIC_URL=public_url, WEB_PORT=str(port))
+    first = lines[0]
+    assert "musicapi-upload-bot " + version("musicapi-upload-bot") + " starting" in first
+    assert f"mode {mode}," in first
+    assert f"store sqlite {harness.tmp_path / 'bot.db'}," in first
+    assert "shards: all" in first
+    assert all(secret not in "\n".join(lines) for secret in (VALID_TOKEN, API_KEY))
+
+
+async def test_warnings_about_features_the_bot_does_without_are_left_out(harness: Harness) -> None:
+    text = "\n".join(await log_until_connected(harness))
+    assert "PyNaCl" not in text and "davey" not in text and "Guilds intent" not in text
+    assert "discord.client: logging in using static token" in text  # the same logger still speaks
+    assert "connected as uploadbot" in text
+
+
+async def test_json_log_is_one_object_per_line(harness: Harness) -> None:
+    lines = await log_until_connected(harness, LOG_FORMAT="json")
+    entries = [json.loads(line) for line in lines]
+    assert all(isinstance(e, dict) and set(e) == {"time", "level", "logger", "message"} for e in entries)
+    assert all(datetime.fromisoformat(e["time"]).tzinfo is not None for e in entries)
+    assert entries[0]["logger"] == "bot" and entries[0]["level"] == "INFO"
+    assert "starting: mode sync" in entries[0]["message"]
+    assert any(e["logger"] == "discord.client" and "static token" in e["message"] for e in entries)
+    assert not any("PyNaCl" in e["message"] or "Guilds intent" in e["message"] for e in entries)
+    assert all(secret not in "\n".join(lines) for secret in (VALID_TOKEN, API_KEY))
 
 
 async def test_env_file_is_read(tmp_path: Path) -> None:

@@ -78,6 +78,7 @@ def test_defaults() -> None:
     assert s.musicapi_retry_backoff == 1.0
     assert s.max_uploads_per_user == 3
     assert s.log_level == "INFO"
+    assert s.log_format == "text"
     assert s.database_url == "sqlite:///data/musicbot.db"
     assert s.public_url is None
     assert s.callback_mode is False
@@ -93,12 +94,13 @@ def test_defaults() -> None:
 
 
 def test_blank_optional_values_mean_default() -> None:
-    s = load(MAX_FILE_MB="", WEB_PORT="  ", DEV_GUILD_ID="", PUBLIC_URL=" ", LOG_LEVEL="")
+    s = load(MAX_FILE_MB="", WEB_PORT="  ", DEV_GUILD_ID="", PUBLIC_URL=" ", LOG_LEVEL="", LOG_FORMAT=" ")
     assert s.max_file_mb == 100.0
     assert s.web_port == 8080
     assert s.dev_guild_id is None
     assert s.public_url is None
     assert s.log_level == "INFO"
+    assert s.log_format == "text"
 
 
 def test_unrelated_variables_are_ignored() -> None:
@@ -121,6 +123,7 @@ def test_overrides_are_parsed() -> None:
         MUSICAPI_RETRY_BACKOFF="0.5",
         MAX_UPLOADS_PER_USER="1",
         LOG_LEVEL="debug",
+        LOG_FORMAT=" JSON ",
         DATABASE_URL="sqlite:///var/bot.db",
         PUBLIC_URL="https://bot.example.com/",
         WEB_HOST=" 127.0.0.1 ",
@@ -141,6 +144,7 @@ def test_overrides_are_parsed() -> None:
     assert s.musicapi_retry_backoff == 0.5
     assert s.max_uploads_per_user == 1
     assert s.log_level == "DEBUG"
+    assert s.log_format == "json"
     assert s.database_url == "sqlite:///var/bot.db"
     assert s.public_url == "https://bot.example.com"
     assert s.callback_mode is True
@@ -168,6 +172,7 @@ MALFORMED = [
     ("MUSICAPI_CONCURRENCY", "0"), ("MUSICAPI_CONCURRENCY", "lots"), ("MAX_QUEUE", "-1"), ("MAX_QUEUE", "1.5"),
     ("MUSICAPI_POLL_AFTER", "-1"), ("MUSICAPI_POLL_INTERVAL", "0"), ("MUSICAPI_POLL_DEADLINE", "soon"),
     ("LOG_LEVEL", "LOUD"),
+    ("LOG_FORMAT", "xml"), ("LOG_FORMAT", "logfmt"),
     ("MUSICAPI_BASE_URL", "api.musicapi.ai"), ("MUSICAPI_BASE_URL", "ftp://api.musicapi.ai"),
     ("MUSICAPI_BASE_URL", "https://"), ("MUSICAPI_BASE_URL", "http://[::1"),
     ("PUBLIC_URL", "bot.example.com"), ("PUBLIC_URL", "ws://bot.example.com"),
@@ -196,6 +201,7 @@ def test_malformed_number_explains_the_rule() -> None:
     assert "1 and 65535" in str(error_for(WEB_PORT="http"))
     assert str(error_for(MAX_FILE_MB="abc")) == "MAX_FILE_MB must be a positive number (got 'abc')"
     assert "whole number" in str(error_for(MUSICAPI_RETRIES="1.5"))
+    assert str(error_for(LOG_FORMAT="xml")) == "LOG_FORMAT must be text or json (got 'xml')"
 
 
 @pytest.mark.parametrize("name", ["MUSICAPI_BASE_URL", "PUBLIC_URL"])

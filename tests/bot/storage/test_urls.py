@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import StoreUnavailable, open_store
-from bot.storage.urls import sqlite_path
+from bot.storage.urls import describe, sqlite_path
 
 
 def test_sqlite_path_relative() -> None:
@@ -26,6 +26,17 @@ def test_sqlite_path_absolute() -> None:
 def test_sqlite_path_rejects(url: str) -> None:
     with pytest.raises(ValueError, match="sqlite:///"):
         sqlite_path(url)
+
+
+def test_describe_names_the_backend_and_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert describe("sqlite:///data/musicbot.db") == f"sqlite {tmp_path / 'data' / 'musicbot.db'}"
+    assert describe("sqlite:////abs/path.db") == "sqlite /abs/path.db"
+
+
+def test_describe_never_shows_a_user_or_password() -> None:
+    shown = describe("postgresql://bot:hunter2@db.example.com:5432/music")
+    assert shown == "postgresql db.example.com:5432/music"
 
 
 async def test_open_store_refuses_a_url_it_has_no_backend_for() -> None:

@@ -253,17 +253,50 @@ async def test_healthz_fails_when_the_store_does_not_answer(harness: Harness) ->
             assert await resp.json() == {"gateway": True, "store": False}
 
 
-async def test_sync_mode_has_no_web_server_and_is_recorded(harness: Harness) -> None:
+async def test_sync_mode_serves_healthz_but_takes_no_callbacks(harness: Harness) -> None:
     port = free_port()
-    async with harness.running(web_port=port) as app:
+    async with harness.running(web_port=port) as app, aiohttp.ClientSession() as s:
         payload = await harness.interact(payloads.upload(url=LINK))
         assert "clip_id" in await harness.answer(payload)
         (record,) = await app.store.by_interaction(int(payload["id"]))
-        with pytest.raises(aiohttp.ClientConnectionError):
-            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/healthz"):
-                pass
+        async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+            health = (resp.status, await resp.json())
+        callback = f"http://127.0.0.1:{port}/musicapi/callback/{record.id}.secret"
+        body = json.dumps(flat_callback("task-1", "forged-clip")).encode()
+        async with s.post(callback, data=body) as resp:
+            post_status = resp.status
+        async with s.get(callback) as resp:
+            get_status = resp.status
+        (after,) = await app.store.by_interaction(int(payload["id"]))
+    assert health == (200, {"gateway": True, "store": True})
+    assert post_status == 404
+    assert get_status == 404  # no such route at all: in callback mode a GET here is 405
     assert record.state == "succeeded" and record.callback_token is None
+    assert (after.state, after.clip_id) == ("succeeded", record.clip_id)
     assert "callback_url" not in harness.musicapi.uploads[0]
+
+
+async def test_healthz_answers_in_sync_mode_when_run_as_python_m_bot(harness: Harness) -> None:
+    port = free_port()
+    proc = await run_bot(harness.env(WEB_PORT=str(port), PUBLIC_URL=""), harness.tmp_path, launcher=True)
+    try:
+        await asyncio.wait_for(harness.discord.identified.wait(), 20)
+        async with aiohttp.ClientSession() as s:
+            for _ in range(100):  # READY reaches the bot just after its IDENTIFY reached the fake
+                async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    health = (resp.status, await resp.json())
+                if health[0] == 200:
+                    break
+                await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert health == (200, {"gateway": True, "store": True})
+    assert proc.returncode == 0
+    assert f"web server listening on 127.0.0.1:{port} (/healthz)" in err.decode()
 
 
 async def test_kill_9_then_restart_still_delivers_the_callback(harness: Harness) -> None:

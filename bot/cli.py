@@ -1,0 +1,67 @@
+"""The command line (`--help`, `--version`) and the line the bot starts its log with."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
+
+from bot.config import Settings
+from bot.storage.urls import describe
+
+DISTRIBUTION = "musicapi-upload-bot"
+#: The version shown when the bot runs from a source tree that was never installed.
+UNKNOWN_VERSION = "unknown (not installed)"
+
+
+def version(distribution: str = DISTRIBUTION) -> str:
+    """The installed package's version, from its metadata."""
+    try:
+        return installed_version(distribution)
+    except PackageNotFoundError:
+        return UNKNOWN_VERSION
+
+
+def _settings_help() -> str:
+    names = [name.upper() for name in Settings.model_fields]
+    required = [name.upper() for name, field in Settings.model_fields.items() if field.is_required()]
+    optional = [name for name in names if name not in required]
+    return "\n\n".join(
+        [
+            "Settings come from environment variables, or from a .env file in the working directory "
+            "(real environment variables win); see README.md, section Settings, and .env.example.",
+            f"Required: {', '.join(required)}.",
+            f"Optional: {', '.join(optional)}.",
+        ]
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """The bot's command line: options only, every setting comes from the environment."""
+    epilog = "\n\n".join(textwrap.fill(paragraph, 100) for paragraph in _settings_help().split("\n\n"))
+    cli = argparse.ArgumentParser(
+        prog=DISTRIBUTION,
+        description="Run the MusicAPI upload bot (the same as `python -m bot`) until SIGTERM or Ctrl+C.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cli.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}", help="show the version and exit"
+    )
+    return cli
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line; `--help` and `--version` print and exit here, bad options exit with 2."""
+    return parser().parse_args(argv)
+
+
+def startup_line(settings: Settings) -> str:
+    """What this run is: version, mode, where uploads are kept (never a password), and the shards."""
+    mode = "callback" if settings.callback_mode else "sync"
+    return (
+        f"{DISTRIBUTION} {version()} starting: mode {mode}, store {describe(settings.database_url)}, "
+        "shards: all (in this process)"
+    )

@@ -1,0 +1,72 @@
+"""Where the log goes and how it looks: one line per record on stderr, as text or as JSON (LOG_FORMAT),
+without discord.py's warnings about features the bot deliberately does without."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+#: discord.py's warnings about what this bot goes without on purpose: voice (PyNaCl, davey) and the
+#: guilds intent (the bot asks Discord for no intents). Each is dropped by its logger and exact text.
+UNUSED_FEATURE_WARNINGS = (
+    ("discord.client", "PyNaCl is not installed, voice will NOT be supported"),
+    ("discord.client", "davey is not installed, voice will NOT be supported"),
+    ("discord.state", "Guilds intent seems to be disabled. This may cause state related issues."),
+)
+
+TEXT_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
+TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class DropWarnings(logging.Filter):
+    """Drops WARNING records whose message is exactly one of `messages`; lets everything else through."""
+
+    def __init__(self, messages: frozenset[str]) -> None:
+        super().__init__()
+        self.messages = messages
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.WARNING and record.getMessage() in self.messages)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, and the exception's
+    traceback when there is one. Nothing else of the record is included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    """The formatter for LOG_FORMAT `log_format` (`text` or `json`)."""
+    if log_format == "json":
+        return JsonFormatter()
+    return logging.Formatter(TEXT_FORMAT, TEXT_DATE_FORMAT, style="{")
+
+
+def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> None:
+    """Send every logger's records at `level` and above to `stream` (stderr), formatted as `log_format`
+    says, and drop the warnings in UNUSED_FEATURE_WARNINGS."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(handler)
+    by_logger: dict[str, set[str]] = {}
+    for name, message in UNUSED_FEATURE_WARNINGS:
+        by_logger.setdefault(name, set()).add(message)
+    for name, messages in by_logger.items():
+        logging.getLogger(name).addFilter(DropWarnings(frozenset(messages)))

@@ -1,0 +1,90 @@
+"""bot.config.logging: the JSON lines, and which of discord.py's warnings are dropped (only the named ones)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+
+import pytest
+
+from bot.config.logging import (
+    UNUSED_FEATURE_WARNINGS,
+    DropWarnings,
+    JsonFormatter,
+    configure_logging,
+    formatter,
+)
+
+
+def record(name: str, level: int, message: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, message, args, None)
+
+
+def test_json_line_carries_time_level_logger_and_message() -> None:
+    line = JsonFormatter().format(record("bot.web.server", logging.WARNING, "listening on %s:%d", "h", 8080))
+    entry = json.loads(line)
+    assert set(entry) == {"time", "level", "logger", "message"}
+    assert (entry["level"], entry["logger"], entry["message"]) == (
+        "WARNING",
+        "bot.web.server",
+        "listening on h:8080",
+    )
+    assert "\n" not in line
+
+
+def test_json_line_carries_the_exception_text() -> None:
+    try:
+        raise RuntimeError("the store went away")
+    except RuntimeError:
+        failing = logging.LogRecord(
+            "bot", logging.ERROR, __file__, 1, "upload %s failed", (7,), sys.exc_info()
+        )
+    line = JsonFormatter().format(failing)
+    entry = json.loads(line)
+    assert entry["message"] == "upload 7 failed"
+    assert entry["exception"].startswith("Traceback")
+    assert "RuntimeError: the store went away" in entry["exception"]
+    assert len(line.splitlines()) == 1
+
+
+def test_text_is_the_default_format() -> None:
+    line = formatter("text").format(record("bot", logging.INFO, "hello"))
+    assert line.endswith("[INFO    ] bot: hello")
+
+
+@pytest.mark.parametrize(("name", "message"), UNUSED_FEATURE_WARNINGS)
+def test_only_the_named_warnings_are_dropped(name: str, message: str) -> None:
+    drop = DropWarnings(frozenset({message}))
+    assert not drop.filter(record(name, logging.WARNING, message))
+    assert drop.filter(record(name, logging.WARNING, message + " (and something else)"))
+    assert drop.filter(record(name, logging.ERROR, message))
+    assert drop.filter(
+        record(name, logging.WARNING, "Shard ID None heartbeat blocked for more than 10 seconds.")
+    )
+
+
+def test_configured_loggers_drop_only_those_warnings() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = {name: logging.getLogger(name) for name, _ in UNUSED_FEATURE_WARNINGS}
+    filters = {name: list(logger.filters) for name, logger in loggers.items()}
+    try:
+        configure_logging("INFO", "json", stream)
+        for name, message in UNUSED_FEATURE_WARNINGS:
+            logging.getLogger(name).warning(message)
+        logging.getLogger("discord.client").warning("Shard ID None heartbeat blocked")
+        logging.getLogger("discord.gateway").warning("PyNaCl is not installed, voice will NOT be supported")
+    finally:
+        for handler in root.handlers[len(handlers) :]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        for name, logger in loggers.items():
+            logger.filters[:] = filters[name]
+    messages = [(e["logger"], e["message"]) for e in map(json.loads, stream.getvalue().splitlines())]
+    assert messages == [
+        ("discord.client", "Shard ID None heartbeat blocked"),
+        ("discord.gateway", "PyNaCl is not installed, voice will NOT be supported"),
+    ]

@@ -1,0 +1,31 @@
+"""bot.cli: the version shown, and the first log line (the subprocess tests in test_main run them for real)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as installed_version
+
+from bot.cli import UNKNOWN_VERSION, startup_line, version
+from bot.config import load_settings
+
+BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
+
+
+def test_version_comes_from_the_installed_package() -> None:
+    assert version() == installed_version("musicapi-upload-bot")
+
+
+def test_version_of_a_source_tree_never_installed_says_so() -> None:
+    assert version("no-such-distribution-installed") == UNKNOWN_VERSION
+
+
+def test_startup_line_shows_no_secret_and_no_public_url() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "PUBLIC_URL": "https://operator:hunter2@bot.example.com",
+            "DATABASE_URL": "sqlite:////srv/bot/uploads.db",
+        }
+    )
+    line = startup_line(settings)
+    assert "mode callback, store sqlite /srv/bot/uploads.db, shards: all" in line
+    assert all(secret not in line for secret in ("discord-token", "musicapi-key", "hunter2", "operator"))
