@@ -20,6 +20,7 @@ from bot.domain.queue import UploadQueue
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
+from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
 from bot.storage import open_store
 from bot.web import WebServer
@@ -107,6 +108,7 @@ async def assemble(settings: Settings, session: aiohttp.ClientSession) -> AsyncI
 
 
 def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> App:
+    metrics = PrometheusMetrics() if s.metrics else None
     client = MusicAPIClient(
         session,
         base_url=s.musicapi_base_url,
@@ -114,6 +116,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         timeout=s.musicapi_timeout,
         retries=s.musicapi_retries,
         backoff=s.musicapi_retry_backoff,
+        metrics=metrics,
     )
     queue = UploadQueue(
         concurrency=s.musicapi_concurrency,
@@ -127,6 +130,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         upload_timeout=s.upload_timeout,
         request_timeout=s.musicapi_timeout,
         callback_base=s.public_url,
+        metrics=metrics,
     )
     bot = MusicBot(
         session=session,
@@ -138,7 +142,17 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
             max_uploads_per_user=s.max_uploads_per_user,
         ),
         dev_guild_id=s.dev_guild_id,
+        metrics=metrics,
     )
+    if metrics is not None:
+        metrics.read_at_scrape(
+            Readings(
+                line_waiting=lambda: queue.waiting,
+                line_in_flight=lambda: queue.in_flight,
+                pending_uploads=lambda: uploads.pending,
+                shards=lambda: [ShardReading(*state) for state in bot.shard_states()],
+            )
+        )
     settlement = Settlement(uploads, bot.delivery.deliver)
     watcher = PendingWatcher(
         uploads=uploads,
@@ -156,8 +170,14 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
             store=store,
             settlement=settlement,
             webhook_secret=secret.get_secret_value() if secret else None,
+            metrics=metrics,
         )
-    web = WebServer(callbacks=callbacks, is_connected=bot.is_connected, store_ok=store.ping)
+    web = WebServer(
+        callbacks=callbacks,
+        is_connected=bot.is_connected,
+        store_ok=store.ping,
+        metrics=metrics.scrape if metrics is not None else None,
+    )
     return App(s, store, uploads, bot, settlement, watcher, web)
 
 

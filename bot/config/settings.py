@@ -101,6 +101,17 @@ def _log_format(raw: Any) -> str:
     return value
 
 
+def _switch(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError("must be on or off")
+
+
 def _database_url(raw: Any) -> str:
     value = str(raw).strip()
     sqlite_path(value)
@@ -146,6 +157,7 @@ class Settings(BaseSettings):
     max_message_attachments: PositiveInt = 5
     musicapi_concurrency: PositiveInt = 20
     max_queue: NonNegativeInt = 100
+    metrics: Annotated[bool, BeforeValidator(_switch)] = True
 
     @classmethod
     def settings_customise_sources(

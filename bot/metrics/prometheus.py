@@ -69,9 +69,7 @@ class _Now(Collector):
 class PrometheusMetrics:
     """Counters and histograms the bot's parts report to (the domain's `Metrics`), and the scrape."""
 
-    content_type = "text/plain; version=0.0.4; charset=utf-8"
-
-    def __init__(self, readings: Readings | None = None) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._uploads = Counter(
@@ -99,8 +97,10 @@ class PrometheusMetrics:
         self._callbacks = Counter(
             "musicbot_callbacks", "MusicAPI callbacks by result.", ["result"], registry=r
         )
-        if readings is not None:
-            r.register(_Now(readings))
+
+    def read_at_scrape(self, readings: Readings) -> None:
+        """Report the line, pending uploads and the gateway as they are when Prometheus scrapes."""
+        self.registry.register(_Now(readings))
 
     def upload_settled(self, outcome: str, source_kind: str, seconds: float) -> None:
         self._uploads.labels(outcome, source_kind).inc()

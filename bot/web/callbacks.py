@@ -13,7 +13,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.domain.errors import MusicAPIError
-from bot.domain.ports import UploadStore
+from bot.domain.ports import Metrics, NoMetrics, UploadStore
 from bot.domain.settlement import Settlement
 from bot.musicapi import parse_task
 
@@ -47,14 +47,21 @@ class CallbackReceiver:
         store: UploadStore,
         settlement: Settlement,
         webhook_secret: str | None,
+        metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._metrics = metrics or NoMetrics()
         self._store = store
         self._settlement = settlement
         self._secret = webhook_secret
         self._clock = clock
 
     async def handle(self, request: web.Request) -> web.Response:
+        response = await self._handle(request)
+        self._metrics.callback_received(RESULTS.get(response.status, str(response.status)))
+        return response
+
+    async def _handle(self, request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_CALLBACK_BYTES:
             return _status(413, "too large")
         upload_id, _, secret = request.match_info["key"].partition(".")
@@ -95,6 +102,19 @@ class CallbackReceiver:
         if not await self._settlement.task_finished(record, result):
             return _status(410, "already settled")
         return _status(200, "ok")
+
+
+#: What each answer to a callback means, for the metrics.
+RESULTS = {
+    200: "settled",
+    202: "still_running",
+    400: "malformed",
+    401: "bad_signature",
+    404: "unknown_token",
+    409: "task_mismatch",
+    410: "already_settled",
+    413: "too_large",
+}
 
 
 def _status(status: int, text: str) -> web.Response:

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 #: aiohttp's own messages about the requests it serves (malformed ones, handlers that failed).
 http_log = logging.getLogger("bot.web.http")
 
+#: Prometheus' text exposition format.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: The `Server` header of every answer: it names no software versions for a scanner to match.
 SERVER_HEADER = "musicapi-upload-bot"
 
@@ -46,6 +48,17 @@ async def _plain_server_header(request: web.Request, response: web.StreamRespons
     response.headers["Server"] = SERVER_HEADER
 
 
+def _metrics_route(scrape: Callable[[], bytes]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics: the bot's metrics in Prometheus' text format (keep it private: see the README)."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=scrape())
+        response.headers["Content-Type"] = METRICS_CONTENT_TYPE
+        return response
+
+    return metrics
+
+
 class WebServerUnavailable(Exception):
     """The web server cannot listen where WEB_HOST and WEB_PORT say."""
 
@@ -60,8 +73,10 @@ class WebServer:
         callbacks: CallbackReceiver | None,
         is_connected: Callable[[], bool],
         store_ok: Callable[[], Awaitable[bool]],
+        metrics: Callable[[], bytes] | None = None,
     ) -> None:
         self._callbacks = callbacks
+        self._metrics = metrics
         self._is_connected = is_connected
         self._store_ok = store_ok
         self._runner: web.AppRunner | None = None
@@ -72,6 +87,8 @@ class WebServer:
         if self._callbacks is not None:
             app.router.add_post(CALLBACK_PATH + "/{key}", self._callbacks.handle)
         app.router.add_get("/healthz", self.healthz)
+        if self._metrics is not None:
+            app.router.add_get("/metrics", _metrics_route(self._metrics))
         return app
 
     async def start(self, host: str, port: int) -> None:

@@ -91,6 +91,7 @@ def test_defaults() -> None:
     assert s.max_message_attachments == 5
     assert s.musicapi_concurrency == 20
     assert s.max_queue == 100
+    assert s.metrics is True
 
 
 def test_blank_optional_values_mean_default() -> None:
@@ -170,6 +171,7 @@ MALFORMED = [
     ("MAX_UPLOADS_PER_USER", "0"), ("MAX_UPLOADS_PER_USER", "many"),
     ("MAX_MESSAGE_ATTACHMENTS", "0"), ("MAX_MESSAGE_ATTACHMENTS", "x"),
     ("MUSICAPI_CONCURRENCY", "0"), ("MUSICAPI_CONCURRENCY", "lots"), ("MAX_QUEUE", "-1"), ("MAX_QUEUE", "1.5"),
+    ("METRICS", "maybe"),
     ("MUSICAPI_POLL_AFTER", "-1"), ("MUSICAPI_POLL_INTERVAL", "0"), ("MUSICAPI_POLL_DEADLINE", "soon"),
     ("LOG_LEVEL", "LOUD"),
     ("LOG_FORMAT", "xml"), ("LOG_FORMAT", "logfmt"),
@@ -252,3 +254,8 @@ def test_poll_deadline_may_not_be_below_the_poll_delay() -> None:
     err = error_for(MUSICAPI_POLL_AFTER="120", MUSICAPI_POLL_DEADLINE="60")
     assert err.names == ["MUSICAPI_POLL_DEADLINE"]
     assert "MUSICAPI_POLL_AFTER" in str(err)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("on", True), ("OFF", False), ("true", True), ("0", False)])
+def test_metrics_switch(raw: str, expected: bool) -> None:
+    assert load(METRICS=raw).metrics is expected
