@@ -804,6 +804,28 @@ def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, round
 LINE_TARGET = 1.10
 
 
+#: Metrics may cost at most this much CPU per upload over the same bot without them.
+METRICS_TARGET = 1.05
+
+
+def metrics_report(on: Figures, off: Figures, n: int, delay: float, rounds: int) -> str:
+    ratio = on.cpu_per_upload_ms / off.cpu_per_upload_ms if off.cpu_per_upload_ms else float("nan")
+    verdict = "ok" if ratio <= METRICS_TARGET else "OVER"
+    return "\n".join(
+        [
+            f"metrics: {n} x /upload url:, MusicAPI delay {delay:g} s, our bot with METRICS=on and off"
+            + (f", median of {rounds} rounds" if rounds > 1 else ""),
+            "",
+            f"{'':<36}{'on':>10}{'off':>10}{'on/off':>11}   target",
+            f"{'CPU per upload (ms)':<36}{on.cpu_per_upload_ms:>10.2f}{off.cpu_per_upload_ms:>10.2f}"
+            f"{ratio:>10.2f}x   <= {METRICS_TARGET:.2f}x {verdict}",
+            f"{'peak memory VmHWM (MiB)':<36}{on.peak_mib:>10.1f}{off.peak_mib:>10.1f}"
+            f"{on.peak_mib / off.peak_mib:>10.2f}x",
+            f"{'first response p99 (ms)':<36}{on.first_response_p99_ms:>10.1f}{off.first_response_p99_ms:>10.1f}",
+        ]
+    )
+
+
 def line_report(ours: Figures, minimal: Figures, n: int, concurrency: int, delay: float, rounds: int) -> str:
     bound = math.ceil(n / concurrency) * delay
     verdict = "ok" if ours.all_delivered_s <= LINE_TARGET * bound else "OVER"
@@ -869,10 +891,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--mode",
-        choices=("sync", "callback", "line", "both"),
+        choices=("sync", "callback", "line", "metrics", "both"),
         default="both",
         help="sync: ours vs the minimal bot; callback: our bot in callback mode, beside ours in sync "
-        "mode; line: a burst several times the upload line's concurrency; both (default): all three",
+        "mode; line: a burst several times the upload line's concurrency; metrics: ours with metrics on and "
+        "off; both (default): all four",
     )
     parser.add_argument(
         "--line-n", type=int, default=100, help="interactions in the line burst (default 100)"
@@ -913,6 +936,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     # Callback mode is held against our bot's sync-mode CPU from the same run, so ours always runs in sync.
     runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
     line_runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
+    metrics_runs: dict[str, list[Figures]] = {"on": [], "off": []}
     callback_runs: list[CallbackFigures] = []
     for round_ in range(args.rounds):
         if args.mode != "line":
@@ -931,6 +955,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 line_runs[spec.name].append(
                     await run_link_burst(spec, args.line_n, args.line_delay, args.warmup)
                 )
+        if args.mode in ("metrics", "both"):
+            for switch in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
+                spec = our_bot()
+                spec = BotSpec(spec.name, spec.argv, {**spec.env, "METRICS": switch})
+                print(
+                    f"round {round_ + 1}/{args.rounds}: ours, metrics {switch} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                metrics_runs[switch].append(await run_link_burst(spec, args.n, args.delay, args.warmup))
     tables = []
     if args.mode in ("sync", "both"):
         ours = median_figures(runs["ours"])
@@ -942,6 +976,16 @@ async def main(argv: Sequence[str] | None = None) -> int:
         ours_line, minimal_line = median_figures(line_runs["ours"]), median_figures(line_runs["minimal"])
         tables.append(
             line_report(ours_line, minimal_line, args.line_n, args.concurrency, args.line_delay, args.rounds)
+        )
+    if metrics_runs["on"]:
+        tables.append(
+            metrics_report(
+                median_figures(metrics_runs["on"]),
+                median_figures(metrics_runs["off"]),
+                args.n,
+                args.delay,
+                args.rounds,
+            )
         )
     print("\n\n".join(tables))
     return 0

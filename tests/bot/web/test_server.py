@@ -71,7 +71,7 @@ async def test_malformed_requests_log_one_line_without_a_traceback(
     assert not [r for r in web_records if r.levelno >= logging.WARNING or r.exc_info]
     refused = [r.getMessage() for r in web_records]
     assert len(refused) == 1
-    assert all(m.startswith("refused a malformed HTTP request from 127.0.0.1") for m in refused)
+    assert all(m.startswith("refused a malformed HTTP request from ") for m in refused)
 
 
 async def test_malformed_requests_are_quiet_when_the_log_level_is_warning(
