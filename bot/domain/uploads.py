@@ -187,6 +187,12 @@ class UploadService:
                     self._sending.add(stored.key)  # from here on, _run() owns it
                     work.append((stored, item))
                     held -= 1  # from here on, settle() gives the slot back
+        except BaseException:
+            # Recording failed part way: the sources already recorded will not run either.
+            for record, _ in work:
+                self._sending.discard(record.key)
+            self.withdraw(who.user_id, len(work))
+            raise
         finally:
             self.withdraw(who.user_id, held)
         with self.in_flight.track():
