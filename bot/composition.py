@@ -15,6 +15,7 @@ import aiohttp
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.domain.instances import Presence
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 from bot.domain.settlement import Settlement
@@ -59,6 +60,7 @@ class App:
     settlement: Settlement
     watcher: PendingWatcher
     web: WebServer
+    presence: Presence
     closed: bool = False
 
     async def start(self) -> None:
@@ -66,8 +68,10 @@ class App:
         pending, serve /healthz (and callbacks), then stay connected to the gateway until it closes."""
         s = self.settings
         await self.bot.login(s.discord_token.get_secret_value())
+        await self.presence.beat()
         await self.watcher.recover()
         await self.web.start(s.web_host, s.web_port)
+        self.presence.start()
         self.watcher.start()
         await self.bot.connect()
 
@@ -84,6 +88,7 @@ class App:
                 self.uploads.stop()
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
         await self.watcher.stop()
+        await self.presence.stop()
         await self.uploads.queue.close()
         await self.web.stop()
         await self.settlement.drain(3.0)
@@ -123,6 +128,13 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         capacity=s.max_queue,
         typical_turn=TYPICAL_CALLBACK_UPLOAD if s.callback_mode else TYPICAL_SYNC_UPLOAD,
     )
+    presence = Presence(
+        store=store,
+        name=s.instance_name,
+        timeout=s.instance_timeout,
+        concurrency=s.musicapi_concurrency,
+        on_share=queue.resize,
+    )
     uploads = UploadService(
         client=client,
         store=store,
@@ -131,6 +143,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         request_timeout=s.musicapi_timeout,
         callback_base=s.public_url,
         metrics=metrics,
+        presence=presence,
     )
     bot = MusicBot(
         session=session,
@@ -143,6 +156,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         ),
         dev_guild_id=s.dev_guild_id,
         metrics=metrics,
+        shard_count=s.shard_count,
+        shard_ids=s.shard_ids,
     )
     if metrics is not None:
         metrics.read_at_scrape(
@@ -162,6 +177,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         poll_after=s.musicapi_poll_after,
         poll_interval=s.musicapi_poll_interval,
         deadline=s.musicapi_poll_deadline,
+        presence=presence,
     )
     callbacks = None
     if s.callback_mode:
@@ -178,7 +194,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         store_ok=store.ping,
         metrics=metrics.scrape if metrics is not None else None,
     )
-    return App(s, store, uploads, bot, settlement, watcher, web)
+    return App(s, store, uploads, bot, settlement, watcher, web, presence)
 
 
 async def run(settings: Settings) -> None:

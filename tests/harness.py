@@ -76,7 +76,7 @@ class Harness:
         return env
 
     @contextlib.asynccontextmanager
-    async def running(self, **overrides: Any) -> AsyncIterator[App]:
+    async def running(self, *, ready_within: float = 10.0, **overrides: Any) -> AsyncIterator[App]:
         """The bot and its services, logged in and connected to the fake gateway, until the block ends."""
         settings = self.settings(**overrides)
         self.discord.identified.clear()
@@ -87,7 +87,7 @@ class Harness:
             task = asyncio.create_task(app.start())
             ready = asyncio.create_task(app.bot.wait_until_ready())
             try:
-                await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({task, ready}, timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
                 if task.done():
                     task.result()
                 assert ready.done(), "the bot did not become ready"

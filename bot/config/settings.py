@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BeforeValidator, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.storage.urls import sqlite_path
+from bot.storage.urls import check as check_database_url
 
 #: Variables whose values are never shown, not even when they are malformed.
 SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET"})
@@ -114,8 +114,24 @@ def _switch(raw: Any) -> bool:
 
 def _database_url(raw: Any) -> str:
     value = str(raw).strip()
-    sqlite_path(value)
+    check_database_url(value)
     return value
+
+
+def _shard_ids(raw: Any) -> tuple[int, ...]:
+    """`0,1` or `0-3` (or both, `0-1,4`): the shards this process runs."""
+    rule = "must be shard numbers like 0,1 or a range like 0-3"
+    ids: list[int] = []
+    for part in str(raw).replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        first = int(_parsed(low, int, rule))
+        last = int(_parsed(high, int, rule)) if high else first
+        if first < 0 or last < first or last - first > 10_000:
+            raise ValueError(rule)
+        ids.extend(range(first, last + 1))
+    if len(set(ids)) != len(ids):
+        raise ValueError("must not name a shard twice")
+    return tuple(sorted(ids))
 
 
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -158,6 +174,9 @@ class Settings(BaseSettings):
     musicapi_concurrency: PositiveInt = 20
     max_queue: NonNegativeInt = 100
     metrics: Annotated[bool, BeforeValidator(_switch)] = True
+    shard_count: Annotated[int | None, BeforeValidator(_optional(_positive_int))] = None
+    shard_ids: Annotated[tuple[int, ...] | None, BeforeValidator(_optional(_shard_ids))] = None
+    instance_timeout: PositiveFloat = 30.0
 
     @classmethod
     def settings_customise_sources(
@@ -183,7 +202,25 @@ class Settings(BaseSettings):
                 f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
                 f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
             )
+        if self.shard_ids is not None and self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT: how many shards the whole bot runs")
+        if (
+            self.shard_ids is not None
+            and self.shard_count is not None
+            and self.shard_ids[-1] >= self.shard_count
+        ):
+            raise ValueError(
+                f"SHARD_IDS names shard {self.shard_ids[-1]}, but SHARD_COUNT is {self.shard_count}: "
+                f"shards are numbered 0 to {self.shard_count - 1}"
+            )
         return self
+
+    @property
+    def instance_name(self) -> str:
+        """How this process is known to the others sharing the store: by the shards it runs."""
+        if self.shard_ids is None:
+            return "all shards"
+        return f"shards {','.join(map(str, self.shard_ids))} of {self.shard_count}"
 
     @property
     def max_file_bytes(self) -> int:

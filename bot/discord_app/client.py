@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
-from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.discord_app.command_sync import sync_commands
@@ -25,10 +24,12 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("cogs.upload", "cogs.message_upload", "cogs.history")
 
 
-class MusicBot(commands.Bot):
+class MusicBot(commands.AutoShardedBot):
     """Slash commands and context menus only: no privileged intents, no prefix commands.
 
-    Everything it needs is built before it and handed in; it builds only its own Discord-side helpers.
+    It runs the shards `shard_ids` of `shard_count` (all of them, as many as Discord recommends, when
+    neither is given). Everything it needs is built before it and handed in; it builds only its own
+    Discord-side helpers.
     """
 
     def __init__(
@@ -41,8 +42,14 @@ class MusicBot(commands.Bot):
         dev_guild_id: int | None = None,
         metrics: Metrics | None = None,
         extensions: tuple[str, ...] = EXTENSIONS,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] | None = None,
     ) -> None:
+        sharding: dict[str, Any] = {"shard_count": shard_count}
+        if shard_ids is not None:
+            sharding["shard_ids"] = list(shard_ids)
         super().__init__(
+            **sharding,
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.none(),
             help_command=None,
@@ -66,32 +73,16 @@ class MusicBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
 
-    async def connect(self, *, reconnect: bool = True) -> None:
-        """discord.py's connect, retried while the very first gateway connection keeps failing.
-
-        discord.py 2.7 retries a lost connection itself, but when the first one fails it stops with an
-        AttributeError (it resumes from a socket it never had: Rapptz/discord.py#10520). A Discord outage
-        at startup should not stop the bot, so it waits and tries again.
-        """
-        backoff = ExponentialBackoff(base=2)
-        while not self.is_closed():
-            try:
-                await super().connect(reconnect=reconnect)
-                return
-            except AttributeError:
-                if self.ws is not None or not reconnect:
-                    raise
-            delay = backoff.delay()
-            log.warning("cannot reach Discord's gateway; trying again in %.0fs", delay)
-            await asyncio.sleep(delay)
-
     def shard_states(self) -> list[tuple[int, float, bool]]:
         """Each shard's id, gateway latency (seconds) and whether its connection is open."""
-        return [(self.shard_id or 0, self.latency, self.is_connected())]
+        return [
+            (shard_id, info.latency, not info.is_closed()) for shard_id, info in sorted(self.shards.items())
+        ]
 
     def is_connected(self) -> bool:
-        """Logged in, and the gateway connection is open."""
-        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
+        """Logged in, and the gateway connection of every shard this process runs is open."""
+        states = self.shard_states()
+        return self.is_ready() and not self.is_closed() and bool(states) and all(up for _, _, up in states)
 
     async def on_ready(self) -> None:
         log.info("connected as %s (id %s)", self.user, self.user.id if self.user else "?")

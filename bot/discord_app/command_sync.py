@@ -63,7 +63,9 @@ async def local_payload(
     return [c.to_dict(tree) for c in commands_]
 
 
-async def sync_commands(bot: commands.Bot, guild: discord.abc.Snowflake | None) -> bool:
+async def sync_commands(
+    bot: commands.Bot | commands.AutoShardedBot, guild: discord.abc.Snowflake | None
+) -> bool:
     """Compare the commands with Discord's copy and sync when they differ; True when a sync happened."""
     app_id = bot.application_id
     if guild is None:

@@ -104,9 +104,10 @@ class UploadDesk:
         texts = texts_for(interaction)
         wanted = sum(isinstance(item, Source) for item in items)
         user_id = interaction.user.id
-        admission = self._uploads.admit(user_id, wanted, self.limits.max_uploads_per_user)
+        admission = await self._uploads.admit(user_id, wanted, self.limits.max_uploads_per_user)
         if admission is Admission.MEMBER_BUSY:
-            await refuse(interaction, texts("upload.busy_user", count=self._uploads.pending_for(user_id)))
+            busy = self._uploads.pending_for(user_id) + await self._uploads.pending_elsewhere(user_id)
+            await refuse(interaction, texts("upload.busy_user", count=busy))
             return
         if admission is Admission.LINE_FULL:
             log.warning("the upload line is full: refused %d upload(s) of user %s", wanted, user_id)

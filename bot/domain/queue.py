@@ -179,7 +179,16 @@ class UploadQueue:
         return sorted(self._lines, key=lambda member: self._served.get(member, 0))
 
     def _pass_on(self) -> None:
-        """A turn ended: the member served least recently gets it, or it stays free."""
+        """A turn ended: the member served least recently gets it, or it stays free (or, when the line
+        has more turns out than its concurrency since `resize`, it ends)."""
+        if self._free < 0:
+            self._free += 1
+            return
+        if not self._grant_next():
+            self._free = min(self._free + 1, self.concurrency)
+
+    def _grant_next(self) -> bool:
+        """Give a turn to the member served least recently; False when nobody waits."""
         while self._lines:
             member = self._round()[0]
             line = self._lines[member]
@@ -191,8 +200,17 @@ class UploadQueue:
             self.forfeit()
             self._mark_served(member)
             ticket.granted.set_result(None)
-            return
-        self._free = min(self._free + 1, self.concurrency)
+            return True
+        return False
+
+    def resize(self, concurrency: int) -> None:
+        """Allow `concurrency` requests at once from now on (this instance's share of the deployment's).
+        Growing lets waiting requests go at once; shrinking lets turns already out finish first."""
+        in_flight = self.concurrency - self._free
+        self.concurrency = concurrency
+        self._free = concurrency - in_flight
+        while self._free > 0 and self._grant_next():
+            self._free -= 1
 
     def places(self) -> dict[Hashable, int]:
         """Each owner's best place in line (1 is next), as the round-robin will serve them."""

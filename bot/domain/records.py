@@ -72,6 +72,8 @@ class UploadRecord:
     delivered: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
+    #: The bot instance that sends it (its name; see `bot.domain.instances`).
+    instance: str = ""
     id: int | None = None
 
     @property

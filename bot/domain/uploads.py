@@ -22,6 +22,7 @@ from bot.domain.errors import (
     UploadUnconfirmed,
 )
 from bot.domain.inflight import InFlight
+from bot.domain.instances import Presence
 from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
 from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
@@ -53,9 +54,11 @@ class UploadService:
         request_timeout: float,
         callback_base: str | None = None,
         metrics: Metrics | None = None,
+        presence: Presence | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self.presence = presence
         self._metrics = metrics or NoMetrics()
         self.store = store
         self.queue = queue
@@ -109,19 +112,32 @@ class UploadService:
         for task in list(self._waiting):
             task.cancel()
 
-    def admit(self, user_id: int, count: int, limit: int) -> Admission:
+    @property
+    def instance(self) -> str:
+        """The name this instance stamps on the uploads it sends."""
+        return self.presence.name if self.presence is not None else ""
+
+    async def pending_elsewhere(self, user_id: int) -> int:
+        """The member's uploads that other live instances are sending (0 when this one is alone)."""
+        if self.presence is None or not self.presence.others:
+            return 0
+        return await self.store.pending_count(user_id, other_than=self.instance)
+
+    async def admit(self, user_id: int, count: int, limit: int) -> Admission:
         """Hold `count` upload slots for a member and `count` places in the line, or nothing.
 
-        A member with nothing pending may always start one message's worth; past `limit` the member is
-        busy. The line refuses when more than its capacity would wait. Check and hold are one step.
+        A member with nothing pending (here or on another instance) may always start one message's
+        worth; past `limit` the member is busy. The line refuses when more than its capacity would wait.
+        Within this instance, check and hold are one step.
         """
-        pending = self._pending[user_id]
+        elsewhere = await self.pending_elsewhere(user_id)
+        pending = self._pending[user_id] + elsewhere
         if pending > 0 and pending + count > limit:
             return Admission.MEMBER_BUSY
         if not self.queue.admit(count):
             return Admission.LINE_FULL
         if count:
-            self._pending[user_id] = pending + count
+            self._pending[user_id] += count
         return Admission.ADMITTED
 
     def withdraw(self, user_id: int, count: int) -> None:
@@ -151,6 +167,7 @@ class UploadService:
             "locale": who.locale,
             "position": position,
             "batch_size": size,
+            "instance": self.instance,
         }
         if isinstance(item, SourceRejected):
             return UploadRecord(

@@ -1,5 +1,6 @@
 """Nothing pending is forgotten: recovery at startup, polling of late callbacks, and retries of answers
-that could not be shown."""
+that could not be shown; with several instances on one store, also the uploads of an instance that
+stopped. Polls and retries are claimed through the store, so no two instances do the same one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import time
 from collections.abc import Callable
 
 from bot.domain.errors import ShuttingDown, UploadError, UploadTimedOut, UploadUnconfirmed
+from bot.domain.instances import Presence
 from bot.domain.ports import Deliver, UploadStore
+from bot.domain.records import UploadRecord
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 
@@ -36,6 +39,7 @@ class PendingWatcher:
         poll_after: float,
         poll_interval: float,
         deadline: float,
+        presence: Presence | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._uploads = uploads
@@ -46,7 +50,7 @@ class PendingWatcher:
         self._interval = poll_interval
         self._deadline = deadline
         self._clock = clock
-        self._last_poll: dict[int, float] = {}
+        self._presence = presence
         self._unconfirmed_grace = max(poll_after, UNCONFIRMED_GRACE)
         #: Uploads sent without learning their task id, and when their grace ends.
         self._unconfirmed: dict[int, float] = {}
@@ -62,6 +66,8 @@ class PendingWatcher:
         """
         waiting = 0
         for record in await self._uploads.load_pending():
+            if not self._mine(record):
+                continue  # another instance's: it finishes it, or the watcher does once it has stopped
             if record.task_id is None and record.callback_token is None:
                 await self._uploads.settle(record, error=ShuttingDown())
             elif record.task_id is None:
@@ -73,7 +79,10 @@ class PendingWatcher:
                 waiting,
                 self._unconfirmed_grace,
             )
-        interactions = await self._undelivered(older_than=0.0)
+        # Alone, every unshown answer is this instance's to show; beside others, only the older ones (a
+        # newer one may be on its way to its member from another instance right now).
+        alone = self._presence is None or not self._presence.others
+        interactions = await self._claim_undelivered(older_than=0.0 if alone else REDELIVER_EVERY)
         for interaction_id in interactions:
             await self._deliver(interaction_id, ())
         if interactions:
@@ -100,16 +109,28 @@ class PendingWatcher:
                 log.exception("watching pending uploads failed; trying again")
             await asyncio.sleep(tick)
 
-    async def _undelivered(self, *, older_than: float) -> list[int]:
-        """Interactions with a settled answer the member has not seen, settled at least `older_than` ago."""
+    def _mine(self, record: UploadRecord) -> bool:
+        """Sent by this instance (in this run or before a restart), or by none that is named."""
+        return record.instance in ("", self._uploads.instance)
+
+    def _in_hand(self, record: UploadRecord) -> bool:
+        """Someone is sending it now: this instance, or another one that is still alive."""
+        if self._mine(record):
+            return self._uploads.sending(record.key)
+        return self._presence is not None and self._presence.alive(record.instance)
+
+    async def _claim_undelivered(self, *, older_than: float) -> list[int]:
+        """Interactions with a settled answer the member has not seen, settled at least `older_than` ago,
+        claimed by this instance until the next round of retries."""
         now = self._clock()
-        stale = [r for r in await self._store.undelivered() if now - r.updated_at >= older_than]
-        return list(dict.fromkeys(r.interaction_id for r in stale))
+        return await self._store.claim_undelivered(
+            settled_before=now - older_than, now=now, until=now + REDELIVER_EVERY
+        )
 
     async def redeliver(self) -> None:
         """Answers that could not be shown (Discord down, no channel, DMs closed) are tried again."""
         self._last_redelivery = self._clock()
-        for interaction_id in await self._undelivered(older_than=REDELIVER_EVERY):
+        for interaction_id in await self._claim_undelivered(older_than=REDELIVER_EVERY):
             await self._deliver(interaction_id, ())
 
     def _await_callback(self, key: int) -> None:
@@ -118,38 +139,46 @@ class PendingWatcher:
 
     async def poll_once(self) -> None:
         """Ask MusicAPI about uploads whose callback is overdue; give up on those past the deadline, and on
-        those sent without learning their task id once their grace has passed."""
+        those sent without learning their task id once their grace has passed. Uploads of an instance
+        that stopped are finished here too: a sync one is told it was interrupted."""
         now = self._clock()
         pending = await self._store.pending()
         keys = {r.key for r in pending}
-        for key in self._last_poll.keys() - keys:
-            del self._last_poll[key]
         for key in self._unconfirmed.keys() - keys:
             del self._unconfirmed[key]
+        due: list[UploadRecord] = []
         for record in pending:
             key, age = record.key, now - record.created_at
             if record.task_id is not None:
                 self._unconfirmed.pop(key, None)
-            elif record.callback_token and not self._uploads.sending(key):
+            elif record.callback_token and not self._in_hand(record):
                 self._await_callback(key)  # its answer was lost: only a callback can settle it
             if key in self._unconfirmed:
                 if now >= self._unconfirmed[key] or age > self._deadline:
                     await self._settlement.failed(record, UploadUnconfirmed("no task id and no callback"))
                 continue
             if record.callback_token is None and record.task_id is None:
+                if not self._mine(record) and not self._in_hand(record):
+                    # A sync upload of an instance that stopped: nobody will hear MusicAPI's answer.
+                    await self._settlement.failed(record, ShuttingDown())
                 continue  # a sync upload in flight: its own time limit ends it
             if age > self._deadline:
                 await self._settlement.failed(record, UploadTimedOut("no result before the deadline"))
                 continue
-            if record.task_id is None or age < self._poll_after:
-                continue
-            if now - self._last_poll.get(key, 0.0) < self._interval:
-                continue
-            self._last_poll[key] = now
-            try:
-                result = await self._uploads.client.get_task(record.task_id)
-            except UploadError as exc:
-                log.warning("polling task of upload %s failed: %s", key, exc.kind.value)
-                continue
-            if result.finished:
-                await self._settlement.task_finished(record, result)
+            if record.task_id is not None and age >= self._poll_after:
+                due.append(record)
+        if not due:
+            return
+        claimed = await self._store.claim_polls([r.key for r in due], now=now, until=now + self._interval)
+        for record in due:
+            if record.key in claimed and record.task_id is not None:
+                await self._poll(record, record.task_id)
+
+    async def _poll(self, record: UploadRecord, task_id: str) -> None:
+        try:
+            result = await self._uploads.client.get_task(task_id)
+        except UploadError as exc:
+            log.warning("polling task of upload %s failed: %s", record.key, exc.kind.value)
+            return
+        if result.finished:
+            await self._settlement.task_finished(record, result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.domain.ports import UploadStore
 from bot.storage.errors import StoreUnavailable
 from bot.storage.sqlite import SQLiteUploadStore
-from bot.storage.urls import sqlite_path
+from bot.storage.urls import check, is_postgres, sqlite_path
 
 __all__ = ["StoreUnavailable", "open_store"]
 
@@ -13,7 +13,11 @@ __all__ = ["StoreUnavailable", "open_store"]
 async def open_store(url: str) -> UploadStore:
     """Open (and migrate) the store DATABASE_URL names; raise StoreUnavailable when it cannot be used."""
     try:
-        path = sqlite_path(url)
+        check(url)
     except ValueError as exc:
         raise StoreUnavailable(f"DATABASE_URL {exc}") from None
-    return await SQLiteUploadStore.open(path)
+    if is_postgres(url):
+        from bot.storage.postgres import PostgresUploadStore  # asyncpg is imported only when used
+
+        return await PostgresUploadStore.open(url)
+    return await SQLiteUploadStore.open(sqlite_path(url))

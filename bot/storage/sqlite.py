@@ -178,8 +178,46 @@ class SQLiteUploadStore:
     async def pending(self) -> list[UploadRecord]:
         return await self._select("state = 'pending' ORDER BY id")
 
-    async def undelivered(self) -> list[UploadRecord]:
-        return await self._select("delivered = 0 AND state != 'pending' ORDER BY id")
+    async def pending_count(self, user_id: int, *, other_than: str) -> int:
+        rows = await self._db.execute_fetchall(
+            "SELECT count(*) FROM uploads WHERE user_id = ? AND state = 'pending' AND instance != ?",
+            (user_id, other_than),
+        )
+        return int(next(iter(rows))[0])
+
+    async def claim_polls(self, upload_ids: Sequence[int], *, now: float, until: float) -> set[int]:
+        if not upload_ids:
+            return set()
+        rows = await self._db.execute_fetchall(
+            f"UPDATE uploads SET next_poll_at = ? WHERE id IN ({', '.join('?' * len(upload_ids))})"  # noqa: S608
+            " AND state = 'pending' AND next_poll_at <= ? RETURNING id",
+            (until, *upload_ids, now),
+        )
+        return {int(row[0]) for row in rows}
+
+    async def claim_undelivered(self, *, settled_before: float, now: float, until: float) -> list[int]:
+        rows = await self._db.execute_fetchall(
+            "UPDATE uploads SET retry_at = ? WHERE delivered = 0 AND state != 'pending' AND updated_at <= ?"
+            " AND retry_at <= ? RETURNING id, interaction_id",
+            (until, settled_before, now),
+        )
+        return list(dict.fromkeys(int(row[1]) for row in sorted(rows, key=lambda r: int(r[0]))))
+
+    async def heartbeat(self, instance: str, now: float) -> None:
+        await self._db.execute(
+            "INSERT INTO instances (name, seen_at) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+            (instance, now),
+        )
+
+    async def instances(self, seen_since: float) -> list[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT name FROM instances WHERE seen_at >= ? ORDER BY name", (seen_since,)
+        )
+        return [str(row[0]) for row in rows]
+
+    async def leave(self, instance: str) -> None:
+        await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))

@@ -6,12 +6,29 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_SCHEMES)
+
+
+def check(url: str) -> None:
+    """Raise ValueError when DATABASE_URL names no backend the bot has."""
+    if is_postgres(url):
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("must name a host and a database, like postgresql://bot:secret@db:5432/musicbot")
+        return
+    sqlite_path(url)
 
 
 def sqlite_path(url: str) -> Path:
     """`sqlite:///rel/path.db` is relative to the working directory, `sqlite:////abs.db` absolute."""
     if not url.startswith(SQLITE_PREFIX) or len(url) == len(SQLITE_PREFIX):
-        raise ValueError("must look like sqlite:///data/musicbot.db")
+        raise ValueError(
+            "must look like sqlite:///data/musicbot.db or postgresql://user:password@host/database"
+        )
     return Path(url[len(SQLITE_PREFIX) :])
 
 

@@ -236,7 +236,7 @@ async def test_bot_connects_once_the_gateway_comes_back(harness: Harness) -> Non
         harness.discord.accepting = True
 
     back = asyncio.create_task(gateway_returns())
-    async with harness.running():
+    async with harness.running(ready_within=30):
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         assert "clip_id" in await harness.answer(payload)
     await back

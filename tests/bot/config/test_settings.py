@@ -181,7 +181,7 @@ MALFORMED = [
     ("WEB_PORT", "0"), ("WEB_PORT", "65536"), ("WEB_PORT", "-80"), ("WEB_PORT", "http"), ("WEB_PORT", "80.5"),
     ("DEV_GUILD_ID", "abc"), ("DEV_GUILD_ID", "0"), ("DEV_GUILD_ID", "-5"), ("DEV_GUILD_ID", "1.5"),
     ("DEV_GUILD_ID", str(2**64)),
-    ("DATABASE_URL", "postgres://localhost/db"), ("DATABASE_URL", "sqlite:///"), ("DATABASE_URL", "sqlite://x.db"),
+    ("DATABASE_URL", "postgresql://localhost"), ("DATABASE_URL", "postgresql:///music"), ("DATABASE_URL", "sqlite:///"), ("DATABASE_URL", "sqlite://x.db"),
     ("DATABASE_URL", "data/musicbot.db"),
 ]  # fmt: skip
 
@@ -236,7 +236,7 @@ def test_secrets_are_hidden_in_repr() -> None:
 
 
 def test_a_url_with_a_password_is_never_echoed() -> None:
-    message = str(error_for(DATABASE_URL="postgresql://bot:hunter2@db.example.com:5432/music"))
+    message = str(error_for(DATABASE_URL="postgresql://bot:hunter2@db.example.com:5432/"))
     assert "hunter2" not in message
     assert message.startswith("DATABASE_URL ")
     assert "bot:***@db.example.com:5432" in message
@@ -259,3 +259,39 @@ def test_poll_deadline_may_not_be_below_the_poll_delay() -> None:
 @pytest.mark.parametrize(("raw", "expected"), [("on", True), ("OFF", False), ("true", True), ("0", False)])
 def test_metrics_switch(raw: str, expected: bool) -> None:
     assert load(METRICS=raw).metrics is expected
+
+
+def test_a_postgresql_url_is_taken_and_its_password_kept_secret_from_the_log() -> None:
+    url = "postgresql://bot:hunter2@db.example.com:5432/music"
+    assert load(DATABASE_URL=url).database_url == url
+    assert load(DATABASE_URL="postgres://db/music").database_url == "postgres://db/music"
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"), [("0", (0,)), ("1, 0", (0, 1)), ("0-3", (0, 1, 2, 3)), ("0-1,4", (0, 1, 4))]
+)
+def test_shard_ids_are_numbers_and_ranges(ids: str, expected: tuple[int, ...]) -> None:
+    s = load(SHARD_COUNT="8", SHARD_IDS=ids)
+    assert s.shard_ids == expected
+    assert s.instance_name == f"shards {','.join(map(str, expected))} of 8"
+
+
+def test_without_shard_settings_one_process_runs_every_shard() -> None:
+    s = load()
+    assert (s.shard_count, s.shard_ids, s.instance_name) == (None, None, "all shards")
+
+
+@pytest.mark.parametrize("ids", ["a", "3-1", "-1", "0,0", "0-1,1", "1.5", ""])
+def test_malformed_shard_ids_are_named(ids: str) -> None:
+    if not ids:
+        assert load(SHARD_COUNT="2", SHARD_IDS=ids).shard_ids is None  # blank means the default
+        return
+    err = error_for(SHARD_COUNT="4", SHARD_IDS=ids)
+    assert err.names == ["SHARD_IDS"]
+
+
+def test_shard_ids_need_a_count_that_covers_them() -> None:
+    assert error_for(SHARD_IDS="0").names == ["SHARD_IDS"]
+    err = error_for(SHARD_COUNT="2", SHARD_IDS="1-2")
+    assert err.names == ["SHARD_IDS"] and "numbered 0 to 1" in str(err)
+    assert error_for(SHARD_COUNT="0").names == ["SHARD_COUNT"]

@@ -27,9 +27,10 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 3
+    assert version == len(migrations("sqlite")) == 4
     assert {"callback_token", "task_id", "delivered", "locale", "position", "error_detail"} <= columns
     assert {"skip_reason", "skip_params"} <= columns
+    assert {"instance", "next_poll_at", "retry_at"} <= columns
 
 
 async def test_migrations_upgrade_a_version_1_database(tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ async def test_migrations_upgrade_a_version_1_database(tmp_path: Path) -> None:
     store = await SQLiteUploadStore.open(path)
     try:
         history = await store.history(USER_ID, limit=10)
-        undelivered = await store.undelivered()
+        undelivered = await store.claim_undelivered(settled_before=1e12, now=1e12, until=1e12)
     finally:
         await store.close()
     assert [(r.clip_id, r.state, r.delivered, r.locale) for r in history] == [
@@ -83,9 +84,10 @@ async def test_a_version_2_skipped_file_keeps_its_sentence(tmp_path: Path) -> No
 async def test_a_failing_migration_leaves_the_schema_where_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    good = migrations("sqlite")
     broken = [
-        *migrations("sqlite"),
-        Migration(4, "0004_broken.sql", "ALTER TABLE uploads ADD COLUMN x TEXT;\nNOT SQL;"),
+        *good,
+        Migration(len(good) + 1, "9999_broken.sql", "ALTER TABLE uploads ADD COLUMN x TEXT;\nNOT SQL;"),
     ]
     monkeypatch.setattr(sqlite, "migrations", lambda backend: broken)
     with pytest.raises(StoreUnavailable):
@@ -93,12 +95,14 @@ async def test_a_failing_migration_leaves_the_schema_where_it_was(
     async with aiosqlite.connect(tmp_path / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == 3
+    assert version == len(good)
     assert "x" not in columns
 
 
 def test_migration_files_are_numbered_without_gaps() -> None:
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3]
+    for backend in ("sqlite", "postgres"):
+        versions = [m.version for m in migrations(backend)]
+        assert versions == list(range(1, len(versions) + 1)) and versions
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 

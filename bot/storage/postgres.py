@@ -1,0 +1,217 @@
+"""The upload log on a PostgreSQL server (asyncpg), shared by every instance of the bot.
+
+Claims (which instance polls an overdue task, which one retries an unshown answer) are single statements
+over rows locked with `FOR UPDATE SKIP LOCKED`: two instances asking at once get disjoint rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from bot.domain.errors import ErrorKind
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.storage.errors import StoreUnavailable
+from bot.storage.migrations import migrations
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+_INSERTED = tuple(name for name in _COLUMNS if name != "id")
+#: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
+_MIGRATION_LOCK = 0x6D75_7369_6362_6F74
+#: Connections each instance may hold.
+POOL_SIZE = 10
+
+
+def _column(record: UploadRecord, name: str) -> Any:
+    value = getattr(record, name)
+    if name == "skip_params":
+        return json.dumps(value)
+    if isinstance(value, UploadState | SourceKind | ErrorKind):
+        return value.value
+    return value
+
+
+def _error_kind(value: str | None) -> ErrorKind | None:
+    if value is None:
+        return None
+    try:
+        return ErrorKind(value)
+    except ValueError:
+        return ErrorKind.FAILED
+
+
+def _record(row: asyncpg.Record) -> UploadRecord:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    values["state"] = UploadState(values["state"])
+    values["source_kind"] = SourceKind(values["source_kind"])
+    values["error_kind"] = _error_kind(values["error_kind"])
+    params = json.loads(values["skip_params"] or "{}")
+    values["skip_params"] = params if isinstance(params, dict) else {}
+    return UploadRecord(**values)
+
+
+class PostgresUploadStore:
+    """The upload log in PostgreSQL: one pool of connections per instance."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], float] = time.time) -> None:
+        self._pool = pool
+        self._clock = clock
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresUploadStore:
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, timeout=10)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise StoreUnavailable(f"cannot reach the PostgreSQL server: {exc}") from exc
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    async def add(self, record: UploadRecord) -> UploadRecord:
+        now = self._clock()
+        record = dataclasses.replace(record, created_at=now, updated_at=now)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(_INSERTED) + 1))
+        record.id = await self._pool.fetchval(
+            f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders}) RETURNING id",  # noqa: S608
+            *(_column(record, name) for name in _INSERTED),
+        )
+        return record
+
+    async def finish(
+        self,
+        upload_id: int,
+        *,
+        clip_id: str | None = None,
+        error_kind: ErrorKind | None = None,
+        detail: str = "",
+    ) -> bool:
+        state = UploadState.SUCCEEDED if clip_id else UploadState.FAILED
+        kind = None if clip_id or error_kind is None else error_kind.value
+        changed = await self._pool.fetchval(
+            "UPDATE uploads SET state = $2, clip_id = $3, error_kind = $4, error_detail = $5, updated_at = $6"
+            " WHERE id = $1 AND state = 'pending' RETURNING id",
+            upload_id,
+            state.value,
+            clip_id,
+            kind,
+            detail or None,
+            self._clock(),
+        )
+        return changed is not None
+
+    async def set_task(self, upload_id: int, task_id: str) -> None:
+        await self._pool.execute(
+            "UPDATE uploads SET task_id = $2, updated_at = $3 WHERE id = $1",
+            upload_id,
+            task_id,
+            self._clock(),
+        )
+
+    async def mark_delivered(self, interaction_id: int) -> None:
+        await self._pool.execute(
+            "UPDATE uploads SET delivered = TRUE WHERE interaction_id = $1 AND state != 'pending'",
+            interaction_id,
+        )
+
+    async def _select(self, where: str, *params: Any) -> list[UploadRecord]:
+        rows = await self._pool.fetch(f"SELECT * FROM uploads WHERE {where}", *params)  # noqa: S608
+        return [_record(row) for row in rows]
+
+    async def get(self, upload_id: int) -> UploadRecord | None:
+        found = await self._select("id = $1", upload_id)
+        return found[0] if found else None
+
+    async def by_interaction(self, interaction_id: int) -> list[UploadRecord]:
+        return await self._select("interaction_id = $1 ORDER BY position", interaction_id)
+
+    async def pending(self) -> list[UploadRecord]:
+        return await self._select("state = 'pending' ORDER BY id")
+
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
+        return await self._select("user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3", user_id, limit, offset)
+
+    async def pending_count(self, user_id: int, *, other_than: str) -> int:
+        count = await self._pool.fetchval(
+            "SELECT count(*) FROM uploads WHERE user_id = $1 AND state = 'pending' AND instance != $2",
+            user_id,
+            other_than,
+        )
+        return int(count)
+
+    async def claim_polls(self, upload_ids: Sequence[int], *, now: float, until: float) -> set[int]:
+        rows = await self._pool.fetch(
+            "UPDATE uploads SET next_poll_at = $3 WHERE id IN ("
+            " SELECT id FROM uploads WHERE id = ANY($1::bigint[]) AND state = 'pending' AND next_poll_at <= $2"
+            " FOR UPDATE SKIP LOCKED) RETURNING id",
+            list(upload_ids),
+            now,
+            until,
+        )
+        return {int(row["id"]) for row in rows}
+
+    async def claim_undelivered(self, *, settled_before: float, now: float, until: float) -> list[int]:
+        rows = await self._pool.fetch(
+            "UPDATE uploads SET retry_at = $3 WHERE id IN ("
+            " SELECT id FROM uploads WHERE NOT delivered AND state != 'pending' AND updated_at <= $1"
+            " AND retry_at <= $2 ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, interaction_id",
+            settled_before,
+            now,
+            until,
+        )
+        return list(dict.fromkeys(int(row["interaction_id"]) for row in sorted(rows, key=lambda r: r["id"])))
+
+    async def heartbeat(self, instance: str, now: float) -> None:
+        await self._pool.execute(
+            "INSERT INTO instances (name, seen_at) VALUES ($1, $2)"
+            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+            instance,
+            now,
+        )
+
+    async def instances(self, seen_since: float) -> list[str]:
+        rows = await self._pool.fetch(
+            "SELECT name FROM instances WHERE seen_at >= $1 ORDER BY name", seen_since
+        )
+        return [str(row["name"]) for row in rows]
+
+    async def leave(self, instance: str) -> None:
+        await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._pool.fetchval("SELECT 1", timeout=5))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            return False
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+async def migrate(conn: asyncpg.Connection) -> int:
+    """Bring the schema up to the newest migration; return the version reached.
+
+    Each file runs in its own transaction with its version recorded in `schema_version`. Instances that
+    start together take turns through an advisory lock, so each step runs once.
+    """
+    steps = migrations("postgres")
+    newest = len(steps)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        if version > newest:
+            raise RuntimeError(f"the database is at schema version {version}, newer than this bot ({newest})")
+        for step in steps[version:]:
+            async with conn.transaction():
+                await conn.execute(step.sql)
+                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", step.version)
+    return newest
