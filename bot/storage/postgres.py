@@ -71,6 +71,9 @@ class PostgresUploadStore:
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError) as exc:
+            await pool.close()
+            raise StoreUnavailable(f"cannot use the PostgreSQL database: {exc}") from exc
         except BaseException:
             await pool.close()
             raise

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
+from bot.domain.records import SourceKind, UploadRecord
 from bot.domain.rendering import outcome
 from bot.domain.texts import Texts
-from bot.storage import StoreUnavailable, sqlite
+from bot.storage import StoreUnavailable, open_store, sqlite
 from bot.storage.migrations import Migration, migrations
 from bot.storage.sqlite import SQLiteUploadStore
 from tests.fakes.discord_api import USER_ID
+from tests.support.postgres import PostgresServer
 
 V1_ROW = (
     "INSERT INTO uploads (interaction_id, application_id, interaction_token, token_expires_at, user_id, guild_id,"
@@ -113,3 +118,47 @@ def test_a_gap_in_the_numbers_is_refused(tmp_path: Path) -> None:
     (folder / "0003_third.sql").write_text("SELECT 3;")
     with pytest.raises(RuntimeError, match="out of sequence"):
         migrations("sqlite", tmp_path)
+
+
+async def test_postgresql_instances_starting_together_migrate_once(postgres_url: str) -> None:
+    stores = await asyncio.gather(*(open_store(postgres_url) for _ in range(4)))
+    try:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            versions = [
+                r["version"] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY 1")
+            ]
+        finally:
+            await conn.close()
+        assert versions == [m.version for m in migrations("postgres")]
+        added = await stores[0].add(record_for_migrations())
+        assert (await stores[3].get(added.key)) is not None
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_newer_postgresql_database_is_refused(postgres_url: str) -> None:
+    await (await open_store(postgres_url)).close()
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)", len(migrations("postgres")) + 1
+        )
+    finally:
+        await conn.close()
+    with pytest.raises(StoreUnavailable, match="newer than this bot"):
+        await open_store(postgres_url)
+
+
+async def test_an_unreachable_postgresql_server_is_reported_plainly(postgres_server: PostgresServer) -> None:
+    url = postgres_server.url("no_such_database")
+    with pytest.raises(StoreUnavailable, match="cannot reach the PostgreSQL server"):
+        await open_store(url)
+
+
+def record_for_migrations() -> UploadRecord:
+    return UploadRecord(
+        interaction_id=1, application_id=1, interaction_token="t", token_expires_at=time.time(), user_id=USER_ID,
+        guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK, label="a.example.com/x.mp3",
+    )  # fmt: skip

@@ -1,0 +1,155 @@
+"""The store contract: what every backend (SQLite, PostgreSQL) must do alike, run against each."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from bot.domain.errors import ErrorKind
+from bot.domain.ports import UploadStore
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.storage import open_store
+
+
+def record(interaction_id: int, position: int = 0, user_id: int = 7, instance: str = "") -> UploadRecord:
+    return UploadRecord(
+        interaction_id=interaction_id, application_id=1, interaction_token="t", token_expires_at=time.time(),
+        user_id=user_id, guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK,
+        label=f"a.example.com/{interaction_id}-{position}.mp3", position=position, instance=instance,
+    )  # fmt: skip
+
+
+async def test_concurrent_adds_get_their_own_ids(store: UploadStore) -> None:
+    wanted = [record(i // 3, i % 3) for i in range(60)]
+    added = await asyncio.gather(*(store.add(r) for r in wanted))
+    assert len({r.id for r in added}) == 60
+    for r in added:
+        (same,) = [x for x in await store.by_interaction(r.interaction_id) if x.position == r.position]
+        assert same.id == r.id and same.label == r.label
+
+
+async def test_a_pending_upload_is_finished_once_even_within_one_batch(store: UploadStore) -> None:
+    a, b = await store.add(record(1)), await store.add(record(2))
+    results = await asyncio.gather(
+        store.finish(a.key, clip_id="clip-a"),
+        store.finish(a.key, error_kind=ErrorKind.FAILED, detail="late duplicate"),
+        store.finish(b.key, error_kind=ErrorKind.RATE_LIMITED),
+    )
+    assert list(results) == [True, False, True]
+    assert await store.finish(a.key, clip_id="again") is False
+    got_a, got_b = await asyncio.gather(store.get(a.key), store.get(b.key))
+    assert got_a is not None and (got_a.state, got_a.clip_id) == (UploadState.SUCCEEDED, "clip-a")
+    assert got_b is not None and (got_b.state, got_b.error_kind) == (UploadState.FAILED, "rate_limited")
+
+
+async def test_task_ids_and_delivery_marks_land_on_the_right_rows(store: UploadStore) -> None:
+    rows = await asyncio.gather(*(store.add(record(i)) for i in range(5)))
+    await asyncio.gather(*(store.set_task(r.key, f"task-{r.interaction_id}") for r in rows))
+    await asyncio.gather(*(store.finish(r.key, clip_id=f"clip-{r.interaction_id}") for r in rows[:3]))
+    await asyncio.gather(*(store.mark_delivered(r.interaction_id) for r in rows))
+    got = {r.interaction_id: r for r in await store.history(7, limit=10)}
+    assert [got[i].task_id for i in range(5)] == [f"task-{i}" for i in range(5)]
+    assert [got[i].delivered for i in range(5)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]  # pending stay undelivered
+    assert await store.get(10_000) is None
+
+
+async def test_a_skipped_file_keeps_its_reason_and_parameters_not_a_sentence(
+    store: UploadStore,
+) -> None:
+    skipped = dataclasses.replace(
+        record(6),
+        state=UploadState.FAILED,
+        skip_reason="too_large",
+        skip_params={"filename": "a.wav", "size": 9, "limit": 5},
+    )
+    added = await store.add(skipped)
+    (got,) = await store.by_interaction(6)
+    assert got.id == added.id
+    assert (got.skip_reason, got.skip_params, got.error_detail) == (
+        "too_large",
+        {"filename": "a.wav", "size": 9, "limit": 5},
+        None,
+    )
+
+
+async def test_two_instances_claiming_polls_at_once_never_get_the_same_upload(store_url: str) -> None:
+    first, second = await open_store(store_url), await open_store(store_url)
+    try:
+        rows = [await first.add(record(i)) for i in range(40)]
+        keys = [r.key for r in rows]
+        claims = await asyncio.gather(
+            *(s.claim_polls(keys, now=100.0, until=120.0) for s in (first, second) for _ in range(3))
+        )
+        taken = [key for claim in claims for key in claim]
+        assert sorted(taken) == sorted(keys)  # each one claimed, and only once
+        # Until the claim lapses nobody polls again; then the next caller does.
+        assert await second.claim_polls(keys, now=119.0, until=139.0) == set()
+        assert await second.claim_polls(keys[:5], now=120.0, until=140.0) == set(keys[:5])
+        # A settled upload is not polled at all.
+        await first.finish(keys[5], clip_id="done")
+        assert await first.claim_polls(keys[5:7], now=200.0, until=220.0) == {keys[6]}
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_an_unshown_answer_is_claimed_by_one_instance_until_its_claim_lapses(store_url: str) -> None:
+    first, second = await open_store(store_url), await open_store(store_url)
+    try:
+        a0, a1 = await first.add(record(1, 0)), await first.add(record(1, 1))
+        b = await first.add(record(2))
+        pending = await first.add(record(3))
+        shown = await first.add(record(4))
+        for row in (a0, a1, b, shown):
+            await first.finish(row.key, clip_id="c")
+        await first.mark_delivered(4)
+        settled = time.time() + 1
+        claims = await asyncio.gather(
+            first.claim_undelivered(settled_before=settled, now=settled, until=settled + 60),
+            second.claim_undelivered(settled_before=settled, now=settled, until=settled + 60),
+        )
+        assert sorted(i for claim in claims for i in claim) == [1, 2]  # each interaction once
+        assert pending.interaction_id not in claims[0] + claims[1]
+        assert (
+            await second.claim_undelivered(settled_before=settled, now=settled + 59, until=settled + 90) == []
+        )
+        assert await second.claim_undelivered(
+            settled_before=settled, now=settled + 60, until=settled + 120
+        ) == [1, 2]
+        # Answers settled after `settled_before` wait for a later round.
+        assert await first.claim_undelivered(settled_before=0.0, now=settled + 500, until=settled + 600) == []
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_instances_are_alive_while_they_beat_and_gone_once_they_leave(store: UploadStore) -> None:
+    await store.heartbeat("shards 1 of 2", 100.0)
+    await store.heartbeat("shards 0 of 2", 100.0)
+    await store.heartbeat("shards 0 of 2", 130.0)
+    assert await store.instances(seen_since=95.0) == ["shards 0 of 2", "shards 1 of 2"]
+    assert await store.instances(seen_since=110.0) == ["shards 0 of 2"]
+    await store.leave("shards 0 of 2")
+    assert await store.instances(seen_since=0.0) == ["shards 1 of 2"]
+
+
+async def test_a_members_pending_uploads_on_other_instances_are_counted(store: UploadStore) -> None:
+    mine = await store.add(record(1, user_id=5, instance="a"))
+    await store.add(record(2, user_id=5, instance="b"))
+    await store.add(record(3, user_id=5, instance="b"))
+    await store.add(record(4, user_id=6, instance="b"))
+    done = await store.add(record(5, user_id=5, instance="c"))
+    await store.finish(done.key, clip_id="x")
+    assert await store.pending_count(5, other_than="a") == 2
+    assert await store.pending_count(5, other_than="b") == 1
+    await store.finish(mine.key, error_kind=ErrorKind.FAILED)
+    assert await store.pending_count(5, other_than="b") == 0
+    got = await store.get(mine.key)
+    assert got is not None and got.instance == "a"
