@@ -56,6 +56,10 @@ class FakeDiscord:
     #: Interactions whose first response Discord applies but answers with a 500 all the same.
     applied_but_5xx: set[str] = field(default_factory=set)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    #: The shard ([id, count]) each connected socket identified as.
+    shard_of: dict[web.WebSocketResponse, tuple[int, int]] = field(default_factory=dict)
+    #: How many shards GET /gateway/bot recommends.
+    recommended_shards: int = 1
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     new_call: asyncio.Condition = field(default_factory=asyncio.Condition)
     seq: int = 0
@@ -115,7 +119,7 @@ class FakeDiscord:
         if method == "GET" and path == "/gateway/bot":
             return lambda c: {
                 "url": self.base_url.replace("http", "ws") + "/gateway",
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -216,6 +220,8 @@ class FakeDiscord:
                     if data["d"]["token"] != VALID_TOKEN:
                         await ws.close(code=4004, message=b"Authentication failed.")
                         break
+                    shard_id, shard_count = data["d"].get("shard") or (0, 1)
+                    self.shard_of[ws] = (shard_id, shard_count)
                     await self._dispatch(
                         ws,
                         "READY",
@@ -226,13 +232,14 @@ class FakeDiscord:
                             "session_id": "fake-session",
                             "resume_gateway_url": self.base_url.replace("http", "ws") + "/gateway",
                             "application": {"id": str(APP_ID), "flags": 0},
-                            "shard": [0, 1],
+                            "shard": [shard_id, shard_count],
                         },
                     )
                     self.identified.set()
         finally:
             if ws in self.sockets:
                 self.sockets.remove(ws)
+            self.shard_of.pop(ws, None)
         return ws
 
     async def _dispatch(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
@@ -240,9 +247,15 @@ class FakeDiscord:
         await ws.send_json({"op": 0, "t": event, "s": self.seq, "d": data})
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway event (INTERACTION_CREATE...) to every connected bot."""
+        """Send a gateway event (INTERACTION_CREATE...) as Discord does: an event of guild G only to the
+        connections of shard `(G >> 22) % shard_count`, one without a guild (a DM) to shard 0."""
         for ws in list(self.sockets):
-            await self._dispatch(ws, event, data)
+            if ws not in self.shard_of:
+                continue  # not identified yet: Discord sends it nothing
+            shard_id, shard_count = self.shard_of[ws]
+            guild_id = data.get("guild_id")
+            if shard_id == ((int(guild_id) >> 22) % shard_count if guild_id else 0):
+                await self._dispatch(ws, event, data)
 
 
 def _lookup(table: dict[Any, dict[str, Any]], key: Any) -> Callable[[Call], Any] | None:

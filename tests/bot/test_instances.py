@@ -1,0 +1,164 @@
+"""Two real `python -m bot` processes on shard ranges 0 and 1 of 2, sharing one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from tests.bot.test_main import run_bot
+from tests.fakes import payloads
+from tests.fakes.discord_api import APP_ID, GUILD_ID
+from tests.fakes.musicapi import task_callback
+from tests.harness import Harness, free_port
+
+LINK = "https://files.example.com/take.mp3"
+POLL_EVERY = 1.0
+
+
+def guild_on_shard(shard: int, count: int = 2) -> int:
+    """A guild id whose events Discord sends to `shard`."""
+    guild = GUILD_ID
+    while (guild >> 22) % count != shard:
+        guild += 1 << 22
+    return guild
+
+
+def in_guild(payload: dict[str, Any], guild_id: int) -> dict[str, Any]:
+    """`payload` as if sent from the server `guild_id`."""
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: moved(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        return str(guild_id) if value == str(GUILD_ID) else value
+
+    return {k: moved(v) for k, v in payload.items()}
+
+
+@dataclass
+class Instance:
+    shard: int
+    port: int
+    proc: asyncio.subprocess.Process
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.asynccontextmanager
+async def two_instances(harness: Harness, database_url: str, **extra: str) -> AsyncIterator[list[Instance]]:
+    instances: list[Instance] = []
+    try:
+        for shard in (0, 1):
+            port = free_port()
+            env = harness.env(
+                DATABASE_URL=database_url,
+                SHARD_COUNT="2",
+                SHARD_IDS=str(shard),
+                WEB_PORT=str(port),
+                PUBLIC_URL=f"http://127.0.0.1:{port}",
+                MUSICAPI_POLL_AFTER="1",
+                MUSICAPI_POLL_INTERVAL=str(POLL_EVERY),
+                INSTANCE_TIMEOUT="3",
+                **extra,
+            )
+            instances.append(Instance(shard, port, await run_bot(env, harness.tmp_path, launcher=True)))
+        async with asyncio.timeout(30):
+            while set(harness.discord.shard_of.values()) != {(0, 2), (1, 2)}:  # noqa: ASYNC110 - no event for it
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # READY reaches each bot just after its IDENTIFY reached the fake
+        yield instances
+    finally:
+        for instance in instances:
+            if instance.proc.returncode is None:
+                instance.proc.kill()
+            await instance.proc.wait()
+
+
+async def start(harness: Harness, shard: int) -> tuple[dict[str, Any], str]:
+    """/upload from a server on `shard`; the payload and MusicAPI's task id once 'processing' is shown."""
+    known = set(harness.musicapi.tasks)
+    payload = await harness.interact(in_guild(payloads.upload(url=LINK), guild_on_shard(shard)))
+    assert "processing" in await harness.answer(payload, timeout=20)
+    (task_id,) = set(harness.musicapi.tasks) - known
+    return payload, task_id
+
+
+def final_edits(harness: Harness, payload: dict[str, Any], clip: str) -> int:
+    path = f"/webhooks/{APP_ID}/{payload['token']}"
+    return sum(
+        1
+        for c in harness.discord.calls
+        if c.path.startswith(path) and isinstance(c.json, dict) and clip in str(c.json.get("content", ""))
+    )
+
+
+async def wait_until(harness: Harness, check: Any, within: float = 20.0) -> None:
+    """Until `check()` holds after a REST call reached the fake Discord."""
+    async with asyncio.timeout(within), harness.discord.new_call:
+        await harness.discord.new_call.wait_for(check)
+
+
+def other_instance(callback_url: str, port: int) -> str:
+    """The same callback, sent to the instance listening on `port` (a load balancer may pick either)."""
+    path = callback_url.split("/", 3)[3]
+    return f"http://127.0.0.1:{port}/{path}"
+
+
+async def test_each_interaction_is_answered_once_and_a_callback_to_the_other_instance_is_delivered(
+    harness: Harness, postgres_url: str
+) -> None:
+    async with two_instances(harness, postgres_url) as (first, second):
+        on_first, task_first = await start(harness, shard=0)
+        on_second, task_second = await start(harness, shard=1)
+        # The callback of the first instance's upload reaches the second one, and the other way round.
+        for task_id, target in ((task_first, second), (task_second, first)):
+            url = other_instance(harness.musicapi.tasks[task_id]["callback_url"], target.port)
+            status, _ = await harness.musicapi.send_callback(
+                task_id, task_callback(task_id, f"clip-{task_id}"), url=url
+            )
+            assert status == 200
+        await wait_until(harness, lambda: final_edits(harness, on_first, f"clip-{task_first}") >= 1)
+        await wait_until(harness, lambda: final_edits(harness, on_second, f"clip-{task_second}") >= 1)
+        await asyncio.sleep(1.5)  # room for a second answer, were one coming
+    for payload, task_id in ((on_first, task_first), (on_second, task_second)):
+        responses = harness.discord.sent("POST", f"/interactions/{payload['id']}/")
+        assert len(responses) == 1  # one instance acknowledged it, once
+        assert final_edits(harness, payload, f"clip-{task_id}") == 1
+
+
+async def test_after_kill_9_the_other_instance_finishes_its_uploads_and_polls_each_task_alone(
+    harness: Harness, postgres_url: str
+) -> None:
+    async with two_instances(harness, postgres_url) as (first, second):
+        called_back, task_called_back = await start(harness, shard=0)
+        polled, task_polled = await start(harness, shard=0)
+        # Both instances up: the task whose callback never comes is polled, but not twice per interval.
+        began = time.monotonic()
+        await asyncio.sleep(4.5)
+        polls = harness.musicapi.polls.count(task_polled)
+        assert 1 <= polls <= (time.monotonic() - began) / POLL_EVERY + 1
+        first.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.proc.wait(), 10)
+        # The callback of one upload reaches the instance that is left...
+        url = other_instance(harness.musicapi.tasks[task_called_back]["callback_url"], second.port)
+        body = task_callback(task_called_back, "clip-after-kill")
+        status, _ = await harness.musicapi.send_callback(task_called_back, body, url=url)
+        assert status == 200
+        # ...and the other one's task finishes at MusicAPI without a callback: polling finds it.
+        harness.musicapi.task_answers[task_polled] = deque(
+            [task_callback(task_polled, "clip-found-by-polling")]
+        )
+        await wait_until(harness, lambda: final_edits(harness, called_back, "clip-after-kill") >= 1)
+        await wait_until(harness, lambda: final_edits(harness, polled, "clip-found-by-polling") >= 1)
+        await asyncio.sleep(1.5)
+    assert final_edits(harness, called_back, "clip-after-kill") == 1
+    assert final_edits(harness, polled, "clip-found-by-polling") == 1
