@@ -15,6 +15,7 @@ import aiohttp
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
@@ -61,11 +62,13 @@ class App:
     watcher: PendingWatcher
     web: WebServer
     presence: Presence
+    housekeeping: Housekeeping
     closed: bool = False
 
     async def start(self) -> None:
         """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
-        pending, serve /healthz (and callbacks), then stay connected to the gateway until it closes."""
+        pending, serve /healthz (and callbacks), start housekeeping, then stay connected to the gateway
+        until it closes."""
         s = self.settings
         await self.bot.login(s.discord_token.get_secret_value())
         await self.presence.beat()
@@ -73,6 +76,7 @@ class App:
         await self.web.start(s.web_host, s.web_port)
         self.presence.start()
         self.watcher.start()
+        self.housekeeping.start()
         await self.bot.connect()
 
     async def close(self) -> None:
@@ -89,6 +93,7 @@ class App:
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
         await self.watcher.stop()
         await self.presence.stop()
+        await self.housekeeping.stop()
         await self.uploads.queue.close()
         await self.web.stop()
         await self.settlement.drain(3.0)
@@ -194,7 +199,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         store_ok=store.ping,
         metrics=metrics.scrape if metrics is not None else None,
     )
-    return App(s, store, uploads, bot, settlement, watcher, web, presence)
+    housekeeping = Housekeeping(store=store, retention_days=s.retention_days)
+    return App(s, store, uploads, bot, settlement, watcher, web, presence, housekeeping)
 
 
 async def run(settings: Settings) -> None:

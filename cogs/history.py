@@ -1,7 +1,9 @@
-"""`/uploads`: a member's own recent uploads, ten to a page, with buttons to page through them."""
+"""`/uploads`: a member's own recent uploads, ten to a page, with buttons to page through them and to
+delete them (after a confirmation)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, cast
 
@@ -15,6 +17,8 @@ from bot.discord_app.interactions import texts_for
 from bot.discord_app.translator import command_text as _
 from bot.domain import rendering
 from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
 
 
 class PageButton(
@@ -51,6 +55,69 @@ class PageButton(
         await interaction.response.edit_message(content=content, view=view)
 
 
+class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"uploads:forget:(?P<user>\d+)"):
+    """Asks `user` to confirm deleting their history; persistent like the page buttons."""
+
+    def __init__(self, user_id: int, label: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                custom_id=f"uploads:forget:{user_id}",
+                style=discord.ButtonStyle.danger,
+                row=1,  # below the page buttons
+            )
+        )
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ForgetButton:
+        return cls(int(match["user"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        texts = texts_for(interaction)
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            return
+        view = discord.ui.View(timeout=None)
+        view.add_item(ConfirmForgetButton(self.user_id, texts("history.forget.yes")))
+        view.add_item(PageButton(self.user_id, 0, texts("history.forget.no")))
+        await interaction.response.edit_message(content=texts("history.forget.confirm"), view=view)
+
+
+class ConfirmForgetButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"uploads:forget:(?P<user>\d+):yes"
+):
+    """Deletes `user`'s history, all but the uploads still in progress, then shows what is left."""
+
+    def __init__(self, user_id: int, label: str = "") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, custom_id=f"uploads:forget:{user_id}:yes", style=discord.ButtonStyle.danger
+            )
+        )
+        self.user_id = user_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ConfirmForgetButton:
+        return cls(int(match["user"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        texts = texts_for(interaction)
+        if interaction.user.id != self.user_id:
+            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            return
+        host = cast(Host, interaction.client)  # the bot that loaded this cog
+        removed = await host.uploads_log.forget_member(self.user_id)
+        log.info("user %s deleted their upload history (%d upload(s))", self.user_id, removed)
+        content, view = await history_page(host.uploads_log, texts, self.user_id, 0)
+        done = rendering.fit_message(f"{texts('history.forgotten', count=removed)}\n\n{content}")
+        await interaction.response.edit_message(content=done, view=view)
+
+
 async def history_page(
     uploads: UploadHistory, texts: Texts, user_id: int, page: int
 ) -> tuple[str, discord.ui.View]:
@@ -61,6 +128,8 @@ async def history_page(
     if page > 0 or has_older:
         view.add_item(PageButton(user_id, max(page - 1, 0), texts("history.newer"), disabled=page == 0))
         view.add_item(PageButton(user_id, page + 1, texts("history.older"), disabled=not has_older))
+    if records or page > 0:
+        view.add_item(ForgetButton(user_id, texts("history.forget")))
     return rendering.history(texts, records[:size], page), view
 
 
@@ -80,5 +149,5 @@ class History(commands.Cog):
 
 
 async def setup(bot: Host) -> None:
-    bot.add_dynamic_items(PageButton)
+    bot.add_dynamic_items(PageButton, ForgetButton, ConfirmForgetButton)
     await bot.add_cog(History(bot))

@@ -54,6 +54,18 @@ _non_negative_int = _int_at_least(0, "must be a whole number, 0 or more")
 _positive_int = _int_at_least(1, "must be a whole number, 1 or more")
 
 
+#: The longest RETENTION_DAYS (100 years): beyond it, keeping forever is what is meant (0).
+MAX_RETENTION_DAYS = 36500
+
+
+def _retention_days(raw: Any) -> int:
+    rule = f"must be a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}"
+    value = int(_parsed(raw, int, rule))
+    if not 0 <= value <= MAX_RETENTION_DAYS:
+        raise ValueError(rule)
+    return value
+
+
 def _snowflake(raw: Any) -> int:
     rule = "must be a Discord id (a positive number)"
     value = int(_parsed(raw, int, rule))
@@ -177,6 +189,8 @@ class Settings(BaseSettings):
     shard_count: Annotated[int | None, BeforeValidator(_optional(_positive_int))] = None
     shard_ids: Annotated[tuple[int, ...] | None, BeforeValidator(_optional(_shard_ids))] = None
     instance_timeout: PositiveFloat = 30.0
+    #: Finished uploads are removed this many days after they finished; 0 keeps them forever.
+    retention_days: Annotated[int, BeforeValidator(_retention_days)] = 30
 
     @classmethod
     def settings_customise_sources(

@@ -18,7 +18,7 @@ from discord.webhook.async_ import async_context
 
 from bot.domain import rendering
 from bot.domain.ports import Metrics, NoMetrics, UploadStore
-from bot.domain.records import UploadRecord
+from bot.domain.records import ERASED_TOKEN, UploadRecord
 from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,8 @@ class Delivery:
     async def _edit(
         self, record: UploadRecord, content: str, interaction: discord.Interaction | None
     ) -> bool:
-        if self._clock() > record.token_expires_at - TOKEN_MARGIN:
-            return False
+        if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
+            return False  # expired, or erased once it expired or its answer was shown: post or DM instead
         if interaction is not None:
             return await self._edit_interaction(interaction, content)
         try:

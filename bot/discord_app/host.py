@@ -27,9 +27,10 @@ class Desk(Protocol):
 
 
 class History(Protocol):
-    """A member's own uploads, newest first."""
+    """A member's own uploads, newest first; and deleting them at the member's request."""
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
+    async def forget_member(self, user_id: int) -> int: ...
 
 
 class Host(Protocol):

@@ -92,6 +92,21 @@ class UploadStore(Protocol):
         """The instance stops: the others need not wait for its heartbeat to lapse."""
         ...
 
+    async def prune(self, finished_before: float) -> int:
+        """Delete every upload of each interaction whose uploads are all finished, the last of them before
+        `finished_before` (by `updated_at`); return how many uploads were deleted."""
+        ...
+
+    async def erase_spent_secrets(self, now: float) -> int:
+        """Erase interaction tokens that expired by `now` (`token_expires_at <= now`) or whose answer was
+        shown (`delivered`), and callback secrets of finished uploads; return how many uploads changed."""
+        ...
+
+    async def forget_member(self, user_id: int) -> int:
+        """Delete the member's uploads, except every upload of an interaction that still has one in
+        progress; return how many were deleted."""
+        ...
+
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
 

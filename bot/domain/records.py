@@ -9,6 +9,8 @@ from bot.domain.errors import ErrorKind
 
 #: Discord keeps an interaction token valid for 15 minutes.
 TOKEN_LIFETIME = 15 * 60
+#: What the store keeps in place of an interaction token it has erased (expired, or its answer was shown).
+ERASED_TOKEN = ""
 
 
 class UploadState(StrEnum):
@@ -47,6 +49,9 @@ class UploadRecord:
     A file of a message that was never sent is stored FAILED with its reason code in `skip_reason` and
     that reason's parameters in `skip_params`; the sentence is made when it is shown, in the reader's
     language.
+
+    `interaction_token` is ERASED_TOKEN once the token expired or the answer was shown, and
+    `callback_token` None once the upload finished: the store keeps no secret longer than it is needed.
     """
 
     interaction_id: int

@@ -55,6 +55,11 @@ def _record(row: asyncpg.Record) -> UploadRecord:
     return UploadRecord(**values)
 
 
+def _count(status: str) -> int:
+    """The number of rows a statement changed, from its status (`DELETE 3`, `UPDATE 0`)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 class PostgresUploadStore:
     """The upload log in PostgreSQL: one pool of connections per instance."""
 
@@ -63,7 +68,7 @@ class PostgresUploadStore:
         self._clock = clock
 
     @classmethod
-    async def open(cls, url: str) -> PostgresUploadStore:
+    async def open(cls, url: str, clock: Callable[[], float] = time.time) -> PostgresUploadStore:
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, timeout=10)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
@@ -77,7 +82,7 @@ class PostgresUploadStore:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool)
+        return cls(pool, clock)
 
     async def add(self, record: UploadRecord) -> UploadRecord:
         now = self._clock()
@@ -188,6 +193,39 @@ class PostgresUploadStore:
 
     async def leave(self, instance: str) -> None:
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
+
+    async def prune(self, finished_before: float) -> int:
+        return _count(
+            await self._pool.execute(
+                "DELETE FROM uploads WHERE state <> 'pending' AND updated_at < $1 AND NOT EXISTS ("
+                " SELECT 1 FROM uploads AS other WHERE other.interaction_id = uploads.interaction_id"
+                " AND (other.state = 'pending' OR other.updated_at >= $1))",
+                finished_before,
+            )
+        )
+
+    async def erase_spent_secrets(self, now: float) -> int:
+        return _count(
+            await self._pool.execute(
+                "UPDATE uploads SET"
+                " interaction_token = CASE WHEN token_expires_at <= $1 OR delivered THEN ''"
+                " ELSE interaction_token END,"
+                " callback_token = CASE WHEN state = 'pending' THEN callback_token END"
+                " WHERE (interaction_token <> '' OR callback_token IS NOT NULL)"
+                " AND ((interaction_token <> '' AND (token_expires_at <= $1 OR delivered))"
+                " OR (callback_token IS NOT NULL AND state <> 'pending'))",
+                now,
+            )
+        )
+
+    async def forget_member(self, user_id: int) -> int:
+        return _count(
+            await self._pool.execute(
+                "DELETE FROM uploads WHERE user_id = $1 AND interaction_id NOT IN ("
+                " SELECT interaction_id FROM uploads WHERE user_id = $1 AND state = 'pending')",
+                user_id,
+            )
+        )
 
     async def ping(self) -> bool:
         try:

@@ -222,6 +222,39 @@ class SQLiteUploadStore:
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
 
+    async def prune(self, finished_before: float) -> int:
+        return await self._changed(
+            "DELETE FROM uploads WHERE state <> 'pending' AND updated_at < ? AND NOT EXISTS ("
+            " SELECT 1 FROM uploads AS other WHERE other.interaction_id = uploads.interaction_id"
+            " AND (other.state = 'pending' OR other.updated_at >= ?))",
+            (finished_before, finished_before),
+        )
+
+    async def erase_spent_secrets(self, now: float) -> int:
+        # The first condition is implied by the second; it lets SQLite read only uploads_holding_secrets.
+        return await self._changed(
+            "UPDATE uploads SET"
+            " interaction_token = CASE WHEN token_expires_at <= ? OR delivered = 1 THEN ''"
+            " ELSE interaction_token END,"
+            " callback_token = CASE WHEN state = 'pending' THEN callback_token END"
+            " WHERE (interaction_token <> '' OR callback_token IS NOT NULL)"
+            " AND ((interaction_token <> '' AND (token_expires_at <= ? OR delivered = 1))"
+            " OR (callback_token IS NOT NULL AND state <> 'pending'))",
+            (now, now),
+        )
+
+    async def forget_member(self, user_id: int) -> int:
+        return await self._changed(
+            "DELETE FROM uploads WHERE user_id = ? AND interaction_id NOT IN ("
+            " SELECT interaction_id FROM uploads WHERE user_id = ? AND state = 'pending')",
+            (user_id, user_id),
+        )
+
+    async def _changed(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one writing statement; return how many rows it changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
+
     async def ping(self) -> bool:
         try:
             return bool(await self._db.execute_fetchall("SELECT 1"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
+from typing import Any
 
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
@@ -97,3 +99,101 @@ async def test_an_unexpected_failure_still_gets_an_answer(harness: Harness) -> N
     text = call.json["data"]["content"]
     assert "went wrong on my side" in text
     assert "Error" not in text and "Traceback" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# deleting one's own history
+# ---------------------------------------------------------------------------------------------
+
+
+def buttons_of(data: dict) -> dict[str, str]:
+    """The buttons of a message: label -> custom_id."""
+    return {b["label"]: b["custom_id"] for row in data.get("components", []) for b in row["components"]}
+
+
+async def press(harness: Harness, custom_id: str, **kwargs: Any) -> dict:
+    """Press a button; return the bot's interaction response."""
+    payload = await harness.interact(payloads.button(custom_id, **kwargs))
+    return dict((await harness.callback_of(payload)).json)
+
+
+async def test_a_member_deletes_their_history_after_confirming_and_keeps_uploads_in_progress(
+    harness: Harness,
+) -> None:
+    async with harness.running() as app:
+        for n in range(3):
+            await app.store.add(seeded(n))
+        in_progress = await app.store.add(
+            dataclasses.replace(seeded(50), state=UploadState.PENDING, clip_id=None, label="still/going.mp3")
+        )
+        theirs = await app.store.add(seeded(99, user_id=OTHER_USER))
+
+        listing = await harness.interact(payloads.slash("uploads"))
+        page = (await harness.callback_of(listing)).json["data"]
+        assert buttons_of(page) == {"Delete my history": f"uploads:forget:{USER_ID}"}
+
+        asked = await press(harness, f"uploads:forget:{USER_ID}")
+        assert asked["type"] == 7  # the same ephemeral message, now asking
+        question = asked["data"]["content"]
+        assert "Delete your upload history?" in question and "in progress stay until they finish" in question
+        assert buttons_of(asked["data"]) == {
+            "Delete": f"uploads:forget:{USER_ID}:yes",
+            "Cancel": f"uploads:{USER_ID}:0",
+        }
+        assert len(await app.store.history(USER_ID, limit=10)) == 4, "nothing is deleted before confirming"
+
+        done = await press(harness, f"uploads:forget:{USER_ID}:yes")
+        mine = await app.store.history(USER_ID, limit=10)
+        others = await app.store.history(OTHER_USER, limit=10)
+    assert done["type"] == 7
+    lines = done["data"]["content"].splitlines()
+    assert lines[0] == "🗑️ Your upload history was deleted (3 removed)."
+    assert "still/going.mp3" in done["data"]["content"] and "seed-clip" not in done["data"]["content"]
+    assert [r.id for r in mine] == [in_progress.id]
+    assert [r.id for r in others] == [theirs.id]
+
+
+async def test_cancel_keeps_the_history_and_shows_it_again(harness: Harness) -> None:
+    async with harness.running() as app:
+        await app.store.add(seeded(1))
+        await press(harness, f"uploads:forget:{USER_ID}")
+        back = await press(harness, f"uploads:{USER_ID}:0")
+        (kept,) = await app.store.history(USER_ID, limit=10)
+    assert back["type"] == 7
+    assert (
+        back["data"]["content"].startswith("**Your uploads** (page 1)")
+        and "seed-clip-01" in back["data"]["content"]
+    )
+    assert kept.clip_id == "seed-clip-01"
+
+
+async def test_another_member_can_neither_ask_nor_confirm_deleting_someone_elses_history(
+    harness: Harness,
+) -> None:
+    async with harness.running() as app:
+        await app.store.add(seeded(1))
+        answers = [
+            await press(harness, f"uploads:forget:{USER_ID}", user_id=OTHER_USER),
+            await press(harness, f"uploads:forget:{USER_ID}:yes", user_id=OTHER_USER),
+        ]
+        (kept,) = await app.store.history(USER_ID, limit=10)
+    for answer in answers:
+        assert answer["type"] == 4 and answer["data"]["flags"] & 64
+        assert "someone else" in answer["data"]["content"]
+    assert kept.clip_id == "seed-clip-01"
+
+
+async def test_confirming_works_after_a_restart(harness: Harness) -> None:
+    async with harness.running() as app:
+        await app.store.add(seeded(1))
+        asked = await press(harness, f"uploads:forget:{USER_ID}", locale="de")
+    confirm = buttons_of(asked["data"])["Löschen"]
+    assert "Upload-Verlauf löschen?" in asked["data"]["content"]
+    async with harness.running() as app:
+        done = await press(harness, confirm, locale="de")
+        left = await app.store.history(USER_ID, limit=10)
+    assert done["type"] == 7
+    assert done["data"]["content"].startswith("🗑️ Dein Upload-Verlauf wurde gelöscht (1 entfernt).")
+    assert "Du hast noch nichts hochgeladen" in done["data"]["content"]
+    assert not done["data"].get("components"), "nothing is left to page through or delete"
+    assert left == []

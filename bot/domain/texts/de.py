@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "Neuer",
     "history.older": "Älter",
     "history.not_yours": "Diese Buttons gehören zur Liste von jemand anderem. Nutze `/uploads`, um deine zu sehen.",
+    "history.forget": "Meinen Verlauf löschen",
+    "history.forget.confirm": "**Deinen Upload-Verlauf löschen?** Jeder abgeschlossene Upload verschwindet endgültig aus dieser Liste, samt clip_id; das lässt sich nicht rückgängig machen. Laufende Uploads bleiben, bis sie fertig sind, damit dich ihre Antwort noch erreicht.",
+    "history.forget.yes": "Löschen",
+    "history.forget.no": "Abbrechen",
+    "history.forgotten": "🗑️ Dein Upload-Verlauf wurde gelöscht ({count} entfernt).",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI konnte **{label}** nicht annehmen: {reason}",
     "error.bad_request_no_reason": "MusicAPI konnte **{label}** nicht annehmen. Prüfe, ob es ein direkter Link zu einer Audiodatei ist, die zwischen 6 Sekunden und 8 Minuten lang ist.",

@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "Newer",
     "history.older": "Older",
     "history.not_yours": "These buttons belong to someone else's list. Run `/uploads` to see yours.",
+    "history.forget": "Delete my history",
+    "history.forget.confirm": "**Delete your upload history?** Every finished upload leaves this list for good, clip_ids included; this can't be undone. Uploads still in progress stay until they finish, so their answer can still reach you.",
+    "history.forget.yes": "Delete",
+    "history.forget.no": "Cancel",
+    "history.forgotten": "🗑️ Your upload history was deleted ({count} removed).",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI couldn't take **{label}**: {reason}",
     "error.bad_request_no_reason": "MusicAPI couldn't take **{label}**. Check that it is a direct link to an audio file between 6 seconds and 8 minutes long.",

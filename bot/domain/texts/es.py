@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "Más recientes",
     "history.older": "Más antiguas",
     "history.not_yours": "Estos botones son de la lista de otra persona. Usa `/subidas` para ver la tuya.",
+    "history.forget": "Borrar mi historial",
+    "history.forget.confirm": "**¿Borrar tu historial de subidas?** Cada subida terminada sale de esta lista para siempre, con su clip_id; no se puede deshacer. Las subidas en curso se quedan hasta que terminen, para que su respuesta aún te llegue.",
+    "history.forget.yes": "Borrar",
+    "history.forget.no": "Cancelar",
+    "history.forgotten": "🗑️ Tu historial de subidas se borró ({count} eliminadas).",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI no pudo aceptar **{label}**: {reason}",
     "error.bad_request_no_reason": "MusicAPI no pudo aceptar **{label}**. Comprueba que sea un enlace directo a un archivo de audio de entre 6 segundos y 8 minutos.",

@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "Plus récents",
     "history.older": "Plus anciens",
     "history.not_yours": "Ces boutons appartiennent à la liste de quelqu'un d'autre. Lance `/mes-imports` pour voir la tienne.",
+    "history.forget": "Supprimer mon historique",
+    "history.forget.confirm": "**Supprimer ton historique d'imports ?** Chaque import terminé quitte cette liste pour de bon, clip_id compris ; c'est irréversible. Les imports en cours restent jusqu'à ce qu'ils se terminent, pour que leur réponse te parvienne quand même.",
+    "history.forget.yes": "Supprimer",
+    "history.forget.no": "Annuler",
+    "history.forgotten": "🗑️ Ton historique d'imports a été supprimé ({count} retirés).",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI n'a pas pu accepter **{label}** : {reason}",
     "error.bad_request_no_reason": "MusicAPI n'a pas pu accepter **{label}**. Vérifie qu'il s'agit bien d'un lien direct vers un fichier audio de 6 secondes à 8 minutes.",

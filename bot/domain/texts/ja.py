@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "新しい",
     "history.older": "古い",
     "history.not_yours": "これは他の人のリストのボタンです。自分のリストは `/アップロード履歴` で確認できます。",
+    "history.forget": "履歴を削除",
+    "history.forget.confirm": "**アップロード履歴を削除しますか？** 完了したアップロードは clip_id も含めてこのリストから完全に消え、元に戻せません。処理中のアップロードは、結果をお届けできるよう完了するまで残ります。",
+    "history.forget.yes": "削除する",
+    "history.forget.no": "キャンセル",
+    "history.forgotten": "🗑️ アップロード履歴を削除しました（{count} 件）。",
     # Failures (one per error kind).
     "error.bad_request": "MusicAPI が **{label}** を受け付けませんでした: {reason}",
     "error.bad_request_no_reason": "MusicAPI が **{label}** を受け付けませんでした。長さ6秒〜8分の音声ファイルへの直接リンクになっているか確認してください。",

@@ -52,6 +52,11 @@ MESSAGES: dict[str, str] = {
     "history.newer": "Mais recentes",
     "history.older": "Mais antigos",
     "history.not_yours": "Esses botões são da lista de outra pessoa. Use `/envios` para ver a sua.",
+    "history.forget": "Apagar meu histórico",
+    "history.forget.confirm": "**Apagar seu histórico de envios?** Cada envio concluído sai desta lista para sempre, com o clip_id; não dá para desfazer. Envios em andamento ficam até terminarem, para que a resposta ainda chegue até você.",
+    "history.forget.yes": "Apagar",
+    "history.forget.no": "Cancelar",
+    "history.forgotten": "🗑️ Seu histórico de envios foi apagado ({count} removidos).",
     # Failures (one per error kind).
     "error.bad_request": "A MusicAPI não aceitou **{label}**: {reason}",
     "error.bad_request_no_reason": "A MusicAPI não aceitou **{label}**. Verifique se é um link direto para um arquivo de áudio com duração entre 6 segundos e 8 minutos.",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.config.settings import Settings, SettingsError, load_settings
 
@@ -295,3 +297,42 @@ def test_shard_ids_need_a_count_that_covers_them() -> None:
     err = error_for(SHARD_COUNT="2", SHARD_IDS="1-2")
     assert err.names == ["SHARD_IDS"] and "numbered 0 to 1" in str(err)
     assert error_for(SHARD_COUNT="0").names == ["SHARD_COUNT"]
+
+
+# ---------------------------------------------------------------------------------------------
+# RETENTION_DAYS
+# ---------------------------------------------------------------------------------------------
+
+
+def test_retention_days_default_to_thirty() -> None:
+    assert load().retention_days == 30
+    assert load(RETENTION_DAYS=" ").retention_days == 30
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("0", 0), ("1", 1), (" 90 ", 90), ("36500", 36500)])
+def test_retention_days_are_parsed(raw: str, expected: int) -> None:
+    assert load(RETENTION_DAYS=raw).retention_days == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.5", "thirty", "30d", "36501", "1e999", "nan"])
+def test_malformed_retention_days_name_the_variable_and_the_rule(raw: str) -> None:
+    err = error_for(RETENTION_DAYS=raw)
+    assert err.names == ["RETENTION_DAYS"]
+    assert str(err) == (
+        f"RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 36500 (got {raw!r})"
+    )
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30) | st.text(max_size=12))
+def test_retention_days_take_whole_days_in_range_and_refuse_anything_else_in_one_line(raw: int | str) -> None:
+    text = str(raw)
+    try:
+        wanted: int | None = int(text.strip()) if text.strip() else 30
+    except ValueError:
+        wanted = None
+    if wanted is not None and 0 <= wanted <= 36500:
+        assert load(RETENTION_DAYS=text).retention_days == wanted
+        return
+    err = error_for(RETENTION_DAYS=text)
+    assert err.names == ["RETENTION_DAYS"]
+    assert len(str(err).splitlines()) == 1

@@ -15,7 +15,7 @@ from bot.domain.rendering import outcome
 from bot.domain.texts import Texts
 from bot.storage import StoreUnavailable, open_store, sqlite
 from bot.storage.migrations import Migration, migrations
-from bot.storage.sqlite import SQLiteUploadStore
+from bot.storage.sqlite import SQLiteUploadStore, migrate
 from tests.fakes.discord_api import USER_ID
 from tests.support.postgres import PostgresServer
 
@@ -32,7 +32,7 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 4
+    assert version == len(migrations("sqlite")) == 5
     assert {"callback_token", "task_id", "delivered", "locale", "position", "error_detail"} <= columns
     assert {"skip_reason", "skip_params"} <= columns
     assert {"instance", "next_poll_at", "retry_at"} <= columns
@@ -108,6 +108,7 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 
@@ -162,3 +163,48 @@ def record_for_migrations() -> UploadRecord:
         interaction_id=1, application_id=1, interaction_token="t", token_expires_at=time.time(), user_id=USER_ID,
         guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK, label="a.example.com/x.mp3",
     )  # fmt: skip
+
+
+async def test_a_version_3_database_keeps_its_rows_and_its_tokens_until_they_are_spent(
+    tmp_path: Path,
+) -> None:
+    """Migrations 4 and 5 change no row: tokens written before them are erased by the store once spent."""
+    path = tmp_path / "v3.db"
+    async with aiosqlite.connect(path) as db:
+        for step in migrations("sqlite")[:3]:
+            await db.executescript(step.sql)
+        await db.execute("PRAGMA user_version = 3")
+        await db.execute(V1_ROW, (14, USER_ID, "succeeded", "kept-clip", 100.0, 100.0))
+        await db.execute("UPDATE uploads SET delivered = 1, callback_token = 'spent', token_expires_at = 9e9")
+        await db.execute(V1_ROW, (15, USER_ID, "pending", None, 200.0, 200.0))
+        await db.execute("UPDATE uploads SET callback_token = 'live', token_expires_at = 9e9 WHERE id = 2")
+        await db.commit()
+    store = await SQLiteUploadStore.open(path)
+    try:
+        before = await store.history(USER_ID, limit=10)
+        erased = await store.erase_spent_secrets(1000.0)
+        after = await store.history(USER_ID, limit=10)
+    finally:
+        await store.close()
+    assert [(r.interaction_token, r.callback_token) for r in before] == [("tok", "live"), ("tok", "spent")]
+    assert erased == 1
+    assert [(r.interaction_token, r.callback_token, r.clip_id) for r in after] == [
+        ("tok", "live", None),
+        ("", None, "kept-clip"),
+    ]
+
+
+async def test_erasing_reads_only_the_rows_that_still_hold_a_token_or_a_secret(tmp_path: Path) -> None:
+    """Housekeeping erases every minute: on a large upload log it must not read every row."""
+    db = await aiosqlite.connect(tmp_path / "bot.db", isolation_level=None)
+    await migrate(db)
+    store = SQLiteUploadStore(db)
+    statements: list[str] = []
+    try:
+        await db.set_trace_callback(statements.append)
+        await store.erase_spent_secrets(1000.0)
+        (update,) = [s for s in statements if s.lstrip().startswith("UPDATE uploads")]
+        plan = [row[3] for row in await db.execute_fetchall(f"EXPLAIN QUERY PLAN {update}")]
+    finally:
+        await store.close()
+    assert plan == ["SCAN uploads USING INDEX uploads_holding_secrets"]
