@@ -54,7 +54,9 @@ class Instance:
 
 
 @contextlib.asynccontextmanager
-async def two_instances(harness: Harness, database_url: str, **extra: str) -> AsyncIterator[list[Instance]]:
+async def two_instances(
+    harness: Harness, database_url: str, *, callbacks: bool = True, **extra: str
+) -> AsyncIterator[list[Instance]]:
     instances: list[Instance] = []
     try:
         for shard in (0, 1):
@@ -64,7 +66,7 @@ async def two_instances(harness: Harness, database_url: str, **extra: str) -> As
                 SHARD_COUNT="2",
                 SHARD_IDS=str(shard),
                 WEB_PORT=str(port),
-                PUBLIC_URL=f"http://127.0.0.1:{port}",
+                PUBLIC_URL=f"http://127.0.0.1:{port}" if callbacks else "",
                 MUSICAPI_POLL_AFTER="1",
                 MUSICAPI_POLL_INTERVAL=str(POLL_EVERY),
                 INSTANCE_TIMEOUT="3",
@@ -162,3 +164,30 @@ async def test_after_kill_9_the_other_instance_finishes_its_uploads_and_polls_ea
         await asyncio.sleep(1.5)
     assert final_edits(harness, called_back, "clip-after-kill") == 1
     assert final_edits(harness, polled, "clip-found-by-polling") == 1
+
+
+async def test_a_sync_upload_cut_off_by_kill_9_is_answered_by_the_other_instance(
+    harness: Harness, postgres_url: str
+) -> None:
+    harness.musicapi.delay = 60  # MusicAPI is still working on it when its instance dies
+    async with two_instances(harness, postgres_url, callbacks=False) as (first, _second):
+        payload = await harness.interact(in_guild(payloads.upload(url=LINK), guild_on_shard(0)))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        first.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.proc.wait(), 10)
+        # Once its heartbeat lapses (INSTANCE_TIMEOUT, 3 s here), the other instance tells the member.
+        text = await harness.answer(payload, timeout=20)
+    assert "restarting" in text and "interrupted" in text
+    assert len(harness.musicapi.uploads) == 1  # nothing was sent again
+
+
+async def test_the_limit_of_uploads_in_progress_holds_across_instances(
+    harness: Harness, postgres_url: str
+) -> None:
+    async with two_instances(harness, postgres_url, MAX_UPLOADS_PER_USER="1") as _:
+        await start(harness, shard=0)  # in progress on the first instance, waiting for its callback
+        second = await harness.interact(in_guild(payloads.upload(url=LINK), guild_on_shard(1)))
+        refusal = await harness.callback_of(second)
+    assert "You have uploads in progress (1)" in str(refusal.json)
+    assert len(harness.musicapi.uploads) == 1

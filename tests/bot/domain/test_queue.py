@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Hashable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain import queue as queue_module
@@ -180,7 +180,8 @@ async def test_owners_hear_their_place_at_once_then_no_more_often_than_allowed(
     await q.close()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
+@example(["in", "in", "in", "resize", "out"], [1] * 40)
 @given(
     arrivals=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=30),
     concurrency=st.integers(min_value=1, max_value=4),
@@ -227,3 +228,82 @@ def test_every_request_gets_one_turn_none_waits_twice_behind_the_same_member(
             continue  # both went straight to MusicAPI, before anyone waited
         for other in set(served[j + 1 :]) - {member}:
             assert other in served[i + 1 : j], (served, member, other)
+
+
+async def test_a_smaller_share_lets_turns_already_out_finish_before_new_ones_start() -> None:
+    q = line(concurrency=3)
+    gates = [asyncio.Event() for _ in range(5)]
+    started: list[int] = []
+
+    async def one(n: int) -> None:
+        assert q.admit(1)
+        async with q.turn(member=n, owner=n):
+            started.append(n)
+            await gates[n].wait()
+
+    tasks = [asyncio.create_task(one(n)) for n in range(5)]
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2] and q.in_flight == 3
+    q.resize(1)  # another instance joined: this one may send one at a time from now on
+    gates[0].set()
+    gates[1].set()
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2] and q.in_flight == 1  # two ended, none started: one is still out
+    gates[2].set()
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2, 3] and q.in_flight == 1
+    q.resize(2)  # the other instance left: a waiting request goes at once
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2, 3, 4] and q.in_flight == 2
+    for gate in gates:
+        gate.set()
+    await asyncio.gather(*tasks)
+    assert q.in_flight == 0
+
+
+@settings(max_examples=300, deadline=None)
+@example(["in", "in", "in", "resize", "out"], [1] * 40)
+@given(
+    st.lists(st.sampled_from(["in", "out", "resize"]), max_size=40),
+    st.lists(st.integers(min_value=1, max_value=4), min_size=40, max_size=40),
+)
+def test_the_line_never_has_more_turns_out_than_its_latest_share_allows_new_ones(
+    steps: list[str], sizes: list[int]
+) -> None:
+    """Whatever the order of arrivals, endings and new shares: a turn starts only while fewer than the
+    current share are out, and nothing that waits is left waiting while there is room."""
+
+    async def scenario() -> None:
+        q = line(concurrency=2)
+        out: list[asyncio.Event] = []
+        tasks: list[asyncio.Task[None]] = []
+        starts_over_share = 0
+
+        async def one(n: int) -> None:
+            nonlocal starts_over_share
+            assert q.admit(1)
+            gate = asyncio.Event()
+            async with q.turn(member=n, owner=n):
+                out.append(gate)
+                if len(out) > q.concurrency:
+                    starts_over_share += 1
+                await gate.wait()
+            out.remove(gate)
+
+        for i, step in enumerate(steps):
+            if step == "in":
+                tasks.append(asyncio.create_task(one(i)))
+            elif step == "out" and out:
+                out[0].set()
+            elif step == "resize":
+                q.resize(sizes[i])
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+        assert starts_over_share == 0
+        waiting = q.waiting
+        assert waiting == 0 or len(out) >= q.concurrency
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(scenario())
