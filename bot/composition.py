@@ -138,7 +138,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         name=s.instance_name,
         timeout=s.instance_timeout,
         concurrency=s.musicapi_concurrency,
-        on_share=queue.resize,
+        line=queue,
     )
     uploads = UploadService(
         client=client,

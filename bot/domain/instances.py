@@ -1,5 +1,11 @@
 """Several bot processes on one store: each says it is alive, learns who else is, and takes its share of
-the deployment's requests to MusicAPI."""
+the deployment's requests to MusicAPI.
+
+The deployment's limit (MUSICAPI_CONCURRENCY) holds across instances: with each heartbeat an instance
+records what it is *holding* (its share, or the requests it still has out, if more), and it never allows
+itself more than the limit minus what the others hold. A newcomer therefore starts with what is free and
+grows as the others shrink to their new shares and their requests end.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,13 @@ import time
 from collections.abc import Callable
 
 from bot.domain.ports import UploadStore
+from bot.domain.queue import UploadQueue
 
 log = logging.getLogger(__name__)
+
+#: Seconds between heartbeats (at most), and while this instance still waits for part of its share.
+REGULAR_BEAT = 5.0
+EAGER_BEAT = 1.0
 
 
 def share(concurrency: int, live: list[str], name: str) -> int:
@@ -37,23 +48,26 @@ class Presence:
         name: str,
         timeout: float,
         concurrency: int,
-        on_share: Callable[[int], None],
+        line: UploadQueue,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
         self._store = store
         self._timeout = timeout
         self._concurrency = concurrency
-        self._on_share = on_share
+        self._line = line
         self._clock = clock
         self._live: list[str] = [name]
-        self._share = concurrency
         self._task: asyncio.Task[None] | None = None
+        self._crowded = False
+        self._target = concurrency
 
     @property
     def every(self) -> float:
-        """How often the heartbeat goes out: three beats fit in `timeout`, so one lost beat is harmless."""
-        return self._timeout / 3
+        """How often the heartbeat goes out: at least three beats fit in `timeout`, so one lost beat is
+        harmless; more often while this instance has less than its share (it grows as others shrink)."""
+        regular = min(self._timeout / 3, REGULAR_BEAT)
+        return min(regular, EAGER_BEAT) if self._line.concurrency < self._target else regular
 
     @property
     def others(self) -> list[str]:
@@ -65,18 +79,39 @@ class Presence:
         return instance == self.name or instance in self._live
 
     async def beat(self) -> None:
-        """Say this instance is alive, see who else is, and take this instance's share of the line."""
+        """See who else is alive and what they hold, take this instance's share of what is free, and say
+        so (with that this instance is alive)."""
         now = self._clock()
-        await self._store.heartbeat(self.name, now)
-        live = await self._store.instances(now - self._timeout)
+        others = {
+            n: held
+            for n, held in (await self._store.instances(now - self._timeout)).items()
+            if n != self.name
+        }
+        live = sorted([*others, self.name])
         if live != self._live:
-            log.info("instances sharing the store: %s", ", ".join(live) or self.name)
+            log.info("instances sharing the store: %s", ", ".join(live))
         self._live = live
-        part = share(self._concurrency, live, self.name)
-        if part != self._share:
-            log.info("this instance now sends at most %d upload(s) to MusicAPI at once", part)
-            self._share = part
-            self._on_share(part)
+        target = self._target = share(self._concurrency, live, self.name)
+        free = self._concurrency - sum(others.values())
+        self._warn_if_crowded(len(live))
+        allowed = max(min(target, free), 1 if self._crowded else 0)
+        if allowed != self._line.concurrency:
+            log.info("this instance now sends at most %d upload(s) to MusicAPI at once", allowed)
+            self._line.resize(allowed)
+        await self._store.heartbeat(self.name, now, max(allowed, self._line.in_flight))
+
+    def _warn_if_crowded(self, instances: int) -> None:
+        """More instances than requests allowed at once: each still sends one (the limit is exceeded)."""
+        crowded = instances > self._concurrency
+        if crowded and not self._crowded:
+            log.warning(
+                "%d instances share MUSICAPI_CONCURRENCY=%d: each sends one upload at a time, %d in all; "
+                "raise MUSICAPI_CONCURRENCY to at least the number of instances",
+                instances,
+                self._concurrency,
+                instances,
+            )
+        self._crowded = crowded
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="presence")

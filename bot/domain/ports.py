@@ -80,12 +80,13 @@ class UploadStore(Protocol):
         has claimed since `now`; they are claimed until `until`. Claims of two callers never overlap."""
         ...
 
-    async def heartbeat(self, instance: str, now: float) -> None:
-        """The instance named `instance` is alive at `now`."""
+    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
+        """The instance named `instance` is alive at `now`, and may have `holding` requests to MusicAPI out
+        at once until its next heartbeat."""
         ...
 
-    async def instances(self, seen_since: float) -> list[str]:
-        """The names of instances alive since `seen_since`, sorted."""
+    async def instances(self, seen_since: float) -> dict[str, int]:
+        """The instances alive since `seen_since` (by name, sorted), each with what it is holding."""
         ...
 
     async def leave(self, instance: str) -> None:

@@ -99,7 +99,7 @@ class UploadQueue:
 
     def expected_wait(self, place: int) -> float:
         """Seconds until the request at `place` gets its turn, from the average turn so far."""
-        return math.ceil(place / self.concurrency) * self._turns.average
+        return math.ceil(place / max(self.concurrency, 1)) * self._turns.average
 
     @contextlib.asynccontextmanager
     async def turn(

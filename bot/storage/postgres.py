@@ -177,19 +177,20 @@ class PostgresUploadStore:
         )
         return list(dict.fromkeys(int(row["interaction_id"]) for row in sorted(rows, key=lambda r: r["id"])))
 
-    async def heartbeat(self, instance: str, now: float) -> None:
+    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
         await self._pool.execute(
-            "INSERT INTO instances (name, seen_at) VALUES ($1, $2)"
-            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
+            "INSERT INTO instances (name, seen_at, holding) VALUES ($1, $2, $3)"
+            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
             instance,
             now,
+            holding,
         )
 
-    async def instances(self, seen_since: float) -> list[str]:
+    async def instances(self, seen_since: float) -> dict[str, int]:
         rows = await self._pool.fetch(
-            "SELECT name FROM instances WHERE seen_at >= $1 ORDER BY name", seen_since
+            "SELECT name, holding FROM instances WHERE seen_at >= $1 ORDER BY name", seen_since
         )
-        return [str(row["name"]) for row in rows]
+        return {str(row["name"]): int(row["holding"]) for row in rows}
 
     async def leave(self, instance: str) -> None:
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)

@@ -203,18 +203,18 @@ class SQLiteUploadStore:
         )
         return list(dict.fromkeys(int(row[1]) for row in sorted(rows, key=lambda r: int(r[0]))))
 
-    async def heartbeat(self, instance: str, now: float) -> None:
+    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
         await self._db.execute(
-            "INSERT INTO instances (name, seen_at) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at",
-            (instance, now),
+            "INSERT INTO instances (name, seen_at, holding) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
+            (instance, now, holding),
         )
 
-    async def instances(self, seen_since: float) -> list[str]:
+    async def instances(self, seen_since: float) -> dict[str, int]:
         rows = await self._db.execute_fetchall(
-            "SELECT name FROM instances WHERE seen_at >= ? ORDER BY name", (seen_since,)
+            "SELECT name, holding FROM instances WHERE seen_at >= ? ORDER BY name", (seen_since,)
         )
-        return [str(row[0]) for row in rows]
+        return {str(row[0]): int(row[1]) for row in rows}
 
     async def leave(self, instance: str) -> None:
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))

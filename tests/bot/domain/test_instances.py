@@ -3,10 +3,15 @@ learns from its heartbeat."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.instances import Presence, share
+from bot.domain.queue import UploadQueue
 from bot.storage.sqlite import SQLiteUploadStore
 
 
@@ -32,29 +37,81 @@ def test_an_instance_that_is_not_listed_yet_counts_itself() -> None:
     assert share(10, ["b"], "a") + share(10, ["a", "b"], "b") == 10
 
 
-async def test_a_heartbeat_shows_the_others_and_hands_the_line_its_share(tmp_path) -> None:
+async def test_a_newcomer_takes_only_what_the_others_do_not_hold(tmp_path: Path) -> None:
     store = await SQLiteUploadStore.open(tmp_path / "log.db")
     now = [1000.0]
-    shares: list[int] = []
+
+    def instance(name: str) -> tuple[Presence, UploadQueue]:
+        line = UploadQueue(concurrency=9, capacity=100, typical_turn=1.0)
+        presence = Presence(
+            store=store, name=name, timeout=30, concurrency=9, line=line, clock=lambda: now[0]
+        )
+        return presence, line
+
+    (a, line_a), (b, line_b) = instance("a"), instance("b")
     try:
-        a = Presence(
-            store=store, name="a", timeout=30, concurrency=9, on_share=shares.append, clock=lambda: now[0]
-        )
-        b = Presence(
-            store=store, name="b", timeout=30, concurrency=9, on_share=shares.append, clock=lambda: now[0]
-        )
         await a.beat()
-        assert (a.others, shares) == ([], [])
+        assert (a.others, line_a.concurrency) == ([], 9)  # alone: the whole limit
         await b.beat()
+        assert b.others == ["a"] and line_b.concurrency == 0  # a holds all 9 until it hears of b
         await a.beat()
-        assert a.others == ["b"] and b.others == ["a"] and a.alive("b")
-        assert shares == [4, 5]  # b's share, then a's (a is first by name: it takes the remainder)
+        assert a.others == ["b"] and a.alive("b") and line_a.concurrency == 5  # a is first by name
+        await b.beat()
+        assert line_b.concurrency == 4  # what a no longer holds
         now[0] += 31  # b stops beating
         await a.beat()
-        assert a.others == [] and not a.alive("b") and shares[-1] == 9
+        assert a.others == [] and not a.alive("b") and line_a.concurrency == 9
         await b.beat()
         await b.stop()  # a clean stop leaves at once
         await a.beat()
-        assert a.others == []
+        assert a.others == [] and line_a.concurrency == 9
     finally:
         await store.close()
+
+
+async def test_requests_still_out_count_against_the_newcomer_until_they_end(tmp_path: Path) -> None:
+    store = await SQLiteUploadStore.open(tmp_path / "log.db")
+    line_a = UploadQueue(concurrency=4, capacity=100, typical_turn=1.0)
+    line_b = UploadQueue(concurrency=4, capacity=100, typical_turn=1.0)
+    a = Presence(store=store, name="a", timeout=30, concurrency=4, line=line_a)
+    b = Presence(store=store, name="b", timeout=30, concurrency=4, line=line_b)
+    release = asyncio.Event()
+
+    async def request() -> None:
+        assert line_a.admit(1)
+        async with line_a.turn(member=1):
+            await release.wait()
+
+    try:
+        await a.beat()
+        out = [asyncio.create_task(request()) for _ in range(4)]
+        await asyncio.sleep(0.01)
+        await b.beat()
+        await a.beat()  # a's share is 2 now, but its 4 requests are still out
+        await b.beat()
+        assert (line_a.concurrency, line_a.in_flight, line_b.concurrency) == (2, 4, 0)
+        release.set()
+        await asyncio.gather(*out)
+        await a.beat()
+        await b.beat()
+        assert (line_a.concurrency, line_b.concurrency) == (2, 2)
+    finally:
+        await store.close()
+
+
+async def test_more_instances_than_the_limit_send_one_each_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await SQLiteUploadStore.open(tmp_path / "log.db")
+    lines = [UploadQueue(concurrency=1, capacity=10, typical_turn=1.0) for _ in range(2)]
+    presences = [
+        Presence(store=store, name=name, timeout=30, concurrency=1, line=line)
+        for name, line in zip("ab", lines, strict=True)
+    ]
+    try:
+        for presence in presences * 2:
+            await presence.beat()
+    finally:
+        await store.close()
+    assert [line.concurrency for line in lines] == [1, 1]
+    assert "raise MUSICAPI_CONCURRENCY to at least the number of instances" in caplog.text

@@ -131,13 +131,13 @@ async def test_an_unshown_answer_is_claimed_by_one_instance_until_its_claim_laps
 
 
 async def test_instances_are_alive_while_they_beat_and_gone_once_they_leave(store: UploadStore) -> None:
-    await store.heartbeat("shards 1 of 2", 100.0)
-    await store.heartbeat("shards 0 of 2", 100.0)
-    await store.heartbeat("shards 0 of 2", 130.0)
-    assert await store.instances(seen_since=95.0) == ["shards 0 of 2", "shards 1 of 2"]
-    assert await store.instances(seen_since=110.0) == ["shards 0 of 2"]
+    await store.heartbeat("shards 1 of 2", 100.0, 4)
+    await store.heartbeat("shards 0 of 2", 100.0, 6)
+    await store.heartbeat("shards 0 of 2", 130.0, 5)
+    assert await store.instances(seen_since=95.0) == {"shards 0 of 2": 5, "shards 1 of 2": 4}
+    assert await store.instances(seen_since=110.0) == {"shards 0 of 2": 5}
     await store.leave("shards 0 of 2")
-    assert await store.instances(seen_since=0.0) == ["shards 1 of 2"]
+    assert await store.instances(seen_since=0.0) == {"shards 1 of 2": 4}
 
 
 async def test_a_members_pending_uploads_on_other_instances_are_counted(store: UploadStore) -> None:

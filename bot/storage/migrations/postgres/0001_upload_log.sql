@@ -33,7 +33,9 @@ CREATE INDEX uploads_by_interaction ON uploads (interaction_id, position);
 CREATE INDEX uploads_pending ON uploads (state) WHERE state = 'pending';
 CREATE INDEX uploads_pending_by_user ON uploads (user_id) WHERE state = 'pending';
 CREATE INDEX uploads_undelivered ON uploads (updated_at) WHERE NOT delivered AND state != 'pending';
+-- Each instance's heartbeat, and how many requests to MusicAPI it may have out at once (or has, if more).
 CREATE TABLE instances (
     name TEXT PRIMARY KEY,
-    seen_at DOUBLE PRECISION NOT NULL
+    seen_at DOUBLE PRECISION NOT NULL,
+    holding INTEGER NOT NULL DEFAULT 0
 );
