@@ -82,15 +82,18 @@ class Presence:
         """See who else is alive and what they hold, take this instance's share of what is free, and say
         so (with that this instance is alive)."""
         now = self._clock()
-        others = {
-            n: held
-            for n, held in (await self._store.instances(now - self._timeout)).items()
-            if n != self.name
-        }
+        others = await self._store.heartbeat(
+            self.name, now=now, seen_since=now - self._timeout, hold=self._hold
+        )
         live = sorted([*others, self.name])
         if live != self._live:
             log.info("instances sharing the store: %s", ", ".join(live))
         self._live = live
+
+    def _hold(self, others: dict[str, int]) -> int:
+        """Take this instance's share, or what the others leave free if less; return what it now holds
+        (its share, or the requests it still has out if more)."""
+        live = sorted([*others, self.name])
         target = self._target = share(self._concurrency, live, self.name)
         free = self._concurrency - sum(others.values())
         self._warn_if_crowded(len(live))
@@ -98,7 +101,7 @@ class Presence:
         if allowed != self._line.concurrency:
             log.info("this instance now sends at most %d upload(s) to MusicAPI at once", allowed)
             self._line.resize(allowed)
-        await self._store.heartbeat(self.name, now, max(allowed, self._line.in_flight))
+        return max(allowed, self._line.in_flight)
 
     def _warn_if_crowded(self, instances: int) -> None:
         """More instances than requests allowed at once: each still sends one (the limit is exceeded)."""

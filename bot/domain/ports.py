@@ -80,13 +80,13 @@ class UploadStore(Protocol):
         has claimed since `now`; they are claimed until `until`. Claims of two callers never overlap."""
         ...
 
-    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
-        """The instance named `instance` is alive at `now`, and may have `holding` requests to MusicAPI out
-        at once until its next heartbeat."""
-        ...
-
-    async def instances(self, seen_since: float) -> dict[str, int]:
-        """The instances alive since `seen_since` (by name, sorted), each with what it is holding."""
+    async def heartbeat(
+        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+    ) -> dict[str, int]:
+        """The instance named `instance` is alive at `now`. `hold` is shown the other instances alive since
+        `seen_since` (name: what each holds) and says what this one holds until its next heartbeat (how
+        many requests to MusicAPI it may have out at once). Heartbeats of several instances take turns,
+        so each decides knowing what the others hold. Returns the others."""
         ...
 
     async def leave(self, instance: str) -> None:

@@ -23,6 +23,8 @@ _COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
 _INSERTED = tuple(name for name in _COLUMNS if name != "id")
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
 _MIGRATION_LOCK = 0x6D75_7369_6362_6F74
+#: Heartbeats of instances take turns under this advisory lock (each decides knowing what others hold).
+_HEARTBEAT_LOCK = _MIGRATION_LOCK + 1
 #: Connections each instance may hold.
 POOL_SIZE = 10
 
@@ -177,20 +179,25 @@ class PostgresUploadStore:
         )
         return list(dict.fromkeys(int(row["interaction_id"]) for row in sorted(rows, key=lambda r: r["id"])))
 
-    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
-        await self._pool.execute(
-            "INSERT INTO instances (name, seen_at, holding) VALUES ($1, $2, $3)"
-            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
-            instance,
-            now,
-            holding,
-        )
-
-    async def instances(self, seen_since: float) -> dict[str, int]:
-        rows = await self._pool.fetch(
-            "SELECT name, holding FROM instances WHERE seen_at >= $1 ORDER BY name", seen_since
-        )
-        return {str(row["name"]): int(row["holding"]) for row in rows}
+    async def heartbeat(
+        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+    ) -> dict[str, int]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _HEARTBEAT_LOCK)
+            rows = await conn.fetch(
+                "SELECT name, holding FROM instances WHERE seen_at >= $1 AND name != $2 ORDER BY name",
+                seen_since,
+                instance,
+            )
+            others = {str(row["name"]): int(row["holding"]) for row in rows}
+            await conn.execute(
+                "INSERT INTO instances (name, seen_at, holding) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
+                instance,
+                now,
+                hold(others),
+            )
+        return others
 
     async def leave(self, instance: str) -> None:
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)

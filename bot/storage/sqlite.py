@@ -203,18 +203,27 @@ class SQLiteUploadStore:
         )
         return list(dict.fromkeys(int(row[1]) for row in sorted(rows, key=lambda r: int(r[0]))))
 
-    async def heartbeat(self, instance: str, now: float, holding: int) -> None:
-        await self._db.execute(
-            "INSERT INTO instances (name, seen_at, holding) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
-            (instance, now, holding),
-        )
-
-    async def instances(self, seen_since: float) -> dict[str, int]:
-        rows = await self._db.execute_fetchall(
-            "SELECT name, holding FROM instances WHERE seen_at >= ? ORDER BY name", (seen_since,)
-        )
-        return {str(row[0]): int(row[1]) for row in rows}
+    async def heartbeat(
+        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+    ) -> dict[str, int]:
+        # The write lock from the first statement on: another process's heartbeat waits for this one. Other
+        # writes of this process made meanwhile join the transaction, so it always ends in COMMIT (never
+        # a rollback that would take them back).
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = await self._db.execute_fetchall(
+                "SELECT name, holding FROM instances WHERE seen_at >= ? AND name != ? ORDER BY name",
+                (seen_since, instance),
+            )
+            others = {str(row[0]): int(row[1]) for row in rows}
+            await self._db.execute(
+                "INSERT INTO instances (name, seen_at, holding) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
+                (instance, now, hold(others)),
+            )
+        finally:
+            await self._db.execute("COMMIT")
+        return others
 
     async def leave(self, instance: str) -> None:
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 
 from bot.domain.errors import ErrorKind
 from bot.domain.ports import UploadStore
@@ -131,13 +132,44 @@ async def test_an_unshown_answer_is_claimed_by_one_instance_until_its_claim_laps
 
 
 async def test_instances_are_alive_while_they_beat_and_gone_once_they_leave(store: UploadStore) -> None:
-    await store.heartbeat("shards 1 of 2", 100.0, 4)
-    await store.heartbeat("shards 0 of 2", 100.0, 6)
-    await store.heartbeat("shards 0 of 2", 130.0, 5)
-    assert await store.instances(seen_since=95.0) == {"shards 0 of 2": 5, "shards 1 of 2": 4}
-    assert await store.instances(seen_since=110.0) == {"shards 0 of 2": 5}
-    await store.leave("shards 0 of 2")
-    assert await store.instances(seen_since=0.0) == {"shards 1 of 2": 4}
+    seen: list[dict[str, int]] = []
+
+    def holds(n: int) -> Callable[[dict[str, int]], int]:
+        def hold(others: dict[str, int]) -> int:
+            seen.append(others)
+            return n
+
+        return hold
+
+    assert await store.heartbeat("b", now=100.0, seen_since=70.0, hold=holds(4)) == {}
+    assert await store.heartbeat("a", now=100.0, seen_since=70.0, hold=holds(6)) == {"b": 4}
+    assert await store.heartbeat("a", now=130.0, seen_since=100.0, hold=holds(5)) == {"b": 4}
+    assert await store.heartbeat("b", now=131.0, seen_since=101.0, hold=holds(4)) == {"a": 5}
+    assert await store.heartbeat("c", now=150.0, seen_since=131.0, hold=holds(1)) == {"b": 4}  # a lapsed
+    await store.leave("b")
+    assert await store.heartbeat("c", now=151.0, seen_since=0.0, hold=holds(1)) == {"a": 5}
+    assert seen == [{}, {"b": 4}, {"b": 4}, {"a": 5}, {"b": 4}, {"a": 5}]
+
+
+async def test_heartbeats_at_once_take_turns_so_each_sees_what_the_others_took(store_url: str) -> None:
+    stores = [await open_store(store_url) for _ in range(3)]
+    limit = 6
+
+    def take_what_is_free(others: dict[str, int]) -> int:
+        return max(min(limit - sum(others.values()), limit), 0)
+
+    try:
+        await asyncio.gather(
+            *(
+                s.heartbeat(f"i{n}", now=100.0, seen_since=0.0, hold=take_what_is_free)
+                for n, s in enumerate(stores)
+            )
+        )
+        final = await stores[0].heartbeat("probe", now=100.0, seen_since=0.0, hold=lambda others: 0)
+    finally:
+        for s in stores:
+            await s.close()
+    assert sum(final.values()) == limit  # the first took everything; the others found nothing free
 
 
 async def test_a_members_pending_uploads_on_other_instances_are_counted(store: UploadStore) -> None:
