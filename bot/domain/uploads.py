@@ -70,12 +70,17 @@ class UploadService:
         self._stopping = False
         self._waiting: set[asyncio.Task[Any]] = set()
         self._sending: set[int] = set()  # uploads in line or at MusicAPI in this run
-        self._pending: Counter[int] = Counter()
+        #: A member's uploads in progress on this instance: slots held by `admit` whose upload is not
+        #: recorded yet, and recorded uploads not settled yet (upload id -> member, and a serial number).
+        self._held: Counter[int] = Counter()
+        self._open: dict[int, tuple[int, int]] = {}
+        self._open_per_member: Counter[int] = Counter()
+        self._serial = 0
         self.in_flight = InFlight()
 
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
-        return self._pending[user_id]
+        return self._held[user_id] + self._open_per_member[user_id]
 
     def sending(self, upload_id: int) -> bool:
         """The upload is in line or being sent now (its outcome is not up to a callback yet)."""
@@ -84,13 +89,44 @@ class UploadService:
     @property
     def pending(self) -> int:
         """Uploads not settled yet, of every member."""
-        return self._pending.total()
+        return self._held.total() + len(self._open)
 
     async def load_pending(self) -> list[UploadRecord]:
         """Count the uploads left pending by an earlier run (once, at startup); return them."""
         pending = await self.store.pending()
-        self._pending = Counter(r.user_id for r in pending)
+        for record in pending:
+            if self.mine(record):
+                self._opened(record)
         return pending
+
+    def mine(self, record: UploadRecord) -> bool:
+        """Sent by this instance (in this run or before a restart), or by none that is named."""
+        return record.instance in ("", self.instance)
+
+    def _opened(self, record: UploadRecord) -> None:
+        self._serial += 1
+        self._open[record.key] = (record.user_id, self._serial)
+        self._open_per_member[record.user_id] += 1
+
+    def _closed(self, upload_id: int) -> None:
+        found = self._open.pop(upload_id, None)
+        if found is not None:
+            left = self._open_per_member[found[0]] - 1
+            if left > 0:
+                self._open_per_member[found[0]] = left
+            else:
+                del self._open_per_member[found[0]]
+
+    def mark(self) -> int:
+        """A point in time for `settled_elsewhere`: take it before reading the pending uploads."""
+        return self._serial
+
+    def settled_elsewhere(self, still_pending: set[int], mark: int) -> None:
+        """This instance's uploads recorded before `mark` that are not in `still_pending` (read after it)
+        were settled by another instance (its callback reached that one): their slots are free."""
+        for upload_id, (_, serial) in list(self._open.items()):
+            if serial <= mark and upload_id not in still_pending:
+                self._closed(upload_id)
 
     @property
     def callback_mode(self) -> bool:
@@ -131,27 +167,27 @@ class UploadService:
         Within this instance, check and hold are one step.
         """
         elsewhere = await self.pending_elsewhere(user_id)
-        pending = self._pending[user_id] + elsewhere
+        pending = self.pending_for(user_id) + elsewhere
         if pending > 0 and pending + count > limit:
             return Admission.MEMBER_BUSY
         if not self.queue.admit(count):
             return Admission.LINE_FULL
         if count:
-            self._pending[user_id] += count
+            self._held[user_id] += count
         return Admission.ADMITTED
 
     def withdraw(self, user_id: int, count: int) -> None:
         """Give back what `admit` held for uploads that will not start."""
-        self.release(user_id, count)
+        self._release(user_id, count)
         self.queue.forfeit(count)
 
-    def release(self, user_id: int, count: int = 1) -> None:
-        """Give back slots held by `reserve` that no upload will use."""
-        left = self._pending[user_id] - count
+    def _release(self, user_id: int, count: int) -> None:
+        """Give back slots held by `admit` that no recorded upload uses."""
+        left = self._held[user_id] - count
         if left > 0:
-            self._pending[user_id] = left
+            self._held[user_id] = left
         else:
-            self._pending.pop(user_id, None)
+            self._held.pop(user_id, None)
 
     def _record(
         self, who: Requester, item: Source | SourceRejected, position: int, size: int
@@ -204,11 +240,14 @@ class UploadService:
                     self._sending.add(stored.key)  # from here on, _run() owns it
                     work.append((stored, item))
                     held -= 1  # from here on, settle() gives the slot back
+                    self._release(who.user_id, 1)
+                    self._opened(stored)
         except BaseException:
             # Recording failed part way: the sources already recorded will not run either.
             for record, _ in work:
                 self._sending.discard(record.key)
-            self.withdraw(who.user_id, len(work))
+                self._closed(record.key)
+            self.queue.forfeit(len(work))
             raise
         finally:
             self.withdraw(who.user_id, held)
@@ -289,7 +328,7 @@ class UploadService:
                 record.key, clip_id=clip_id, error_kind=kind, detail=error.detail if error else ""
             )
         except Exception:
-            self.release(record.user_id)
+            self._closed(record.key)
             raise
         if not changed:
             return False
@@ -298,7 +337,7 @@ class UploadService:
         record.clip_id = clip_id
         record.error_kind = kind
         record.error_detail = error.detail if error and error.detail else None
-        self.release(record.user_id)
+        self._closed(record.key)
         if kind is ErrorKind.UNAUTHORIZED:
             log.error(
                 "MusicAPI did not accept MUSICAPI_API_KEY (%s): every upload fails until it is fixed", error

@@ -110,8 +110,7 @@ class PendingWatcher:
             await asyncio.sleep(tick)
 
     def _mine(self, record: UploadRecord) -> bool:
-        """Sent by this instance (in this run or before a restart), or by none that is named."""
-        return record.instance in ("", self._uploads.instance)
+        return self._uploads.mine(record)
 
     def _in_hand(self, record: UploadRecord) -> bool:
         """Someone is sending it now: this instance, or another one that is still alive."""
@@ -142,8 +141,10 @@ class PendingWatcher:
         those sent without learning their task id once their grace has passed. Uploads of an instance
         that stopped are finished here too: a sync one is told it was interrupted."""
         now = self._clock()
+        mark = self._uploads.mark()
         pending = await self._store.pending()
         keys = {r.key for r in pending}
+        self._uploads.settled_elsewhere(keys, mark)
         for key in self._unconfirmed.keys() - keys:
             del self._unconfirmed[key]
         due: list[UploadRecord] = []

@@ -224,3 +224,21 @@ async def test_the_deployments_limit_of_requests_at_once_holds_across_instances(
             )
     assert len(harness.musicapi.uploads) == 8
     assert harness.musicapi.most_busy <= 2
+
+
+async def test_an_upload_finished_by_the_other_instance_frees_its_members_slot_on_the_first(
+    harness: Harness, postgres_url: str
+) -> None:
+    async with two_instances(harness, postgres_url, MAX_UPLOADS_PER_USER="1") as (_first, second):
+        payload, task_id = await start(harness, shard=0)
+        url = other_instance(harness.musicapi.tasks[task_id]["callback_url"], second.port)
+        status, _ = await harness.musicapi.send_callback(task_id, task_callback(task_id, "clip-1"), url=url)
+        assert status == 200
+        await wait_until(harness, lambda: final_edits(harness, payload, "clip-1") >= 1)
+        # The first instance learns it from the store (its watcher looks every tick), and lets the
+        # member upload again.
+        await asyncio.sleep(1.5)
+        again, _ = await start(harness, shard=0)
+    assert "You have uploads in progress" not in str(
+        harness.discord.sent("POST", f"/interactions/{again['id']}/")[0].json
+    )
