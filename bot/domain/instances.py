@@ -61,6 +61,8 @@ class Presence:
         self._task: asyncio.Task[None] | None = None
         self._crowded = False
         self._target = concurrency
+        self._granted = concurrency
+        self._last_beat: float | None = None
 
     @property
     def every(self) -> float:
@@ -85,6 +87,9 @@ class Presence:
         others = await self._store.heartbeat(
             self.name, now=now, seen_since=now - self._timeout, hold=self._hold
         )
+        self._last_beat = now
+        if self._granted > self._line.concurrency:
+            self._line.resize(self._granted)  # growing only once the others can see it
         live = sorted([*others, self.name])
         if live != self._live:
             log.info("instances sharing the store: %s", ", ".join(live))
@@ -97,10 +102,11 @@ class Presence:
         target = self._target = share(self._concurrency, live, self.name)
         free = self._concurrency - sum(others.values())
         self._warn_if_crowded(len(live))
-        allowed = max(min(target, free), 1 if self._crowded else 0)
+        allowed = self._granted = max(min(target, free), 1 if self._crowded else 0)
         if allowed != self._line.concurrency:
             log.info("this instance now sends at most %d upload(s) to MusicAPI at once", allowed)
-            self._line.resize(allowed)
+        if allowed < self._line.concurrency:
+            self._line.resize(allowed)  # shrinking before the others can count on it
         return max(allowed, self._line.in_flight)
 
     def _warn_if_crowded(self, instances: int) -> None:
@@ -122,10 +128,19 @@ class Presence:
     async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self.every)
-            try:
-                await self.beat()
-            except Exception:
-                log.exception("the heartbeat could not be written; trying again")
+            await self.tick()
+
+    async def tick(self) -> None:
+        """One heartbeat of the loop. Without a heartbeat for half the timeout, the others may soon count
+        this instance as stopped and take its share: it sends nothing new until it is heard again."""
+        try:
+            await self.beat()
+        except Exception:
+            log.exception("the heartbeat could not be written; trying again")
+            if self._last_beat is not None and self._clock() - self._last_beat >= self._timeout / 2:
+                if self._line.concurrency:
+                    log.warning("no heartbeat for %.0fs: no new uploads start until then", self._timeout / 2)
+                self._line.resize(0)
 
     async def stop(self) -> None:
         """Stop beating and leave, so that the others take over at once."""

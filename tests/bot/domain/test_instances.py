@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.instances import Presence, share
+from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 from bot.storage.sqlite import SQLiteUploadStore
 
@@ -115,3 +117,45 @@ async def test_more_instances_than_the_limit_send_one_each_and_say_so(
         await store.close()
     assert [line.concurrency for line in lines] == [1, 1]
     assert "raise MUSICAPI_CONCURRENCY to at least the number of instances" in caplog.text
+
+
+class Unreachable:
+    """The store, until `down` is set: then heartbeats fail as when the database cannot be reached."""
+
+    def __init__(self, store: SQLiteUploadStore) -> None:
+        self.store = store
+        self.down = False
+
+    async def heartbeat(self, *args: Any, **kwargs: Any) -> dict[str, int]:
+        if self.down:
+            raise OSError("connection refused")
+        return await self.store.heartbeat(*args, **kwargs)
+
+
+async def test_an_instance_that_cannot_be_heard_sends_nothing_new_until_it_is(tmp_path: Path) -> None:
+    store = await SQLiteUploadStore.open(tmp_path / "log.db")
+    reachable = Unreachable(store)
+    now = [1000.0]
+    line = UploadQueue(concurrency=4, capacity=10, typical_turn=1.0)
+    presence = Presence(
+        store=cast(UploadStore, reachable),
+        name="a",
+        timeout=30,
+        concurrency=4,
+        line=line,
+        clock=lambda: now[0],
+    )
+    try:
+        await presence.tick()
+        reachable.down = True
+        now[0] += 10
+        await presence.tick()
+        assert line.concurrency == 4  # one lost beat is harmless
+        now[0] += 5
+        await presence.tick()
+        assert line.concurrency == 0  # the others may count it as stopped soon and take its share
+        reachable.down = False
+        await presence.tick()
+        assert line.concurrency == 4
+    finally:
+        await store.close()
