@@ -1,7 +1,7 @@
 """A burst of `/upload url:` interactions against this bot and against a minimal baseline bot.
 
-    python benchmarks/burst.py [--mode sync|callback|both] [--n 200] [--callback-n 500] [--delay 2.0]
-                               [--warmup 5] [--rounds 1] [--profile DIR]
+    python benchmarks/burst.py [--mode sync|callback|line|metrics|both|stores|instances] [--n 200]
+                               [--callback-n 500] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
 
 Each bot runs as its own subprocess against fresh loopback fakes of Discord and MusicAPI
 (tests/harness.py). The benchmark waits until the bot has identified, warms it up with a few uploads,
@@ -19,6 +19,14 @@ on its own connection. Reported: per upload, callback sent -> its clip_id edit a
 upload in the sync burst of the same run (target: at most 1.5x); `--mode callback` runs our bot's sync
 burst too, for that reference, but not the minimal bot.
 
+`--mode stores` runs our bot's sync burst (--n) and callback burst (--callback-n) on SQLite and on
+PostgreSQL; `--mode instances` runs them on PostgreSQL with one instance running both shards of
+SHARD_COUNT=2 and with two instances (SHARD_IDS 0 and 1), the interactions coming from servers of both
+shards in turn and the callbacks going to the instances in turn, as a load balancer would send them.
+Both start a PostgreSQL server of their own (tests/support/postgres.py; a fresh database per run) and
+report CPU per upload of the bot (summed over the instances) and, beside it, of the PostgreSQL server
+(the postmaster and its backends), as ratios PostgreSQL/SQLite and two/one.
+
 The measuring helpers (`BenchHarness`, `start_bot`, `wait_until_identified`, `warm_up`, `measure_burst`,
 `summarize`, `stop_bot`) are scenario-agnostic, so that another burst (callback mode, say) can reuse them.
 """
@@ -34,13 +42,14 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,10 +61,12 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from tests.bot.test_instances import guild_on_shard, in_guild  # noqa: E402
 from tests.fakes import payloads  # noqa: E402
 from tests.fakes.discord_api import FakeDiscord  # noqa: E402
 from tests.fakes.musicapi import FakeMusicAPI, task_callback  # noqa: E402
 from tests.harness import Harness, free_port, serve  # noqa: E402
+from tests.support.postgres import PostgresServer, start_server  # noqa: E402
 
 #: The clip_ids FakeMusicAPI hands out (a UUID), as they appear in the bot's answer.
 CLIP_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -173,6 +184,11 @@ def our_bot(concurrency: int = 1000) -> BotSpec:
     )
 
 
+def with_env(spec: BotSpec, **env: str) -> BotSpec:
+    """`spec` with more environment (which has the last word)."""
+    return BotSpec(spec.name, spec.argv, {**spec.env, **env})
+
+
 def minimal_bot() -> BotSpec:
     return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "minimal_bot.py")])
 
@@ -286,16 +302,46 @@ def sample_process(pid: int) -> ProcessSample:
     return ProcessSample(read_cpu_seconds(pid), read_cpu_seconds(pid, pid), memory["VmRSS"], memory["VmHWM"])
 
 
+def sample_processes(pids: Sequence[int]) -> ProcessSample:
+    """The sum over several processes (several instances of the bot): CPU, and memory (the sum of each
+    process's peak stands in for the peak of the whole)."""
+    samples = [sample_process(pid) for pid in pids]
+    return ProcessSample(
+        sum(s.cpu_seconds for s in samples),
+        sum(s.main_thread_cpu_seconds for s in samples),
+        sum(s.rss_kib for s in samples),
+        sum(s.hwm_kib for s in samples),
+    )
+
+
+def read_tree_cpu_seconds(pid: int) -> float:
+    """CPU of a server process and its children: its own, what its reaped children used (cutime, cstime),
+    and what its live children used so far. A PostgreSQL server's backends are such children."""
+    total = 0.0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text()
+        except OSError:
+            continue  # it exited meanwhile: its CPU is in its parent's cutime now
+        fields = stat[stat.rindex(")") + 2 :].split()
+        this = int(stat_path.parent.name)
+        if this == pid or int(fields[1]) == pid:  # field 4 of proc(5): the parent's pid
+            total += sum(int(v) for v in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
+    return total
+
+
 # -- interactions -----------------------------------------------------------------------------------------
 _users = iter(range(610_000_000_000_000_001, 2**63))
 
 
-def link_uploads(n: int, tag: str = "burst") -> list[dict[str, Any]]:
-    """`/upload url:` payloads, each from a member who has not uploaded before."""
-    return [
+def link_uploads(n: int, tag: str = "burst", guilds: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """`/upload url:` payloads, each from a member who has not uploaded before; with `guilds`, sent from
+    those servers in turn (the fake Discord's own server otherwise)."""
+    made = [
         payloads.upload(url=f"https://files.example.com/{tag}/{i}.mp3", user_id=next(_users))
         for i in range(n)
     ]
+    return [in_guild(p, guilds[i % len(guilds)]) for i, p in enumerate(made)] if guilds else made
 
 
 async def dispatch_all(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> None:
@@ -310,11 +356,13 @@ def all_answered(harness: BenchHarness, batch: Sequence[dict[str, Any]]) -> Call
     return lambda: all(harness.discord.of(t).answered is not None for t in tokens)
 
 
-async def warm_up(harness: BenchHarness, count: int, within: float = 30.0) -> None:
+async def warm_up(
+    harness: BenchHarness, count: int, within: float = 30.0, guilds: Sequence[int] = ()
+) -> None:
     """A few uploads answered at once, so that imports, connections and caches are in place."""
     delay, harness.musicapi.delay = harness.musicapi.delay, 0.0
     try:
-        batch = link_uploads(count, tag="warmup")
+        batch = link_uploads(count, tag="warmup", guilds=guilds)
         await dispatch_all(harness, batch)
         await harness.discord.wait_until(all_answered(harness, batch), within)
     finally:
@@ -327,6 +375,7 @@ class BurstResult:
     times: list[InteractionTimes]
     before: ProcessSample
     after: ProcessSample
+    side_cpu_seconds: float = 0.0  # CPU counted outside the bot during the burst (the database server)
 
 
 async def measure_burst(
@@ -337,15 +386,20 @@ async def measure_burst(
     within: float,
     is_done: Callable[[], bool] | None = None,
     alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    others: Sequence[BotProcess] = (),
+    side_cpu: Callable[[], float] | None = None,
 ) -> BurstResult:
     """Dispatch `batch` at once and wait until each interaction got its clip_id (or `is_done()` holds).
 
     `alongside`, if given, runs during the burst and is cancelled after it (a callback-mode scenario can
     send MusicAPI's callbacks from there). CPU and memory are sampled before the first dispatch and
-    SETTLE seconds after the last answer.
+    SETTLE seconds after the last answer, summed over `bot` and `others` (further instances); `side_cpu`,
+    if given, is a CPU counter (seconds) outside the bot, read at the same moments.
     """
     done = is_done or all_answered(harness, batch)
-    before = sample_process(bot.pid)
+    pids = [bot.pid, *(other.pid for other in others)]
+    side_before = side_cpu() if side_cpu else 0.0
+    before = sample_processes(pids)
     helper = asyncio.create_task(alongside()) if alongside else None
     try:
         await dispatch_all(harness, batch)
@@ -353,9 +407,10 @@ async def measure_burst(
             await harness.discord.wait_until(done, within)
         except TimeoutError:
             missing = sum(harness.discord.of(p["token"]).answered is None for p in batch)
+            tails = "\n".join(b.log_tail() for b in (bot, *others))
             raise RuntimeError(
                 f"{bot.spec.name}: {missing} of {len(batch)} interactions unanswered after {within:.0f}s"
-                f"\n{bot.log_tail()}"
+                f"\n{tails}"
             ) from None
     finally:
         if helper is not None:
@@ -363,8 +418,9 @@ async def measure_burst(
             with contextlib.suppress(asyncio.CancelledError):
                 await helper
     await asyncio.sleep(SETTLE)
-    after = sample_process(bot.pid)
-    return BurstResult(len(batch), [harness.discord.of(p["token"]) for p in batch], before, after)
+    after = sample_processes(pids)
+    side = (side_cpu() - side_before) if side_cpu else 0.0
+    return BurstResult(len(batch), [harness.discord.of(p["token"]) for p in batch], before, after, side)
 
 
 # -- figures ----------------------------------------------------------------------------------------------
@@ -388,6 +444,7 @@ class Figures:
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
+    server_cpu_per_upload_ms: float = 0.0  # the database server's CPU (PostgreSQL), beside the bot's
 
     @property
     def rss_growth_mib(self) -> float:
@@ -432,6 +489,7 @@ def summarize(result: BurstResult) -> Figures:
         peak_mib=result.after.hwm_kib / 1024,
         rss_before_mib=result.before.rss_kib / 1024,
         rss_after_mib=result.after.rss_kib / 1024,
+        server_cpu_per_upload_ms=result.side_cpu_seconds / result.n * 1000,
     )
 
 
@@ -443,11 +501,18 @@ def profiled(spec: BotSpec, out: Path) -> BotSpec:
 
 
 async def run_link_burst(
-    spec: BotSpec, n: int, delay: float, warmup: int, profile_dir: Path | None = None
+    spec: BotSpec,
+    n: int,
+    delay: float,
+    warmup: int,
+    profile_dir: Path | None = None,
+    side_cpu: Callable[[], float] | None = None,
 ) -> Figures:
     """One bot, fresh fakes and database: identify, warm up, burst of N link uploads, SIGTERM.
 
     With `profile_dir`, the bot's event loop thread is profiled during the burst into DIR/<name>.prof.
+    The database is a fresh SQLite file unless the spec names another DATABASE_URL; `side_cpu` is the
+    CPU counter of the database server, if there is one.
     """
     profile = profile_dir / f"{spec.name}.prof" if profile_dir else None
     if profile is not None:
@@ -466,7 +531,7 @@ async def run_link_burst(
                 if profile is not None:
                     bot.proc.send_signal(signal.SIGUSR1)
                     await asyncio.sleep(0.1)
-                result = await measure_burst(harness, bot, batch, within=within)
+                result = await measure_burst(harness, bot, batch, within=within, side_cpu=side_cpu)
                 if profile is not None:
                     bot.proc.send_signal(signal.SIGUSR2)
                     await asyncio.sleep(1.0)
@@ -487,9 +552,9 @@ CALLBACK_CPU_TARGET = 1.5
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-def callback_bot(port: int) -> BotSpec:
+def callback_bot(port: int, concurrency: int = 1000) -> BotSpec:
     """Our bot in callback mode, its callback server on loopback `port`; polling kept out of the way."""
-    spec = our_bot()
+    spec = our_bot(concurrency)
     callback_env = {
         "PUBLIC_URL": f"http://127.0.0.1:{port}",
         "WEB_HOST": "127.0.0.1",
@@ -545,24 +610,27 @@ async def send_callbacks(
     run: CallbackRun,
     *,
     within: float,
-    sample_pid: int | None = None,
+    sample_pids: Sequence[int] = (),
+    route: Callable[[int, str], str] | None = None,
 ) -> None:
     """Wait until each upload of `batch` waits for its callback, then send all the callbacks at once.
 
     Bodies are built beforehand; each upload's `callback_sent` is stamped just before its POST. One
     session without a connection limit, so that the callbacks reach the bot together, each on its own
-    connection, as MusicAPI's would.
+    connection, as MusicAPI's would. `route(i, callback_url)`, if given, says where the i-th callback goes
+    (a load balancer in front of several instances).
     """
     await harness.discord.wait_until(all_processing(harness, batch), within)
     run.all_processing = time.perf_counter()
-    if sample_pid is not None:
-        run.waiting = sample_process(sample_pid)
+    if sample_pids:
+        run.waiting = sample_processes(sample_pids)
     run.tasks = tasks_by_token(harness, batch)
     requests = []
-    for token, task_id in run.tasks.items():
+    for i, (token, task_id) in enumerate(run.tasks.items()):
         run.clip_ids[token] = str(uuid.uuid4())
         body = json.dumps(task_callback(task_id, run.clip_ids[token])).encode()
-        requests.append((token, harness.musicapi.tasks[task_id]["callback_url"], body))
+        url = harness.musicapi.tasks[task_id]["callback_url"]
+        requests.append((token, route(i, url) if route else url, body))
     timeout = aiohttp.ClientTimeout(total=within)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), timeout=timeout) as session:
 
@@ -587,19 +655,24 @@ async def callback_batch(
     *,
     within: float,
     measured: bool,
+    others: Sequence[BotProcess] = (),
+    route: Callable[[int, str], str] | None = None,
+    side_cpu: Callable[[], float] | None = None,
 ) -> tuple[CallbackRun, BurstResult]:
     """Dispatch `batch`, send its callbacks once every upload waits for one, until every clip_id is in.
 
     Through `measure_burst`: CPU and memory are sampled before the first interaction and after the last
     clip_id (the whole scenario), and, when `measured`, in between, when every upload waits for its
-    callback. A failure on the callback side ends the wait at once.
+    callback; over `bot` and `others` (further instances). A failure on the callback side ends the wait
+    at once.
     """
     run = CallbackRun()
     answered = all_answered(harness, batch)
+    pids = [bot.pid, *(other.pid for other in others)] if measured else []
 
     async def callbacks() -> None:
         try:
-            await send_callbacks(harness, batch, run, within=within, sample_pid=bot.pid if measured else None)
+            await send_callbacks(harness, batch, run, within=within, sample_pids=pids, route=route)
         except Exception as exc:  # handed to the caller, which raises it
             run.error = exc
         else:
@@ -613,6 +686,8 @@ async def callback_batch(
         within=within,
         is_done=lambda: run.error is not None or (run.replies_in and answered()),
         alongside=callbacks,
+        others=others,
+        side_cpu=side_cpu,
     )
     if run.error is not None:
         raise RuntimeError(f"{bot.spec.name}: callback mode: {run.error}\n{bot.log_tail()}") from run.error
@@ -637,6 +712,7 @@ class CallbackFigures:
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
+    server_cpu_per_upload_ms: float = 0.0  # the database server's CPU (PostgreSQL), whole scenario
 
     @property
     def rss_growth_mib(self) -> float:
@@ -686,6 +762,7 @@ def summarize_callbacks(
         peak_mib=after.hwm_kib / 1024,
         rss_before_mib=before.rss_kib / 1024,
         rss_after_mib=after.rss_kib / 1024,
+        server_cpu_per_upload_ms=result.side_cpu_seconds * per_upload,
     )
 
 
@@ -699,14 +776,21 @@ def median_callback_figures(runs: Sequence[CallbackFigures]) -> CallbackFigures:
     return CallbackFigures(**values)
 
 
-async def run_callback_burst(n: int, warmup: int, profile_dir: Path | None = None) -> CallbackFigures:
+async def run_callback_burst(
+    n: int,
+    warmup: int,
+    profile_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    side_cpu: Callable[[], float] | None = None,
+) -> CallbackFigures:
     """Our bot in callback mode, fresh fakes and database: identify, warm up (callbacks included), then
     N link uploads; once each waits for its callback, all N callbacks at once; SIGTERM.
 
     With `profile_dir`, the bot's event loop thread is profiled during the burst into
-    DIR/<name>-callback.prof.
+    DIR/<name>-callback.prof. `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the
+    CPU counter of the database server, if there is one.
     """
-    spec = callback_bot(free_port())
+    spec = with_env(callback_bot(free_port()), **(env or {}))
     profile = profile_dir / f"{spec.name}-callback.prof" if profile_dir else None
     if profile is not None:
         spec = profiled(spec, profile)
@@ -727,7 +811,9 @@ async def run_callback_burst(n: int, warmup: int, profile_dir: Path | None = Non
                 if profile is not None:
                     bot.proc.send_signal(signal.SIGUSR1)
                     await asyncio.sleep(0.1)
-                run, result = await callback_batch(harness, bot, batch, within=within, measured=True)
+                run, result = await callback_batch(
+                    harness, bot, batch, within=within, measured=True, side_cpu=side_cpu
+                )
                 if profile is not None:
                     bot.proc.send_signal(signal.SIGUSR2)
                     await asyncio.sleep(1.0)
@@ -797,6 +883,383 @@ def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, round
             row("RSS before burst (MiB)", cb.rss_before_mib, ".1f"),
         ]
     )
+
+
+# -- PostgreSQL beside SQLite, two instances beside one ---------------------------------------------------
+@contextlib.contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (tests/support/postgres.py) for the run: stopped and removed at the end,
+    even when the run fails."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+def server_cpu(server: PostgresServer) -> Callable[[], float]:
+    """A CPU counter (seconds) of the PostgreSQL server: the postmaster and its backends."""
+    pid = int((server.data / "postmaster.pid").read_text().split()[0])
+    return lambda: read_tree_cpu_seconds(pid)
+
+
+@dataclass
+class StoreRuns:
+    """One store's runs: our bot's sync bursts and callback bursts."""
+
+    sync: list[Figures] = field(default_factory=list)
+    callback: list[CallbackFigures] = field(default_factory=list)
+
+
+async def run_store_round(
+    server: PostgresServer, runs: dict[str, StoreRuns], args: argparse.Namespace, round_: int
+) -> None:
+    """Our bot's sync burst and callback burst, each on SQLite and on PostgreSQL (a fresh database for
+    each bot run); who goes first alternates between rounds. With --profile DIR, the profiles go to
+    DIR/sqlite/ and DIR/postgresql/."""
+    stores = ("sqlite", "postgresql") if round_ % 2 == 0 else ("postgresql", "sqlite")
+    for store in stores:
+        profile: Path | None = args.profile / store if args.profile else None
+        if profile is not None:
+            await asyncio.to_thread(profile.mkdir, parents=True, exist_ok=True)
+        env = {"DATABASE_URL": await server.new_database()} if store == "postgresql" else {}
+        side = server_cpu(server) if store == "postgresql" else None
+        print(f"round {round_ + 1}/{args.rounds}: ours on {store}, sync ...", file=sys.stderr, flush=True)
+        spec = with_env(our_bot(), **env)
+        runs[store].sync.append(
+            await run_link_burst(spec, args.n, args.delay, args.warmup, profile, side_cpu=side)
+        )
+        env = {"DATABASE_URL": await server.new_database()} if store == "postgresql" else {}
+        print(f"round {round_ + 1}/{args.rounds}: ours on {store}, callback ...", file=sys.stderr, flush=True)
+        runs[store].callback.append(
+            await run_callback_burst(args.callback_n, args.warmup, profile, env=env, side_cpu=side)
+        )
+
+
+#: The instances benchmark runs the bot on this many shards: in one process, or one shard per instance.
+SHARDS = 2
+#: Servers of each shard the interactions of the instances benchmark come from.
+GUILDS_PER_SHARD = 4
+#: An instance's log line when it resizes its share of the deployment's limit (bot/domain/instances.py).
+SHARE_LINE = re.compile(r"sends at most (\d+) upload")
+
+
+def shard_guilds() -> list[int]:
+    """Servers of every shard in turn (shard 0, shard 1, shard 0, ...), GUILDS_PER_SHARD of each."""
+    return [
+        guild_on_shard(shard, SHARDS) + k * (SHARDS << 22)  # the same shard: (G >> 22) % SHARDS is kept
+        for k in range(GUILDS_PER_SHARD)
+        for shard in range(SHARDS)
+    ]
+
+
+def instance_specs(count: int, database_url: str, concurrency: int, callbacks: bool) -> list[BotSpec]:
+    """`count` instances of our bot on SHARDS shards and one database: one instance runs every shard
+    (SHARD_COUNT alone), or each runs its own (SHARD_IDS). In callback mode each has its own callback
+    server (WEB_PORT, PUBLIC_URL)."""
+    specs = []
+    for i in range(count):
+        base = callback_bot(free_port(), concurrency) if callbacks else our_bot(concurrency)
+        env = {"DATABASE_URL": database_url, "SHARD_COUNT": str(SHARDS)}
+        if count > 1:
+            env["SHARD_IDS"] = str(i)
+        name = "one-instance" if count == 1 else f"instance-{i}"
+        specs.append(BotSpec(name, base.argv, {**base.env, **env}))
+    return specs
+
+
+async def wait_until_sharded(harness: Harness, bots: Sequence[BotProcess], within: float = 30.0) -> None:
+    """Until every shard has identified on the fake gateway; fail early if an instance exits."""
+    wanted = {(shard, SHARDS) for shard in range(SHARDS)}
+    try:
+        async with asyncio.timeout(within):
+            while set(harness.discord.shard_of.values()) != wanted:
+                if any(bot.proc.returncode is not None for bot in bots):
+                    break
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pass
+    if set(harness.discord.shard_of.values()) != wanted:
+        tails = "\n".join(f"{b.spec.name} (status {b.proc.returncode}):\n{b.log_tail()}" for b in bots)
+        raise RuntimeError(f"not every shard identified:\n{tails}")
+    await asyncio.sleep(0.5)  # READY reaches each bot just after its IDENTIFY reached the fake
+
+
+async def wait_for_shares(bots: Sequence[BotProcess], concurrency: int, within: float = 30.0) -> None:
+    """Until each instance sends its equal share of MUSICAPI_CONCURRENCY, as its log says: a newcomer
+    starts with what the others leave free and grows at their next heartbeats (every <= 5 s). A lone
+    instance keeps the whole limit and says nothing."""
+    share = concurrency // len(bots)
+
+    def settled(bot: BotProcess) -> bool:
+        found = SHARE_LINE.findall(bot.log_path.read_text(errors="replace"))
+        return int(found[-1]) == share if found else share == concurrency
+
+    try:
+        async with asyncio.timeout(within):
+            while not all(settled(bot) for bot in bots):  # noqa: ASYNC110 - no event for a log line
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        tails = "\n".join(f"{b.spec.name}:\n{b.log_tail()}" for b in bots)
+        raise RuntimeError(f"the instances did not settle their shares of {concurrency}:\n{tails}") from None
+
+
+def round_robin(ports: Sequence[int]) -> Callable[[int, str], str]:
+    """A load balancer: the i-th callback goes to the instance listening on ports[i % len(ports)],
+    whichever instance started its upload."""
+
+    def route(i: int, url: str) -> str:
+        path = url.split("/", 3)[3]
+        return f"http://127.0.0.1:{ports[i % len(ports)]}/{path}"
+
+    return route
+
+
+async def run_instances_burst(
+    server: PostgresServer,
+    count: int,
+    *,
+    n: int,
+    delay: float,
+    warmup: int,
+    concurrency: int,
+    callbacks: bool,
+) -> Figures | CallbackFigures:
+    """`count` instances of our bot on one fresh PostgreSQL database and fresh fakes: every shard
+    identified, the shares of the limit settled, a warm-up answered on both shards; then a burst of N
+    link uploads from servers of both shards in turn (sync), or N uploads whose callbacks go to the
+    instances in turn (callback mode). CPU and memory are summed over the instances."""
+    database_url = await server.new_database()
+    side = server_cpu(server)
+    specs = instance_specs(count, database_url, concurrency, callbacks)
+    guilds = shard_guilds()
+    warmup = max(warmup, SHARDS)  # at least one upload on each shard
+    with tempfile.TemporaryDirectory(prefix=f"burst-instances-{count}-") as tmp:
+        workdir = Path(tmp)
+        async with bench_harness(workdir) as harness:
+            bots: list[BotProcess] = []
+            try:
+                for spec in specs:
+                    bots.append(await start_bot(spec, harness, workdir))
+                await wait_until_sharded(harness, bots)
+                await wait_for_shares(bots, concurrency)
+                first, others = bots[0], bots[1:]
+                if callbacks:
+                    route = round_robin([int(spec.env["WEB_PORT"]) for spec in specs])
+                    harness.musicapi.delay = 0.0
+                    await callback_batch(
+                        harness,
+                        first,
+                        link_uploads(warmup, tag="warmup", guilds=guilds),
+                        within=30,
+                        measured=False,
+                        others=others,
+                        route=route,
+                    )
+                    batch = link_uploads(n, tag="callback", guilds=guilds)
+                    run, result = await callback_batch(
+                        harness,
+                        first,
+                        batch,
+                        within=60 + n * 0.2,
+                        measured=True,
+                        others=others,
+                        route=route,
+                        side_cpu=side,
+                    )
+                    figures: Figures | CallbackFigures = summarize_callbacks(batch, run, result)
+                else:
+                    await warm_up(harness, warmup, guilds=guilds)
+                    harness.musicapi.delay = delay
+                    batch = link_uploads(n, guilds=guilds)
+                    within = 60 + delay * math.ceil(n / 100) * 2
+                    result = await measure_burst(
+                        harness, first, batch, within=within, others=others, side_cpu=side
+                    )
+                    figures = summarize(result)
+            finally:
+                for bot in bots:
+                    status = await stop_bot(bot)
+                    if status != 0:
+                        print(
+                            f"{bot.spec.name}: exited with status {status}\n{bot.log_tail()}", file=sys.stderr
+                        )
+            if len(harness.musicapi.uploads) != warmup + n:
+                raise RuntimeError(
+                    f"{count} instance(s): MusicAPI saw {len(harness.musicapi.uploads)} uploads"
+                )
+    return figures
+
+
+@dataclass
+class InstanceRuns:
+    """The runs of one or of two instances: sync bursts and callback bursts."""
+
+    sync: list[Figures] = field(default_factory=list)
+    callback: list[CallbackFigures] = field(default_factory=list)
+
+
+def instances_concurrency(args: argparse.Namespace) -> int:
+    """MUSICAPI_CONCURRENCY for the instances benchmark: each of two instances' shares holds a whole
+    burst, so that the line never makes an upload wait."""
+    burst: int = max(args.n, args.callback_n, 500)
+    return SHARDS * burst
+
+
+async def run_instances_round(
+    server: PostgresServer, runs: dict[int, InstanceRuns], args: argparse.Namespace, round_: int
+) -> None:
+    """One instance against two, sync then callback mode; who goes first alternates between rounds."""
+    concurrency = instances_concurrency(args)
+    for count in (1, 2) if round_ % 2 == 0 else (2, 1):
+        for callbacks in (False, True):
+            mode = "callback" if callbacks else "sync"
+            print(
+                f"round {round_ + 1}/{args.rounds}: {count} instance(s) on PostgreSQL, {mode} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            figures = await run_instances_burst(
+                server,
+                count,
+                n=args.callback_n if callbacks else args.n,
+                delay=args.delay,
+                warmup=args.warmup,
+                concurrency=concurrency,
+                callbacks=callbacks,
+            )
+            if isinstance(figures, CallbackFigures):
+                runs[count].callback.append(figures)
+            else:
+                runs[count].sync.append(figures)
+
+
+def comparison(
+    title: str, heads: tuple[str, str, str], rows: Sequence[tuple[str, float, float, str] | None]
+) -> str:
+    """A table of figures of two configurations and their ratio (second / first); None is a blank line."""
+    lines = [title, "", f"{'':<44}{heads[0]:>11}{heads[1]:>11}{heads[2]:>11}"]
+    for row in rows:
+        if row is None:
+            lines.append("")
+            continue
+        label, a, b, fmt = row
+        ratio = f"{b / a:>10.2f}x" if a else f"{'-':>11}"
+        lines.append(f"{label:<44}{a:>11{fmt}}{b:>11{fmt}}{ratio}")
+    return "\n".join(lines)
+
+
+def sync_rows(a: Figures, b: Figures, bot: str) -> list[tuple[str, float, float, str] | None]:
+    return [
+        (f"CPU per upload, {bot} (ms)", a.cpu_per_upload_ms, b.cpu_per_upload_ms, ".2f"),
+        (
+            "CPU per upload, PostgreSQL server (ms)",
+            a.server_cpu_per_upload_ms,
+            b.server_cpu_per_upload_ms,
+            ".2f",
+        ),
+        (
+            f"CPU per upload, {bot} + server (ms)",
+            a.cpu_per_upload_ms + a.server_cpu_per_upload_ms,
+            b.cpu_per_upload_ms + b.server_cpu_per_upload_ms,
+            ".2f",
+        ),
+        (
+            "CPU/upload outside loop thread (ms)",
+            a.other_threads_cpu_per_upload_ms,
+            b.other_threads_cpu_per_upload_ms,
+            ".2f",
+        ),
+        ("peak memory VmHWM (MiB)", a.peak_mib, b.peak_mib, ".1f"),
+        ("first response p99 (ms)", a.first_response_p99_ms, b.first_response_p99_ms, ".1f"),
+        ("all clip_ids delivered (s)", a.all_delivered_s, b.all_delivered_s, ".2f"),
+    ]
+
+
+def callback_rows(
+    a: CallbackFigures, b: CallbackFigures, bot: str
+) -> list[tuple[str, float, float, str] | None]:
+    return [
+        (f"CPU per upload, {bot} (ms)", a.cpu_per_upload_ms, b.cpu_per_upload_ms, ".2f"),
+        (
+            "CPU per upload, PostgreSQL server (ms)",
+            a.server_cpu_per_upload_ms,
+            b.server_cpu_per_upload_ms,
+            ".2f",
+        ),
+        (
+            f"CPU per upload, {bot} + server (ms)",
+            a.cpu_per_upload_ms + a.server_cpu_per_upload_ms,
+            b.cpu_per_upload_ms + b.server_cpu_per_upload_ms,
+            ".2f",
+        ),
+        (
+            "CPU/upload, interactions phase (ms)",
+            a.interaction_cpu_per_upload_ms,
+            b.interaction_cpu_per_upload_ms,
+            ".2f",
+        ),
+        (
+            "CPU/upload, callbacks phase (ms)",
+            a.callback_cpu_per_upload_ms,
+            b.callback_cpu_per_upload_ms,
+            ".2f",
+        ),
+        ("peak memory VmHWM (MiB)", a.peak_mib, b.peak_mib, ".1f"),
+        ("first response p99 (ms)", a.first_response_p99_ms, b.first_response_p99_ms, ".1f"),
+        ("callback -> clip_id edit p99 (s)", a.latency_p99_s, b.latency_p99_s, ".3f"),
+    ]
+
+
+def stores_report(runs: dict[str, StoreRuns], args: argparse.Namespace) -> str:
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    heads = ("SQLite", "PostgreSQL", "PG/SQLite")
+    sqlite, postgres = runs["sqlite"], runs["postgresql"]
+    sync = comparison(
+        f"stores, sync mode: {args.n} x /upload url: from {args.n} distinct members, MusicAPI delay "
+        f"{args.delay:g} s{rounds}",
+        heads,
+        sync_rows(median_figures(sqlite.sync), median_figures(postgres.sync), "bot"),
+    )
+    callback = comparison(
+        f"stores, callback mode: {args.callback_n} uploads, then all {args.callback_n} callbacks at once{rounds}",
+        heads,
+        callback_rows(
+            median_callback_figures(sqlite.callback), median_callback_figures(postgres.callback), "bot"
+        ),
+    )
+    note = (
+        "The bot's CPU is its own process (SQLite's worker thread included); the PostgreSQL server's is the "
+        "postmaster and its backends (/proc), beside it."
+    )
+    return "\n\n".join([sync, callback, note])
+
+
+def instances_report(runs: dict[int, InstanceRuns], args: argparse.Namespace) -> str:
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
+    heads = ("one", "two", "two/one")
+    shape = (
+        f"PostgreSQL, SHARD_COUNT={SHARDS}: one instance running both shards against two (SHARD_IDS 0 and 1), "
+        f"MUSICAPI_CONCURRENCY={instances_concurrency(args)}; uploads from {GUILDS_PER_SHARD} servers of each "
+        "shard in turn"
+    )
+    sync = comparison(
+        f"instances, sync mode: {args.n} x /upload url:, MusicAPI delay {args.delay:g} s{rounds}\n({shape})",
+        heads,
+        sync_rows(median_figures(runs[1].sync), median_figures(runs[2].sync), "all instances"),
+    )
+    callback = comparison(
+        f"instances, callback mode: {args.callback_n} uploads, then all callbacks at once, sent to the "
+        f"instances in turn{rounds}",
+        heads,
+        callback_rows(
+            median_callback_figures(runs[1].callback),
+            median_callback_figures(runs[2].callback),
+            "all instances",
+        ),
+    )
+    return "\n\n".join([sync, callback, "CPU and peak memory are summed over the instances' processes."])
 
 
 # -- the burst beyond the line's concurrency ----------------------------------------------------------------
@@ -887,15 +1350,36 @@ def report(ours: Figures, minimal: Figures, n: int, delay: float, rounds: int = 
     return "\n".join(lines)
 
 
+async def main_postgres(args: argparse.Namespace) -> int:
+    """`--mode stores` and `--mode instances`: a PostgreSQL server for the run, stopped at the end."""
+    print("starting a PostgreSQL server ...", file=sys.stderr, flush=True)
+    with postgres_server() as server:
+        if args.mode == "stores":
+            store_runs = {"sqlite": StoreRuns(), "postgresql": StoreRuns()}
+            for round_ in range(args.rounds):
+                await run_store_round(server, store_runs, args, round_)
+            table = stores_report(store_runs, args)
+        else:
+            instance_runs = {1: InstanceRuns(), 2: InstanceRuns()}
+            for round_ in range(args.rounds):
+                await run_instances_round(server, instance_runs, args, round_)
+            table = instances_report(instance_runs, args)
+    cores = os.cpu_count() or 1
+    print(f"{cores} CPU core(s), Python {sys.version.split()[0]}\n\n{table}")
+    return 0
+
+
 async def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--mode",
-        choices=("sync", "callback", "line", "metrics", "both"),
+        choices=("sync", "callback", "line", "metrics", "both", "stores", "instances"),
         default="both",
         help="sync: ours vs the minimal bot; callback: our bot in callback mode, beside ours in sync "
         "mode; line: a burst several times the upload line's concurrency; metrics: ours with metrics on and "
-        "off; both (default): all four",
+        "off; both (default): all four; stores: ours in sync and callback mode on PostgreSQL beside "
+        "SQLite; instances: two instances on shard ranges beside one, on PostgreSQL (both start a "
+        "PostgreSQL server of their own)",
     )
     parser.add_argument(
         "--line-n", type=int, default=100, help="interactions in the line burst (default 100)"
@@ -938,6 +1422,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
     line_runs: dict[str, list[Figures]] = {"ours": [], "minimal": []}
     metrics_runs: dict[str, list[Figures]] = {"on": [], "off": []}
     callback_runs: list[CallbackFigures] = []
+    if args.mode in ("stores", "instances"):
+        return await main_postgres(args)
     for round_ in range(args.rounds):
         if args.mode != "line":
             specs = [minimal_bot(), our_bot()] if args.mode != "callback" else [our_bot()]
