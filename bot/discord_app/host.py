@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.desk import UploadLimits
+from bot.domain.followups import ClipOrigin, FollowUpAction
 from bot.domain.records import UploadRecord
 from bot.domain.sources import MessageLink, Source, SourceRejected
 
@@ -32,9 +33,20 @@ class History(Protocol):
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
 
 
+class FollowUps(Protocol):
+    """Extend and Cover from a clip_id, and the owner's view of the credits they spend."""
+
+    async def press(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None: ...
+    async def credits(self, interaction: discord.Interaction) -> None: ...
+
+
 class Host(Protocol):
     """The bot as a cog sees it."""
 
+    @property
+    def follow_ups(self) -> FollowUps: ...
     @property
     def desk(self) -> Desk: ...
     @property

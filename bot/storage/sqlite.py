@@ -184,6 +184,11 @@ class SQLiteUploadStore:
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection, for the other tables in the same file (follow-ups)."""
+        return self._db
+
     async def ping(self) -> bool:
         try:
             return bool(await self._db.execute_fetchall("SELECT 1"))

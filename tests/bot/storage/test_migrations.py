@@ -27,7 +27,10 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 3
+    assert version == len(migrations("sqlite")) == 4
+    async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
+        tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
+    assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts"} <= tables
     assert {"callback_token", "task_id", "delivered", "locale", "position", "error_detail"} <= columns
     assert {"skip_reason", "skip_params"} <= columns
 
@@ -83,9 +86,12 @@ async def test_a_version_2_skipped_file_keeps_its_sentence(tmp_path: Path) -> No
 async def test_a_failing_migration_leaves_the_schema_where_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    newest = len(migrations("sqlite"))
     broken = [
         *migrations("sqlite"),
-        Migration(4, "0004_broken.sql", "ALTER TABLE uploads ADD COLUMN x TEXT;\nNOT SQL;"),
+        Migration(
+            newest + 1, f"{newest + 1:04d}_broken.sql", "ALTER TABLE uploads ADD COLUMN x TEXT;\nNOT SQL;"
+        ),
     ]
     monkeypatch.setattr(sqlite, "migrations", lambda backend: broken)
     with pytest.raises(StoreUnavailable):
@@ -93,12 +99,12 @@ async def test_a_failing_migration_leaves_the_schema_where_it_was(
     async with aiosqlite.connect(tmp_path / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == 3
+    assert version == newest
     assert "x" not in columns
 
 
 def test_migration_files_are_numbered_without_gaps() -> None:
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 

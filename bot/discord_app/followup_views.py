@@ -1,0 +1,199 @@
+"""The Extend and Cover buttons (persistent: the clip they start from lives in the custom_id, so they work
+after a restart) and the modals that ask what to make, with the cost, before anything is spent."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
+
+import discord
+
+from bot.discord_app.interactions import is_acknowledged, texts_for
+from bot.domain.followups import (
+    CREATE_CREDITS,
+    MAX_STYLE,
+    MAX_TITLE,
+    ClipOrigin,
+    ClipSource,
+    FollowUpAction,
+    FollowUpRecord,
+    FollowUpState,
+    lyrics_limit,
+)
+from bot.domain.records import UploadRecord, UploadState
+from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
+
+#: Discord shows at most five rows of buttons under a message.
+MAX_ROWS = 5
+
+
+class ModalAnswers(Protocol):
+    """What a submitted modal is handed to."""
+
+    async def submit(
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        source: ClipSource,
+        fields: dict[str, str],
+    ) -> None: ...
+
+
+class ButtonPresses(Protocol):
+    async def press(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None: ...
+
+
+class _HasFollowUps(Protocol):
+    @property
+    def follow_ups(self) -> ButtonPresses: ...
+
+
+class FollowUpButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"followup:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})",
+):
+    """Extend or Cover on an upload's clip or on a song the bot made."""
+
+    def __init__(
+        self,
+        action: FollowUpAction,
+        origin: ClipOrigin,
+        source_id: int,
+        label: str = "",
+        row: int | None = None,
+    ) -> None:
+        style = (
+            discord.ButtonStyle.primary if action is FollowUpAction.EXTEND else discord.ButtonStyle.secondary
+        )
+        super().__init__(
+            discord.ui.Button(
+                label=label or action.value.title(),
+                custom_id=f"followup:{action.value}:{origin.value}:{source_id}",
+                style=style,
+                row=row,
+            )
+        )
+        self.action = action
+        self.origin = origin
+        self.source_id = source_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> FollowUpButton:
+        return cls(FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        host = cast(_HasFollowUps, interaction.client)  # the bot that registered this button
+        await host.follow_ups.press(interaction, self.action, self.origin, self.source_id)
+
+
+def _buttons(
+    view: discord.ui.View,
+    texts: Texts,
+    actions: frozenset[FollowUpAction],
+    origin: ClipOrigin,
+    ids: Sequence[int],
+) -> None:
+    numbered = len(ids) > 1
+    for row, source_id in enumerate(ids[:MAX_ROWS]):
+        for action in (FollowUpAction.EXTEND, FollowUpAction.COVER):
+            if action not in actions:
+                continue
+            key = f"followup.button.{action.value}" + ("_n" if numbered else "")
+            view.add_item(FollowUpButton(action, origin, source_id, texts(key, n=row + 1), row=row))
+
+
+def upload_buttons(
+    records: Sequence[UploadRecord], texts: Texts, actions: frozenset[FollowUpAction]
+) -> discord.ui.View | None:
+    """Extend and Cover for each upload of an answer that has a clip_id; None when there is none."""
+    ids = [r.key for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id is not None]
+    if not ids or not actions:
+        return None
+    view = discord.ui.View(timeout=None)
+    _buttons(view, texts, actions, ClipOrigin.UPLOAD, ids)
+    return view
+
+
+def song_buttons(
+    record: FollowUpRecord, texts: Texts, actions: frozenset[FollowUpAction]
+) -> discord.ui.View | None:
+    """Extend and Cover for each song of a result, so that members can chain."""
+    ids = [s.id for s in record.songs if s.id is not None]
+    if record.state is not FollowUpState.SUCCEEDED or not ids or not actions:
+        return None
+    view = discord.ui.View(timeout=None)
+    _buttons(view, texts, actions, ClipOrigin.SONG, ids)
+    return view
+
+
+def _input(
+    texts: Texts, key: str, *, paragraph: bool = False, required: bool = False, limit: int, hint: bool = True
+) -> tuple[discord.ui.Label[Any], discord.ui.TextInput[Any]]:
+    field: discord.ui.TextInput[Any] = discord.ui.TextInput(
+        style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
+        required=required,
+        max_length=limit,
+    )
+    label: discord.ui.Label[Any] = discord.ui.Label(
+        text=texts(key)[:45], description=texts(f"{key}.hint")[:100] if hint else None, component=field
+    )
+    return label, field
+
+
+class FollowUpModal(discord.ui.Modal):
+    """Extend: lyrics, style, title, where to continue. Cover: style (required), lyrics, title, closeness.
+    The first line says what it costs."""
+
+    def __init__(
+        self, answers: ModalAnswers, action: FollowUpAction, source: ClipSource, texts: Texts, model: str
+    ) -> None:
+        super().__init__(title=texts(f"followup.modal.{action.value}")[:45], timeout=15 * 60)
+        self._answers = answers
+        self._action = action
+        self._source = source
+        self.add_item(
+            discord.ui.TextDisplay(texts("followup.modal.cost", credits=CREATE_CREDITS, model=model))
+        )
+        words = lyrics_limit(model)
+        self._fields: dict[str, discord.ui.TextInput[Any]] = {}
+        if action is FollowUpAction.EXTEND:
+            layout = [
+                ("lyrics", "followup.field.lyrics", True, False, words, True),
+                ("style", "followup.field.style", False, False, MAX_STYLE, True),
+                ("title", "followup.field.title", False, False, MAX_TITLE, False),
+                ("continue_at", "followup.field.continue_at", False, False, 10, True),
+            ]
+        else:
+            layout = [
+                ("style", "followup.field.style", False, True, MAX_STYLE, True),
+                ("lyrics", "followup.field.cover_lyrics", True, False, words, False),
+                ("title", "followup.field.title", False, False, MAX_TITLE, False),
+                ("audio_weight", "followup.field.audio_weight", False, False, 10, True),
+            ]
+        for name, key, paragraph, required, limit, hint in layout:
+            label, field = _input(texts, key, paragraph=paragraph, required=required, limit=limit, hint=hint)
+            self._fields[name] = field
+            self.add_item(label)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        fields = {name: field.value or "" for name, field in self._fields.items()}
+        await self._answers.submit(interaction, self._action, self._source, fields)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        log.error("follow-up modal of interaction %s failed", interaction.id, exc_info=error)
+        text = texts_for(interaction)("error.internal")
+        try:
+            if is_acknowledged(interaction):
+                await interaction.edit_original_response(content=text, view=None)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the member about the failure of interaction %s", interaction.id)
