@@ -4,12 +4,16 @@ MusicAPI's sonic/create, and the songs come back into the channel with buttons o
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import logging
+import time
 from typing import Any
 
 import pytest
 
-from bot.domain.followups import CREATE_CREDITS
+from bot.domain.followups import CREATE_CREDITS, budget_day
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, Call
 from tests.fakes.musicapi import CREATE_COST, Answer, clip_id_for
@@ -28,10 +32,23 @@ def buttons_of(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for row in components for b in row["components"]]
 
 
-async def upload_clip(harness: Harness, **kwargs: Any) -> list[dict[str, Any]]:
-    """/upload a link; return the components under the answer (Extend and Cover)."""
+async def upload_clip(harness: Harness, secret: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """/upload a link; return the components under the answer (Extend and Cover). In callback mode the
+    upload's callback is sent (signed with `secret` when given)."""
     payload = await harness.interact(payloads.upload(url=LINK, **kwargs))
-    (edit,) = await harness.edits_of(payload)
+    edits = await harness.edits_of(payload)
+    if "processing" in edits[0].json["content"]:  # callback mode: MusicAPI's callback brings the clip_id
+        task_id = list(harness.musicapi.tasks)[-1]
+        clip = f"clip-of-{task_id}"
+        harness.musicapi.uploaded_clips.add(clip)
+        body = {"code": 200, "task_id": task_id, "clip_id": clip, "message": "success"}
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()))
+        digest = hmac.new((secret or "").encode(), ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        headers = {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": f"sha256={digest}"} if secret else {}
+        await harness.musicapi.send_callback(task_id, body, headers=headers)
+        edits = await harness.edits_of(payload, count=2)
+    edit = edits[-1]
     assert "clip_id: `" in edit.json["content"]
     return list(edit.json.get("components", []))
 
@@ -77,9 +94,11 @@ async def final_edit(harness: Harness, payload: dict[str, Any], marker: str = "ð
     return calls[-1]
 
 
-async def extend_from_upload(harness: Harness, values: dict[int, str] | None = None) -> dict[str, Any]:
+async def extend_from_upload(
+    harness: Harness, values: dict[int, str] | None = None, secret: str | None = None
+) -> dict[str, Any]:
     """Upload, press Extend, fill the modal; return the submit payload."""
-    components = await upload_clip(harness)
+    components = await upload_clip(harness, secret)
     extend = buttons_of(components)[0]["custom_id"]
     modal = await open_modal(harness, extend, components)
     return await harness.interact(
@@ -365,8 +384,4 @@ async def test_bad_modal_input_is_explained_and_nothing_is_sent(
 
 
 def _today() -> str:
-    import time
-
-    from bot.domain.followups import budget_day
-
     return budget_day(time.time())
