@@ -164,7 +164,7 @@ class InputRejected(Exception):
         self.values = values
 
 
-_TIME = re.compile(r"^(?:(\d{1,3}):)?(\d{1,4}(?:[.,]\d{1,3})?)$")
+_TIME = re.compile(r"^(?:([0-9]{1,3}):)?([0-9]{1,4}(?:[.,][0-9]{1,3})?)$")
 #: Control characters other than line breaks and tabs: nothing a lyric sheet needs.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

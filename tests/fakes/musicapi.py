@@ -70,6 +70,8 @@ class FakeMusicAPI:
     uploaded_clips: set[str] = field(default_factory=set)
     generated_clips: set[str] = field(default_factory=set)
     credit_checks: int = 0
+    #: Scripted answers to get-credits, taken first.
+    credits_answers: deque[Answer] = field(default_factory=deque)
     _created: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
@@ -243,6 +245,8 @@ class FakeMusicAPI:
 
     async def _credits(self, request: web.Request) -> web.StreamResponse:
         self.credit_checks += 1
+        if self.credits_answers:
+            return await self._answer(request, self.credits_answers.popleft())
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return web.json_response({"code": 401, "message": "Authorization header is missing."}, status=401)
         return web.json_response({"credits": self.credits, "extra_credits": self.extra_credits})
