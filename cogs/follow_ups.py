@@ -21,6 +21,11 @@ class FollowUps(commands.Cog):
     async def credits(self, interaction: discord.Interaction) -> None:
         await self.follow_ups.credits(interaction)
 
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Extend and Cover forms coming back (also those opened before a restart)."""
+        await self.follow_ups.form_submitted(interaction)
+
 
 async def setup(bot: Host) -> None:
     bot.add_dynamic_items(FollowUpButton)

@@ -9,8 +9,8 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.followup_delivery import FollowUpDelivery
-from bot.discord_app.followup_views import FollowUpModal
-from bot.discord_app.interactions import refuse, requester, texts_for, think
+from bot.discord_app.followup_views import FORM, follow_up_form, form_fields
+from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
@@ -77,9 +77,46 @@ class FollowUpDesk:
             self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
             await refuse(interaction, rendering.refusal_of(texts, allowance))
             return
-        await interaction.response.send_modal(
-            FollowUpModal(self, action, source, texts, service.policy.model)
-        )
+        form = follow_up_form(action, origin, source_id, texts, service.policy.model)
+        await interaction.response.send_modal(form)
+        # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
+        # discord.py need not keep the modal.
+        form.stop()
+
+    async def form_submitted(self, interaction: discord.Interaction) -> None:
+        """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
+        if interaction.type is not discord.InteractionType.modal_submit or not isinstance(
+            interaction.data, dict
+        ):
+            return
+        match = FORM.fullmatch(str(interaction.data.get("custom_id", "")))
+        if match is None:
+            return
+        try:
+            await self._form_submitted(
+                interaction, FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"])
+            )
+        except Exception:
+            log.exception("the follow-up form of interaction %s failed", interaction.id)
+            await _internal_error(interaction)
+
+    async def _form_submitted(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None:
+        texts = texts_for(interaction)
+        if not self._service.enabled(action):
+            await refuse(interaction, texts("followup.disabled"))
+            return
+        # The form names its clip: who may use it is checked again, as for the button.
+        source = await self._service.source(origin, source_id)
+        if source is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        if interaction.user.id != source.owner_id:
+            self._metrics.follow_up_refused("not_owner")
+            await refuse(interaction, texts("followup.not_yours"))
+            return
+        await self.submit(interaction, action, source, form_fields(interaction.data))
 
     async def submit(
         self,
@@ -181,3 +218,14 @@ def _input_problem(texts: Texts, exc: InputRejected) -> str:
     if "field" in values:
         values["field"] = texts(f"followup.name.{values['field']}")
     return texts(exc.key, **values)
+
+
+async def _internal_error(interaction: discord.Interaction) -> None:
+    text = texts_for(interaction)("error.internal")
+    try:
+        if is_acknowledged(interaction):
+            await interaction.edit_original_response(content=text, view=None)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the member about the failure of interaction %s", interaction.id)

@@ -3,20 +3,17 @@ after a restart) and the modals that ask what to make, with the cost, before any
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
 import discord
 
-from bot.discord_app.interactions import is_acknowledged, texts_for
 from bot.domain.followups import (
     CREATE_CREDITS,
     MAX_STYLE,
     MAX_TITLE,
     ClipOrigin,
-    ClipSource,
     FollowUpAction,
     FollowUpRecord,
     FollowUpState,
@@ -25,22 +22,8 @@ from bot.domain.followups import (
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.texts import Texts
 
-log = logging.getLogger(__name__)
-
 #: Discord shows at most five rows of buttons under a message.
 MAX_ROWS = 5
-
-
-class ModalAnswers(Protocol):
-    """What a submitted modal is handed to."""
-
-    async def submit(
-        self,
-        interaction: discord.Interaction,
-        action: FollowUpAction,
-        source: ClipSource,
-        fields: dict[str, str],
-    ) -> None: ...
 
 
 class ButtonPresses(Protocol):
@@ -134,66 +117,56 @@ def song_buttons(
     return view
 
 
-def _input(
-    texts: Texts, key: str, *, paragraph: bool = False, required: bool = False, limit: int, hint: bool = True
-) -> tuple[discord.ui.Label[Any], discord.ui.TextInput[Any]]:
-    field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
-        required=required,
-        max_length=limit,
-    )
-    label: discord.ui.Label[Any] = discord.ui.Label(
-        text=texts(key)[:45], description=texts(f"{key}.hint")[:100] if hint else None, component=field
-    )
-    return label, field
+#: The custom_id of a follow-up's form: it names the clip, so a submit is understood after a restart too.
+FORM = re.compile(r"followup-form:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})")
 
 
-class FollowUpModal(discord.ui.Modal):
+def follow_up_form(
+    action: FollowUpAction, origin: ClipOrigin, source_id: int, texts: Texts, model: str
+) -> discord.ui.Modal:
     """Extend: lyrics, style, title, where to continue. Cover: style (required), lyrics, title, closeness.
-    The first line says what it costs."""
-
-    def __init__(
-        self, answers: ModalAnswers, action: FollowUpAction, source: ClipSource, texts: Texts, model: str
-    ) -> None:
-        super().__init__(title=texts(f"followup.modal.{action.value}")[:45], timeout=15 * 60)
-        self._answers = answers
-        self._action = action
-        self._source = source
-        self.add_item(
-            discord.ui.TextDisplay(texts("followup.modal.cost", credits=CREATE_CREDITS, model=model))
+    The first line says what it costs. Each field's custom_id is its name; the submit is read from the
+    interaction by `form_fields` (no in-memory modal is needed to understand it)."""
+    modal = discord.ui.Modal(
+        title=texts(f"followup.modal.{action.value}")[:45],
+        custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}",
+    )
+    modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=CREATE_CREDITS, model=model)))
+    words = lyrics_limit(model)
+    if action is FollowUpAction.EXTEND:
+        layout = [
+            ("lyrics", "followup.field.lyrics", True, False, words, True),
+            ("style", "followup.field.style", False, False, MAX_STYLE, True),
+            ("title", "followup.field.title", False, False, MAX_TITLE, False),
+            ("continue_at", "followup.field.continue_at", False, False, 10, True),
+        ]
+    else:
+        layout = [
+            ("style", "followup.field.style", False, True, MAX_STYLE, True),
+            ("lyrics", "followup.field.cover_lyrics", True, False, words, False),
+            ("title", "followup.field.title", False, False, MAX_TITLE, False),
+            ("audio_weight", "followup.field.audio_weight", False, False, 10, True),
+        ]
+    for name, key, paragraph, required, limit, hint in layout:
+        field: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
+            custom_id=name,
+            required=required,
+            max_length=limit,
         )
-        words = lyrics_limit(model)
-        self._fields: dict[str, discord.ui.TextInput[Any]] = {}
-        if action is FollowUpAction.EXTEND:
-            layout = [
-                ("lyrics", "followup.field.lyrics", True, False, words, True),
-                ("style", "followup.field.style", False, False, MAX_STYLE, True),
-                ("title", "followup.field.title", False, False, MAX_TITLE, False),
-                ("continue_at", "followup.field.continue_at", False, False, 10, True),
-            ]
-        else:
-            layout = [
-                ("style", "followup.field.style", False, True, MAX_STYLE, True),
-                ("lyrics", "followup.field.cover_lyrics", True, False, words, False),
-                ("title", "followup.field.title", False, False, MAX_TITLE, False),
-                ("audio_weight", "followup.field.audio_weight", False, False, 10, True),
-            ]
-        for name, key, paragraph, required, limit, hint in layout:
-            label, field = _input(texts, key, paragraph=paragraph, required=required, limit=limit, hint=hint)
-            self._fields[name] = field
-            self.add_item(label)
+        description = texts(f"{key}.hint")[:100] if hint else None
+        modal.add_item(discord.ui.Label(text=texts(key)[:45], description=description, component=field))
+    return modal
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        fields = {name: field.value or "" for name, field in self._fields.items()}
-        await self._answers.submit(interaction, self._action, self._source, fields)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
-        log.error("follow-up modal of interaction %s failed", interaction.id, exc_info=error)
-        text = texts_for(interaction)("error.internal")
-        try:
-            if is_acknowledged(interaction):
-                await interaction.edit_original_response(content=text, view=None)
-            else:
-                await interaction.response.send_message(text, ephemeral=True)
-        except discord.HTTPException:
-            log.warning("could not tell the member about the failure of interaction %s", interaction.id)
+def form_fields(data: Any) -> dict[str, str]:
+    """The values of a submitted form, by field name, from the interaction's raw data."""
+    fields: dict[str, str] = {}
+    components = data.get("components") if isinstance(data, dict) else None
+    for item in components if isinstance(components, list) else []:
+        inner = [item.get("component")] if item.get("type") == 18 else item.get("components") or []
+        for field in inner:
+            if isinstance(field, dict) and isinstance(field.get("custom_id"), str):
+                value = field.get("value")
+                fields[field["custom_id"]] = value if isinstance(value, str) else ""
+    return fields

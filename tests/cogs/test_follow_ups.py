@@ -17,7 +17,7 @@ from bot.domain.followups import CREATE_CREDITS, budget_day
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, Call
 from tests.fakes.musicapi import CREATE_COST, Answer, clip_id_for
-from tests.harness import Harness
+from tests.harness import Harness, free_port
 
 LINK = "https://files.example.com/demo.mp3"
 OTHER = USER_ID + 5
@@ -385,3 +385,40 @@ async def test_bad_modal_input_is_explained_and_nothing_is_sent(
 
 def _today() -> str:
     return budget_day(time.time())
+
+
+async def test_a_form_opened_before_a_restart_is_still_taken_after_it(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, buttons_of(components)[1]["custom_id"], components)
+    async with harness.running(**FAST):
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "surf rock", 4: "0.4"}))
+        text = await result(harness, submit)
+    (body,) = harness.musicapi.creates
+    assert body["tags"] == "surf rock" and body["audio_weight"] == 0.4 and "covered" in text
+
+
+async def test_a_form_naming_someone_elses_clip_is_refused(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
+        submit = await harness.interact(payloads.modal_submit(modal, {2: "ska"}, user_id=OTHER))
+        call = await harness.callback_of(submit)
+        await asyncio.sleep(0.2)
+    assert call.json["data"]["flags"] & EPHEMERAL and "Only the member" in call.json["data"]["content"]
+    assert harness.musicapi.creates == []
+
+
+async def test_an_upload_answer_posted_in_the_channel_keeps_its_buttons(harness: Harness) -> None:
+    port = free_port()
+    async with harness.running(public_url=f"http://127.0.0.1:{port}", web_port=port):
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.edits_of(payload)
+        harness.expire_token(payload)
+        (task_id,) = harness.musicapi.tasks
+        await harness.musicapi.send_callback(
+            task_id, {"code": 200, "task_id": task_id, "clip_id": "late-clip", "message": "success"}
+        )
+        (post,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert "`late-clip`" in post.json["content"]
+    assert [b["label"] for b in buttons_of(post.json["components"])] == ["Extend", "Cover"]
