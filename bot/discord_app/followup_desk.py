@@ -30,6 +30,9 @@ from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
 
+#: Servers whose names the credits report looks up (the rest are shown by id).
+MAX_NAMED = 20
+
 
 class FollowUpDesk:
     """Takes Extend and Cover presses and the modals they open; every interaction gets one answer."""
@@ -187,7 +190,7 @@ class FollowUpDesk:
         except UploadError as exc:
             problem = rendering.failure(texts, exc.kind, "MusicAPI", exc.detail)
         spent = await self._service.store.spent_by_guild(budget_day(self._service.clock()))
-        names = {g: guild.name for g in spent if g and (guild := self._client.get_guild(g)) is not None}
+        names = {g: name for g in list(spent)[:MAX_NAMED] if g and (name := await self._guild_name(g))}
         policy = self._service.policy
         report = rendering.credits_report(
             texts,
@@ -199,6 +202,16 @@ class FollowUpDesk:
             threshold=policy.low_credits_alert,
         )
         await interaction.edit_original_response(content=report)
+
+    async def _guild_name(self, guild_id: int) -> str | None:
+        """A server's name, when the bot can see it (otherwise the report shows its id)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is not None:
+            return guild.name
+        try:
+            return (await self._client.fetch_guild(guild_id, with_counts=False)).name
+        except discord.HTTPException:
+            return None
 
     async def alert_owner(self, credits: Credits, threshold: int) -> bool:
         """One DM to the application's owner (a team's owner) that credits are low; True once sent."""

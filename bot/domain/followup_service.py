@@ -190,7 +190,7 @@ class FollowUpService:
         except UploadError as exc:
             # Refused: nothing was made, nothing spent. The modal's answer tells the member.
             await self.fail(stored, exc, refund=True, show=False)
-            if isinstance(exc, OutOfCredits):
+            if isinstance(exc, OutOfCredits) and self.policy.low_credits_alert > 0:
                 self.in_background(self.check_credits())
             return stored
         stored.task_id = task_id
@@ -204,7 +204,8 @@ class FollowUpService:
             stored.task_type,
             task_id,
         )
-        self.in_background(self.check_credits())
+        if self.policy.low_credits_alert > 0:
+            self.in_background(self.check_credits())
         return stored
 
     # -- settling ---------------------------------------------------------------------------------------

@@ -27,16 +27,22 @@ async def credits_answer(harness: Harness, user_id: int = USER_ID) -> tuple[Call
 
 
 async def test_the_owner_sees_credits_left_and_spend_per_server_today(harness: Harness) -> None:
+    harness.discord.guilds[GUILD_ID] = {"id": str(GUILD_ID), "name": "Studio **A**", "roles": []}
     async with harness.running(**FAST, guild_daily_credits=150, low_credits_alert=50):
         await result(harness, await extend_from_upload(harness))
         dm = await harness.interact(payloads.upload(url="https://files.example.com/dm.mp3", guild=False))
-        await harness.edits_of(dm)
+        components = (await harness.edits_of(dm))[0].json["components"]
+        modal = await open_modal(harness, buttons_of(components)[1]["custom_id"], components, guild=False)
+        await result(
+            harness, await harness.interact(payloads.modal_submit(modal, {1: "ambient"}, guild=False))
+        )
         call, report = await credits_answer(harness)
     assert call.json["data"]["flags"] & EPHEMERAL
     assert report is not None
-    assert f"**MusicAPI credits left:** {1000 - CREATE_COST}" in report
+    assert f"**MusicAPI credits left:** {1000 - 2 * CREATE_COST}" in report
     assert "alert below 50" in report and "budget 150 per server" in report
-    assert f"• {GUILD_ID}: {CREATE_COST} credits" in report
+    assert f"• Studio \\*\\*A\\*\\*: {CREATE_COST} credits" in report
+    assert f"• outside servers: {CREATE_COST} credits" in report
 
 
 async def test_someone_else_is_told_it_is_for_the_owner(harness: Harness) -> None:

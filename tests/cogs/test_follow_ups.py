@@ -63,8 +63,10 @@ async def press(
     return payload, await harness.callback_of(payload)
 
 
-async def open_modal(harness: Harness, custom_id: str, components: list[dict[str, Any]]) -> dict[str, Any]:
-    _, call = await press(harness, custom_id, components)
+async def open_modal(
+    harness: Harness, custom_id: str, components: list[dict[str, Any]], **kwargs: Any
+) -> dict[str, Any]:
+    _, call = await press(harness, custom_id, components, **kwargs)
     assert call.json["type"] == MODAL, call.json
     return dict(call.json["data"])
 
