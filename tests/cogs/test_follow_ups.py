@@ -424,3 +424,19 @@ async def test_an_upload_answer_posted_in_the_channel_keeps_its_buttons(harness:
         (post,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
     assert "`late-clip`" in post.json["content"]
     assert [b["label"] for b in buttons_of(post.json["components"])] == ["Extend", "Cover"]
+
+
+async def test_two_forms_submitted_at_once_start_one_follow_up_within_the_cooldown(harness: Harness) -> None:
+    async with harness.running(**{**FAST, "follow_up_cooldown": 600}):
+        components = await upload_clip(harness)
+        first = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
+        second = await open_modal(harness, buttons_of(components)[1]["custom_id"], components)
+        a, b = payloads.modal_submit(first, {}), payloads.modal_submit(second, {1: "dub"})
+        await asyncio.gather(harness.interact(a), harness.interact(b))
+        await harness.musicapi.wait_for_creates(1)
+        notes = await harness.discord.wait_for(
+            "POST", f"/webhooks/{APP_ID}/", where=lambda c: "next one" in str((c.json or {}).get("content"))
+        )
+        await asyncio.sleep(0.3)
+    assert len(harness.musicapi.creates) == 1
+    assert len(notes) == 1 and notes[0].json["flags"] & EPHEMERAL

@@ -63,6 +63,8 @@ class FakeDiscord:
     refused_gateway: int = 0
     gateway_refused: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
+    #: The type of each interaction dispatched (2 command, 3 component, 5 modal submit), by id.
+    interaction_types: dict[str, int] = field(default_factory=dict)
     #: What GET /oauth2/applications/@me says about who owns the application.
     owner_id: int = USER_ID
     team: dict[str, Any] | None = None
@@ -96,6 +98,12 @@ class FakeDiscord:
             errors = {"_errors": [{"code": "INVALID_FORM_BODY", "message": problem}]}
             return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
         if request.method == "POST" and parts[:1] == ["interactions"] and parts[-1] == "callback":
+            if (body or {}).get("type") == 9 and self.interaction_types.get(parts[1]) not in (2, 3):
+                # A modal answers only a command or a component, never a modal submit (nor a defer).
+                errors = {
+                    "type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": "modal"}]}
+                }
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
             if parts[1] in self.acknowledged:
                 return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
             self.acknowledged.add(parts[1])
@@ -248,6 +256,8 @@ class FakeDiscord:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway event (INTERACTION_CREATE...) to every connected bot."""
+        if event == "INTERACTION_CREATE":
+            self.interaction_types[str(data["id"])] = int(data["type"])
         for ws in list(self.sockets):
             await self._dispatch(ws, event, data)
 
