@@ -100,10 +100,10 @@ class FakeDiscord:
         if request.method == "POST" and parts[:1] == ["interactions"] and parts[-1] == "callback":
             if (body or {}).get("type") == 9 and self.interaction_types.get(parts[1]) not in (2, 3):
                 # A modal answers only a command or a component, never a modal submit (nor a defer).
-                errors = {
+                wrong = {
                     "type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": "modal"}]}
                 }
-                return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": wrong}, 400)
             if parts[1] in self.acknowledged:
                 return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
             self.acknowledged.add(parts[1])
