@@ -75,6 +75,7 @@ class App:
         await self.bot.login(s.discord_token.get_secret_value())
         await self.watcher.recover()
         await self.follow_up_watcher.recover()
+        log.info("%s", self.follow_ups.describe())
         await self.web.start(s.web_host, s.web_port)
         self.watcher.start()
         self.follow_up_watcher.start()

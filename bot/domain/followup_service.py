@@ -91,6 +91,20 @@ class FollowUpService:
     alert_owner: AlertOwner | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
+    def describe(self) -> str:
+        """One log line: what members may start, and what bounds the spend."""
+        p = self.policy
+        if not p.actions:
+            return "follow-ups: off"
+        budget = f"{p.daily_budget} credits per server a day" if p.daily_budget else "no daily budget"
+        alert = f"alert below {p.low_credits_alert} credits" if p.low_credits_alert else "no low-credit alert"
+        results = "webhooks" if self.webhook_base else f"polling every {p.poll_interval:g}s"
+        actions = ", ".join(sorted(a.value for a in p.actions))
+        return (
+            f"follow-ups: {actions} ({CREATE_CREDITS} credits each, model {p.model}); {budget}; "
+            f"cooldown {p.cooldown:g}s; {alert}; results by {results}"
+        )
+
     def enabled(self, action: FollowUpAction) -> bool:
         return action in self.policy.actions
 
