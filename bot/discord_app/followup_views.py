@@ -82,26 +82,29 @@ def _buttons(
     texts: Texts,
     actions: frozenset[FollowUpAction],
     origin: ClipOrigin,
-    ids: Sequence[int],
+    numbered: Sequence[tuple[int, int]],
+    among: int,
 ) -> None:
-    numbered = len(ids) > 1
-    for row, source_id in enumerate(ids[:MAX_ROWS]):
+    """A row per clip: (its id, its number in the message); numbers show when the message has several."""
+    for row, (source_id, n) in enumerate(numbered[:MAX_ROWS]):
         for action in (FollowUpAction.EXTEND, FollowUpAction.COVER):
             if action not in actions:
                 continue
-            key = f"followup.button.{action.value}" + ("_n" if numbered else "")
-            view.add_item(FollowUpButton(action, origin, source_id, texts(key, n=row + 1), row=row))
+            key = f"followup.button.{action.value}" + ("_n" if among > 1 else "")
+            view.add_item(FollowUpButton(action, origin, source_id, texts(key, n=n), row=row))
 
 
 def upload_buttons(
     records: Sequence[UploadRecord], texts: Texts, actions: frozenset[FollowUpAction]
 ) -> discord.ui.View | None:
     """Extend and Cover for each upload of an answer that has a clip_id; None when there is none."""
-    ids = [r.key for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id is not None]
-    if not ids or not actions:
+    clips = [
+        (r.key, r.position + 1) for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id
+    ]
+    if not clips or not actions:
         return None
     view = discord.ui.View(timeout=None)
-    _buttons(view, texts, actions, ClipOrigin.UPLOAD, ids)
+    _buttons(view, texts, actions, ClipOrigin.UPLOAD, clips, len(records))
     return view
 
 
@@ -109,11 +112,11 @@ def song_buttons(
     record: FollowUpRecord, texts: Texts, actions: frozenset[FollowUpAction]
 ) -> discord.ui.View | None:
     """Extend and Cover for each song of a result, so that members can chain."""
-    ids = [s.id for s in record.songs if s.id is not None]
-    if record.state is not FollowUpState.SUCCEEDED or not ids or not actions:
+    songs = [(s.id, n) for n, s in enumerate(record.songs, start=1) if s.id is not None]
+    if record.state is not FollowUpState.SUCCEEDED or not songs or not actions:
         return None
     view = discord.ui.View(timeout=None)
-    _buttons(view, texts, actions, ClipOrigin.SONG, ids)
+    _buttons(view, texts, actions, ClipOrigin.SONG, songs, len(record.songs))
     return view
 
 
