@@ -15,6 +15,10 @@ import aiohttp
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.domain.followup_ports import FollowUpStore
+from bot.domain.followup_service import FollowUpPolicy, FollowUpService
+from bot.domain.followup_watcher import FollowUpWatcher
+from bot.domain.followups import FollowUpAction
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.ports import UploadStore
@@ -24,9 +28,10 @@ from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
 from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
-from bot.storage import open_store
+from bot.storage import follow_up_store, open_store
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
+from bot.web.followup_webhooks import FollowUpWebhookReceiver
 
 log = logging.getLogger("bot")
 
@@ -63,6 +68,8 @@ class App:
     web: WebServer
     presence: Presence
     housekeeping: Housekeeping
+    follow_ups: FollowUpService
+    follow_up_watcher: FollowUpWatcher
     closed: bool = False
 
     async def start(self) -> None:
@@ -73,10 +80,13 @@ class App:
         await self.bot.login(s.discord_token.get_secret_value())
         await self.presence.beat()
         await self.watcher.recover()
+        await self.follow_up_watcher.recover()
+        log.info("%s", self.follow_ups.describe())
         await self.web.start(s.web_host, s.web_port)
         self.presence.start()
         self.watcher.start()
         self.housekeeping.start()
+        self.follow_up_watcher.start()
         await self.bot.connect()
 
     async def close(self) -> None:
@@ -86,6 +96,7 @@ class App:
         self.closed = True
         desk = self.bot.desk
         desk.closing = True
+        self.bot.follow_ups.closing = True
         if not self.bot.is_closed():
             if not await self.uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
                 log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
@@ -94,9 +105,11 @@ class App:
         await self.watcher.stop()
         await self.presence.stop()
         await self.housekeeping.stop()
+        await self.follow_up_watcher.stop()
         await self.uploads.queue.close()
         await self.web.stop()
         await self.settlement.drain(3.0)
+        await self.follow_ups.drain(3.0)
         await self.bot.close()
         await self.store.close()
 
@@ -150,10 +163,16 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         metrics=metrics,
         presence=presence,
     )
+    follow_up_log = follow_up_store(store)
+    follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
+    housekeeping = Housekeeping(store=store, retention_days=s.retention_days, follow_ups=follow_up_log)
     bot = MusicBot(
         session=session,
         store=store,
         uploads=uploads,
+        follow_ups=follow_ups,
+        history=housekeeping,
+        follow_up_metrics=metrics,
         limits=UploadLimits(
             max_file_bytes=s.max_file_bytes,
             max_message_attachments=s.max_message_attachments,
@@ -193,14 +212,65 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
             webhook_secret=secret.get_secret_value() if secret else None,
             metrics=metrics,
         )
+    follow_ups.show = bot.follow_up_delivery.deliver
+    follow_ups.alert_owner = bot.follow_ups.alert_owner
     web = WebServer(
         callbacks=callbacks,
         is_connected=bot.is_connected,
         store_ok=store.ping,
         metrics=metrics.scrape if metrics is not None else None,
+        follow_up_webhooks=FollowUpWebhookReceiver(
+            service=follow_ups, webhook_secret=follow_ups.webhook_secret
+        )
+        if s.callback_mode
+        else None,
     )
-    housekeeping = Housekeeping(store=store, retention_days=s.retention_days)
-    return App(s, store, uploads, bot, settlement, watcher, web, presence, housekeeping)
+    return App(
+        s,
+        store,
+        uploads,
+        bot,
+        settlement,
+        watcher,
+        web,
+        presence,
+        housekeeping,
+        follow_ups,
+        FollowUpWatcher(follow_ups),
+    )
+
+
+def _follow_ups(
+    s: Settings,
+    client: MusicAPIClient,
+    uploads: UploadStore,
+    store: FollowUpStore,
+    metrics: PrometheusMetrics | None,
+) -> FollowUpService:
+    """Extend and Cover: the owner's policy, and where results come back (a webhook in callback mode)."""
+    secret = s.musicapi_webhook_secret
+    policy = FollowUpPolicy(
+        actions=frozenset(FollowUpAction(a) for a in s.follow_ups),
+        daily_budget=s.guild_daily_credits,
+        cooldown=s.follow_up_cooldown,
+        model=s.follow_up_model,
+        low_credits_alert=s.low_credits_alert,
+        first_poll=s.musicapi_poll_after if s.callback_mode else s.musicapi_poll_interval,
+        poll_interval=s.musicapi_poll_interval,
+        deadline=s.musicapi_poll_deadline,
+        unconfirmed_grace=max(180.0, 2 * s.musicapi_timeout),
+    )
+    service = FollowUpService(
+        api=client,
+        store=store,
+        uploads=uploads,
+        policy=policy,
+        webhook_base=s.public_url,
+        webhook_secret=secret.get_secret_value() if secret else None,
+    )
+    if metrics is not None:
+        service.metrics = metrics
+    return service
 
 
 async def run(settings: Settings) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
@@ -146,6 +147,40 @@ def _shard_ids(raw: Any) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
+#: FOLLOW_UPS: the actions members may start from a clip_id.
+FOLLOW_UP_ACTIONS = ("extend", "cover")
+
+
+def _follow_ups(raw: Any) -> frozenset[str]:
+    rule = "must be on, off, or a comma-separated list of extend and cover"
+    if isinstance(raw, frozenset | set):
+        raw = ",".join(sorted(raw)) or "off"
+    value = str(raw).strip().lower()
+    if value in ("on", "true", "yes", "1", "all"):
+        return frozenset(FOLLOW_UP_ACTIONS)
+    if value in ("off", "false", "no", "0", "none"):
+        return frozenset()
+    actions = {part.strip() for part in value.split(",") if part.strip()}
+    if not actions or not actions <= set(FOLLOW_UP_ACTIONS):
+        raise ValueError(rule)
+    return frozenset(actions)
+
+
+def _non_negative_float(raw: Any) -> float:
+    rule = "must be a number of seconds, 0 or more"
+    value = float(_parsed(raw, float, rule))
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(rule)
+    return value
+
+
+def _model(raw: Any) -> str:
+    value = str(raw).strip().lower()
+    if not re.fullmatch(r"sonic-v\d+(-[0-9a-z]+){0,3}", value):
+        raise ValueError("must be a MusicAPI model version such as sonic-v4-5 or sonic-v5")
+    return value
+
+
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda raw: None if raw is None else parse(raw)
 
@@ -191,6 +226,11 @@ class Settings(BaseSettings):
     instance_timeout: PositiveFloat = 30.0
     #: Finished uploads are removed this many days after they finished; 0 keeps them forever.
     retention_days: Annotated[int, BeforeValidator(_retention_days)] = 30
+    follow_ups: Annotated[frozenset[str], BeforeValidator(_follow_ups)] = frozenset(FOLLOW_UP_ACTIONS)
+    guild_daily_credits: NonNegativeInt = 150
+    follow_up_cooldown: Annotated[float, BeforeValidator(_non_negative_float)] = 60.0
+    follow_up_model: Annotated[str, BeforeValidator(_model)] = "sonic-v4-5"
+    low_credits_alert: NonNegativeInt = 100
 
     @classmethod
     def settings_customise_sources(

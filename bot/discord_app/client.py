@@ -1,4 +1,4 @@
-"""The bot: a `commands.Bot` that holds what the composition root built and hands it to the cogs."""
+"""The bot: a `commands.AutoShardedBot` that holds what the composition root built and hands it to the cogs."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.delivery import Delivery
 from bot.discord_app.desk import UploadDesk, UploadLimits
 from bot.discord_app.error_handler import on_app_command_error
-from bot.discord_app.host import Host
+from bot.discord_app.followup_delivery import FollowUpDelivery
+from bot.discord_app.followup_desk import FollowUpDesk
+from bot.discord_app.followup_views import upload_buttons
+from bot.discord_app.host import History, Host
 from bot.discord_app.translator import CatalogTranslator
+from bot.domain.followup_ports import FollowUpMetrics
+from bot.domain.followup_service import FollowUpService
 from bot.domain.ports import Metrics, UploadStore
 from bot.domain.uploads import UploadService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.upload", "cogs.message_upload", "cogs.history")
+EXTENSIONS = ("cogs.upload", "cogs.message_upload", "cogs.history", "cogs.follow_ups")
 
 
 class MusicBot(commands.AutoShardedBot):
@@ -39,8 +44,11 @@ class MusicBot(commands.AutoShardedBot):
         store: UploadStore,
         uploads: UploadService,
         limits: UploadLimits,
+        follow_ups: FollowUpService,
+        history: History | None = None,
         dev_guild_id: int | None = None,
         metrics: Metrics | None = None,
+        follow_up_metrics: FollowUpMetrics | None = None,
         extensions: tuple[str, ...] = EXTENSIONS,
         shard_count: int | None = None,
         shard_ids: Sequence[int] | None = None,
@@ -59,8 +67,20 @@ class MusicBot(commands.AutoShardedBot):
         )
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id
-        self.uploads_log: UploadStore = store
-        self.delivery = Delivery(self, store, session, metrics)
+        #: What /uploads shows a member, and deletes at their request (their follow-ups too).
+        self.uploads_log: History = history if history is not None else store
+        actions = follow_ups.actions
+        self.delivery = Delivery(
+            self,
+            store,
+            session,
+            metrics,
+            buttons=(lambda records, texts: upload_buttons(records, texts, actions)) if actions else None,
+        )
+        self.follow_up_delivery = FollowUpDelivery(self, follow_ups.store, session, actions)
+        self.follow_ups = FollowUpDesk(
+            client=self, service=follow_ups, delivery=self.follow_up_delivery, metrics=follow_up_metrics
+        )
         self.desk = UploadDesk(client=self, uploads=uploads, delivery=self.delivery, limits=limits)
 
     async def setup_hook(self) -> None:

@@ -11,6 +11,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import aiohttp
 import discord
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 #: Do not count on a token that has less than this many seconds left.
 TOKEN_MARGIN = 10.0
 
+#: The buttons under an interaction's finished answer (Extend and Cover on each clip_id), or None.
+Buttons = Callable[[Sequence[UploadRecord], Texts], discord.ui.View | None]
+
 
 class Delivery:
     """Shows an interaction's uploads to its member: the one path every answer takes."""
@@ -37,8 +41,10 @@ class Delivery:
         session: aiohttp.ClientSession,
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
+        buttons: Buttons | None = None,
     ) -> None:
         self._client = client
+        self._buttons = buttons
         self._metrics = metrics or NoMetrics()
         self._store = store
         self._session = session
@@ -83,11 +89,13 @@ class Delivery:
             done = all(r.finished for r in records)
             if done and all(r.delivered for r in records):
                 return True
-            content = rendering.outcomes(Texts(first.locale), records)
-            shown = await self._edit(first, content, interaction)
+            texts = Texts(first.locale)
+            view = self._buttons(records, texts) if done and self._buttons is not None else None
+            content = rendering.outcomes(texts, records, follow_ups=view is not None)
+            shown = await self._edit(first, content, interaction, view)
             path = "edited" if shown else None
             if not shown and done:
-                path = await self._fallback(first, records, content)
+                path = await self._fallback(first, records, content, view)
                 shown = path is not None
             if done:
                 self._metrics.answer_shown(path or "undelivered")
@@ -96,12 +104,19 @@ class Delivery:
             return shown
 
     async def _edit(
-        self, record: UploadRecord, content: str, interaction: discord.Interaction | None
+        self,
+        record: UploadRecord,
+        content: str,
+        interaction: discord.Interaction | None,
+        view: discord.ui.View | None = None,
     ) -> bool:
         if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
             return False  # expired, or erased once it expired or its answer was shown: post or DM instead
         if interaction is not None:
-            return await self._edit_interaction(interaction, content)
+            return await self._edit_interaction(interaction, content, view)
+        payload: dict[str, Any] = {"content": content, "allowed_mentions": {"parse": []}}
+        if view is not None:
+            payload["components"] = view.to_components()
         try:
             # discord.py has no public call to edit a response by its token alone (the interaction
             # object is gone after a restart); its webhook adapter is what Interaction itself uses.
@@ -109,40 +124,50 @@ class Delivery:
                 record.application_id,
                 record.interaction_token,
                 session=self._session,
-                payload={"content": content, "allowed_mentions": {"parse": []}},
+                payload=payload,
             )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             _could_not_edit(record.interaction_id, exc)
             return False
         return True
 
-    async def _edit_interaction(self, interaction: discord.Interaction, content: str) -> bool:
+    async def _edit_interaction(
+        self, interaction: discord.Interaction, content: str, view: discord.ui.View | None = None
+    ) -> bool:
         """Edit the answer of a live interaction (over the connection it arrived on)."""
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         try:
             await interaction.edit_original_response(
-                content=content, allowed_mentions=discord.AllowedMentions.none()
+                content=content, allowed_mentions=discord.AllowedMentions.none(), **extra
             )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             _could_not_edit(interaction.id, exc)
             return False
         return True
 
-    async def _fallback(self, record: UploadRecord, records: list[UploadRecord], content: str) -> str | None:
+    async def _fallback(
+        self,
+        record: UploadRecord,
+        records: list[UploadRecord],
+        content: str,
+        view: discord.ui.View | None = None,
+    ) -> str | None:
         """The reply can no longer be edited: mention the member in the channel, or DM them; return which
         ("channel" or "dm"), or None when neither worked."""
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
         mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
         text = rendering.fit_message(f"<@{record.user_id}> {content}")
         if record.guild_id is not None and record.channel_id is not None:
             try:
                 channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
-                await channel.send(text, allowed_mentions=mention)
+                await channel.send(text, allowed_mentions=mention, **extra)
             except discord.HTTPException as exc:
                 log.info("could not post in channel %s (HTTP %s); trying a DM", record.channel_id, exc.status)
             else:
                 return "channel"
         try:
             dm = await self._client.create_dm(discord.Object(record.user_id))
-            await dm.send(content, allowed_mentions=discord.AllowedMentions.none())
+            await dm.send(content, allowed_mentions=discord.AllowedMentions.none(), **extra)
         except discord.HTTPException as exc:
             log.error(
                 "could not deliver upload(s) %s to user %s (HTTP %s); the clip_id is in the store",

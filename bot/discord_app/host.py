@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.desk import UploadLimits
+from bot.domain.followups import ClipOrigin, FollowUpAction
 from bot.domain.records import UploadRecord
 from bot.domain.sources import MessageLink, Source, SourceRejected
 
@@ -33,9 +34,21 @@ class History(Protocol):
     async def forget_member(self, user_id: int) -> int: ...
 
 
+class FollowUps(Protocol):
+    """Extend and Cover from a clip_id, and the owner's view of the credits they spend."""
+
+    async def press(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None: ...
+    async def credits(self, interaction: discord.Interaction) -> None: ...
+    async def form_submitted(self, interaction: discord.Interaction) -> None: ...
+
+
 class Host(Protocol):
     """The bot as a cog sees it."""
 
+    @property
+    def follow_ups(self) -> FollowUps: ...
     @property
     def desk(self) -> Desk: ...
     @property

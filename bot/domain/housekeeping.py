@@ -11,7 +11,10 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.domain.followup_ports import FollowUpStore
+from bot.domain.followups import budget_day
 from bot.domain.ports import UploadStore
+from bot.domain.records import UploadRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,25 +30,51 @@ class Housekeeping:
     upload finished; removes finished uploads `retention_days` after they finished (0: never)."""
 
     def __init__(
-        self, *, store: UploadStore, retention_days: int, clock: Callable[[], float] = time.time
+        self,
+        *,
+        store: UploadStore,
+        retention_days: int,
+        follow_ups: FollowUpStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._follow_ups = follow_ups
         self._retention = retention_days * DAY
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
     async def erase(self) -> int:
         """Erase what no answer or callback will need any more; return how many uploads changed."""
-        return await self._store.erase_spent_secrets(self._clock())
+        now = self._clock()
+        erased = await self._store.erase_spent_secrets(now)
+        if self._follow_ups is not None:
+            erased += await self._follow_ups.erase_spent_secrets(now)
+        return erased
 
     async def prune(self) -> int:
         """Remove finished uploads older than the retention; return how many were removed."""
         if not self._retention:
             return 0
-        removed = await self._store.prune(self._clock() - self._retention)
+        cutoff = self._clock() - self._retention
+        removed = await self._store.prune(cutoff)
+        if self._follow_ups is not None:
+            removed += await self._follow_ups.prune(cutoff)
         if removed:
             log.info("removed %d finished upload(s) older than %.0f day(s)", removed, self._retention / DAY)
         return removed
+
+    async def forget_member(self, user_id: int) -> int:
+        """Delete a member's history at their request: their finished uploads and follow-ups (today's
+        follow-ups keep a row without what it said, so that the server's budget for today still counts
+        them); return how many were deleted."""
+        removed = await self._store.forget_member(user_id)
+        if self._follow_ups is not None:
+            removed += await self._follow_ups.forget_member(user_id, keep_day=budget_day(self._clock()))
+        return removed
+
+    async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
+        """The member's uploads, newest first (what /uploads shows, and what `forget_member` deletes)."""
+        return await self._store.history(user_id, limit=limit, offset=offset)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="housekeeping")

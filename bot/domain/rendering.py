@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.followup_ports import Credits
+from bot.domain.followups import CREATE_CREDITS, Allowance, FollowUpRecord, FollowUpState, Refusal, Song
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.redact import redact_urls
 from bot.domain.sources import Rejection, SourceRejected
@@ -75,8 +77,10 @@ def refusal(texts: Texts, exc: SourceRejected) -> str:
     return rejection(texts, exc.reason, exc.details)
 
 
-def success(texts: Texts, clip_id: str, label: str) -> str:
-    return texts("upload.success", clip_id=clip_id.replace("`", ""), label=plain(label))
+def success(texts: Texts, clip_id: str, label: str, follow_ups: bool = False) -> str:
+    """A clip_id; `follow_ups`: the answer carries Extend and Cover buttons, and says so."""
+    key = "upload.success_follow_ups" if follow_ups else "upload.success"
+    return texts(key, clip_id=clip_id.replace("`", ""), label=plain(label))
 
 
 def waiting(texts: Texts, place: int, seconds: float) -> str:
@@ -105,10 +109,10 @@ def error(texts: Texts, exc: UploadError, label: str) -> str:
     return failure(texts, exc.kind, label, exc.detail)
 
 
-def outcome(texts: Texts, record: UploadRecord) -> str:
+def outcome(texts: Texts, record: UploadRecord, follow_ups: bool = False) -> str:
     """One upload as it stands: its clip_id, its failure, or that MusicAPI is still at work."""
     if record.state is UploadState.SUCCEEDED and record.clip_id:
-        return success(texts, record.clip_id, record.label)
+        return success(texts, record.clip_id, record.label, follow_ups)
     if record.state is UploadState.FAILED and record.skip_reason is not None:
         return _skipped(texts, record)
     if record.state is UploadState.FAILED:
@@ -124,9 +128,9 @@ def _skipped(texts: Texts, record: UploadRecord) -> str:
     return rejection(texts, reason, record.skip_params)
 
 
-def outcomes(texts: Texts, records: Sequence[UploadRecord]) -> str:
+def outcomes(texts: Texts, records: Sequence[UploadRecord], follow_ups: bool = False) -> str:
     """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
-    return fit_message("\n\n".join(outcome(texts, r) for r in records))
+    return fit_message("\n\n".join(outcome(texts, r, follow_ups) for r in records))
 
 
 def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
@@ -144,3 +148,105 @@ def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
         for r in records
     ]
     return fit_message("\n".join([texts("history.title", page=page + 1), *rows]))
+
+
+# -- follow-ups -------------------------------------------------------------------------------------------
+def duration(seconds: float | None) -> str:
+    """`2:05`, or `?:??` when MusicAPI gave no duration."""
+    if seconds is None:
+        return "?:??"
+    whole = round(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _link(url: str | None) -> str | None:
+    """A song's audio link, safe inside a markdown link: http(s), no query (it may be signed)."""
+    if not url:
+        return None
+    clean = redact_urls(visible(url))
+    if not clean.startswith(("https://", "http://")) or any(c in clean for c in " <>()[]`|\n"):
+        return None
+    return clean
+
+
+def song(texts: Texts, n: int, item: Song) -> str:
+    url = _link(item.audio_url)
+    return texts(
+        "followup.song",
+        n=n,
+        title=plain(item.title, 80) if item.title.strip() else texts("followup.song.untitled"),
+        duration=duration(item.duration),
+        audio=texts("followup.song.listen", url=url) if url else texts("followup.song.no_audio"),
+        clip_id=item.clip_id.replace("`", ""),
+    )
+
+
+def follow_up_failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
+    """Why a follow-up made nothing; only what happened is claimed (refunds only where MusicAPI refunds)."""
+    reason = plain(detail, 300) if detail else ""
+    own = {ErrorKind.BAD_REQUEST, ErrorKind.COPYRIGHT, ErrorKind.NO_CREDITS, ErrorKind.FAILED}
+    own |= {ErrorKind.TIMED_OUT, ErrorKind.UNCONFIRMED}
+    if kind not in own:
+        return failure(texts, kind, label, detail)
+    key = f"followup.error.{kind.value}"
+    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
+        key += "_no_reason"
+    return texts(key, label=plain(label), reason=reason)
+
+
+def follow_up(texts: Texts, record: FollowUpRecord) -> str:
+    """A follow-up as it stands: at work, its songs, or why it made nothing."""
+    label = plain(record.source_label, 80)
+    if record.state is FollowUpState.PENDING:
+        return texts(f"followup.working.{record.action.value}", label=label, credits=record.credits)
+    if record.state is FollowUpState.FAILED or not record.songs:
+        kind = record.error_kind or ErrorKind.FAILED
+        return fit_message(follow_up_failure(texts, kind, record.source_label, record.error_detail or ""))
+    head = texts(f"followup.done.{record.action.value}", label=label, count=len(record.songs))
+    rows = [song(texts, i, s) for i, s in enumerate(record.songs, start=1)]
+    return fit_message("\n\n".join([head, *rows, texts("followup.hint")]))
+
+
+def refusal_of(texts: Texts, allowance: Allowance) -> str:
+    """Why a follow-up may not start now, and when it may."""
+    when = f"<t:{int(allowance.frees_at + 0.999)}:R>"
+    if allowance.refusal is Refusal.OVER_BUDGET:
+        return texts("followup.over_budget", budget=allowance.budget, when=when)
+    return texts("followup.cooldown", when=when)
+
+
+def credits_report(
+    texts: Texts,
+    credits: Credits | None,
+    problem: str,
+    spent: Mapping[int, int],
+    names: Mapping[int, str],
+    *,
+    budget: int,
+    threshold: int,
+) -> str:
+    """The owner's view: credits left at MusicAPI, and what each server spent on follow-ups today."""
+    if credits is not None:
+        head = texts(
+            "owner.credits",
+            credits=credits.total,
+            extra=credits.extra_credits,
+            threshold=threshold if threshold > 0 else texts("owner.alert_off"),
+            cost=CREATE_CREDITS,
+        )
+    else:
+        head = texts("owner.credits.unavailable", reason=problem)
+    rows = [
+        texts(
+            "owner.spend.row",
+            server=plain(names.get(guild, str(guild)), 60) if guild else texts("owner.spend.dms"),
+            spent=amount,
+        )
+        for guild, amount in spent.items()
+    ] or [texts("owner.spend.none")]
+    title = texts("owner.spend", budget=budget if budget > 0 else texts("owner.no_limit"))
+    return fit_message("\n".join([head, "", title, *rows]))
+
+
+def low_credits(texts: Texts, credits: Credits, threshold: int) -> str:
+    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=CREATE_CREDITS)

@@ -97,6 +97,17 @@ class PrometheusMetrics:
         self._callbacks = Counter(
             "musicbot_callbacks", "MusicAPI callbacks by result.", ["result"], registry=r
         )
+        self._follow_ups = Counter(
+            "musicbot_follow_ups", "Follow-ups (extend, cover) by action and outcome.", ["action", "outcome"],
+            registry=r,
+        )  # fmt: skip
+        self._follow_ups_refused = Counter(
+            "musicbot_follow_ups_refused", "Follow-ups not started, by reason.", ["reason"], registry=r
+        )
+        self._credits = Counter(
+            "musicbot_follow_up_credits_reserved", "Credits reserved by follow-ups MusicAPI was asked for.",
+            registry=r,
+        )  # fmt: skip
 
     def read_at_scrape(self, readings: Readings) -> None:
         """Report the line, pending uploads and the gateway as they are when Prometheus scrapes."""
@@ -120,6 +131,15 @@ class PrometheusMetrics:
 
     def callback_received(self, result: str) -> None:
         self._callbacks.labels(result).inc()
+
+    def follow_up_settled(self, action: str, outcome: str) -> None:
+        self._follow_ups.labels(action, outcome).inc()
+
+    def follow_up_refused(self, reason: str) -> None:
+        self._follow_ups_refused.labels(reason).inc()
+
+    def credits_reserved(self, credits: int) -> None:
+        self._credits.inc(credits)
 
     def scrape(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,8 +12,9 @@ from typing import Any
 import aiohttp
 
 from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
+from bot.domain.followup_ports import Credits, Generation
 from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
-from bot.musicapi.parsing import error_for, parse_task, text_field
+from bot.musicapi.parsing import error_for, parse_credits, parse_generation, parse_task, text_field
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,28 @@ class MusicAPIClient:
         body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")
         return parse_task({**body, "task_id": body.get("task_id", task_id)})
 
+    async def create(self, body: Mapping[str, Any]) -> str:
+        """POST /api/v1/sonic/create (extend, cover): MusicAPI's task id. Costs credits, so it is never
+        sent again when it may have arrived; a 200 without a task id cannot be followed, so it is
+        reported as unconfirmed too."""
+        answer = await self._call("POST", "/api/v1/sonic/create", body, endpoint="create")
+        data = answer.get("data")
+        task_id = text_field(answer.get("task_id")) or (
+            text_field(data.get("task_id")) if isinstance(data, Mapping) else None
+        )
+        if task_id is None:
+            raise UploadUnconfirmed("create answer without task_id")
+        return task_id
+
+    async def get_generation(self, task_id: str) -> Generation:
+        body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")
+        return parse_generation({**body, "task_id": body.get("task_id", task_id)})
+
+    async def get_credits(self) -> Credits:
+        return parse_credits(await self._call("GET", "/api/v1/get-credits", None, endpoint="credits"))
+
     async def _call(
-        self, method: str, path: str, payload: dict[str, str] | None, *, endpoint: str
+        self, method: str, path: str, payload: Mapping[str, Any] | None, *, endpoint: str
     ) -> Mapping[str, Any]:
         attempt = 0
         while True:
@@ -112,7 +133,7 @@ class MusicAPIClient:
         return float(self._backoff * 2**attempt * random.uniform(0.5, 1.0))  # noqa: S311
 
     async def _once(
-        self, method: str, path: str, payload: dict[str, str] | None, endpoint: str
+        self, method: str, path: str, payload: Mapping[str, Any] | None, endpoint: str
     ) -> Mapping[str, Any]:
         try:
             async with self._session.request(

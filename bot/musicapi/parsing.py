@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from bot.domain.errors import (
     TaskFailed,
     Unauthorized,
 )
+from bot.domain.followup_ports import Credits, Generation
+from bot.domain.followups import MAX_SONGS, Song
 from bot.domain.ports import TaskResult, TaskState
 from bot.domain.redact import redact_urls
 
@@ -108,3 +111,76 @@ def parse_task(body: Any) -> TaskResult:
         return TaskResult(TaskState.SUCCEEDED, clip_id=clip_id, task_id=task_id)
     running = state == TaskState.RUNNING.value
     return TaskResult(TaskState.RUNNING if running else TaskState.PENDING, task_id=task_id)
+
+
+def _number(value: Any) -> float | None:
+    """A finite, non-negative number (or numeric string); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, int | float | str) else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) and number >= 0 else None
+
+
+def _link(value: Any) -> str | None:
+    text = text_field(value)
+    return text if text and text.startswith(("https://", "http://")) and len(text) <= 2048 else None
+
+
+def _song(item: Mapping[str, Any], position: int) -> Song | None:
+    clip_id = text_field(item.get("clip_id")) or text_field(item.get("id"))
+    if clip_id is None:
+        return None
+    return Song(
+        clip_id=clip_id[:100],
+        title=(text_field(item.get("title")) or "")[:200],
+        duration=_number(item.get("duration")),
+        audio_url=_link(item.get("audio_url")),
+        tags=(text_field(item.get("tags")) or "")[:200],
+        position=position,
+    )
+
+
+def parse_generation(body: Any) -> Generation:
+    """Read a create task (from polling or a webhook): its songs once every one has succeeded."""
+    if not isinstance(body, Mapping):
+        raise ServiceUnavailable("task body is not an object")
+    code = body.get("code", 200)
+    task_id = text_field(body.get("task_id"))
+    if code != 200:
+        status = code if isinstance(code, int) and 400 <= code < 500 else 0
+        error = error_for(status, body) if status else _failure(body)
+        return Generation(TaskState.FAILED, task_id=task_id, error=error)
+    data = body.get("data")
+    if isinstance(data, Mapping):
+        task_id = task_id or text_field(data.get("task_id"))
+        data = data.get("data", data.get("songs", [data]))
+    items = [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+    if not items:
+        return Generation(TaskState.PENDING, task_id=task_id)
+    states = [str(item.get("state") or item.get("status") or "").lower() for item in items]
+    failed = next(
+        (item for item, state in zip(items, states, strict=True) if state in ("failed", "error")), None
+    )
+    if failed is not None:
+        return Generation(
+            TaskState.FAILED, task_id=task_id, error=_failure(failed if _message(failed) else body)
+        )
+    if all(state in _SUCCEEDED for state in states):
+        songs = [song for i, item in enumerate(items[:MAX_SONGS]) if (song := _song(item, i)) is not None]
+        if len(songs) == len(items[:MAX_SONGS]):
+            return Generation(TaskState.SUCCEEDED, songs=tuple(songs), task_id=task_id)
+    running = any(state == TaskState.RUNNING.value for state in states)
+    return Generation(TaskState.RUNNING if running else TaskState.PENDING, task_id=task_id)
+
+
+def parse_credits(body: Mapping[str, Any]) -> Credits:
+    """`{"credits": 50, "extra_credits": 0}`, flat or under `data`."""
+    data = body.get("data")
+    source: Mapping[str, Any] = data if isinstance(data, Mapping) else body
+    credits, extra = _number(source.get("credits")), _number(source.get("extra_credits") or 0)
+    if credits is None or extra is None:
+        raise ServiceUnavailable("credits answer without credits")
+    return Credits(int(credits), int(extra))

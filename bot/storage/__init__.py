@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bot.domain.followup_ports import FollowUpStore
 from bot.domain.ports import UploadStore
 from bot.storage.errors import StoreUnavailable
 from bot.storage.sqlite import SQLiteUploadStore
+from bot.storage.sqlite_followups import SQLiteFollowUpStore
 from bot.storage.urls import check, is_postgres, sqlite_path
 
-__all__ = ["StoreUnavailable", "open_store"]
+__all__ = ["StoreUnavailable", "follow_up_store", "open_store"]
 
 
 async def open_store(url: str) -> UploadStore:
@@ -21,3 +23,16 @@ async def open_store(url: str) -> UploadStore:
 
         return await PostgresUploadStore.open(url)
     return await SQLiteUploadStore.open(sqlite_path(url))
+
+
+def follow_up_store(store: UploadStore) -> FollowUpStore:
+    """The follow-ups kept beside `store`'s uploads, in the same database."""
+    if isinstance(store, SQLiteUploadStore):
+        return SQLiteFollowUpStore(store.connection)
+    from bot.storage.postgres import PostgresUploadStore
+
+    if isinstance(store, PostgresUploadStore):
+        from bot.storage.postgres_followups import PostgresFollowUpStore
+
+        return PostgresFollowUpStore(store.pool)
+    raise StoreUnavailable(f"no follow-up store for {type(store).__name__}")

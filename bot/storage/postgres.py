@@ -235,6 +235,11 @@ class PostgresUploadStore:
             )
         )
 
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The pool, for the other tables in the same database (follow-ups)."""
+        return self._pool
+
     async def ping(self) -> bool:
         try:
             return bool(await self._pool.fetchval("SELECT 1", timeout=5))

@@ -264,6 +264,11 @@ class SQLiteUploadStore:
         async with self._db.execute(sql, params) as cursor:
             return int(cursor.rowcount)
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection, for the other tables in the same file (follow-ups)."""
+        return self._db
+
     async def ping(self) -> bool:
         try:
             return bool(await self._db.execute_fetchall("SELECT 1"))

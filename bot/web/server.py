@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.domain.followup_service import WEBHOOK_PATH
 from bot.domain.uploads import CALLBACK_PATH
 from bot.web.callbacks import MAX_CALLBACK_BYTES, CallbackReceiver
+from bot.web.followup_webhooks import FollowUpWebhookReceiver
 
 log = logging.getLogger(__name__)
 #: aiohttp's own messages about the requests it serves (malformed ones, handlers that failed).
@@ -74,8 +76,10 @@ class WebServer:
         is_connected: Callable[[], bool],
         store_ok: Callable[[], Awaitable[bool]],
         metrics: Callable[[], bytes] | None = None,
+        follow_up_webhooks: FollowUpWebhookReceiver | None = None,
     ) -> None:
         self._callbacks = callbacks
+        self._follow_up_webhooks = follow_up_webhooks
         self._metrics = metrics
         self._is_connected = is_connected
         self._store_ok = store_ok
@@ -86,6 +90,8 @@ class WebServer:
         app.on_response_prepare.append(_plain_server_header)
         if self._callbacks is not None:
             app.router.add_post(CALLBACK_PATH + "/{key}", self._callbacks.handle)
+        if self._follow_up_webhooks is not None:
+            app.router.add_post(WEBHOOK_PATH + "/{key}", self._follow_up_webhooks.handle)
         app.router.add_get("/healthz", self.healthz)
         if self._metrics is not None:
             app.router.add_get("/metrics", _metrics_route(self._metrics))

@@ -241,3 +241,10 @@ async def test_bot_connects_once_the_gateway_comes_back(harness: Harness) -> Non
         assert "clip_id" in await harness.answer(payload)
     await back
     assert harness.discord.refused_gateway >= 1
+
+
+async def test_the_log_says_what_follow_ups_may_spend(harness: Harness) -> None:
+    lines = await log_until_connected(harness, GUILD_DAILY_CREDITS="45", FOLLOW_UPS="cover")
+    (line,) = [line for line in lines if "follow-ups:" in line]
+    assert "follow-ups: cover (15 credits each, model sonic-v4-5); 45 credits per server a day" in line
+    assert "cooldown 60s; alert below 100 credits; results by polling every 20s" in line

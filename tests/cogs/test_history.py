@@ -7,6 +7,7 @@ import re
 import time
 from typing import Any
 
+from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, USER_ID
@@ -197,3 +198,29 @@ async def test_confirming_works_after_a_restart(harness: Harness) -> None:
     assert "Du hast noch nichts hochgeladen" in done["data"]["content"]
     assert not done["data"].get("components"), "nothing is left to page through or delete"
     assert left == []
+
+
+async def test_deleting_the_history_takes_the_members_follow_ups_with_it(harness: Harness) -> None:
+    async with harness.running() as app:
+        await app.store.add(seeded(1))
+        follow_ups = app.follow_ups.store
+        made = FollowUpRecord(
+            user_id=USER_ID, guild_id=None, channel_id=None, application_id=APP_ID, interaction_id=77,
+            interaction_token="tok", token_expires_at=time.time() + 900, locale="en-US",
+            action=FollowUpAction.COVER, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="seed-clip-01",
+            source_label="my-demo.mp3", task_type="cover_upload_music", model="sonic-v4-5",
+        )  # fmt: skip
+        stored = await follow_ups.reserve(
+            made, day="2026-01-01", daily_budget=0, cooldown_since=time.time() + 1
+        )
+        assert stored is not None
+        await follow_ups.finish(
+            stored.key, state=FollowUpState.SUCCEEDED, songs=[Song("gen-1", "Cover", 60.0, None)]
+        )
+        (song,) = (await follow_ups.get(stored.key) or made).songs
+        await press(harness, f"uploads:forget:{USER_ID}")
+        done = await press(harness, f"uploads:forget:{USER_ID}:yes")
+        gone = await follow_ups.get(stored.key)
+        song_gone = await follow_ups.song(song.id or 0)
+    assert done["data"]["content"].startswith("🗑️ Your upload history was deleted (2 removed).")
+    assert gone is None and song_gone is None

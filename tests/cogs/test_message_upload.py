@@ -301,3 +301,18 @@ async def test_message_link_with_another_servers_channel_id_is_refused(harness: 
         payload = await harness.interact(payloads.upload(url=link_to(msg, channel=OTHER_CHANNEL)))
         assert "channel you can't open" in await refusal_after_thinking(harness, payload)
     assert not harness.discord.sent("GET", f"/channels/{OTHER_CHANNEL}/messages/")
+
+
+async def test_each_clip_of_a_message_gets_its_own_numbered_extend_and_cover(harness: Harness) -> None:
+    files = [payloads.attachment(f"take-{n}.mp3") for n in (1, 2, 3)]
+    harness.musicapi.script(
+        Answer(200, {"code": 200, "clip_id": "clip-one"}), Answer(400, {"message": "Too short."})
+    )
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
+        (edit,) = await harness.edits_of(payload)
+    paragraphs = edit.json["content"].split("\n\n")
+    succeeded = [n for n, text in enumerate(paragraphs, start=1) if "clip_id: `" in text]
+    assert len(succeeded) == 2, "one of the three was refused"
+    labels = [[b["label"] for b in row["components"]] for row in edit.json["components"]]
+    assert labels == [[f"Extend {n}", f"Cover {n}"] for n in succeeded]

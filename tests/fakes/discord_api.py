@@ -67,6 +67,11 @@ class FakeDiscord:
     refused_gateway: int = 0
     gateway_refused: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
+    #: The type of each interaction dispatched (2 command, 3 component, 5 modal submit), by id.
+    interaction_types: dict[str, int] = field(default_factory=dict)
+    #: What GET /oauth2/applications/@me says about who owns the application.
+    owner_id: int = USER_ID
+    team: dict[str, Any] | None = None
 
     # -- REST ---------------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -92,7 +97,17 @@ class FakeDiscord:
             if request.method == method and path.startswith(prefix):
                 return _json(payload, status)
         parts = path.strip("/").split("/")
+        problem = invalid_body(request.method, parts, body)
+        if problem is not None:
+            errors = {"_errors": [{"code": "INVALID_FORM_BODY", "message": problem}]}
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
         if request.method == "POST" and parts[:1] == ["interactions"] and parts[-1] == "callback":
+            if (body or {}).get("type") == 9 and self.interaction_types.get(parts[1]) not in (2, 3):
+                # A modal answers only a command or a component, never a modal submit (nor a defer).
+                wrong = {
+                    "type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": "modal"}]}
+                }
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": wrong}, 400)
             if parts[1] in self.acknowledged:
                 return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
             self.acknowledged.add(parts[1])
@@ -115,7 +130,7 @@ class FakeDiscord:
         if method == "GET" and path == "/users/@me":
             return lambda c: bot_user()
         if method == "GET" and path == "/oauth2/applications/@me":
-            return lambda c: application()
+            return lambda c: application(self.owner_id, self.team)
         if method == "GET" and path == "/gateway/bot":
             return lambda c: {
                 "url": self.base_url.replace("http", "ws") + "/gateway",
@@ -249,6 +264,8 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send a gateway event (INTERACTION_CREATE...) as Discord does: an event of guild G only to the
         connections of shard `(G >> 22) % shard_count`, one without a guild (a DM) to shard 0."""
+        if event == "INTERACTION_CREATE":
+            self.interaction_types[str(data["id"])] = int(data["type"])
         for ws in list(self.sockets):
             if ws not in self.shard_of:
                 continue  # not identified yet: Discord sends it nothing
@@ -286,7 +303,7 @@ def bot_user() -> dict[str, Any]:
     return {**user(BOT_USER_ID, "uploadbot"), "bot": True, "verified": True, "flags": 0, "mfa_enabled": False}
 
 
-def application() -> dict[str, Any]:
+def application(owner_id: int = USER_ID, team: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": str(APP_ID),
         "name": "Upload Bot",
@@ -294,10 +311,10 @@ def application() -> dict[str, Any]:
         "icon": None,
         "bot_public": True,
         "bot_require_code_grant": False,
-        "owner": user(USER_ID, "owner"),
+        "owner": user(owner_id, "owner"),
         "verify_key": "00",
         "flags": 0,
-        "team": None,
+        "team": team,
         "summary": "",
     }
 
@@ -323,3 +340,128 @@ def message(payload: dict[str, Any], channel_id: int = CHANNEL_ID, **fields: Any
         "components": [],
         **fields,
     }
+
+
+def team_of(owner_id: int, *members: int) -> dict[str, Any]:
+    """An application team as Discord returns it: the owner and members with their roles."""
+    return {
+        "id": str(snowflake()),
+        "name": "Producers",
+        "icon": None,
+        "owner_user_id": str(owner_id),
+        "members": [
+            {"membership_state": 2, "team_id": "1", "user": user(m, f"dev{m % 100}"), "role": "admin"}
+            for m in (owner_id, *members)
+        ],
+    }
+
+
+# -- what Discord refuses with 50035 "Invalid Form Body" ----------------------------------------------------
+def _text(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, str) and low <= len(value) <= high
+
+
+def _invalid_button(button: Any) -> str | None:
+    if not isinstance(button, dict) or button.get("type") != 2:
+        return "an action row holds buttons (type 2) here"
+    if button.get("style") == 5:
+        return None if _text(button.get("url"), 1, 512) else "a link button needs a url"
+    if button.get("style") not in (1, 2, 3, 4) or not _text(button.get("custom_id"), 1, 100):
+        return "a button needs a style 1-4 and a custom_id of 1-100 characters"
+    if "label" in button and not _text(button["label"], 0, 80):
+        return "a button label is at most 80 characters"
+    return None
+
+
+def invalid_components(components: Any) -> str | None:
+    """Message components: at most 5 action rows of 1-5 buttons each, unique custom_ids."""
+    if components is None:
+        return None
+    if not isinstance(components, list) or len(components) > 5:
+        return "at most 5 action rows"
+    seen: set[str] = set()
+    for row in components:
+        if not isinstance(row, dict) or row.get("type") != 1:
+            return "top-level components of a message without the V2 flag are action rows"
+        items = row.get("components")
+        if not isinstance(items, list) or not 1 <= len(items) <= 5:
+            return "an action row holds 1-5 components"
+        for item in items:
+            if (problem := _invalid_button(item)) is not None:
+                return problem
+            custom_id = item.get("custom_id")
+            if custom_id in seen:
+                return "custom_ids must be unique"
+            if custom_id:
+                seen.add(custom_id)
+    return None
+
+
+def _invalid_text_input(item: Any, in_label: bool) -> str | None:
+    if not isinstance(item, dict) or item.get("type") != 4:
+        return "a label holds a text input (type 4) here"
+    if not _text(item.get("custom_id"), 1, 100) or item.get("style") not in (1, 2):
+        return "a text input needs a custom_id of 1-100 characters and style 1 or 2"
+    if in_label and item.get("label") is not None:
+        return "a text input inside a label has no label of its own"
+    if not in_label and not _text(item.get("label"), 1, 45):
+        return "a text input in an action row needs a label of 1-45 characters"
+    low, high = item.get("min_length", 0), item.get("max_length", 4000)
+    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= 4000 and 1 <= high <= 4000):
+        return "text input lengths are 0-4000"
+    if "placeholder" in item and not _text(item["placeholder"], 0, 100):
+        return "a placeholder is at most 100 characters"
+    if "value" in item and not _text(item["value"], 0, 4000):
+        return "a value is at most 4000 characters"
+    return None
+
+
+def invalid_modal(data: Any) -> str | None:
+    """A modal (interaction response type 9): title 1-45, custom_id 1-100, 1-5 labels or text displays."""
+    if not isinstance(data, dict) or not _text(data.get("title"), 1, 45):
+        return "a modal needs a title of 1-45 characters"
+    if not _text(data.get("custom_id"), 1, 100):
+        return "a modal needs a custom_id of 1-100 characters"
+    components = data.get("components")
+    if not isinstance(components, list) or not 1 <= len(components) <= 5:
+        return "a modal holds 1-5 components"
+    for item in components:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == 18:
+            if not _text(item.get("label"), 1, 45):
+                return "a label's text is 1-45 characters"
+            if "description" in item and not _text(item["description"], 0, 100):
+                return "a label's description is at most 100 characters"
+            problem = _invalid_text_input(item.get("component"), in_label=True)
+        elif kind == 10:
+            problem = (
+                None if _text(item.get("content"), 1, 4000) else "a text display holds 1-4000 characters"
+            )
+        elif kind == 1:
+            inner = item.get("components") or [None]
+            problem = (
+                _invalid_text_input(inner[0], in_label=False) if len(inner) == 1 else "one input per row"
+            )
+        else:
+            problem = "a modal holds labels, text displays or action rows"
+        if problem is not None:
+            return problem
+    return None
+
+
+def invalid_body(method: str, parts: list[str], body: Any) -> str | None:
+    """What Discord would refuse in a message or an interaction response the bot sends."""
+    if not isinstance(body, dict):
+        return None
+    if method == "POST" and parts[:1] == ["interactions"] and parts[-1] == "callback":
+        data = body.get("data")
+        if body.get("type") == 9:
+            return invalid_modal(data)
+        if isinstance(data, dict):
+            return invalid_components(data.get("components"))
+        return None
+    if parts[:1] in (["webhooks"], ["channels"]) and method in ("POST", "PATCH"):
+        if "content" in body and body["content"] is not None and not _text(body["content"], 0, 2000):
+            return "content is at most 2000 characters"
+        return invalid_components(body.get("components"))
+    return None

@@ -6,8 +6,11 @@ Tests queue scripted answers with `script(...)`; without one, an upload succeeds
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import json
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ import aiohttp
 from aiohttp import web
 
 API_KEY = "test-musicapi-key"
+#: What one create (extend, cover) costs.
+CREATE_COST = 15
 
 
 @dataclass
@@ -48,6 +53,26 @@ class FakeMusicAPI:
     content_types: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # -- follow-ups (sonic/create), get-credits ---------------------------------------------------------
+    #: The account's credits: a create takes CREATE_COST, a failed generation gives them back.
+    credits: int = 1000
+    extra_credits: int = 0
+    #: Bodies of create requests, in order; scripted answers to them, taken first.
+    creates: list[dict[str, Any]] = field(default_factory=list)
+    create_answers: deque[Answer] = field(default_factory=deque)
+    #: Create tasks: task id -> the create body. Scripted task bodies per task id (the last one repeats).
+    generations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generation_answers: dict[str, deque[dict[str, Any]]] = field(default_factory=dict)
+    #: How a create task ends when nothing is scripted: "succeeded" (two songs), "failed", or "running".
+    generation_outcome: str = "succeeded"
+    #: Clips MusicAPI knows as uploads and as generated songs: the `_upload_` task types take only the
+    #: former, extend_music and cover_music only the latter.
+    uploaded_clips: set[str] = field(default_factory=set)
+    generated_clips: set[str] = field(default_factory=set)
+    credit_checks: int = 0
+    #: Scripted answers to get-credits, taken first.
+    credits_answers: deque[Answer] = field(default_factory=deque)
+    _created: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
         """Until MusicAPI has received `count` upload requests."""
@@ -58,6 +83,8 @@ class FakeMusicAPI:
         app = web.Application()
         app.router.add_post("/api/v1/sonic/upload", self._upload)
         app.router.add_get("/api/v1/sonic/task/{task_id}", self._task)
+        app.router.add_post("/api/v1/sonic/create", self._create)
+        app.router.add_get("/api/v1/get-credits", self._credits)
         return app
 
     def script(self, *answers: Answer) -> None:
@@ -88,6 +115,7 @@ class FakeMusicAPI:
                 task_id = f"task-{n}-{uuid.uuid4().hex[:8]}"
                 self.tasks[task_id] = {"callback_url": body["callback_url"], "url": body["url"]}
                 return web.json_response({"code": 200, "task_id": task_id, "message": "success"})
+            self.uploaded_clips.add(clip_id_for(n))
             return web.json_response({"code": 200, "clip_id": clip_id_for(n), "message": "success"})
         return await self._answer(request, answer)
 
@@ -96,6 +124,8 @@ class FakeMusicAPI:
         self.polls.append(task_id)
         if self.poll_answers:
             return await self._answer(request, self.poll_answers.popleft())
+        if task_id in self.generations:
+            return web.json_response(self.generation_body(task_id))
         queued = self.task_answers.get(task_id)
         if queued:
             return web.json_response(queued.popleft() if len(queued) > 1 else queued[0])
@@ -122,6 +152,131 @@ class FakeMusicAPI:
             content_type="application/json",
             headers=answer.headers,
         )
+
+    # -- sonic/create ---------------------------------------------------------------------------------
+    async def wait_for_creates(self, count: int = 1, within: float = 10.0) -> None:
+        async with asyncio.timeout(within), self._created:
+            await self._created.wait_for(lambda: len(self.creates) >= count)
+
+    async def _create(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
+        body = await request.json()
+        async with self._created:
+            self.creates.append(body)
+            self._created.notify_all()
+        if self.create_answers:
+            return await self._answer(request, self.create_answers.popleft())
+        problem = self._invalid_create(body)
+        if problem:
+            return web.json_response({"code": 400, "message": problem}, status=400)
+        if self.credits + self.extra_credits < CREATE_COST:
+            return web.json_response(
+                {"code": 403, "message": "The remaining credits are not enough. You can buy more one-time "
+                 "credit packs or subscribe."},
+                status=403,
+            )  # fmt: skip
+        self.credits -= CREATE_COST
+        task_id = f"gen-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+        self.generations[task_id] = body
+        return web.json_response({"code": 200, "task_id": task_id, "message": "success"})
+
+    def _invalid_create(self, body: dict[str, Any]) -> str | None:
+        """MusicAPI's 400s for a create body that does not follow musicapi.md."""
+        kind = body.get("task_type")
+        if kind not in ("extend_upload_music", "cover_upload_music", "extend_music", "cover_music"):
+            return "task_type is invalid."
+        clip = body.get("continue_clip_id")
+        if not isinstance(clip, str) or not clip:
+            return "continue_clip_id is required."
+        if "_upload_" in kind and clip in self.generated_clips:
+            return "continue_clip_id is not an uploaded clip."
+        if "_upload_" not in kind and clip in self.uploaded_clips:
+            return "continue_clip_id is an uploaded clip: use extend_upload_music or cover_upload_music."
+        if body.get("mv") not in ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5"):
+            return "mv is invalid."
+        if not isinstance(body.get("custom_mode"), bool):
+            return "custom_mode must be a boolean."
+        limit = 3000 if body["mv"] in ("sonic-v3-5", "sonic-v4") else 5000
+        if len(str(body.get("prompt", ""))) > limit:
+            return f"prompt is longer than {limit} characters."
+        if kind.startswith("extend"):
+            at = body.get("continue_at")
+            if not isinstance(at, int | float) or at < 0:
+                return "continue_at must be a number of seconds."
+        weight = body.get("audio_weight")
+        if weight is not None and (not isinstance(weight, int | float) or not 0 <= weight <= 1):
+            return "audio_weight must be between 0 and 1."
+        return None
+
+    def generation_body(self, task_id: str) -> dict[str, Any]:
+        """The task as MusicAPI reports it now: scripted, else `generation_outcome`."""
+        queued = self.generation_answers.get(task_id)
+        if queued:
+            return queued.popleft() if len(queued) > 1 else queued[0]
+        if self.generation_outcome == "succeeded":
+            return self.finished(task_id)
+        if self.generation_outcome == "failed":
+            return self.failed(task_id)
+        return {"code": 200, "task_id": task_id, "message": "success",
+                "data": [{"clip_id": "", "state": "running"}, {"clip_id": "", "state": "running"}]}  # fmt: skip
+
+    def finished(self, task_id: str, count: int = 2) -> dict[str, Any]:
+        """Two songs (usually), each with clip_id, state, title, tags, audio_url, image_url, duration."""
+        songs = []
+        for i in range(count):
+            clip = f"{task_id}-song-{i + 1}"
+            self.generated_clips.add(clip)
+            songs.append({
+                "clip_id": clip, "state": "succeeded", "title": f"Night Drive ({i + 1})",
+                "tags": "lo-fi, mellow", "audio_url": f"https://cdn.musicapi.example/{clip}.mp3",
+                "image_url": f"https://cdn.musicapi.example/{clip}.jpg", "duration": 125.4 + i,
+                "created_at": "2026-11-24T12:00:00Z", "mv": self.generations.get(task_id, {}).get("mv"),
+            })  # fmt: skip
+        return {"code": 200, "task_id": task_id, "message": "success", "data": songs}
+
+    def failed(self, task_id: str, reason: str = "Generation failed.") -> dict[str, Any]:
+        """A failed generation: MusicAPI refunds its credits."""
+        if task_id in self.generations and not self.generations[task_id].get("_refunded"):
+            self.generations[task_id]["_refunded"] = True
+            self.credits += CREATE_COST
+        return {"code": 200, "task_id": task_id, "message": "success",
+                "data": [{"clip_id": "", "state": "failed", "error_message": reason, "message": reason}]}  # fmt: skip
+
+    async def _credits(self, request: web.Request) -> web.StreamResponse:
+        self.credit_checks += 1
+        if self.credits_answers:
+            return await self._answer(request, self.credits_answers.popleft())
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Authorization header is missing."}, status=401)
+        return web.json_response({"credits": self.credits, "extra_credits": self.extra_credits})
+
+    async def send_webhook(
+        self,
+        task_id: str,
+        body: dict[str, Any],
+        *,
+        webhook_id: str | None = None,
+        signed: bool = True,
+    ) -> tuple[int, str]:
+        """POST a task webhook to the create's webhook_url, signed with its webhook_secret when it gave one."""
+        create = self.generations[task_id]
+        raw = json.dumps(body).encode()
+        ts = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Webhook-Id": webhook_id or f"evt-{uuid.uuid4().hex}",
+            "X-Webhook-Event": "task.completed",
+            "X-Webhook-Timestamp": ts,
+        }
+        if signed and create.get("webhook_secret"):
+            digest = hmac.new(create["webhook_secret"].encode(), ts.encode() + b"." + raw, hashlib.sha256)
+            headers["X-Webhook-Signature"] = f"sha256={digest.hexdigest()}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(create["webhook_url"], data=raw, headers=headers) as resp,
+        ):
+            return resp.status, await resp.text()
 
     async def send_callback(
         self,

@@ -112,21 +112,62 @@ def upload(*, file: dict[str, Any] | None = None, url: str | None = None, **kwar
 
 
 def button(
-    custom_id: str, *, message_content: str = "", locale: str = "en-US", user_id: int = USER_ID
+    custom_id: str,
+    *,
+    message_content: str = "",
+    locale: str = "en-US",
+    user_id: int = USER_ID,
+    message_flags: int = 64,
+    components: list[dict[str, Any]] | None = None,
+    guild: bool = True,
 ) -> dict[str, Any]:
-    """A press of a button on an ephemeral message the bot sent earlier."""
+    """A press of a button on a message the bot sent earlier (ephemeral unless `message_flags` says not),
+    carrying the message's own components when given."""
     row = {"type": 1, "components": [{"type": 2, "style": 2, "label": "Older", "custom_id": custom_id}]}
-    message = discord_message({"content": message_content, "flags": 64}, type=20, components=[row])
+    message = discord_message(
+        {"content": message_content, "flags": message_flags}, type=20, components=components or [row]
+    )
     payload = _base(
         3,
         {"custom_id": custom_id, "component_type": 2},
         locale=locale,
-        guild=True,
+        guild=guild,
         user_id=user_id,
         token=None,
     )
     payload["message"] = message
     return payload
+
+
+def modal_submit(
+    modal: dict[str, Any],
+    values: dict[int, str],
+    *,
+    locale: str = "en-US",
+    user_id: int = USER_ID,
+    guild: bool = True,
+) -> dict[str, Any]:
+    """The submit (type 5) of `modal`, the data of the bot's type 9 response, as Discord sends it:
+    `values` maps the index of each label among the modal's components to what the member typed."""
+    submitted: list[dict[str, Any]] = []
+    for index, item in enumerate(modal["components"]):
+        if item["type"] == 18:
+            field = item["component"]
+            submitted.append({
+                "type": 18, "id": item.get("id", index + 1),
+                "component": {"type": 4, "id": field.get("id", 100 + index), "custom_id": field["custom_id"],
+                              "value": values.get(index, "")},
+            })  # fmt: skip
+        elif item["type"] == 10:
+            submitted.append({"type": 10, "id": item.get("id", index + 1)})
+    return _base(
+        5,
+        {"custom_id": modal["custom_id"], "components": submitted},
+        locale=locale,
+        guild=guild,
+        user_id=user_id,
+        token=None,
+    )
 
 
 def message_object(

@@ -336,3 +336,51 @@ def test_retention_days_take_whole_days_in_range_and_refuse_anything_else_in_one
     err = error_for(RETENTION_DAYS=text)
     assert err.names == ["RETENTION_DAYS"]
     assert len(str(err).splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# follow-ups
+# ---------------------------------------------------------------------------------------------
+
+
+def test_follow_up_defaults() -> None:
+    s = load()
+    assert s.follow_ups == frozenset({"extend", "cover"})
+    assert (s.guild_daily_credits, s.follow_up_cooldown, s.follow_up_model, s.low_credits_alert) == (
+        150, 60.0, "sonic-v4-5", 100,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("on", {"extend", "cover"}),
+        ("off", set()),
+        ("Cover", {"cover"}),
+        ("extend, cover", {"extend", "cover"}),
+    ],
+)
+def test_follow_ups_names_the_actions(raw: str, expected: set[str]) -> None:
+    assert load(FOLLOW_UPS=raw).follow_ups == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("FOLLOW_UPS", "remix"), ("FOLLOW_UPS", "extend,stems"), ("FOLLOW_UPS", ","),
+     ("GUILD_DAILY_CREDITS", "-15"), ("GUILD_DAILY_CREDITS", "lots"), ("FOLLOW_UP_COOLDOWN", "-1"),
+     ("FOLLOW_UP_COOLDOWN", "inf"), ("FOLLOW_UP_MODEL", "gpt-4"), ("FOLLOW_UP_MODEL", "sonic v5"),
+     ("LOW_CREDITS_ALERT", "1.5")],
+)  # fmt: skip
+def test_bad_follow_up_settings_name_their_variable(name: str, value: str) -> None:
+    err = error_for(**{name: value})
+    assert err.names == [name]
+    assert str(err).startswith(f"{name} must")
+
+
+def test_follow_up_settings_are_parsed() -> None:
+    s = load(
+        GUILD_DAILY_CREDITS="0", FOLLOW_UP_COOLDOWN="2.5", FOLLOW_UP_MODEL="SONIC-V5", LOW_CREDITS_ALERT="0"
+    )
+    assert (s.guild_daily_credits, s.follow_up_cooldown, s.follow_up_model, s.low_credits_alert) == (
+        0, 2.5, "sonic-v5", 0,
+    )  # fmt: skip

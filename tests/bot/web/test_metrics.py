@@ -8,6 +8,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.composition import App
+from tests.cogs.test_follow_ups import FAST, buttons_of, extend_from_upload, press, result
 from tests.fakes import payloads
 from tests.fakes.musicapi import Answer, flat_callback
 from tests.harness import Harness, free_port
@@ -91,3 +92,17 @@ async def test_metrics_can_be_switched_off(harness: Harness) -> None:
             assert resp.status == 404
         async with s.get(f"{base}/healthz") as resp:
             assert resp.status == 200
+
+
+async def test_follow_ups_are_counted_by_action_and_outcome(harness: Harness) -> None:
+    async with harness.running(**FAST) as app:
+        submit = await extend_from_upload(harness)
+        await result(harness, submit)
+        payload = await harness.interact(payloads.upload(url=LINK))
+        components = (await harness.edits_of(payload))[0].json["components"]
+        await press(harness, buttons_of(components)[0]["custom_id"], components, user_id=12345)
+        after, _ = await scrape(app)
+    assert value(after, "musicbot_follow_ups_total", action="extend", outcome="succeeded") == 1
+    assert value(after, "musicbot_follow_ups_refused_total", reason="not_owner") == 1
+    assert value(after, "musicbot_follow_up_credits_reserved_total") == 15
+    assert value(after, "musicbot_musicapi_requests_total", endpoint="create", status="200") == 1

@@ -1,0 +1,124 @@
+"""Putting a follow-up in front of its member, in the channel where it was asked for: edit the modal's
+answer, else post in the channel mentioning the member, else DM. Rendered from the store each time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import discord
+from discord.webhook.async_ import async_context
+
+from bot.discord_app.delivery import TOKEN_MARGIN
+from bot.discord_app.followup_views import song_buttons
+from bot.domain import rendering
+from bot.domain.followup_ports import FollowUpStore
+from bot.domain.followups import FollowUpAction, FollowUpRecord
+from bot.domain.records import ERASED_TOKEN
+from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
+
+
+class FollowUpDelivery:
+    def __init__(
+        self,
+        client: discord.Client,
+        store: FollowUpStore,
+        session: aiohttp.ClientSession,
+        actions: frozenset[FollowUpAction],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._session = session
+        self._actions = actions
+        self._clock = clock
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, follow_up_id: int) -> asyncio.Lock:
+        lock = self._locks.get(follow_up_id)
+        if lock is None:
+            lock = self._locks[follow_up_id] = asyncio.Lock()
+        return lock
+
+    async def deliver(self, follow_up_id: int, interaction: discord.Interaction | None = None) -> bool:
+        """Show the follow-up as it stands now; True once its member has seen the final result."""
+        async with self._lock(follow_up_id):
+            record = await self._store.get(follow_up_id)
+            if record is None:
+                return False
+            if record.finished and record.delivered:
+                return True
+            texts = Texts(record.locale)
+            content = rendering.follow_up(texts, record)
+            view = song_buttons(record, texts, self._actions)
+            shown = await self._edit(record, content, view, interaction)
+            if not shown and record.finished:
+                shown = await self._fallback(record, content, view)
+            if shown and record.finished:
+                await self._store.mark_delivered(follow_up_id)
+            return shown and record.finished
+
+    async def _edit(
+        self,
+        record: FollowUpRecord,
+        content: str,
+        view: discord.ui.View | None,
+        interaction: discord.Interaction | None,
+    ) -> bool:
+        if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
+            return False  # expired, or erased once it expired or its result was shown: post or DM instead
+        try:
+            if interaction is not None:
+                await interaction.edit_original_response(
+                    content=content, view=view, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                payload: dict[str, Any] = {
+                    "content": content,
+                    "components": view.to_components() if view is not None else [],
+                    "allowed_mentions": {"parse": []},
+                }
+                # As in Delivery: discord.py edits a response by its token alone only through this adapter.
+                await async_context.get().edit_original_interaction_response(
+                    record.application_id, record.interaction_token, session=self._session, payload=payload
+                )
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not edit the answer of follow-up %s (%s)", record.id, type(exc).__name__)
+            return False
+        return True
+
+    async def _fallback(self, record: FollowUpRecord, content: str, view: discord.ui.View | None) -> bool:
+        extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if record.guild_id is not None and record.channel_id is not None:
+            mention = discord.AllowedMentions(
+                users=[discord.Object(record.user_id)], everyone=False, roles=False
+            )
+            try:
+                channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
+                text = rendering.fit_message(f"<@{record.user_id}> {content}")
+                await channel.send(text, allowed_mentions=mention, **extra)
+            except discord.HTTPException as exc:
+                log.info(
+                    "could not post follow-up %s in its channel (HTTP %s); trying a DM", record.id, exc.status
+                )
+            else:
+                return True
+        try:
+            dm = await self._client.create_dm(discord.Object(record.user_id))
+            await dm.send(content, allowed_mentions=discord.AllowedMentions.none(), **extra)
+        except discord.HTTPException as exc:
+            log.error(
+                "could not show follow-up %s to user %s (HTTP %s); its songs are in the store",
+                record.id,
+                record.user_id,
+                exc.status,
+            )
+            return False
+        return True

@@ -1,0 +1,244 @@
+"""The Discord side of follow-ups: a button press (who may, whether now), the modal, its one answer; the
+owner's credits report and the low-credits DM."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.discord_app.followup_delivery import FollowUpDelivery
+from bot.discord_app.followup_views import FORM, follow_up_form, form_fields
+from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
+from bot.domain import rendering
+from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
+from bot.domain.followup_service import FollowUpService
+from bot.domain.followups import (
+    Allowance,
+    ClipOrigin,
+    ClipSource,
+    FollowUpAction,
+    FollowUpState,
+    InputRejected,
+    budget_day,
+    cover_request,
+    extend_request,
+)
+from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
+
+#: Servers whose names the credits report looks up (the rest are shown by id).
+MAX_NAMED = 20
+
+
+class FollowUpDesk:
+    """Takes Extend and Cover presses and the modals they open; every interaction gets one answer."""
+
+    def __init__(
+        self,
+        *,
+        client: commands.Bot | commands.AutoShardedBot,
+        service: FollowUpService,
+        delivery: FollowUpDelivery,
+        metrics: FollowUpMetrics | None = None,
+    ) -> None:
+        self._client = client
+        self._service = service
+        self._delivery = delivery
+        self._metrics = metrics or NoFollowUpMetrics()
+        #: Set when shutdown begins: presses are told the bot is restarting.
+        self.closing = False
+
+    async def press(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None:
+        """Extend or Cover pressed: the member sees the modal, or only they see why not."""
+        texts = texts_for(interaction)
+        service = self._service
+        if self.closing:
+            await refuse(interaction, texts("error.shutdown"))
+            return
+        if not service.enabled(action):
+            await refuse(interaction, texts("followup.disabled"))
+            return
+        source = await service.source(origin, source_id)
+        if source is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        if interaction.user.id != source.owner_id:
+            self._metrics.follow_up_refused("not_owner")
+            log.info(
+                "follow-up refused user=%s source=%s/%s: not theirs", interaction.user.id, origin, source_id
+            )
+            await refuse(interaction, texts("followup.not_yours"))
+            return
+        allowance = await service.allowance(interaction.user.id, interaction.guild_id)
+        if not allowance.allowed:
+            self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
+            await refuse(interaction, rendering.refusal_of(texts, allowance))
+            return
+        form = follow_up_form(action, origin, source_id, texts, service.policy.model)
+        await interaction.response.send_modal(form)
+        # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
+        # discord.py need not keep the modal.
+        form.stop()
+
+    async def form_submitted(self, interaction: discord.Interaction) -> None:
+        """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
+        if interaction.type is not discord.InteractionType.modal_submit or not isinstance(
+            interaction.data, dict
+        ):
+            return
+        match = FORM.fullmatch(str(interaction.data.get("custom_id", "")))
+        if match is None:
+            return
+        try:
+            await self._form_submitted(
+                interaction, FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"])
+            )
+        except Exception:
+            log.exception("the follow-up form of interaction %s failed", interaction.id)
+            await _internal_error(interaction)
+
+    async def _form_submitted(
+        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+    ) -> None:
+        texts = texts_for(interaction)
+        if not self._service.enabled(action):
+            await refuse(interaction, texts("followup.disabled"))
+            return
+        # The form names its clip: who may use it is checked again, as for the button.
+        source = await self._service.source(origin, source_id)
+        if source is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        if interaction.user.id != source.owner_id:
+            self._metrics.follow_up_refused("not_owner")
+            await refuse(interaction, texts("followup.not_yours"))
+            return
+        await self.submit(interaction, action, source, form_fields(interaction.data))
+
+    async def submit(
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        source: ClipSource,
+        fields: dict[str, str],
+    ) -> None:
+        """The modal came back: check it, reserve the credits, ask MusicAPI, answer in the channel."""
+        texts = texts_for(interaction)
+        if self.closing:
+            await refuse(interaction, texts("error.shutdown"))
+            return
+        model = self._service.policy.model
+        try:
+            if action is FollowUpAction.EXTEND:
+                request = extend_request(
+                    lyrics=fields.get("lyrics", ""),
+                    style=fields.get("style", ""),
+                    title=fields.get("title", ""),
+                    continue_at=fields.get("continue_at", ""),
+                    model=model,
+                )
+            else:
+                request = cover_request(
+                    style=fields.get("style", ""),
+                    lyrics=fields.get("lyrics", ""),
+                    title=fields.get("title", ""),
+                    audio_weight=fields.get("audio_weight", ""),
+                    model=model,
+                )
+        except InputRejected as exc:
+            self._metrics.follow_up_refused("bad_input")
+            await refuse(interaction, _input_problem(texts, exc))
+            return
+        await think(interaction)
+        started = await self._service.start(requester(interaction), source, request)
+        if isinstance(started, Allowance):
+            await refuse(interaction, rendering.refusal_of(texts, started))
+            return
+        if started.state is FollowUpState.FAILED and started.error_kind is not ErrorKind.UNCONFIRMED:
+            # MusicAPI refused it at once: only the member needs to read why.
+            await refuse(
+                interaction,
+                rendering.follow_up_failure(
+                    texts,
+                    started.error_kind or ErrorKind.FAILED,
+                    started.source_label,
+                    started.error_detail or "",
+                ),
+            )
+            await self._service.store.mark_delivered(started.key)
+            return
+        await self._delivery.deliver(started.key, interaction)
+
+    # -- the owner -------------------------------------------------------------------------------------
+    async def credits(self, interaction: discord.Interaction) -> None:
+        """Owner only: MusicAPI's credits left, and each server's follow-up spend today."""
+        texts = texts_for(interaction)
+        if not await self._client.is_owner(interaction.user):
+            await interaction.response.send_message(texts("owner.only"), ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        credits: Credits | None = None
+        problem = ""
+        try:
+            credits = await self._service.api.get_credits()
+        except UploadError as exc:
+            problem = rendering.failure(texts, exc.kind, "MusicAPI", exc.detail)
+        spent = await self._service.store.spent_by_guild(budget_day(self._service.clock()))
+        names = {g: name for g in list(spent)[:MAX_NAMED] if g and (name := await self._guild_name(g))}
+        policy = self._service.policy
+        report = rendering.credits_report(
+            texts,
+            credits,
+            problem,
+            spent,
+            names,
+            budget=policy.daily_budget,
+            threshold=policy.low_credits_alert,
+        )
+        await interaction.edit_original_response(content=report)
+
+    async def _guild_name(self, guild_id: int) -> str | None:
+        """A server's name, when the bot can see it (otherwise the report shows its id)."""
+        guild = self._client.get_guild(guild_id)
+        if guild is not None:
+            return guild.name
+        try:
+            return (await self._client.fetch_guild(guild_id, with_counts=False)).name
+        except discord.HTTPException:
+            return None
+
+    async def alert_owner(self, credits: Credits, threshold: int) -> bool:
+        """One DM to the application's owner (a team's owner) that credits are low; True once sent."""
+        try:
+            app = await self._client.application_info()
+            owner_id = app.team.owner_id if app.team is not None and app.team.owner_id else app.owner.id
+            dm = await self._client.create_dm(discord.Object(owner_id))
+            await dm.send(rendering.low_credits(Texts(None), credits, threshold))
+        except discord.HTTPException as exc:
+            log.warning("could not DM the bot's owner about low credits (HTTP %s)", exc.status)
+            return False
+        return True
+
+
+def _input_problem(texts: Texts, exc: InputRejected) -> str:
+    values: dict[str, str | int] = dict(exc.values)
+    if "field" in values:
+        values["field"] = texts(f"followup.name.{values['field']}")
+    return texts(exc.key, **values)
+
+
+async def _internal_error(interaction: discord.Interaction) -> None:
+    text = texts_for(interaction)("error.internal")
+    try:
+        if is_acknowledged(interaction):
+            await interaction.edit_original_response(content=text, view=None)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not tell the member about the failure of interaction %s", interaction.id)

@@ -1,0 +1,351 @@
+"""Running follow-ups: check the member may start one, reserve its credits, ask MusicAPI, settle it once
+(from a webhook or a poll), show the result, and tell the owner once when credits run low."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain.errors import (
+    ErrorKind,
+    OutOfCredits,
+    ServiceUnavailable,
+    TaskFailed,
+    UploadError,
+    UploadTimedOut,
+    UploadUnconfirmed,
+)
+from bot.domain.followup_ports import (
+    Credits,
+    FollowUpAPI,
+    FollowUpMetrics,
+    FollowUpStore,
+    Generation,
+    NoFollowUpMetrics,
+)
+from bot.domain.followups import (
+    CREATE_CREDITS,
+    Allowance,
+    ClipOrigin,
+    ClipSource,
+    FollowUpAction,
+    FollowUpRecord,
+    FollowUpRequest,
+    FollowUpState,
+    Refusal,
+    budget_day,
+    next_budget_day,
+    task_type,
+)
+from bot.domain.ports import TaskState, UploadStore
+from bot.domain.records import Requester, UploadState
+
+log = logging.getLogger("bot.followups")
+
+WEBHOOK_PATH = "/musicapi/webhook"
+#: The owner alert raised when MusicAPI's credits fall below LOW_CREDITS_ALERT.
+LOW_CREDITS = "low_credits"
+#: Follow-ups taken per poll round.
+CLAIM_LIMIT = 50
+#: How long after it was settled a result nobody has seen is shown again, and how often.
+REDELIVER_EVERY = 120.0
+
+#: Shows a follow-up to its member as it now stands (edit, else post, else DM); True once seen.
+Show = Callable[[int], Awaitable[bool]]
+#: Tells the bot's owner that credits are low (`credits`, the threshold); True when the owner was told.
+AlertOwner = Callable[[Credits, int], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpPolicy:
+    """The owner's settings for follow-ups."""
+
+    actions: frozenset[FollowUpAction]
+    daily_budget: int
+    cooldown: float
+    model: str
+    low_credits_alert: int
+    #: Seconds after MusicAPI took a follow-up before it is first asked (the poll interval without a
+    #: webhook; MUSICAPI_POLL_AFTER with one), between asks, and when the bot gives up.
+    first_poll: float
+    poll_interval: float
+    deadline: float
+    #: How long a follow-up sent without learning its task id waits before its member is told.
+    unconfirmed_grace: float = 180.0
+
+
+@dataclass
+class FollowUpService:
+    api: FollowUpAPI
+    store: FollowUpStore
+    uploads: UploadStore
+    policy: FollowUpPolicy
+    webhook_base: str | None = None
+    webhook_secret: str | None = None
+    metrics: FollowUpMetrics = field(default_factory=NoFollowUpMetrics)
+    clock: Callable[[], float] = time.time
+    show: Show | None = None
+    alert_owner: AlertOwner | None = None
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def describe(self) -> str:
+        """One log line: what members may start, and what bounds the spend."""
+        p = self.policy
+        if not p.actions:
+            return "follow-ups: off"
+        budget = f"{p.daily_budget} credits per server a day" if p.daily_budget else "no daily budget"
+        alert = f"alert below {p.low_credits_alert} credits" if p.low_credits_alert else "no low-credit alert"
+        results = "webhooks" if self.webhook_base else f"polling every {p.poll_interval:g}s"
+        actions = ", ".join(sorted(a.value for a in p.actions))
+        return (
+            f"follow-ups: {actions} ({CREATE_CREDITS} credits each, model {p.model}); {budget}; "
+            f"cooldown {p.cooldown:g}s; {alert}; results by {results}"
+        )
+
+    def enabled(self, action: FollowUpAction) -> bool:
+        return action in self.policy.actions
+
+    @property
+    def actions(self) -> frozenset[FollowUpAction]:
+        return self.policy.actions
+
+    # -- before anything is spent ---------------------------------------------------------------------
+    async def source(self, origin: ClipOrigin, source_id: int) -> ClipSource | None:
+        """The clip a button names: a finished upload, or a song the bot made; None when it is gone."""
+        if origin is ClipOrigin.UPLOAD:
+            upload = await self.uploads.get(source_id)
+            if upload is None or upload.state is not UploadState.SUCCEEDED or not upload.clip_id:
+                return None
+            return ClipSource(origin, source_id, upload.clip_id, upload.user_id, upload.label)
+        found = await self.store.song(source_id)
+        if found is None:
+            return None
+        song, made_by = found
+        return ClipSource(origin, source_id, song.clip_id, made_by.user_id, song.title or song.clip_id)
+
+    async def allowance(self, user_id: int, guild_id: int | None) -> Allowance:
+        """Whether the member may start a follow-up now (the cooldown, then the server's budget)."""
+        now = self.clock()
+        cooldown = self.policy.cooldown
+        if cooldown > 0:
+            last = await self.store.last_started(user_id)
+            if last is not None and now - last < cooldown:
+                return Allowance(Refusal.COOLDOWN, frees_at=last + cooldown)
+        budget = self.policy.daily_budget
+        if budget > 0:
+            spent = await self.store.spent(guild_id or 0, budget_day(now))
+            if spent + CREATE_CREDITS > budget:
+                return Allowance(Refusal.OVER_BUDGET, next_budget_day(now), spent, budget)
+        return Allowance()
+
+    # -- starting one -----------------------------------------------------------------------------------
+    def webhook_url(self, record: FollowUpRecord) -> str | None:
+        if self.webhook_base is None or not record.callback_token:
+            return None
+        return f"{self.webhook_base}{WEBHOOK_PATH}/{record.key}.{record.callback_token}"
+
+    async def start(
+        self, who: Requester, source: ClipSource, request: FollowUpRequest
+    ) -> FollowUpRecord | Allowance:
+        """Reserve the credits (or say why not), send the create, record MusicAPI's task.
+
+        The returned record is pending with a task id, or failed (refused by MusicAPI, or unconfirmed).
+        """
+        now = self.clock()
+        record = FollowUpRecord(
+            user_id=who.user_id,
+            guild_id=who.guild_id,
+            channel_id=who.channel_id,
+            application_id=who.application_id,
+            interaction_id=who.interaction_id,
+            interaction_token=who.token,
+            token_expires_at=who.token_expires_at,
+            locale=who.locale,
+            action=request.action,
+            origin=source.origin,
+            source_id=source.source_id,
+            source_clip_id=source.clip_id,
+            source_label=source.label,
+            task_type=task_type(request.action, source.origin),
+            model=self.policy.model,
+            credits=CREATE_CREDITS,
+            callback_token=secrets.token_urlsafe(32) if self.webhook_base else None,
+            # Until MusicAPI's answer brings a task id, only a restart or a lost answer lets the watcher
+            # see it: then, after this grace, its member is told.
+            next_poll_at=now + self.policy.unconfirmed_grace,
+        )
+        stored = await self.store.reserve(
+            record,
+            day=budget_day(now),
+            daily_budget=self.policy.daily_budget,
+            cooldown_since=now - self.policy.cooldown if self.policy.cooldown > 0 else now + 1,
+        )
+        if stored is None:
+            refused = await self.allowance(who.user_id, who.guild_id)
+            if refused.allowed:  # another follow-up took the last room between the two reads
+                refused = Allowance(Refusal.COOLDOWN, frees_at=now + self.policy.cooldown)
+            self.metrics.follow_up_refused(refused.refusal.value if refused.refusal else "refused")
+            return refused
+        self.metrics.credits_reserved(stored.credits)
+        body: dict[str, Any] = request.body(source.origin, source.clip_id, self.policy.model)
+        if (url := self.webhook_url(stored)) is not None:
+            body["webhook_url"] = url
+            if self.webhook_secret:
+                body["webhook_secret"] = self.webhook_secret
+        try:
+            task_id = await self.api.create(body)
+        except UploadUnconfirmed as exc:
+            # It may have arrived (and may cost): never sent again; the member is told plainly.
+            await self.fail(stored, exc, refund=False, show=False)
+            return stored
+        except UploadError as exc:
+            # Refused: nothing was made, nothing spent. The modal's answer tells the member.
+            await self.fail(stored, exc, refund=True, show=False)
+            if isinstance(exc, OutOfCredits) and self.policy.low_credits_alert > 0:
+                self.in_background(self.check_credits())
+            return stored
+        stored.task_id = task_id
+        stored.next_poll_at = self.clock() + self.policy.first_poll
+        await self.store.set_task(stored.key, task_id, stored.next_poll_at)
+        log.info(
+            "follow-up id=%s user=%s guild=%s action=%s task=%s started",
+            stored.id,
+            stored.user_id,
+            stored.guild_id,
+            stored.task_type,
+            task_id,
+        )
+        if self.policy.low_credits_alert > 0:
+            self.in_background(self.check_credits())
+        return stored
+
+    # -- settling ---------------------------------------------------------------------------------------
+    async def settle(self, record: FollowUpRecord, result: Generation) -> bool:
+        """Apply a finished task (webhook or poll); False when it was settled already."""
+        if result.state is TaskState.SUCCEEDED and result.songs:
+            done = await self.store.finish(record.key, state=FollowUpState.SUCCEEDED, songs=result.songs)
+            if done:
+                record.state, record.songs = FollowUpState.SUCCEEDED, list(result.songs)
+                self._settled(record, "succeeded", True)
+            return done
+        if result.state is TaskState.SUCCEEDED:
+            # "Succeeded" without a song: nothing to show, and no refund to promise.
+            return await self.fail(record, ServiceUnavailable("task succeeded without songs"), refund=False)
+        # MusicAPI refunds failed generations.
+        return await self.fail(record, result.error or TaskFailed(), refund=True)
+
+    async def fail(
+        self, record: FollowUpRecord, error: UploadError, *, refund: bool, show: bool = True
+    ) -> bool:
+        """Settle a pending follow-up as failed; `refund`: its credits no longer count against the
+        budget. `show`: the member is shown it now (the modal's own answer shows a refusal at once)."""
+        done = await self.store.finish(
+            record.key,
+            state=FollowUpState.FAILED,
+            error_kind=error.kind,
+            detail=error.detail,
+            refund=refund,
+        )
+        if done:
+            record.state, record.error_kind = FollowUpState.FAILED, error.kind
+            record.error_detail = error.detail or None
+            if refund:
+                record.credits = 0
+            if error.kind is ErrorKind.UNAUTHORIZED:
+                log.error("MusicAPI did not accept MUSICAPI_API_KEY: follow-ups fail until it is fixed")
+            self._settled(record, error.kind.value, show)
+        return done
+
+    def _settled(self, record: FollowUpRecord, outcome: str, show: bool) -> None:
+        self.metrics.follow_up_settled(record.action.value, outcome)
+        log.info(
+            "follow-up id=%s user=%s guild=%s action=%s outcome=%s songs=%d",
+            record.id,
+            record.user_id,
+            record.guild_id,
+            record.task_type,
+            outcome,
+            len(record.songs),
+        )
+        if show:
+            self.present(record)
+
+    def present(self, record: FollowUpRecord) -> None:
+        if self.show is not None:
+            self.in_background(self.show(record.key))
+
+    # -- waiting for results -----------------------------------------------------------------------------
+    async def poll_due(self) -> None:
+        """Ask MusicAPI about the follow-ups due now (claimed in one step, so no other instance asks
+        too); give up on those past the deadline and those that never got a task id."""
+        now = self.clock()
+        due = await self.store.claim_due(now, next_poll_at=now + self.policy.poll_interval, limit=CLAIM_LIMIT)
+        for record in due:
+            if record.task_id is None:
+                await self.fail(record, UploadUnconfirmed("no task id"), refund=False)
+                continue
+            if now - record.created_at > self.policy.deadline:
+                # The task may still finish (and cost): no refund is promised.
+                await self.fail(record, UploadTimedOut("no result before the deadline"), refund=False)
+                continue
+            try:
+                result = await self.api.get_generation(record.task_id)
+            except UploadError as exc:
+                log.warning("polling follow-up %s failed: %s", record.id, exc.kind.value)
+                continue
+            if result.finished:
+                await self.settle(record, result)
+
+    async def redeliver(self, *, older_than: float = REDELIVER_EVERY) -> None:
+        """Results whose member has not seen them (Discord down, a restart), settled at least `older_than`
+        seconds ago, are shown again: claimed in the store, so that no other instance shows them too."""
+        now = self.clock()
+        for record in await self.store.claim_undelivered(
+            settled_before=now - older_than, now=now, until=now + REDELIVER_EVERY
+        ):
+            self.present(record)
+
+    # -- the owner's credits ------------------------------------------------------------------------------
+    async def check_credits(self) -> Credits | None:
+        """Ask MusicAPI for the credits left; below LOW_CREDITS_ALERT the owner is told once (an ERROR
+        line and one DM) until credits are back above it."""
+        threshold = self.policy.low_credits_alert
+        try:
+            credits = await self.api.get_credits()
+        except UploadError as exc:
+            log.warning("could not read MusicAPI's credits: %s", exc.kind.value)
+            return None
+        if threshold <= 0:
+            return credits
+        now = self.clock()
+        if credits.total >= threshold:
+            await self.store.clear_alert(LOW_CREDITS)
+        elif await self.store.raise_alert(LOW_CREDITS, now):
+            log.error(
+                "MusicAPI credits are low: %d left, below LOW_CREDITS_ALERT=%d; follow-ups cost %d each",
+                credits.total,
+                threshold,
+                CREATE_CREDITS,
+            )
+            if self.alert_owner is not None and not await self.alert_owner(credits, threshold):
+                log.warning("could not send the low-credits DM to the bot's owner")
+        return credits
+
+    def in_background(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("follow-up work in the background failed", exc_info=task.exception())
+
+    async def drain(self, within: float) -> None:
+        if self._background:
+            await asyncio.wait(self._background, timeout=within)
