@@ -9,7 +9,8 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.followup_delivery import FollowUpDelivery
-from bot.discord_app.followup_views import FORM, follow_up_form, form_fields
+from bot.discord_app.followup_grants import Grants
+from bot.discord_app.followup_views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
 from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Servers whose names the credits report looks up (the rest are shown by id).
 MAX_NAMED = 20
+#: Buttons one message may carry (five rows of five).
+MAX_BUTTONS = 25
 
 
 class FollowUpDesk:
@@ -49,11 +52,28 @@ class FollowUpDesk:
         self._service = service
         self._delivery = delivery
         self._metrics = metrics or NoFollowUpMetrics()
+        self.grants = Grants(lambda: client.http.token or "")
         #: Set when shutdown begins: presses are told the bot is restarting.
         self.closing = False
 
+    def _may_follow_up(
+        self, interaction: discord.Interaction, source: ClipSource, action: FollowUpAction, grant: str | None
+    ) -> bool:
+        """The member's own clip, or one a server's admins let them follow up on (a grant, see
+        `followup_grants`)."""
+        if interaction.user.id == source.owner_id:
+            return True
+        return grant is not None and self.grants.valid(
+            grant, interaction.user.id, action, source.origin, source.source_id
+        )
+
     async def press(
-        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        origin: ClipOrigin,
+        source_id: int,
+        grant: str | None = None,
     ) -> None:
         """Extend or Cover pressed: the member sees the modal, or only they see why not."""
         texts = texts_for(interaction)
@@ -68,7 +88,7 @@ class FollowUpDesk:
         if source is None:
             await refuse(interaction, texts("followup.gone"))
             return
-        if interaction.user.id != source.owner_id:
+        if not self._may_follow_up(interaction, source, action, grant):
             self._metrics.follow_up_refused("not_owner")
             log.info(
                 "follow-up refused user=%s source=%s/%s: not theirs", interaction.user.id, origin, source_id
@@ -80,7 +100,7 @@ class FollowUpDesk:
             self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
             await refuse(interaction, rendering.refusal_of(texts, allowance))
             return
-        form = follow_up_form(action, origin, source_id, texts, service.policy.model)
+        form = follow_up_form(action, origin, source_id, texts, service.policy.model, grant=grant)
         await interaction.response.send_modal(form)
         # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
         # discord.py need not keep the modal.
@@ -97,14 +117,23 @@ class FollowUpDesk:
             return
         try:
             await self._form_submitted(
-                interaction, FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"])
+                interaction,
+                FollowUpAction(match["action"]),
+                ClipOrigin(match["origin"]),
+                int(match["id"]),
+                match["grant"],
             )
         except Exception:
             log.exception("the follow-up form of interaction %s failed", interaction.id)
             await _internal_error(interaction)
 
     async def _form_submitted(
-        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        origin: ClipOrigin,
+        source_id: int,
+        grant: str | None,
     ) -> None:
         texts = texts_for(interaction)
         if not self._service.enabled(action):
@@ -115,7 +144,7 @@ class FollowUpDesk:
         if source is None:
             await refuse(interaction, texts("followup.gone"))
             return
-        if interaction.user.id != source.owner_id:
+        if not self._may_follow_up(interaction, source, action, grant):
             self._metrics.follow_up_refused("not_owner")
             await refuse(interaction, texts("followup.not_yours"))
             return
@@ -174,6 +203,29 @@ class FollowUpDesk:
             await self._service.store.mark_delivered(started.key)
             return
         await self._delivery.deliver(started.key, interaction)
+
+    async def on_message_of_others(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """ "Extend or cover" on a result: its member (allowed by the server's admins) gets buttons of their
+        own for the clips of that message, whoever made them; only they see them."""
+        texts = texts_for(interaction)
+        if self.closing:
+            await refuse(interaction, texts("error.shutdown"))
+            return
+        me = self._client.user
+        found = [
+            item
+            for item in buttons_on(message)
+            if me is not None and message.author.id == me.id and self._service.enabled(item[0])
+        ]
+        if not found:
+            await refuse(interaction, texts("followup.no_clip"))
+            return
+        view = discord.ui.View(timeout=None)
+        for action, origin, source_id, label in found[:MAX_BUTTONS]:
+            grant = self.grants.issue(interaction.user.id, action, origin, source_id)
+            view.add_item(GrantedButton(action, origin, source_id, grant, label))
+        log.info("user %s may follow up on the clips of message %s", interaction.user.id, message.id)
+        await interaction.response.send_message(texts("followup.granted"), view=view, ephemeral=True)
 
     # -- the owner -------------------------------------------------------------------------------------
     async def credits(self, interaction: discord.Interaction) -> None:

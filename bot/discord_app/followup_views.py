@@ -9,6 +9,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
+from bot.discord_app.followup_grants import GRANT_PATTERN
 from bot.domain.followups import (
     CREATE_CREDITS,
     MAX_STYLE,
@@ -28,7 +29,12 @@ MAX_ROWS = 5
 
 class ButtonPresses(Protocol):
     async def press(
-        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        origin: ClipOrigin,
+        source_id: int,
+        grant: str | None = None,
     ) -> None: ...
 
 
@@ -77,6 +83,62 @@ class FollowUpButton(
         await host.follow_ups.press(interaction, self.action, self.origin, self.source_id)
 
 
+class GrantedButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=rf"followup-grant:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{{1,19}}):(?P<grant>{GRANT_PATTERN})",
+):
+    """Extend or Cover on someone else's clip, handed to a member through "Extend or cover" (see
+    `followup_grants`): shown only to them, carrying their grant."""
+
+    def __init__(
+        self, action: FollowUpAction, origin: ClipOrigin, source_id: int, grant: str, label: str = ""
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or action.value.title(),
+                custom_id=f"followup-grant:{action.value}:{origin.value}:{source_id}:{grant}",
+                style=discord.ButtonStyle.primary
+                if action is FollowUpAction.EXTEND
+                else discord.ButtonStyle.secondary,
+            )
+        )
+        self.action, self.origin, self.source_id, self.grant = action, origin, source_id, grant
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> GrantedButton:
+        return cls(
+            FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"]), match["grant"]
+        )
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        host = cast(_HasFollowUps, interaction.client)
+        await host.follow_ups.press(interaction, self.action, self.origin, self.source_id, grant=self.grant)
+
+
+#: A follow-up button's custom_id, as found on a message the bot sent (for "Extend or cover").
+BUTTON = re.compile(r"followup:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})")
+
+
+def buttons_on(message: discord.Message) -> list[tuple[FollowUpAction, ClipOrigin, int, str]]:
+    """The Extend and Cover buttons under a message: (action, origin, clip's id, label), in order."""
+    found = []
+    for row in message.components:
+        for child in getattr(row, "children", []):
+            match = BUTTON.fullmatch(str(getattr(child, "custom_id", "") or ""))
+            if match:
+                found.append(
+                    (
+                        FollowUpAction(match["action"]),
+                        ClipOrigin(match["origin"]),
+                        int(match["id"]),
+                        str(child.label or ""),
+                    )
+                )
+    return found
+
+
 def _buttons(
     view: discord.ui.View,
     texts: Texts,
@@ -121,18 +183,25 @@ def song_buttons(
 
 
 #: The custom_id of a follow-up's form: it names the clip, so a submit is understood after a restart too.
-FORM = re.compile(r"followup-form:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})")
+FORM = re.compile(
+    rf"followup-form:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{{1,19}})(?::(?P<grant>{GRANT_PATTERN}))?"
+)
 
 
 def follow_up_form(
-    action: FollowUpAction, origin: ClipOrigin, source_id: int, texts: Texts, model: str
+    action: FollowUpAction,
+    origin: ClipOrigin,
+    source_id: int,
+    texts: Texts,
+    model: str,
+    grant: str | None = None,
 ) -> discord.ui.Modal:
     """Extend: lyrics, style, title, where to continue. Cover: style (required), lyrics, title, closeness.
     The first line says what it costs. Each field's custom_id is its name; the submit is read from the
     interaction by `form_fields` (no in-memory modal is needed to understand it)."""
     modal = discord.ui.Modal(
         title=texts(f"followup.modal.{action.value}")[:45],
-        custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}",
+        custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}" + (f":{grant}" if grant else ""),
     )
     modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=CREATE_CREDITS, model=model)))
     words = lyrics_limit(model)

@@ -38,7 +38,15 @@ class FollowUps(Protocol):
     """Extend and Cover from a clip_id, and the owner's view of the credits they spend."""
 
     async def press(
-        self, interaction: discord.Interaction, action: FollowUpAction, origin: ClipOrigin, source_id: int
+        self,
+        interaction: discord.Interaction,
+        action: FollowUpAction,
+        origin: ClipOrigin,
+        source_id: int,
+        grant: str | None = None,
+    ) -> None: ...
+    async def on_message_of_others(
+        self, interaction: discord.Interaction, message: discord.Message
     ) -> None: ...
     async def credits(self, interaction: discord.Interaction) -> None: ...
     async def form_submitted(self, interaction: discord.Interaction) -> None: ...

@@ -195,10 +195,10 @@ def forwarded_message(
     )
 
 
-def message_menu(message: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """The "Upload to MusicAPI" message context menu, used on `message`."""
+def message_menu(message: dict[str, Any], name: str = "Upload to MusicAPI", **kwargs: Any) -> dict[str, Any]:
+    """A message context menu (by default "Upload to MusicAPI"), used on `message`."""
     data: dict[str, Any] = {
-        "id": str(snowflake()), "name": "Upload to MusicAPI", "type": 3, "target_id": message["id"],
+        "id": str(snowflake()), "name": name, "type": 3, "target_id": message["id"],
         "resolved": {"messages": {message["id"]: message}},
     }  # fmt: skip
     guild = kwargs.pop("guild", True)

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "Deine letzten Uploads und ihre clip_ids",
     "cmd.uploads": "uploads",
     "cmd.message_upload": "Zu MusicAPI hochladen",
+    "cmd.follow_up_others": "Erweitern oder covern",
     # Choosing the source.
     "source.no_source": "Gib mir etwas zum Hochladen: Hänge mit `datei` eine Audiodatei an oder füge mit `link` einen Link ein.",
     "source.both_sources": "Bitte gib entweder `datei` oder `link` an, nicht beides: immer nur ein Upload auf einmal.",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "Nur das Mitglied, von dem dieser Clip stammt, kann damit weitermachen, daher wurde nichts erstellt. Lade dein eigenes Audio mit `/hochladen` hoch, um daraus Musik zu machen.",
     "followup.disabled": "Der Besitzer dieses Bots hat diese Funktion ausgeschaltet, daher wurde nichts erstellt.",
     "followup.gone": "Ich finde diesen Clip nicht mehr, daher wurde nichts erstellt.",
+    "followup.no_clip": "Diese Nachricht hat keinen Clip zum Erweitern oder Covern. Nutze das bei einem meiner Ergebnisse mit den Knöpfen „Erweitern“ und „Cover“.",
+    "followup.granted": "Du darfst mit diesen Clips weitermachen (die Admins deines Servers erlauben es). Bezahlt wird mit den MusicAPI-Credits des Bots, und das Tagesbudget des Servers gilt:",
     "followup.cooldown": "Du hast gerade erst etwas gestartet. Das nächste kannst du {when} starten.",
     "followup.over_budget": "Dieser Server hat die {budget} Credits für heute schon verbraucht, daher wurde nichts erstellt. Das Budget wird {when} wieder frei.",
     "followup.working.extend": "⏳ **{label}** wird mit MusicAPI erweitert ({credits} Credits). Das dauert meist ein paar Minuten; die neuen Songs erscheinen hier.",

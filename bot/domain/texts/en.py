@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "Your recent uploads and their clip_ids",
     "cmd.uploads": "uploads",
     "cmd.message_upload": "Upload to MusicAPI",
+    "cmd.follow_up_others": "Extend or cover",
     # Choosing the source.
     "source.no_source": "Give me something to upload: attach an audio file with `file`, or paste a link with `url`.",
     "source.both_sources": "Please give either `file` or `url`, not both: one upload at a time.",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "Only the member who made this clip can start a follow-up on it, so nothing was created. Upload your own audio with `/upload` to make music from it.",
     "followup.disabled": "This bot's owner has turned this follow-up off, so nothing was created.",
     "followup.gone": "I can't find this clip any more, so nothing was created.",
+    "followup.no_clip": "That message has no clip to extend or cover. Use this on one of my results with Extend and Cover buttons.",
+    "followup.granted": "You may start a follow-up on these clips (your server's admins allow it). It's paid from the bot's MusicAPI credits, and the server's daily budget applies:",
     "followup.cooldown": "You started a follow-up a moment ago. You can start the next one {when}.",
     "followup.over_budget": "This server has used today's {budget} credits for follow-ups, so nothing was created. The budget frees up {when}.",
     "followup.working.extend": "⏳ Extending **{label}** with MusicAPI ({credits} credits). It usually takes a few minutes; the new songs will appear here.",

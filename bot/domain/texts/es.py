@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "Tus subidas recientes y sus clip_ids",
     "cmd.uploads": "subidas",
     "cmd.message_upload": "Subir a MusicAPI",
+    "cmd.follow_up_others": "Extender o versionar",
     # Choosing the source.
     "source.no_source": "Dame algo para subir: adjunta un archivo de audio con `archivo` o pega un enlace con `enlace`.",
     "source.both_sources": "Indica `archivo` o `enlace`, pero no ambos: una subida a la vez.",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "Solo el miembro que creó este clip puede continuarlo, así que no se creó nada. Sube tu propio audio con `/subir` para hacer música con él.",
     "followup.disabled": "El dueño de este bot desactivó esta función, así que no se creó nada.",
     "followup.gone": "Ya no encuentro este clip, así que no se creó nada.",
+    "followup.no_clip": "Ese mensaje no tiene ningún clip para extender o versionar. Úsalo en uno de mis resultados con los botones Extender y Versionar.",
+    "followup.granted": "Puedes continuar estos clips (los administradores de tu servidor lo permiten). Se paga con los créditos de MusicAPI del bot y se aplica el presupuesto diario del servidor:",
     "followup.cooldown": "Acabas de empezar una creación. Podrás empezar la siguiente {when}.",
     "followup.over_budget": "Este servidor ya usó hoy sus {budget} créditos para creaciones, así que no se creó nada. El presupuesto se libera {when}.",
     "followup.working.extend": "⏳ Extendiendo **{label}** con MusicAPI ({credits} créditos). Suele tardar unos minutos; las canciones nuevas aparecerán aquí.",

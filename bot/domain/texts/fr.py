@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "Tes imports récents et leurs clip_ids",
     "cmd.uploads": "mes-imports",
     "cmd.message_upload": "Importer sur MusicAPI",
+    "cmd.follow_up_others": "Prolonger ou reprendre",
     # Choosing the source.
     "source.no_source": "Donne-moi quelque chose à importer : joins un fichier audio avec `fichier`, ou colle un lien avec `lien`.",
     "source.both_sources": "Indique soit `fichier`, soit `lien`, mais pas les deux : un import à la fois.",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "Seul le membre qui a créé ce clip peut lancer une suite dessus, donc rien n'a été créé. Envoie ton propre audio avec `/importer` pour en faire de la musique.",
     "followup.disabled": "Le propriétaire de ce bot a désactivé cette fonction, donc rien n'a été créé.",
     "followup.gone": "Je ne trouve plus ce clip, donc rien n'a été créé.",
+    "followup.no_clip": "Ce message n'a aucun clip à prolonger ou reprendre. Utilise ceci sur un de mes résultats avec les boutons Prolonger et Reprendre.",
+    "followup.granted": "Tu peux lancer une suite sur ces clips (les admins de ton serveur l'autorisent). Elle est payée avec les crédits MusicAPI du bot, et le budget quotidien du serveur s'applique :",
     "followup.cooldown": "Tu viens de lancer une création. Tu pourras lancer la suivante {when}.",
     "followup.over_budget": "Ce serveur a déjà utilisé ses {budget} crédits du jour pour les créations, donc rien n'a été créé. Le budget se libère {when}.",
     "followup.working.extend": "⏳ Prolongation de **{label}** avec MusicAPI ({credits} crédits). Cela prend généralement quelques minutes ; les nouveaux morceaux apparaîtront ici.",

@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "最近のアップロードとその clip_id",
     "cmd.uploads": "アップロード履歴",
     "cmd.message_upload": "MusicAPIにアップロード",
+    "cmd.follow_up_others": "延長またはカバー",
     # Choosing the source.
     "source.no_source": "アップロードするものを指定してください。`ファイル` で音声ファイルを添付するか、`リンク` にリンクを貼り付けてください。",
     "source.both_sources": "`ファイル` か `リンク` のどちらか一方だけを指定してください。アップロードは一度に1つずつです。",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "このクリップから続きを作れるのは、作ったメンバーだけです。何も作成していません。自分の音声を `/アップロード` でアップロードすれば、そこから音楽を作れます。",
     "followup.disabled": "このボットのオーナーがこの機能をオフにしているため、何も作成していません。",
     "followup.gone": "このクリップが見つからなくなったため、何も作成していません。",
+    "followup.no_clip": "このメッセージには延長やカバーができるクリップがありません。延長・カバーボタンのある私の結果に使ってください。",
+    "followup.granted": "これらのクリップから続きを作れます（サーバーの管理者が許可しています）。費用はボットの MusicAPI クレジットから支払われ、サーバーの1日の予算が適用されます：",
     "followup.cooldown": "少し前に作成を始めたばかりです。次は {when} に始められます。",
     "followup.over_budget": "このサーバーは今日の作成用の {budget} クレジットを使い切ったため、何も作成していません。予算は {when} に戻ります。",
     "followup.working.extend": "⏳ MusicAPI で **{label}** を延長しています（{credits} クレジット）。通常数分かかります。新しい曲はここに表示されます。",

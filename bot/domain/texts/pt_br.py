@@ -11,6 +11,7 @@ MESSAGES: dict[str, str] = {
     "cmd.uploads.description": "Seus envios recentes e os clip_ids deles",
     "cmd.uploads": "envios",
     "cmd.message_upload": "Enviar para a MusicAPI",
+    "cmd.follow_up_others": "Estender ou regravar",
     # Choosing the source.
     "source.no_source": "Me dê algo para enviar: anexe um arquivo de áudio em `arquivo` ou cole um link em `link`.",
     "source.both_sources": "Informe `arquivo` ou `link`, não os dois: um envio por vez.",
@@ -104,6 +105,8 @@ MESSAGES: dict[str, str] = {
     "followup.not_yours": "Só o membro que criou este clipe pode continuar a partir dele, então nada foi criado. Envie seu próprio áudio com `/enviar` para fazer música com ele.",
     "followup.disabled": "O dono deste bot desativou esta função, então nada foi criado.",
     "followup.gone": "Não encontro mais este clipe, então nada foi criado.",
+    "followup.no_clip": "Essa mensagem não tem nenhum clipe para estender ou regravar. Use isto em um dos meus resultados com os botões Estender e Regravar.",
+    "followup.granted": "Você pode continuar a partir destes clipes (os admins do seu servidor permitem). O custo sai dos créditos da MusicAPI do bot, e o orçamento diário do servidor vale:",
     "followup.cooldown": "Você acabou de começar uma criação. Você pode começar a próxima {when}.",
     "followup.over_budget": "Este servidor já usou hoje os {budget} créditos para criações, então nada foi criado. O orçamento libera {when}.",
     "followup.working.extend": "⏳ Estendendo **{label}** com a MusicAPI ({credits} créditos). Costuma levar alguns minutos; as músicas novas vão aparecer aqui.",
