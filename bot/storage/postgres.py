@@ -7,7 +7,6 @@ over rows locked with `FOR UPDATE SKIP LOCKED`: two instances asking at once get
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -15,12 +14,12 @@ from typing import Any
 import asyncpg
 
 from bot.domain.errors import ErrorKind
-from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
+from bot.storage.rows import UPLOAD_COLUMNS, upload_column, upload_record
 
-_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
-_INSERTED = tuple(name for name in _COLUMNS if name != "id")
+_INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
 _MIGRATION_LOCK = 0x6D75_7369_6362_6F74
 #: Heartbeats of instances take turns under this advisory lock (each decides knowing what others hold).
@@ -29,35 +28,7 @@ _HEARTBEAT_LOCK = _MIGRATION_LOCK + 1
 POOL_SIZE = 10
 
 
-def _column(record: UploadRecord, name: str) -> Any:
-    value = getattr(record, name)
-    if name == "skip_params":
-        return json.dumps(value)
-    if isinstance(value, UploadState | SourceKind | ErrorKind):
-        return value.value
-    return value
-
-
-def _error_kind(value: str | None) -> ErrorKind | None:
-    if value is None:
-        return None
-    try:
-        return ErrorKind(value)
-    except ValueError:
-        return ErrorKind.FAILED
-
-
-def _record(row: asyncpg.Record) -> UploadRecord:
-    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
-    values["state"] = UploadState(values["state"])
-    values["source_kind"] = SourceKind(values["source_kind"])
-    values["error_kind"] = _error_kind(values["error_kind"])
-    params = json.loads(values["skip_params"] or "{}")
-    values["skip_params"] = params if isinstance(params, dict) else {}
-    return UploadRecord(**values)
-
-
-def _count(status: str) -> int:
+def changed_rows(status: str) -> int:
     """The number of rows a statement changed, from its status (`DELETE 3`, `UPDATE 0`)."""
     return int(status.rsplit(" ", 1)[-1])
 
@@ -92,7 +63,7 @@ class PostgresUploadStore:
         placeholders = ", ".join(f"${i}" for i in range(1, len(_INSERTED) + 1))
         record.id = await self._pool.fetchval(
             f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders}) RETURNING id",  # noqa: S608
-            *(_column(record, name) for name in _INSERTED),
+            *(upload_column(record, name) for name in _INSERTED),
         )
         return record
 
@@ -134,7 +105,7 @@ class PostgresUploadStore:
 
     async def _select(self, where: str, *params: Any) -> list[UploadRecord]:
         rows = await self._pool.fetch(f"SELECT * FROM uploads WHERE {where}", *params)  # noqa: S608
-        return [_record(row) for row in rows]
+        return [upload_record(row) for row in rows]
 
     async def get(self, upload_id: int) -> UploadRecord | None:
         found = await self._select("id = $1", upload_id)
@@ -203,7 +174,7 @@ class PostgresUploadStore:
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
 
     async def prune(self, finished_before: float) -> int:
-        return _count(
+        return changed_rows(
             await self._pool.execute(
                 "DELETE FROM uploads WHERE state <> 'pending' AND updated_at < $1 AND NOT EXISTS ("
                 " SELECT 1 FROM uploads AS other WHERE other.interaction_id = uploads.interaction_id"
@@ -213,7 +184,7 @@ class PostgresUploadStore:
         )
 
     async def erase_spent_secrets(self, now: float) -> int:
-        return _count(
+        return changed_rows(
             await self._pool.execute(
                 "UPDATE uploads SET"
                 " interaction_token = CASE WHEN token_expires_at <= $1 OR delivered THEN ''"
@@ -227,7 +198,7 @@ class PostgresUploadStore:
         )
 
     async def forget_member(self, user_id: int) -> int:
-        return _count(
+        return changed_rows(
             await self._pool.execute(
                 "DELETE FROM uploads WHERE user_id = $1 AND interaction_id NOT IN ("
                 " SELECT interaction_id FROM uploads WHERE user_id = $1 AND state = 'pending')",

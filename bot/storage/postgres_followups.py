@@ -10,100 +10,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import asyncpg
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
-
-#: Columns written from a record; `budget_guild` and `budget_day` are added by `reserve`.
-_FIELDS = (
-    "user_id", "guild_id", "channel_id", "application_id", "interaction_id", "interaction_token",
-    "locale", "action", "origin", "source_id", "source_clip_id", "source_label", "task_type", "model",
-    "credits", "state", "task_id", "callback_token",
-)  # fmt: skip
-_INSERTED = (
-    *_FIELDS,
-    "budget_guild",
-    "budget_day",
-    "token_expires_ms",
-    "created_ms",
-    "updated_ms",
-    "next_poll_ms",
+from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.storage.postgres import changed_rows
+from bot.storage.rows import (
+    FOLLOW_UP_INSERTED,
+    SONG_FIELDS,
+    follow_up_record,
+    follow_up_values,
+    ms,
+    seconds,
 )
-_SONG_FIELDS = ("position", "clip_id", "title", "duration", "audio_url", "tags")
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
-
-def _seconds(ms: int | None) -> float:
-    return (ms or 0) / 1000
-
-
-def _error_kind(value: str | None) -> ErrorKind | None:
-    if value is None:
-        return None
-    try:
-        return ErrorKind(value)
-    except ValueError:
-        return ErrorKind.FAILED
-
+from bot.storage.rows import song as song_from_row
 
 #: Advisory lock classes (the first key of the two-key form): a server's daily budget, a member's cooldown.
 _BUDGET_LOCK = 0x6675
 _MEMBER_LOCK = 0x6676
-
-
-def _record(row: asyncpg.Record, songs: Sequence[Song] = ()) -> FollowUpRecord:
-    return FollowUpRecord(
-        id=int(row["id"]),
-        user_id=int(row["user_id"]),
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        application_id=int(row["application_id"]),
-        interaction_id=int(row["interaction_id"]),
-        interaction_token=str(row["interaction_token"]),
-        token_expires_at=_seconds(row["token_expires_ms"]),
-        locale=str(row["locale"]),
-        action=FollowUpAction(row["action"]),
-        origin=ClipOrigin(row["origin"]),
-        source_id=int(row["source_id"]),
-        source_clip_id=str(row["source_clip_id"]),
-        source_label=str(row["source_label"]),
-        task_type=str(row["task_type"]),
-        model=str(row["model"]),
-        credits=int(row["credits"]),
-        state=FollowUpState(row["state"]),
-        task_id=row["task_id"],
-        callback_token=row["callback_token"],
-        error_kind=_error_kind(row["error_kind"]),
-        error_detail=row["error_detail"],
-        delivered=bool(row["delivered"]),
-        created_at=_seconds(row["created_ms"]),
-        updated_at=_seconds(row["updated_ms"]),
-        next_poll_at=_seconds(row["next_poll_ms"]),
-        songs=list(songs),
-    )
-
-
-def _song(row: asyncpg.Record) -> Song:
-    return Song(
-        id=int(row["id"]),
-        position=int(row["position"]),
-        clip_id=str(row["clip_id"]),
-        title=str(row["title"]),
-        duration=row["duration"],
-        audio_url=row["audio_url"],
-        tags=str(row["tags"]),
-    )
-
-
-def _count(status: str) -> int:
-    """The number of rows a statement changed, from its status (`DELETE 3`, `UPDATE 0`)."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 class PostgresFollowUpStore:
@@ -117,14 +42,11 @@ class PostgresFollowUpStore:
         self, record: FollowUpRecord, *, day: str, daily_budget: int, cooldown_since: float
     ) -> FollowUpRecord | None:
         now = self._clock()
-        values: list[Any] = [
-            getattr(record, name).value if name in ("action", "origin", "state") else getattr(record, name)
-            for name in _FIELDS
-        ]
+        values = follow_up_values(record)
         values += [
-            record.budget_guild, day, _ms(record.token_expires_at), _ms(now), _ms(now), _ms(record.next_poll_at)
+            record.budget_guild, day, ms(record.token_expires_at), ms(now), ms(now), ms(record.next_poll_at)
         ]  # fmt: skip
-        width = len(_INSERTED)
+        width = len(FOLLOW_UP_INSERTED)
         placeholders = ", ".join(f"${i}" for i in range(1, width + 1))
         async with self._pool.acquire() as conn, conn.transaction():
             # Budget first, then member: every reserve takes them in this order, so none waits in a cycle.
@@ -136,7 +58,7 @@ class PostgresFollowUpStore:
                 str(record.user_id),
             )
             new_id = await conn.fetchval(
-                f"INSERT INTO follow_ups ({', '.join(_INSERTED)}) SELECT {placeholders}"  # noqa: S608
+                f"INSERT INTO follow_ups ({', '.join(FOLLOW_UP_INSERTED)}) SELECT {placeholders}"  # noqa: S608
                 f" WHERE (${width + 1}::int = 0 OR (SELECT COALESCE(SUM(credits), 0) FROM follow_ups"
                 f"   WHERE budget_guild = ${width + 2} AND budget_day = ${width + 3}) + ${width + 4} <= ${width + 1})"
                 f" AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ${width + 5} AND created_ms >= ${width + 6}"
@@ -148,7 +70,7 @@ class PostgresFollowUpStore:
                 day,
                 record.credits,
                 record.user_id,
-                _ms(cooldown_since),
+                ms(cooldown_since),
             )
         if new_id is None:
             return None
@@ -176,14 +98,14 @@ class PostgresFollowUpStore:
             " AND (state = 'pending' OR task_id IS NOT NULL)",
             user_id,
         )
-        return None if value is None else _seconds(int(value))
+        return None if value is None else seconds(int(value))
 
     async def set_task(self, follow_up_id: int, task_id: str, next_poll_at: float) -> None:
         await self._pool.execute(
             "UPDATE follow_ups SET task_id = $1, next_poll_ms = $2, updated_ms = $3 WHERE id = $4",
             task_id,
-            _ms(next_poll_at),
-            _ms(self._clock()),
+            ms(next_poll_at),
+            ms(self._clock()),
             follow_up_id,
         )
 
@@ -205,7 +127,7 @@ class PostgresFollowUpStore:
                 return False
             if songs:
                 await conn.executemany(
-                    f"INSERT INTO follow_up_songs (follow_up_id, {', '.join(_SONG_FIELDS)})"  # noqa: S608
+                    f"INSERT INTO follow_up_songs (follow_up_id, {', '.join(SONG_FIELDS)})"  # noqa: S608
                     " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (follow_up_id, position) DO NOTHING",
                     [
                         (follow_up_id, position, s.clip_id, s.title, s.duration, s.audio_url, s.tags)
@@ -219,7 +141,7 @@ class PostgresFollowUpStore:
                 error_kind.value if error_kind else None,
                 detail or None,
                 refund,
-                _ms(self._clock()),
+                ms(self._clock()),
                 follow_up_id,
             )
         return True
@@ -229,11 +151,11 @@ class PostgresFollowUpStore:
             "UPDATE follow_ups SET next_poll_ms = $1 WHERE id IN (SELECT id FROM follow_ups"
             " WHERE state = 'pending' AND next_poll_ms <= $2 ORDER BY next_poll_ms, id LIMIT $3"
             " FOR UPDATE SKIP LOCKED) RETURNING *",
-            _ms(next_poll_at),
-            _ms(now),
+            ms(next_poll_at),
+            ms(now),
             limit,
         )
-        return sorted((_record(r) for r in rows), key=lambda r: r.key)
+        return sorted((follow_up_record(r) for r in rows), key=lambda r: r.key)
 
     async def get(self, follow_up_id: int) -> FollowUpRecord | None:
         row = await self._pool.fetchrow("SELECT * FROM follow_ups WHERE id = $1", follow_up_id)
@@ -242,7 +164,7 @@ class PostgresFollowUpStore:
         songs = await self._pool.fetch(
             "SELECT * FROM follow_up_songs WHERE follow_up_id = $1 ORDER BY position", follow_up_id
         )
-        return _record(row, [_song(s) for s in songs])
+        return follow_up_record(row, [song_from_row(s) for s in songs])
 
     async def song(self, song_id: int) -> tuple[Song, FollowUpRecord] | None:
         row = await self._pool.fetchrow("SELECT * FROM follow_up_songs WHERE id = $1", song_id)
@@ -251,7 +173,7 @@ class PostgresFollowUpStore:
         made_by = await self.get(int(row["follow_up_id"]))
         if made_by is None or made_by.state is not FollowUpState.SUCCEEDED:
             return None
-        return _song(row), made_by
+        return song_from_row(row), made_by
 
     async def mark_delivered(self, follow_up_id: int) -> None:
         await self._pool.execute(
@@ -265,15 +187,15 @@ class PostgresFollowUpStore:
             "UPDATE follow_ups SET retry_ms = $1 WHERE id IN (SELECT id FROM follow_ups WHERE NOT delivered"
             " AND state != 'pending' AND updated_ms <= $2 AND retry_ms <= $3 FOR UPDATE SKIP LOCKED)"
             " RETURNING id",
-            _ms(until),
-            _ms(settled_before),
-            _ms(now),
+            ms(until),
+            ms(settled_before),
+            ms(now),
         )
         found = [await self.get(int(r["id"])) for r in sorted(rows, key=lambda r: int(r["id"]))]
         return [r for r in found if r is not None]
 
     async def prune(self, finished_before: float) -> int:
-        cutoff = _ms(finished_before)
+        cutoff = ms(finished_before)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM webhook_deliveries WHERE received_ms < $1", cutoff)
             await conn.execute(
@@ -284,7 +206,7 @@ class PostgresFollowUpStore:
             status = await conn.execute(
                 "DELETE FROM follow_ups WHERE state != 'pending' AND updated_ms < $1", cutoff
             )
-        return _count(status)
+        return changed_rows(status)
 
     async def erase_spent_secrets(self, now: float) -> int:
         status = await self._pool.execute(
@@ -294,9 +216,9 @@ class PostgresFollowUpStore:
             " callback_token = CASE WHEN state = 'pending' THEN callback_token END"
             " WHERE (interaction_token <> '' AND (token_expires_ms <= $1 OR delivered))"
             " OR (callback_token IS NOT NULL AND state <> 'pending')",
-            _ms(now),
+            ms(now),
         )
-        return _count(status)
+        return changed_rows(status)
 
     async def forget_member(self, user_id: int, *, keep_day: str) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -316,14 +238,14 @@ class PostgresFollowUpStore:
                 user_id,
                 keep_day,
             )
-        return _count(stripped) + _count(deleted)
+        return changed_rows(stripped) + changed_rows(deleted)
 
     async def first_delivery(self, webhook_id: str, now: float) -> bool:
         taken = await self._pool.fetchval(
             "INSERT INTO webhook_deliveries (webhook_id, received_ms) VALUES ($1, $2)"
             " ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id",
             webhook_id,
-            _ms(now),
+            ms(now),
         )
         return taken is not None
 
@@ -331,7 +253,7 @@ class PostgresFollowUpStore:
         raised = await self._pool.fetchval(
             "INSERT INTO owner_alerts (name, raised_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name",
             name,
-            _ms(now),
+            ms(now),
         )
         return raised is not None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -13,12 +12,13 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.errors import ErrorKind
-from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
+from bot.storage.rows import UPLOAD_COLUMNS, upload_column, upload_record
 
-_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+_COLUMNS = UPLOAD_COLUMNS
 
 #: SQLite's limit on parameters in one statement (32766) over the widest row written in batches.
 MAX_BATCH = 32766 // len(_COLUMNS)
@@ -28,36 +28,6 @@ def _placeholders(rows: int, width: int) -> str:
     """`(?, ?), (?, ?)` for rows=2, width=2: the VALUES of a multi-row statement."""
     one = "(" + ", ".join("?" * width) + ")"
     return ", ".join([one] * rows)
-
-
-def _column(record: UploadRecord, name: str) -> Any:
-    """A record's field as SQLite stores it."""
-    value = getattr(record, name)
-    if name == "skip_params":
-        return json.dumps(value)
-    if isinstance(value, UploadState | SourceKind | ErrorKind):
-        return value.value
-    return value
-
-
-def _error_kind(value: str | None) -> ErrorKind | None:
-    if value is None:
-        return None
-    try:
-        return ErrorKind(value)
-    except ValueError:
-        return ErrorKind.FAILED
-
-
-def _record(row: aiosqlite.Row) -> UploadRecord:
-    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
-    values["delivered"] = bool(values["delivered"])
-    values["state"] = UploadState(values["state"])
-    values["source_kind"] = SourceKind(values["source_kind"])
-    values["error_kind"] = _error_kind(values["error_kind"])
-    params = json.loads(values["skip_params"] or "{}")
-    values["skip_params"] = params if isinstance(params, dict) else {}
-    return UploadRecord(**values)
 
 
 class SQLiteUploadStore:
@@ -126,7 +96,7 @@ class SQLiteUploadStore:
         rows = await self._db.execute_fetchall(
             f"INSERT INTO uploads ({', '.join(names)}) VALUES {_placeholders(len(records), len(names))}"  # noqa: S608
             " RETURNING id, interaction_id, position",
-            [_column(r, n) for r in records for n in names],
+            [upload_column(r, n) for r in records for n in names],
         )
         ids = {(int(r[1]), int(r[2])): int(r[0]) for r in rows}
         return [ids[(r.interaction_id, r.position)] for r in records]
@@ -162,7 +132,7 @@ class SQLiteUploadStore:
 
     async def _select(self, where: str, params: Sequence[Any] = ()) -> list[UploadRecord]:
         rows = await self._db.execute_fetchall(f"SELECT * FROM uploads WHERE {where}", params)  # noqa: S608
-        return [_record(row) for row in rows]
+        return [upload_record(row) for row in rows]
 
     async def get(self, upload_id: int) -> UploadRecord | None:
         return await self._gets(upload_id)

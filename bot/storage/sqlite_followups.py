@@ -8,90 +8,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import aiosqlite
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
-
-#: Columns written from a record; `budget_guild` and `budget_day` are added by `reserve`.
-_FIELDS = (
-    "user_id", "guild_id", "channel_id", "application_id", "interaction_id", "interaction_token",
-    "locale", "action", "origin", "source_id", "source_clip_id", "source_label", "task_type", "model",
-    "credits", "state", "task_id", "callback_token",
-)  # fmt: skip
-_INSERTED = (
-    *_FIELDS,
-    "budget_guild",
-    "budget_day",
-    "token_expires_ms",
-    "created_ms",
-    "updated_ms",
-    "next_poll_ms",
+from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.storage.rows import (
+    FOLLOW_UP_INSERTED,
+    SONG_FIELDS,
+    follow_up_record,
+    follow_up_values,
+    ms,
+    seconds,
 )
-_SONG_FIELDS = ("position", "clip_id", "title", "duration", "audio_url", "tags")
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
-
-def _seconds(ms: int | None) -> float:
-    return (ms or 0) / 1000
-
-
-def _error_kind(value: str | None) -> ErrorKind | None:
-    if value is None:
-        return None
-    try:
-        return ErrorKind(value)
-    except ValueError:
-        return ErrorKind.FAILED
-
-
-def _record(row: aiosqlite.Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
-    return FollowUpRecord(
-        id=int(row["id"]),
-        user_id=int(row["user_id"]),
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        application_id=int(row["application_id"]),
-        interaction_id=int(row["interaction_id"]),
-        interaction_token=str(row["interaction_token"]),
-        token_expires_at=_seconds(row["token_expires_ms"]),
-        locale=str(row["locale"]),
-        action=FollowUpAction(row["action"]),
-        origin=ClipOrigin(row["origin"]),
-        source_id=int(row["source_id"]),
-        source_clip_id=str(row["source_clip_id"]),
-        source_label=str(row["source_label"]),
-        task_type=str(row["task_type"]),
-        model=str(row["model"]),
-        credits=int(row["credits"]),
-        state=FollowUpState(row["state"]),
-        task_id=row["task_id"],
-        callback_token=row["callback_token"],
-        error_kind=_error_kind(row["error_kind"]),
-        error_detail=row["error_detail"],
-        delivered=bool(row["delivered"]),
-        created_at=_seconds(row["created_ms"]),
-        updated_at=_seconds(row["updated_ms"]),
-        next_poll_at=_seconds(row["next_poll_ms"]),
-        songs=list(songs),
-    )
-
-
-def _song(row: aiosqlite.Row) -> Song:
-    return Song(
-        id=int(row["id"]),
-        position=int(row["position"]),
-        clip_id=str(row["clip_id"]),
-        title=str(row["title"]),
-        duration=row["duration"],
-        audio_url=row["audio_url"],
-        tags=str(row["tags"]),
-    )
+from bot.storage.rows import song as song_from_row
 
 
 class SQLiteFollowUpStore:
@@ -105,15 +35,12 @@ class SQLiteFollowUpStore:
         self, record: FollowUpRecord, *, day: str, daily_budget: int, cooldown_since: float
     ) -> FollowUpRecord | None:
         now = self._clock()
-        values: list[Any] = [
-            getattr(record, name).value if name in ("action", "origin", "state") else getattr(record, name)
-            for name in _FIELDS
-        ]
+        values = follow_up_values(record)
         values += [
-            record.budget_guild, day, _ms(record.token_expires_at), _ms(now), _ms(now), _ms(record.next_poll_at)
+            record.budget_guild, day, ms(record.token_expires_at), ms(now), ms(now), ms(record.next_poll_at)
         ]  # fmt: skip
         rows = await self._db.execute_fetchall(
-            f"INSERT INTO follow_ups ({', '.join(_INSERTED)}) SELECT {', '.join('?' * len(_INSERTED))}"  # noqa: S608
+            f"INSERT INTO follow_ups ({', '.join(FOLLOW_UP_INSERTED)}) SELECT {', '.join('?' * len(FOLLOW_UP_INSERTED))}"  # noqa: S608
             " WHERE (? = 0 OR (SELECT COALESCE(SUM(credits), 0) FROM follow_ups"
             "   WHERE budget_guild = ? AND budget_day = ?) + ? <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ? AND created_ms >= ?"
@@ -122,7 +49,7 @@ class SQLiteFollowUpStore:
             [
                 *values,
                 daily_budget, record.budget_guild, day, record.credits, daily_budget,
-                record.user_id, _ms(cooldown_since),
+                record.user_id, ms(cooldown_since),
             ],
         )  # fmt: skip
         if not rows:
@@ -151,12 +78,12 @@ class SQLiteFollowUpStore:
             (user_id,),
         )
         value = next(iter(rows))[0]
-        return None if value is None else _seconds(int(value))
+        return None if value is None else seconds(int(value))
 
     async def set_task(self, follow_up_id: int, task_id: str, next_poll_at: float) -> None:
         await self._db.execute(
             "UPDATE follow_ups SET task_id = ?, next_poll_ms = ?, updated_ms = ? WHERE id = ?",
-            (task_id, _ms(next_poll_at), _ms(self._clock()), follow_up_id),
+            (task_id, ms(next_poll_at), ms(self._clock()), follow_up_id),
         )
 
     async def finish(
@@ -171,12 +98,12 @@ class SQLiteFollowUpStore:
     ) -> bool:
         if songs:
             # Songs first, each once: a crash before the state changes leaves them for the next try.
-            width = len(_SONG_FIELDS) + 1
+            width = len(SONG_FIELDS) + 1
             rows = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(songs))
             await self._db.execute(
-                f"WITH v(follow_up_id, {', '.join(_SONG_FIELDS)}) AS (VALUES {rows})"  # noqa: S608
-                f" INSERT INTO follow_up_songs (follow_up_id, {', '.join(_SONG_FIELDS)})"
-                f" SELECT follow_up_id, {', '.join(_SONG_FIELDS)} FROM v WHERE EXISTS"
+                f"WITH v(follow_up_id, {', '.join(SONG_FIELDS)}) AS (VALUES {rows})"  # noqa: S608
+                f" INSERT INTO follow_up_songs (follow_up_id, {', '.join(SONG_FIELDS)})"
+                f" SELECT follow_up_id, {', '.join(SONG_FIELDS)} FROM v WHERE EXISTS"
                 "  (SELECT 1 FROM follow_ups WHERE id = ? AND state = 'pending')"
                 " ON CONFLICT (follow_up_id, position) DO NOTHING",
                 [
@@ -205,7 +132,7 @@ class SQLiteFollowUpStore:
                 error_kind.value if error_kind else None,
                 detail or None,
                 1 if refund else 0,
-                _ms(self._clock()),
+                ms(self._clock()),
                 follow_up_id,
             ),
         )
@@ -216,9 +143,9 @@ class SQLiteFollowUpStore:
             "UPDATE follow_ups SET next_poll_ms = ? WHERE id IN (SELECT id FROM follow_ups"
             " WHERE state = 'pending' AND next_poll_ms <= ? ORDER BY next_poll_ms, id LIMIT ?)"
             " RETURNING *",
-            (_ms(next_poll_at), _ms(now), limit),
+            (ms(next_poll_at), ms(now), limit),
         )
-        return sorted((_record(r) for r in rows), key=lambda r: r.key)
+        return sorted((follow_up_record(r) for r in rows), key=lambda r: r.key)
 
     async def get(self, follow_up_id: int) -> FollowUpRecord | None:
         rows = list(await self._db.execute_fetchall("SELECT * FROM follow_ups WHERE id = ?", (follow_up_id,)))
@@ -227,7 +154,7 @@ class SQLiteFollowUpStore:
         songs = await self._db.execute_fetchall(
             "SELECT * FROM follow_up_songs WHERE follow_up_id = ? ORDER BY position", (follow_up_id,)
         )
-        return _record(rows[0], [_song(s) for s in songs])
+        return follow_up_record(rows[0], [song_from_row(s) for s in songs])
 
     async def song(self, song_id: int) -> tuple[Song, FollowUpRecord] | None:
         rows = list(await self._db.execute_fetchall("SELECT * FROM follow_up_songs WHERE id = ?", (song_id,)))
@@ -236,7 +163,7 @@ class SQLiteFollowUpStore:
         made_by = await self.get(int(rows[0]["follow_up_id"]))
         if made_by is None or made_by.state is not FollowUpState.SUCCEEDED:
             return None
-        return _song(rows[0]), made_by
+        return song_from_row(rows[0]), made_by
 
     async def mark_delivered(self, follow_up_id: int) -> None:
         await self._db.execute(
@@ -249,13 +176,13 @@ class SQLiteFollowUpStore:
         rows = await self._db.execute_fetchall(
             "UPDATE follow_ups SET retry_ms = ? WHERE delivered = 0 AND state != 'pending' AND updated_ms <= ?"
             " AND retry_ms <= ? RETURNING id",
-            (_ms(until), _ms(settled_before), _ms(now)),
+            (ms(until), ms(settled_before), ms(now)),
         )
         found = [await self.get(int(r[0])) for r in sorted(rows, key=lambda r: int(r[0]))]
         return [r for r in found if r is not None]
 
     async def prune(self, finished_before: float) -> int:
-        cutoff = _ms(finished_before)
+        cutoff = ms(finished_before)
         await self._db.execute("DELETE FROM webhook_deliveries WHERE received_ms < ?", (cutoff,))
         await self._db.execute(
             "DELETE FROM follow_up_songs WHERE follow_up_id IN (SELECT id FROM follow_ups"
@@ -275,7 +202,7 @@ class SQLiteFollowUpStore:
             " callback_token = CASE WHEN state = 'pending' THEN callback_token END"
             " WHERE (interaction_token <> '' AND (token_expires_ms <= ? OR delivered = 1))"
             " OR (callback_token IS NOT NULL AND state <> 'pending')",
-            (_ms(now), _ms(now)),
+            (ms(now), ms(now)),
         ) as cursor:
             return int(cursor.rowcount)
 
@@ -301,14 +228,14 @@ class SQLiteFollowUpStore:
         rows = await self._db.execute_fetchall(
             "INSERT INTO webhook_deliveries (webhook_id, received_ms) VALUES (?, ?)"
             " ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id",
-            (webhook_id, _ms(now)),
+            (webhook_id, ms(now)),
         )
         return bool(list(rows))
 
     async def raise_alert(self, name: str, now: float) -> bool:
         rows = await self._db.execute_fetchall(
             "INSERT INTO owner_alerts (name, raised_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name",
-            (name, _ms(now)),
+            (name, ms(now)),
         )
         return bool(list(rows))
 

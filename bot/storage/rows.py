@@ -1,0 +1,130 @@
+"""Records to rows and back, the same for every backend: a row is read by column name (aiosqlite's `Row`
+and asyncpg's `Record` both are), and times of follow-ups are integer milliseconds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from bot.domain.errors import ErrorKind
+from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+
+#: The upload log's columns: one per field of the record.
+UPLOAD_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+
+#: Follow-up columns written from a record; `budget_guild` and `budget_day` are added when reserving.
+FOLLOW_UP_FIELDS = (
+    "user_id", "guild_id", "channel_id", "application_id", "interaction_id", "interaction_token",
+    "locale", "action", "origin", "source_id", "source_clip_id", "source_label", "task_type", "model",
+    "credits", "state", "task_id", "callback_token",
+)  # fmt: skip
+FOLLOW_UP_INSERTED = (
+    *FOLLOW_UP_FIELDS,
+    "budget_guild",
+    "budget_day",
+    "token_expires_ms",
+    "created_ms",
+    "updated_ms",
+    "next_poll_ms",
+)
+SONG_FIELDS = ("position", "clip_id", "title", "duration", "audio_url", "tags")
+
+
+class Row(Protocol):
+    """A row read by column name."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+def ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def seconds(milliseconds: int | None) -> float:
+    return (milliseconds or 0) / 1000
+
+
+def error_kind(value: str | None) -> ErrorKind | None:
+    """A stored error kind; one this bot does not know (written by a newer one) reads as a plain failure."""
+    if value is None:
+        return None
+    try:
+        return ErrorKind(value)
+    except ValueError:
+        return ErrorKind.FAILED
+
+
+def upload_column(record: UploadRecord, name: str) -> Any:
+    """A record's field as the store keeps it."""
+    value = getattr(record, name)
+    if name == "skip_params":
+        return json.dumps(value)
+    if isinstance(value, UploadState | SourceKind | ErrorKind):
+        return value.value
+    return value
+
+
+def upload_record(row: Row) -> UploadRecord:
+    values: dict[str, Any] = {name: row[name] for name in UPLOAD_COLUMNS}
+    values["delivered"] = bool(values["delivered"])
+    values["state"] = UploadState(values["state"])
+    values["source_kind"] = SourceKind(values["source_kind"])
+    values["error_kind"] = error_kind(values["error_kind"])
+    params = json.loads(values["skip_params"] or "{}")
+    values["skip_params"] = params if isinstance(params, dict) else {}
+    return UploadRecord(**values)
+
+
+def follow_up_values(record: FollowUpRecord) -> list[Any]:
+    """The values of FOLLOW_UP_FIELDS for `record`."""
+    return [
+        getattr(record, name).value if name in ("action", "origin", "state") else getattr(record, name)
+        for name in FOLLOW_UP_FIELDS
+    ]
+
+
+def follow_up_record(row: Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
+    return FollowUpRecord(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        application_id=int(row["application_id"]),
+        interaction_id=int(row["interaction_id"]),
+        interaction_token=str(row["interaction_token"]),
+        token_expires_at=seconds(row["token_expires_ms"]),
+        locale=str(row["locale"]),
+        action=FollowUpAction(row["action"]),
+        origin=ClipOrigin(row["origin"]),
+        source_id=int(row["source_id"]),
+        source_clip_id=str(row["source_clip_id"]),
+        source_label=str(row["source_label"]),
+        task_type=str(row["task_type"]),
+        model=str(row["model"]),
+        credits=int(row["credits"]),
+        state=FollowUpState(row["state"]),
+        task_id=row["task_id"],
+        callback_token=row["callback_token"],
+        error_kind=error_kind(row["error_kind"]),
+        error_detail=row["error_detail"],
+        delivered=bool(row["delivered"]),
+        created_at=seconds(row["created_ms"]),
+        updated_at=seconds(row["updated_ms"]),
+        next_poll_at=seconds(row["next_poll_ms"]),
+        songs=list(songs),
+    )
+
+
+def song(row: Row) -> Song:
+    return Song(
+        id=int(row["id"]),
+        position=int(row["position"]),
+        clip_id=str(row["clip_id"]),
+        title=str(row["title"]),
+        duration=row["duration"],
+        audio_url=row["audio_url"],
+        tags=str(row["tags"]),
+    )
