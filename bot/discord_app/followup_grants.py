@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 
@@ -20,7 +21,8 @@ from bot.domain.followups import ClipOrigin, FollowUpAction
 #: How long a grant may be used: as long as the interaction that handed it out.
 GRANT_LIFETIME = 15 * 60
 #: `expires.signature`, as it appears at the end of a custom_id.
-GRANT_PATTERN = r"\d{1,12}\.[0-9a-f]{16}"
+GRANT_PATTERN = r"[0-9]{1,12}\.[0-9a-f]{16}"
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 
 
 class Grants:
@@ -46,7 +48,7 @@ class Grants:
     ) -> bool:
         """The grant was issued by this bot to this member for this clip and action, and has not expired."""
         expires_text, _, signature = grant.partition(".")
-        if not expires_text.isdigit() or int(expires_text) < self._clock():
+        if not _EXPIRES.fullmatch(expires_text) or int(expires_text) < self._clock():
             return False
         wanted = self._signature(user_id, action, origin, source_id, int(expires_text))
         return hmac.compare_digest(wanted, signature)

@@ -3,7 +3,7 @@ token, and good for a limited time."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.discord_app.followup_grants import GRANT_LIFETIME, Grants
@@ -38,6 +38,7 @@ def test_a_grant_holds_for_its_member_clip_and_action_until_it_expires() -> None
 
 
 @given(st.text(max_size=40))
+@example("¹.0123456789abcdef")  # a digit to str.isdigit, not to int()
 def test_anything_but_a_grant_the_bot_issued_is_refused(made_up: str) -> None:
     assert not grants().valid(made_up, 5, EXTEND, UPLOAD, 12)
 
