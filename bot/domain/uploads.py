@@ -31,6 +31,8 @@ from bot.domain.sources import Source, SourceRejected
 log = logging.getLogger("bot.uploads")
 
 CALLBACK_PATH = "/musicapi/callback"
+#: How long admitting an upload waits for the store to count the member's uploads on other instances.
+ELSEWHERE_WITHIN = 1.0
 
 
 class Admission(StrEnum):
@@ -157,7 +159,13 @@ class UploadService:
         """The member's uploads that other live instances are sending (0 when this one is alone)."""
         if self.presence is None or not self.presence.others:
             return 0
-        return await self.store.pending_count(user_id, other_than=self.instance)
+        try:
+            async with asyncio.timeout(ELSEWHERE_WITHIN):
+                return await self.store.pending_count(user_id, other_than=self.instance)
+        except TimeoutError:
+            # The member's first answer must come within Discord's 3 s: count this instance's alone.
+            log.warning("the store took over %.0fs to count uploads on other instances", ELSEWHERE_WITHIN)
+            return 0
 
     async def admit(self, user_id: int, count: int, limit: int) -> Admission:
         """Hold `count` upload slots for a member and `count` places in the line, or nothing.

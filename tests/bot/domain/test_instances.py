@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.instances import Presence, share
-from bot.domain.ports import UploadStore
+from bot.domain.ports import MusicAPI, UploadStore
 from bot.domain.queue import UploadQueue
+from bot.domain.uploads import Admission, UploadService
 from bot.storage.sqlite import SQLiteUploadStore
 
 
@@ -159,3 +160,35 @@ async def test_an_instance_that_cannot_be_heard_sends_nothing_new_until_it_is(tm
         assert line.concurrency == 4
     finally:
         await store.close()
+
+
+class SlowCount(Unreachable):
+    """The store, counting a member's uploads on other instances slower than a first answer may wait."""
+
+    async def pending_count(self, user_id: int, *, other_than: str) -> int:
+        await asyncio.sleep(30)
+        return 99
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def test_a_slow_count_of_other_instances_uploads_does_not_hold_up_the_first_answer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await SQLiteUploadStore.open(tmp_path / "log.db")
+    slow = SlowCount(store)
+    line = UploadQueue(concurrency=4, capacity=10, typical_turn=1.0)
+    await Presence(store=store, name="b", timeout=30, concurrency=4, line=line).beat()  # another instance
+    presence = Presence(store=cast(UploadStore, slow), name="a", timeout=30, concurrency=4, line=line)
+    await presence.beat()
+    uploads = UploadService(
+        client=cast(MusicAPI, None), store=cast(UploadStore, slow), queue=line, upload_timeout=10,
+        request_timeout=5, presence=presence,
+    )  # fmt: skip
+    try:
+        admitted = await asyncio.wait_for(uploads.admit(1, 1, limit=1), 10)
+    finally:
+        await store.close()
+    assert admitted is Admission.ADMITTED  # counted on this instance alone
+    assert "to count uploads on other instances" in caplog.text
