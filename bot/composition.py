@@ -236,7 +236,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         presence,
         housekeeping,
         follow_ups,
-        FollowUpWatcher(follow_ups),
+        FollowUpWatcher(follow_ups, presence=presence),
     )
 
 

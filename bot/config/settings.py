@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, SecretStr, ValidationError, model_validato
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.storage.urls import check as check_database_url
+from bot.storage.urls import is_postgres
 
 #: Variables whose values are never shown, not even when they are malformed.
 SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET"})
@@ -255,6 +256,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
                 f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
+            )
+        if self.shard_ids is not None and not is_postgres(self.database_url):
+            raise ValueError(
+                "SHARD_IDS runs a part of the bot's shards, beside other instances: they share their uploads "
+                "through PostgreSQL, so DATABASE_URL must be a postgresql:// URL"
             )
         if self.shard_ids is not None and self.shard_count is None:
             raise ValueError("SHARD_IDS needs SHARD_COUNT: how many shards the whole bot runs")

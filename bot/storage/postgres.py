@@ -140,10 +140,16 @@ class PostgresUploadStore:
         return {int(row["id"]) for row in rows}
 
     async def claim_undelivered(self, *, settled_before: float, now: float, until: float) -> list[int]:
+        # An answer is a whole message: its rows are claimed together, by whoever holds the interaction's
+        # advisory lock (the rows of one message never go to two instances). The outer `retry_at` check is
+        # evaluated again on a row another instance has just claimed, so a late claim comes back empty.
         rows = await self._pool.fetch(
-            "UPDATE uploads SET retry_at = $3 WHERE id IN ("
-            " SELECT id FROM uploads WHERE NOT delivered AND state != 'pending' AND updated_at <= $1"
-            " AND retry_at <= $2 ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id, interaction_id",
+            "UPDATE uploads SET retry_at = $3 WHERE interaction_id IN ("
+            " SELECT interaction_id FROM uploads WHERE NOT delivered AND state != 'pending'"
+            " AND updated_at <= $1 AND retry_at <= $2 GROUP BY interaction_id"
+            " HAVING pg_try_advisory_xact_lock(interaction_id))"
+            " AND NOT delivered AND state != 'pending' AND retry_at <= $2"
+            " RETURNING id, interaction_id",
             settled_before,
             now,
             until,

@@ -102,7 +102,7 @@ class PostgresFollowUpStore:
 
     async def set_task(self, follow_up_id: int, task_id: str, next_poll_at: float) -> None:
         await self._pool.execute(
-            "UPDATE follow_ups SET task_id = $1, next_poll_ms = $2, updated_ms = $3 WHERE id = $4",
+            "UPDATE follow_ups SET task_id = $1, next_poll_ms = $2, updated_ms = $3 WHERE id = $4 AND state = 'pending'",
             task_id,
             ms(next_poll_at),
             ms(self._clock()),

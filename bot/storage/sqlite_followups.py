@@ -82,7 +82,7 @@ class SQLiteFollowUpStore:
 
     async def set_task(self, follow_up_id: int, task_id: str, next_poll_at: float) -> None:
         await self._db.execute(
-            "UPDATE follow_ups SET task_id = ?, next_poll_ms = ?, updated_ms = ? WHERE id = ?",
+            "UPDATE follow_ups SET task_id = ?, next_poll_ms = ?, updated_ms = ? WHERE id = ? AND state = 'pending'",
             (task_id, ms(next_poll_at), ms(self._clock()), follow_up_id),
         )
 

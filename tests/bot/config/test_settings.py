@@ -273,9 +273,18 @@ def test_a_postgresql_url_is_taken_and_its_password_kept_secret_from_the_log() -
     ("ids", "expected"), [("0", (0,)), ("1, 0", (0, 1)), ("0-3", (0, 1, 2, 3)), ("0-1,4", (0, 1, 4))]
 )
 def test_shard_ids_are_numbers_and_ranges(ids: str, expected: tuple[int, ...]) -> None:
-    s = load(SHARD_COUNT="8", SHARD_IDS=ids)
+    s = load(SHARD_COUNT="8", SHARD_IDS=ids, DATABASE_URL=PG)
     assert s.shard_ids == expected
     assert s.instance_name == f"shards {','.join(map(str, expected))} of 8"
+
+
+PG = "postgresql://bot@db/music"
+
+
+def test_a_shard_range_needs_the_store_it_shares_with_the_other_instances() -> None:
+    err = error_for(SHARD_COUNT="2", SHARD_IDS="0")
+    assert err.names == ["SHARD_IDS"] and "DATABASE_URL must be a postgresql:// URL" in str(err)
+    assert load(SHARD_COUNT="2").shard_count == 2  # one process running both shards may keep SQLite
 
 
 def test_without_shard_settings_one_process_runs_every_shard() -> None:
@@ -288,13 +297,13 @@ def test_malformed_shard_ids_are_named(ids: str) -> None:
     if not ids:
         assert load(SHARD_COUNT="2", SHARD_IDS=ids).shard_ids is None  # blank means the default
         return
-    err = error_for(SHARD_COUNT="4", SHARD_IDS=ids)
+    err = error_for(SHARD_COUNT="4", SHARD_IDS=ids, DATABASE_URL=PG)
     assert err.names == ["SHARD_IDS"]
 
 
 def test_shard_ids_need_a_count_that_covers_them() -> None:
-    assert error_for(SHARD_IDS="0").names == ["SHARD_IDS"]
-    err = error_for(SHARD_COUNT="2", SHARD_IDS="1-2")
+    assert error_for(SHARD_IDS="0", DATABASE_URL=PG).names == ["SHARD_IDS"]
+    err = error_for(SHARD_COUNT="2", SHARD_IDS="1-2", DATABASE_URL=PG)
     assert err.names == ["SHARD_IDS"] and "numbered 0 to 1" in str(err)
     assert error_for(SHARD_COUNT="0").names == ["SHARD_COUNT"]
 

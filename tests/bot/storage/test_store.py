@@ -7,6 +7,8 @@ import dataclasses
 import time
 from collections.abc import Callable
 
+import asyncpg
+
 from bot.domain.errors import ErrorKind
 from bot.domain.ports import UploadStore
 from bot.domain.records import SourceKind, UploadRecord, UploadState
@@ -185,3 +187,55 @@ async def test_a_members_pending_uploads_on_other_instances_are_counted(store: U
     assert await store.pending_count(5, other_than="b") == 0
     got = await store.get(mine.key)
     assert got is not None and got.instance == "a"
+
+
+async def test_an_unshown_message_is_claimed_whole_by_one_instance(store_url: str) -> None:
+    stores = [await open_store(store_url) for _ in range(4)]
+    try:
+        first = stores[0]
+        for interaction in range(20):
+            for position in range(3):
+                row = await first.add(record(100 + interaction, position))
+                await first.finish(row.key, clip_id="c")
+        settled = time.time() + 1
+        claims = await asyncio.gather(
+            *(s.claim_undelivered(settled_before=settled, now=settled, until=settled + 60) for s in stores)
+        )
+        # Every message went to exactly one instance, all its rows with it.
+        assert sorted(i for claim in claims for i in claim) == list(range(100, 120))
+        for s in stores:
+            assert (
+                await s.claim_undelivered(settled_before=settled, now=settled + 1, until=settled + 60) == []
+            )
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_a_message_whose_row_is_busy_is_still_claimed_whole_on_postgresql(postgres_url: str) -> None:
+    """A row locked by some other transaction (a finish under way) must not split its message between two
+    claims: the claim waits for it rather than taking the message's other rows alone."""
+    first, second = await open_store(postgres_url), await open_store(postgres_url)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        rows = [await first.add(record(7, position)) for position in range(3)]
+        for row in rows:
+            await first.finish(row.key, clip_id="c")
+        settled = time.time() + 1
+        busy = conn.transaction()
+        await busy.start()
+        await conn.execute("SELECT 1 FROM uploads WHERE id = $1 FOR UPDATE", rows[0].key)
+        claim = asyncio.create_task(
+            first.claim_undelivered(settled_before=settled, now=settled, until=settled + 60)
+        )
+        await asyncio.sleep(0.3)
+        await busy.rollback()
+        claimed_first = await claim
+        claimed_second = await second.claim_undelivered(
+            settled_before=settled, now=settled + 1, until=settled + 60
+        )
+    finally:
+        await conn.close()
+        await first.close()
+        await second.close()
+    assert (claimed_first, claimed_second) == ([7], [])
