@@ -78,6 +78,7 @@ class App:
         until it closes."""
         s = self.settings
         await self.bot.login(s.discord_token.get_secret_value())
+        await self.presence.take_name()
         await self.presence.beat()
         await self.watcher.recover()
         await self.follow_up_watcher.recover()

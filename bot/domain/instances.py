@@ -20,6 +20,8 @@ from bot.domain.queue import UploadQueue
 
 log = logging.getLogger(__name__)
 
+#: Seconds between tries to take this instance's name while another process holds it.
+TAKE_OVER_EVERY = 1.0
 #: Seconds between heartbeats (at most), and while this instance still waits for part of its share.
 REGULAR_BEAT = 5.0
 EAGER_BEAT = 1.0
@@ -79,6 +81,19 @@ class Presence:
     def alive(self, instance: str) -> bool:
         """Whether the instance named `instance` was alive at the last beat (this one always is)."""
         return instance == self.name or instance in self._live
+
+    async def take_name(self) -> None:
+        """Hold this instance's name (its shards) for as long as the process runs. While another process
+        holds it (running the same shards: the one being replaced, say), wait until that one stops, so
+        that no interaction reaches two processes and nothing is sent twice."""
+        told = False
+        while not await self._store.hold_name(self.name):
+            if not told:
+                log.warning("another process runs %s: waiting for it to stop before taking over", self.name)
+                told = True
+            await asyncio.sleep(TAKE_OVER_EVERY)
+        if told:
+            log.info("the other process stopped: this one runs %s now", self.name)
 
     async def beat(self) -> None:
         """See who else is alive and what they hold, take this instance's share of what is free, and say

@@ -89,6 +89,11 @@ class UploadStore(Protocol):
         so each decides knowing what the others hold. Returns the others."""
         ...
 
+    async def hold_name(self, instance: str) -> bool:
+        """Take the name `instance` for this process for as long as it runs (released when it stops, or
+        dies); False while another process holds it."""
+        ...
+
     async def leave(self, instance: str) -> None:
         """The instance stops: the others need not wait for its heartbeat to lapse."""
         ...

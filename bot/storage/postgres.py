@@ -24,6 +24,8 @@ _INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
 _MIGRATION_LOCK = 0x6D75_7369_6362_6F74
 #: Heartbeats of instances take turns under this advisory lock (each decides knowing what others hold).
 _HEARTBEAT_LOCK = _MIGRATION_LOCK + 1
+#: Instance names are held under this advisory lock class (one process per name).
+_NAME_LOCK = 0x6E61
 #: Connections each instance may hold.
 POOL_SIZE = 10
 
@@ -39,6 +41,8 @@ class PostgresUploadStore:
     def __init__(self, pool: asyncpg.Pool, clock: Callable[[], float] = time.time) -> None:
         self._pool = pool
         self._clock = clock
+        #: Connections holding an instance name's lock (for the life of the process).
+        self._names: dict[str, asyncpg.Connection] = {}
 
     @classmethod
     async def open(cls, url: str, clock: Callable[[], float] = time.time) -> PostgresUploadStore:
@@ -176,6 +180,17 @@ class PostgresUploadStore:
             )
         return others
 
+    async def hold_name(self, instance: str) -> bool:
+        # A session lock on a connection kept for it: the server lets it go when the connection ends.
+        if instance in self._names:
+            return True
+        conn = await self._pool.acquire()
+        if await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _NAME_LOCK, instance):
+            self._names[instance] = conn
+            return True
+        await self._pool.release(conn)
+        return False
+
     async def leave(self, instance: str) -> None:
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
 
@@ -224,6 +239,9 @@ class PostgresUploadStore:
             return False
 
     async def close(self) -> None:
+        for conn in self._names.values():
+            await self._pool.release(conn)  # a released connection is reset: its session locks go too
+        self._names.clear()
         await self._pool.close()
 
 

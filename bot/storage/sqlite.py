@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -34,8 +37,12 @@ class SQLiteUploadStore:
     """The upload log in one SQLite file. Writes and lookups made in the same turn of the event loop go to
     the worker thread as one statement: under a burst that is one trip (and one WAL commit) for many."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, clock: Callable[[], float] = time.time, path: Path | None = None
+    ) -> None:
         self._db = db
+        self._path = path
+        self._names: dict[str, int] = {}  # instance name -> the open file holding its lock
         self._clock = clock
         self._inserts = Batched(self._insert_many, max_batch=MAX_BATCH)
         self._finishes = Batched(self._finish_many, max_batch=MAX_BATCH)
@@ -65,7 +72,7 @@ class SQLiteUploadStore:
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return cls(db, path=None if str(path) == ":memory:" else path)
 
     async def add(self, record: UploadRecord) -> UploadRecord:
         now = self._clock()
@@ -195,6 +202,21 @@ class SQLiteUploadStore:
             await self._db.execute("COMMIT")
         return others
 
+    async def hold_name(self, instance: str) -> bool:
+        # An exclusive lock on a file beside the database: the system lets it go when the process ends.
+        if self._path is None or instance in self._names:
+            return True
+        digest = hashlib.sha256(instance.encode()).hexdigest()[:16]
+        lock_path = self._path.with_name(f"{self._path.name}.{digest}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._names[instance] = fd
+        return True
+
     async def leave(self, instance: str) -> None:
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))
 
@@ -247,6 +269,9 @@ class SQLiteUploadStore:
 
     async def close(self) -> None:
         await self._db.close()
+        for fd in self._names.values():
+            os.close(fd)  # and with it the lock
+        self._names.clear()
 
 
 async def migrate(db: aiosqlite.Connection) -> int:

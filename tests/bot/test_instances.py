@@ -242,3 +242,50 @@ async def test_an_upload_finished_by_the_other_instance_frees_its_members_slot_o
     assert "You have uploads in progress" not in str(
         harness.discord.sent("POST", f"/interactions/{again['id']}/")[0].json
     )
+
+
+async def test_a_second_process_for_the_same_shards_waits_and_takes_over_when_the_first_stops(
+    harness: Harness, postgres_url: str
+) -> None:
+    def env(port: int) -> dict[str, str]:
+        return harness.env(
+            DATABASE_URL=postgres_url,
+            SHARD_COUNT="1",
+            SHARD_IDS="0",
+            WEB_PORT=str(port),
+            INSTANCE_TIMEOUT="3",
+        )
+
+    first = await run_bot(env(free_port()), harness.tmp_path, launcher=True)
+    second: asyncio.subprocess.Process | None = None
+    try:
+        async with asyncio.timeout(30):
+            while len(harness.discord.shard_of) < 1:  # noqa: ASYNC110 - no event for it
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        second = await run_bot(env(free_port()), harness.tmp_path, launcher=True)
+        await asyncio.sleep(3)  # it has logged in, and waits: no second connection to the gateway
+        assert len(harness.discord.shard_of) == 1
+        payload = await harness.interact(payloads.upload(url=LINK))
+        assert "clip_id" in await harness.answer(payload)
+        old_connection = set(harness.discord.shard_of)
+        first.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.wait(), 10)
+        async with asyncio.timeout(30):
+            while not set(harness.discord.shard_of) - old_connection:  # noqa: ASYNC110 - no event for it
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        after = await harness.interact(payloads.upload(url=LINK))
+        assert "clip_id" in await harness.answer(after)
+        second.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(second.communicate(), 20)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    log = err.decode()
+    assert "another process runs shards 0 of 1: waiting for it to stop before taking over" in log
+    assert "this one runs shards 0 of 1 now" in log
+    assert len(harness.discord.sent("POST", f"/interactions/{payload['id']}/")) == 1
+    assert len(harness.musicapi.uploads) == 2  # one each: nothing was sent twice
