@@ -79,29 +79,50 @@ class Delivery:
         when the command itself answers (its connection to Discord is already open).
         """
         async with self._lock(interaction_id):
-            if settled and len(settled) == settled[0].batch_size and all(r.finished for r in settled):
-                records = list(settled)
-            else:
-                records = await self._store.by_interaction(interaction_id)
-            if not records:
-                return False
-            first = records[0]
-            done = all(r.finished for r in records)
-            if done and all(r.delivered for r in records):
-                return True
-            texts = Texts(first.locale)
-            view = self._buttons(records, texts) if done and self._buttons is not None else None
-            content = rendering.outcomes(texts, records, follow_ups=view is not None)
-            shown = await self._edit(first, content, interaction, view)
-            path = "edited" if shown else None
-            if not shown and done:
-                path = await self._fallback(first, records, content, view)
-                shown = path is not None
-            if done:
-                self._metrics.answer_shown(path or "undelivered")
-            if shown and done:
-                await self._store.mark_delivered(interaction_id)
+            shown, done = await self._show(interaction_id, settled, interaction, again=False)
+            if shown and not done:
+                # Another instance may have shown the final answer while this earlier one was on its way,
+                # and this one would then stand: look again, and show the final answer once more if so.
+                latest = await self._store.by_interaction(interaction_id)
+                if latest and all(r.finished for r in latest):
+                    shown, _ = await self._show(interaction_id, latest, interaction, again=True)
             return shown
+
+    async def _show(
+        self,
+        interaction_id: int,
+        settled: Sequence[UploadRecord],
+        interaction: discord.Interaction | None,
+        *,
+        again: bool,
+    ) -> tuple[bool, bool]:
+        """Show the interaction's uploads once (`again`: even when its final answer was shown already);
+        whether the member has seen it, and whether it is final."""
+        if settled and len(settled) == settled[0].batch_size and all(r.finished for r in settled):
+            records = list(settled)
+        else:
+            records = await self._store.by_interaction(interaction_id)
+        if not records:
+            return False, False
+        first = records[0]
+        done = all(r.finished for r in records)
+        if done and all(r.delivered for r in records) and not again:
+            return True, True
+        texts = Texts(first.locale)
+        view = self._buttons(records, texts) if done and self._buttons is not None else None
+        content = rendering.outcomes(texts, records, follow_ups=view is not None)
+        shown = await self._edit(first, content, interaction, view)
+        path = "edited" if shown else None
+        if again:
+            return shown, done  # only to put the final answer back in place: never a second post or DM
+        if not shown and done:
+            path = await self._fallback(first, records, content, view)
+            shown = path is not None
+        if done:
+            self._metrics.answer_shown(path or "undelivered")
+        if shown and done:
+            await self._store.mark_delivered(interaction_id)
+        return shown, done
 
     async def _edit(
         self,

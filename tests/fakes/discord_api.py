@@ -51,6 +51,8 @@ class FakeDiscord:
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     members: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     fail: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    #: (method, path-prefix) -> seconds the answer takes (a slow edit, to interleave two of them).
+    slow: dict[tuple[str, str], float] = field(default_factory=dict)
     #: Interactions that have their initial response; a second one is refused (40060), as Discord does.
     acknowledged: set[str] = field(default_factory=set)
     #: Interactions whose first response Discord applies but answers with a 500 all the same.
@@ -93,6 +95,9 @@ class FakeDiscord:
         async with self.new_call:
             self.calls.append(call)
             self.new_call.notify_all()
+        for (method, prefix), seconds in list(self.slow.items()):
+            if request.method == method and path.startswith(prefix):
+                await asyncio.sleep(seconds)
         for (method, prefix), (status, payload) in self.fail.items():
             if request.method == method and path.startswith(prefix):
                 return _json(payload, status)
