@@ -135,6 +135,10 @@ class FollowUpStore(Protocol):
         """Record a webhook delivery id; False when it was seen before (a duplicate)."""
         ...
 
+    async def forget_delivery(self, webhook_id: str) -> None:
+        """A delivery taken by `first_delivery` could not be applied: its retry is to be taken again."""
+        ...
+
     async def raise_alert(self, name: str, now: float) -> bool:
         """Raise the owner alert `name`; False when it is already raised (nobody is told twice)."""
         ...

@@ -249,6 +249,9 @@ class PostgresFollowUpStore:
         )
         return taken is not None
 
+    async def forget_delivery(self, webhook_id: str) -> None:
+        await self._pool.execute("DELETE FROM webhook_deliveries WHERE webhook_id = $1", webhook_id)
+
     async def raise_alert(self, name: str, now: float) -> bool:
         raised = await self._pool.fetchval(
             "INSERT INTO owner_alerts (name, raised_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING name",

@@ -232,6 +232,9 @@ class SQLiteFollowUpStore:
         )
         return bool(list(rows))
 
+    async def forget_delivery(self, webhook_id: str) -> None:
+        await self._db.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+
     async def raise_alert(self, name: str, now: float) -> bool:
         rows = await self._db.execute_fetchall(
             "INSERT INTO owner_alerts (name, raised_ms) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name",

@@ -67,13 +67,20 @@ class FollowUpWebhookReceiver:
         if result.task_id and record.task_id and result.task_id != record.task_id:
             return _status(409, "task mismatch")
         delivery = request.headers.get("X-Webhook-Id") or request.headers.get("Idempotency-Key")
-        if delivery and not await store.first_delivery(f"{record.key}:{delivery[:200]}", self._clock()):
+        seen = f"{record.key}:{delivery[:200]}" if delivery else None
+        if seen and not await store.first_delivery(seen, self._clock()):
             return _status(200, "duplicate")
         if record.finished:
             return _status(410, "already settled")
         if not result.finished:
             return _status(202, "noted")
-        if not await self._service.settle(record, result):
+        try:
+            settled = await self._service.settle(record, result)
+        except Exception:
+            if seen:
+                await store.forget_delivery(seen)  # MusicAPI's retry of this delivery must be taken
+            raise
+        if not settled:
             return _status(410, "already settled")
         return _status(200, "ok")
 

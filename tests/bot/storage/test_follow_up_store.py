@@ -101,6 +101,8 @@ async def test_a_follow_up_is_settled_once_with_its_songs(store: FollowUpStore) 
 async def test_deliveries_and_alerts_are_taken_once(store: FollowUpStore) -> None:
     now = time.time()
     assert await store.first_delivery("evt-1", now) and not await store.first_delivery("evt-1", now)
+    await store.forget_delivery("evt-1")  # it could not be applied: its retry is taken
+    assert await store.first_delivery("evt-1", now) and not await store.first_delivery("evt-1", now)
     assert await store.raise_alert("low", now) and not await store.raise_alert("low", now)
     await store.clear_alert("low")
     assert await store.raise_alert("low", now)
