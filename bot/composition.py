@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -71,6 +72,8 @@ class App:
     follow_ups: FollowUpService
     follow_up_watcher: FollowUpWatcher
     closed: bool = False
+    #: Leave what startup built out of garbage collections (the process runs nothing else).
+    freeze_startup: bool = False
 
     async def start(self) -> None:
         """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
@@ -85,6 +88,8 @@ class App:
         log.info("%s", self.follow_ups.describe())
         await self.web.start(s.web_host, s.web_port)
         self.presence.start()
+        if self.freeze_startup:
+            gc.freeze()  # what startup built lives as long as the process: later collections skip it
         self.watcher.start()
         self.housekeeping.start()
         self.follow_up_watcher.start()
@@ -282,6 +287,7 @@ async def run(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with new_http_session(settings.musicapi_concurrency) as session, assemble(settings, session) as app:
+        app.freeze_startup = True
         runner = asyncio.create_task(app.start())
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
