@@ -4,11 +4,11 @@ whose member has not seen them shown again, after a restart too."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from bot.domain.background import Background
 from bot.domain.followup_service import REDELIVER_EVERY, FollowUpService
 from bot.domain.instances import Presence
 
@@ -27,7 +27,7 @@ class FollowUpWatcher:
         self._presence = presence
         self._clock = clock
         self._last_redelivery = clock()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("follow-up-watcher")
 
     async def recover(self) -> None:
         """At startup: show results settled while the bot could not show them. Pending follow-ups need
@@ -37,14 +37,10 @@ class FollowUpWatcher:
         await self._service.redeliver(older_than=0.0 if alone else REDELIVER_EVERY)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="follow-up-watcher")
+        self._background.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _loop(self) -> None:
         tick = min(max(self._service.policy.poll_interval / 2, 0.05), 5.0)

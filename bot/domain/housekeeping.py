@@ -6,11 +6,11 @@ Every step is one idempotent store operation, so several instances may run it at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from bot.domain.background import Background
 from bot.domain.followup_ports import FollowUpStore
 from bot.domain.followups import budget_day
 from bot.domain.ports import UploadStore
@@ -41,7 +41,7 @@ class Housekeeping:
         self._follow_ups = follow_ups
         self._retention = retention_days * DAY
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("housekeeping")
 
     async def erase(self) -> int:
         """Erase what no answer or callback will need any more; return how many uploads changed."""
@@ -77,14 +77,10 @@ class Housekeeping:
         return await self._store.history(user_id, limit=limit, offset=offset)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="housekeeping")
+        self._background.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _loop(self) -> None:
         """Erase every ERASE_EVERY seconds and prune every PRUNE_EVERY, both at once on start; a step that

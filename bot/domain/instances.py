@@ -10,11 +10,11 @@ grows as the others shrink to their new shares and their requests end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from bot.domain.background import Background
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 
@@ -60,7 +60,7 @@ class Presence:
         self._line = line
         self._clock = clock
         self._live: list[str] = [name]
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("presence")
         self._crowded = False
         self._target = concurrency
         self._granted = concurrency
@@ -138,7 +138,7 @@ class Presence:
         self._crowded = crowded
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="presence")
+        self._background.start(self._loop())
 
     async def _loop(self) -> None:
         while True:
@@ -159,11 +159,7 @@ class Presence:
 
     async def stop(self) -> None:
         """Stop beating and leave, so that the others take over at once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
         try:
             await self._store.leave(self.name)
         except Exception:

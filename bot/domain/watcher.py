@@ -5,11 +5,11 @@ stopped. Polls and retries are claimed through the store, so no two instances do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from bot.domain.background import Background
 from bot.domain.errors import ShuttingDown, UploadError, UploadTimedOut, UploadUnconfirmed
 from bot.domain.instances import Presence
 from bot.domain.ports import Deliver, UploadStore
@@ -55,7 +55,7 @@ class PendingWatcher:
         #: Uploads sent without learning their task id, and when their grace ends.
         self._unconfirmed: dict[int, float] = {}
         self._last_redelivery = clock()
-        self._task: asyncio.Task[None] | None = None
+        self._background = Background("pending-watcher")
 
     async def recover(self) -> None:
         """After a restart: sync uploads that were cut off are told so; finished ones are shown.
@@ -89,14 +89,10 @@ class PendingWatcher:
             log.info("delivered %d answer(s) left over from before the restart", len(interactions))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="pending-watcher")
+        self._background.start(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._background.stop()
 
     async def _loop(self) -> None:
         tick = min(max(min(self._interval, self._poll_after) / 2, 0.05), 5.0)

@@ -38,6 +38,35 @@ def signature_ok(secret: str, timestamp: str | None, signature: str | None, body
     return hmac.compare_digest(expected.encode(), signature.removeprefix("sha256=").encode())
 
 
+def url_key(request: web.Request) -> tuple[int | None, str]:
+    """The record id and the secret in a callback's URL (`…/{id}.{secret}`); no id when it is not one."""
+    key, _, secret = request.match_info["key"].partition(".")
+    valid = key.isascii() and key.isdigit() and len(key) <= 18
+    return (int(key) if valid else None), secret
+
+
+def token_matches(expected: str | None, given: str) -> bool:
+    """The URL carries the record's own secret (compared in constant time); a spent secret matches nothing."""
+    return bool(expected) and hmac.compare_digest(str(expected).encode(), given.encode())
+
+
+async def signed_body(request: web.Request, secret: str | None, now: float) -> bytes | web.Response:
+    """The body, once it fits and (with a configured secret) carries a valid signature; else the refusal."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _status(413, "too large")
+    if secret is not None and not signature_ok(
+        secret,
+        request.headers.get("X-Webhook-Timestamp"),
+        request.headers.get("X-Webhook-Signature"),
+        raw,
+        now,
+    ):
+        return _status(401, "bad signature")
+    return raw
+
+
 class CallbackReceiver:
     """POST {CALLBACK_PATH}/{upload id}.{secret}: settles an upload, then its member is shown the answer."""
 
@@ -64,29 +93,16 @@ class CallbackReceiver:
     async def _handle(self, request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_CALLBACK_BYTES:
             return _status(413, "too large")
-        upload_id, _, secret = request.match_info["key"].partition(".")
-        valid_id = upload_id.isascii() and upload_id.isdigit() and len(upload_id) <= 18
-        record = await self._store.get(int(upload_id)) if valid_id else None
-        if (
-            record is None
-            or not record.callback_token
-            or not hmac.compare_digest(record.callback_token.encode(), secret.encode())
-        ):
+        upload_id, secret = url_key(request)
+        record = await self._store.get(upload_id) if upload_id is not None else None
+        if record is None or not token_matches(record.callback_token, secret):
             log.warning("callback with an unknown token refused")
             return _status(404, "unknown")
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _status(413, "too large")
-        if self._secret is not None and not signature_ok(
-            self._secret,
-            request.headers.get("X-Webhook-Timestamp"),
-            request.headers.get("X-Webhook-Signature"),
-            raw,
-            self._clock(),
-        ):
-            log.warning("callback for upload %s with a bad or missing signature refused", record.id)
-            return _status(401, "bad signature")
+        raw = await signed_body(request, self._secret, self._clock())
+        if isinstance(raw, web.Response):
+            if raw.status == 401:
+                log.warning("callback for upload %s with a bad or missing signature refused", record.id)
+            return raw
         if record.finished:
             return _status(410, "already settled")
         try:

@@ -3,7 +3,6 @@ signature when a secret is configured), take each delivery once, settle the foll
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -14,7 +13,7 @@ from aiohttp import web
 from bot.domain.errors import MusicAPIError
 from bot.domain.followup_service import FollowUpService
 from bot.musicapi import parse_generation
-from bot.web.callbacks import MAX_CALLBACK_BYTES, signature_ok
+from bot.web.callbacks import MAX_CALLBACK_BYTES, signed_body, token_matches, url_key
 
 log = logging.getLogger(__name__)
 
@@ -36,30 +35,17 @@ class FollowUpWebhookReceiver:
     async def handle(self, request: web.Request) -> web.Response:
         if (request.content_length or 0) > MAX_CALLBACK_BYTES:
             return _status(413, "too large")
-        key, _, secret = request.match_info["key"].partition(".")
-        valid_id = key.isascii() and key.isdigit() and len(key) <= 18
+        follow_up_id, secret = url_key(request)
         store = self._service.store
-        record = await store.get(int(key)) if valid_id else None
-        if (
-            record is None
-            or not record.callback_token
-            or not hmac.compare_digest(record.callback_token.encode(), secret.encode())
-        ):
+        record = await store.get(follow_up_id) if follow_up_id is not None else None
+        if record is None or not token_matches(record.callback_token, secret):
             log.warning("follow-up webhook with an unknown token refused")
             return _status(404, "unknown")
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _status(413, "too large")
-        if self._secret is not None and not signature_ok(
-            self._secret,
-            request.headers.get("X-Webhook-Timestamp"),
-            request.headers.get("X-Webhook-Signature"),
-            raw,
-            self._clock(),
-        ):
-            log.warning("webhook for follow-up %s with a bad or missing signature refused", record.id)
-            return _status(401, "bad signature")
+        raw = await signed_body(request, self._secret, self._clock())
+        if isinstance(raw, web.Response):
+            if raw.status == 401:
+                log.warning("webhook for follow-up %s with a bad or missing signature refused", record.id)
+            return raw
         try:
             result = parse_generation(json.loads(raw))
         except (ValueError, RecursionError, MusicAPIError):
