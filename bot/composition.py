@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.config import Settings
+from bot.discord_app.attachments import Attachments
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
 from bot.domain.followup_ports import FollowUpStore
@@ -22,11 +23,13 @@ from bot.domain.followup_watcher import FollowUpWatcher
 from bot.domain.followups import FollowUpAction
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
+from bot.domain.links import fetchable
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
+from bot.media import Downloader
 from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store
@@ -188,6 +191,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         metrics=metrics,
         shard_count=s.shard_count,
         shard_ids=s.shard_ids,
+        attachments=_attachments(s, session),
     )
     if metrics is not None:
         metrics.read_at_scrape(
@@ -244,6 +248,21 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         follow_ups,
         FollowUpWatcher(follow_ups, presence=presence),
     )
+
+
+def _attachments(s: Settings, session: aiohttp.ClientSession) -> Attachments:
+    """Songs and a member's upload as files in the answers, fetched within Discord's limits; links only
+    when turned off."""
+    if not s.attachments:
+        return Attachments(None)
+    own = s.musicapi_base_url
+    downloader = Downloader(
+        session,
+        allowed=lambda url: fetchable(url, own),
+        timeout=s.attachment_timeout,
+        concurrency=s.attachment_downloads,
+    )
+    return Attachments(downloader, timeout=s.attachment_timeout, concurrency=s.attachment_downloads)
 
 
 def _follow_ups(

@@ -18,6 +18,7 @@ from discord.http import Route
 
 from bot.composition import App, assemble, new_http_session
 from bot.config import Settings
+from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, VALID_TOKEN, Call, FakeDiscord
 from tests.fakes.musicapi import API_KEY, FakeMusicAPI
 
@@ -137,6 +138,9 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[Harness]:
     d_runner, d_url = await serve(fake_discord.app())
     m_runner, m_url = await serve(fake_music.app())
     fake_discord.base_url = d_url
+    fake_music.base_url = m_url
+    # Members' files live on the fake's CDN, as they live on Discord's.
+    old_cdn, payloads.CDN = payloads.CDN, f"{d_url}/cdn/attachments"
     old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     Route.BASE = f"{d_url}/api/v10"
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(d_url.replace("http", "ws") + "/gateway")
@@ -144,6 +148,7 @@ async def make_harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield Harness(fake_discord, fake_music, d_url, m_url, tmp_path)
     finally:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+        payloads.CDN = old_cdn
         for ws in list(fake_discord.sockets):
             await ws.close()
         await d_runner.cleanup()

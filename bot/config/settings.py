@@ -232,6 +232,10 @@ class Settings(BaseSettings):
     follow_up_cooldown: Annotated[float, BeforeValidator(_non_negative_float)] = 60.0
     follow_up_model: Annotated[str, BeforeValidator(_model)] = "sonic-v4-5"
     low_credits_alert: NonNegativeInt = 100
+    # Results as files: songs attached so that Discord plays them (off: links only).
+    attachments: Annotated[bool, BeforeValidator(_switch)] = True
+    attachment_timeout: PositiveFloat = 20.0
+    attachment_downloads: PositiveInt = 4
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,7 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.discord_app.attachments import Attachments
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.delivery import Delivery
 from bot.discord_app.desk import UploadDesk, UploadLimits
@@ -52,6 +53,7 @@ class MusicBot(commands.AutoShardedBot):
         extensions: tuple[str, ...] = EXTENSIONS,
         shard_count: int | None = None,
         shard_ids: Sequence[int] | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         sharding: dict[str, Any] = {"shard_count": shard_count}
         if shard_ids is not None:
@@ -76,8 +78,11 @@ class MusicBot(commands.AutoShardedBot):
             session,
             metrics,
             buttons=(lambda records, texts: upload_buttons(records, texts, actions)) if actions else None,
+            attachments=attachments,
         )
-        self.follow_up_delivery = FollowUpDelivery(self, follow_ups.store, session, actions)
+        self.follow_up_delivery = FollowUpDelivery(
+            self, follow_ups.store, session, actions, attachments=attachments
+        )
         self.follow_ups = FollowUpDesk(
             client=self, service=follow_ups, delivery=self.follow_up_delivery, metrics=follow_up_metrics
         )

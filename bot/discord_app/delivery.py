@@ -7,16 +7,18 @@ the same, latest state; a per-interaction lock keeps an older rendering from lan
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp
 import discord
 from discord.webhook.async_ import async_context
 
+from bot.discord_app.attachments import Attachments, Bundle
 from bot.domain import rendering
 from bot.domain.ports import Metrics, NoMetrics, UploadStore
 from bot.domain.records import ERASED_TOKEN, UploadRecord
@@ -42,7 +44,10 @@ class Delivery:
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
         buttons: Buttons | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
+        #: A member's `/upload file:` goes with its answer (turned off: the answer names it only).
+        self.attachments = attachments or Attachments(None)
         self._client = client
         self._buttons = buttons
         self._metrics = metrics or NoMetrics()
@@ -111,13 +116,16 @@ class Delivery:
         texts = Texts(first.locale)
         view = self._buttons(records, texts) if done and self._buttons is not None else None
         content = rendering.outcomes(texts, records, follow_ups=view is not None)
-        shown = await self._edit(first, content, interaction, view)
-        path = "edited" if shown else None
-        if again:
-            return shown, done  # only to put the final answer back in place: never a second post or DM
-        if not shown and done:
-            path = await self._fallback(first, records, content, view)
-            shown = path is not None
+        # The member's own file goes with the command's first answer; later edits keep it.
+        given = self.attachments.member_files(interaction) if interaction is not None and not again else None
+        async with given or _no_files() as bundle:
+            shown = await self._edit(first, content, interaction, view, bundle)
+            path = "edited" if shown else None
+            if again:
+                return shown, done  # only to put the final answer back in place: never a second post or DM
+            if not shown and done:
+                path = await self._fallback(first, records, content, view, bundle)
+                shown = path is not None
         if done:
             self._metrics.answer_shown(path or "undelivered")
         if shown and done:
@@ -130,11 +138,12 @@ class Delivery:
         content: str,
         interaction: discord.Interaction | None,
         view: discord.ui.View | None = None,
+        bundle: Bundle | None = None,
     ) -> bool:
         if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
             return False  # expired, or erased once it expired or its answer was shown: post or DM instead
         if interaction is not None:
-            return await self._edit_interaction(interaction, content, view)
+            return await self._edit_interaction(interaction, content, view, bundle)
         payload: dict[str, Any] = {"content": content, "allowed_mentions": {"parse": []}}
         if view is not None:
             payload["components"] = view.to_components()
@@ -153,10 +162,16 @@ class Delivery:
         return True
 
     async def _edit_interaction(
-        self, interaction: discord.Interaction, content: str, view: discord.ui.View | None = None
+        self,
+        interaction: discord.Interaction,
+        content: str,
+        view: discord.ui.View | None = None,
+        bundle: Bundle | None = None,
     ) -> bool:
         """Edit the answer of a live interaction (over the connection it arrived on)."""
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if bundle is not None and bundle.fetched:
+            extra["attachments"] = bundle.files()
         try:
             await interaction.edit_original_response(
                 content=content, allowed_mentions=discord.AllowedMentions.none(), **extra
@@ -172,10 +187,13 @@ class Delivery:
         records: list[UploadRecord],
         content: str,
         view: discord.ui.View | None = None,
+        bundle: Bundle | None = None,
     ) -> str | None:
         """The reply can no longer be edited: mention the member in the channel, or DM them; return which
         ("channel" or "dm"), or None when neither worked."""
         extra: dict[str, Any] = {"view": view} if view is not None else {}
+        if bundle is not None and bundle.fetched:
+            extra["files"] = bundle.files()
         mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
         text = rendering.fit_message(f"<@{record.user_id}> {content}")
         if record.guild_id is not None and record.channel_id is not None:
@@ -198,6 +216,11 @@ class Delivery:
             )
             return None
         return "dm"
+
+
+@contextlib.asynccontextmanager
+async def _no_files() -> AsyncIterator[Bundle]:
+    yield Bundle()
 
 
 def _could_not_edit(interaction_id: int, exc: Exception) -> None:

@@ -4,21 +4,22 @@ answer, else post in the channel mentioning the member, else DM. Rendered from t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import discord
-from discord.webhook.async_ import async_context
 
+from bot.discord_app.attachments import Attachments, Outgoing, edit_by_token, limit_for, song_message
 from bot.discord_app.delivery import TOKEN_MARGIN
 from bot.discord_app.followup_views import song_buttons
 from bot.domain import rendering
 from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import FollowUpAction, FollowUpRecord
+from bot.domain.followups import FollowUpAction, FollowUpRecord, FollowUpState
+from bot.domain.media import song_files
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
 
@@ -33,7 +34,10 @@ class FollowUpDelivery:
         session: aiohttp.ClientSession,
         actions: frozenset[FollowUpAction],
         clock: Callable[[], float] = time.time,
+        attachments: Attachments | None = None,
     ) -> None:
+        #: Songs arrive as files (turned off: as links only).
+        self.attachments = attachments or Attachments(None)
         self._client = client
         self._store = store
         self._session = session
@@ -58,44 +62,51 @@ class FollowUpDelivery:
             texts = Texts(record.locale)
             content = rendering.follow_up(texts, record)
             view = song_buttons(record, texts, self._actions)
-            shown = await self._edit(record, content, view, interaction)
-            if not shown and record.finished:
-                shown = await self._fallback(record, content, view)
+            async with self._message(record, texts, content, view, interaction) as message:
+                shown = await self._edit(record, message, interaction)
+                if not shown and record.finished:
+                    shown = await self._fallback(record, message)
             if shown and record.finished:
                 await self._store.mark_delivered(follow_up_id)
             return shown and record.finished
 
-    async def _edit(
+    @contextlib.asynccontextmanager
+    async def _message(
         self,
         record: FollowUpRecord,
+        texts: Texts,
         content: str,
         view: discord.ui.View | None,
         interaction: discord.Interaction | None,
+    ) -> AsyncIterator[Outgoing]:
+        """The message to show: a result's songs with their files attached (see `attachments`)."""
+        if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
+            yield Outgoing(content, view)
+            return
+        limit = limit_for(interaction)
+        async with self.attachments.gather(song_files(record.songs), limit) as bundle:
+            yield song_message(texts, content, record.songs, view, bundle, limit)
+
+    async def _edit(
+        self, record: FollowUpRecord, message: Outgoing, interaction: discord.Interaction | None
     ) -> bool:
         if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
             return False  # expired, or erased once it expired or its result was shown: post or DM instead
         try:
             if interaction is not None:
                 await interaction.edit_original_response(
-                    content=content, view=view, allowed_mentions=discord.AllowedMentions.none()
+                    **message.edit_kwargs(), allowed_mentions=discord.AllowedMentions.none()
                 )
             else:
-                payload: dict[str, Any] = {
-                    "content": content,
-                    "components": view.to_components() if view is not None else [],
-                    "allowed_mentions": {"parse": []},
-                }
-                # As in Delivery: discord.py edits a response by its token alone only through this adapter.
-                await async_context.get().edit_original_interaction_response(
-                    record.application_id, record.interaction_token, session=self._session, payload=payload
-                )
+                await edit_by_token(self._session, record.application_id, record.interaction_token, message)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not edit the answer of follow-up %s (%s)", record.id, type(exc).__name__)
             return False
         return True
 
-    async def _fallback(self, record: FollowUpRecord, content: str, view: discord.ui.View | None) -> bool:
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
+    async def _fallback(self, record: FollowUpRecord, message: Outgoing) -> bool:
+        extra = message.send_kwargs()
+        content = extra.pop("content")
         if record.guild_id is not None and record.channel_id is not None:
             mention = discord.AllowedMentions(
                 users=[discord.Object(record.user_id)], everyone=False, roles=False

@@ -63,6 +63,8 @@ class Song:
     tags: str = ""
     id: int | None = None
     position: int = 0
+    #: MusicAPI's cover art for the song (kept so that a result can show it as an image).
+    image_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,3 +195,33 @@ def _check_host(raw_host: str) -> str:
     if len(labels) < 2 or any(ascii_host == s or ascii_host.endswith("." + s) for s in _PRIVATE_SUFFIXES):
         raise SourceRejected(Rejection.PRIVATE_HOST)
     return ascii_host
+
+
+# -- files the bot itself fetches (MusicAPI's songs, images, MIDI) ---------------------------------------
+def fetchable(url: str, own_origin: str | None = None) -> bool:
+    """Whether the bot may fetch `url`, a file MusicAPI's answer named: `https` to a public host (checked
+    as a member's link is, syntactically), or anything on `own_origin` itself (scheme, host and port of
+    MUSICAPI_BASE_URL: a local stand-in for MusicAPI serves its files there). Never a user name or password."""
+    try:
+        parts = _split(url)
+    except SourceRejected:
+        return False
+    if own_origin is not None and _origin(parts) == _origin(urlsplit(own_origin)):
+        return True
+    if parts.scheme.lower() != "https":
+        return False
+    try:
+        _check_host(parts.hostname or "")
+    except SourceRejected:
+        return False
+    return True
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return scheme, "", None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower().rstrip("."), port if port is not None else default

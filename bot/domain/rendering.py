@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followup_ports import Credits
 from bot.domain.followups import CREATE_CREDITS, Allowance, FollowUpRecord, FollowUpState, Refusal, Song
+from bot.domain.media import Miss
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.redact import redact_urls
 from bot.domain.sources import Rejection, SourceRejected
@@ -250,3 +251,26 @@ def credits_report(
 
 def low_credits(texts: Texts, credits: Credits, threshold: int) -> str:
     return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=CREATE_CREDITS)
+
+
+# -- files attached to answers ----------------------------------------------------------------------------
+def file_link(url: str | None) -> str | None:
+    """A file's link as a member may see it (http(s), no query), or None."""
+    return _link(url)
+
+
+def song_caption(texts: Texts, n: int, item: Song) -> str:
+    """What goes beside a song's cover art: its number, title, duration and style."""
+    title = plain(item.title, 80) if item.title.strip() else texts("followup.song.untitled")
+    parts = [f"**{n}. {title}**", duration(item.duration)]
+    if item.tags.strip():
+        parts.append(plain(item.tags, 200))
+    return " · ".join(parts)
+
+
+def missed_file(texts: Texts, filename: str, reason: Miss, size: int | None, limit: int) -> str:
+    """Why a file comes as a link instead of an attachment, in one short line."""
+    values: dict[str, object] = {"name": plain(filename, 80), "limit": human_size(limit)}
+    if reason is Miss.TOO_LARGE and size is not None:
+        return texts("media.missed.too_large_size", size=human_size(size), **values)
+    return texts(f"media.missed.{reason.value}", **values)

@@ -140,6 +140,7 @@ def _song(item: Mapping[str, Any], position: int) -> Song | None:
         audio_url=_link(item.get("audio_url")),
         tags=(text_field(item.get("tags")) or "")[:200],
         position=position,
+        image_url=_link(item.get("image_url")),
     )
 
 

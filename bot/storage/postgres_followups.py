@@ -23,6 +23,7 @@ from bot.storage.rows import (
     follow_up_values,
     ms,
     seconds,
+    song_values,
 )
 from bot.storage.rows import song as song_from_row
 
@@ -128,11 +129,8 @@ class PostgresFollowUpStore:
             if songs:
                 await conn.executemany(
                     f"INSERT INTO follow_up_songs (follow_up_id, {', '.join(SONG_FIELDS)})"  # noqa: S608
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (follow_up_id, position) DO NOTHING",
-                    [
-                        (follow_up_id, position, s.clip_id, s.title, s.duration, s.audio_url, s.tags)
-                        for position, s in enumerate(songs)
-                    ],
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (follow_up_id, position) DO NOTHING",
+                    [song_values(follow_up_id, position, s) for position, s in enumerate(songs)],
                 )
             await conn.execute(
                 "UPDATE follow_ups SET state = $1, error_kind = $2, error_detail = $3,"

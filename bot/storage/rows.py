@@ -30,7 +30,7 @@ FOLLOW_UP_INSERTED = (
     "updated_ms",
     "next_poll_ms",
 )
-SONG_FIELDS = ("position", "clip_id", "title", "duration", "audio_url", "tags")
+SONG_FIELDS = ("position", "clip_id", "title", "duration", "audio_url", "tags", "image_url")
 
 
 class Row(Protocol):
@@ -127,4 +127,10 @@ def song(row: Row) -> Song:
         duration=row["duration"],
         audio_url=row["audio_url"],
         tags=str(row["tags"]),
+        image_url=row["image_url"],
     )
+
+
+def song_values(follow_up_id: int, position: int, s: Song) -> tuple[Any, ...]:
+    """A song's row: its follow-up, then SONG_FIELDS in order."""
+    return (follow_up_id, position, s.clip_id, s.title, s.duration, s.audio_url, s.tags, s.image_url)

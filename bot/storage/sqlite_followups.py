@@ -20,6 +20,7 @@ from bot.storage.rows import (
     follow_up_values,
     ms,
     seconds,
+    song_values,
 )
 from bot.storage.rows import song as song_from_row
 
@@ -110,15 +111,7 @@ class SQLiteFollowUpStore:
                     *(
                         value
                         for position, s in enumerate(songs)
-                        for value in (
-                            follow_up_id,
-                            position,
-                            s.clip_id,
-                            s.title,
-                            s.duration,
-                            s.audio_url,
-                            s.tags,
-                        )
+                        for value in song_values(follow_up_id, position, s)
                     ),
                     follow_up_id,
                 ],

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 APP_ID = 900000000000000001
 BOT_USER_ID = 900000000000000001
@@ -31,6 +31,22 @@ def snowflake() -> int:
     return (ms << 22) | (next(_ids) & 0x3FFFFF)
 
 
+#: What Discord takes per file when the interaction says nothing else (unboosted servers).
+ATTACHMENT_LIMIT = 10 * 1024 * 1024
+#: Discord's most files in one message.
+MAX_FILES = 10
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file of a multipart request: its form field (`files[0]`), file name, size and first bytes."""
+
+    field: str
+    filename: str
+    size: int
+    head: bytes = b""
+
+
 @dataclass
 class Call:
     method: str
@@ -38,6 +54,8 @@ class Call:
     json: Any
     headers: dict[str, str]
     query: dict[str, str]
+    #: The files of a multipart request (its `payload_json` is `json`).
+    files: list[Upload] = field(default_factory=list)
 
 
 @dataclass
@@ -74,24 +92,34 @@ class FakeDiscord:
     #: What GET /oauth2/applications/@me says about who owns the application.
     owner_id: int = USER_ID
     team: dict[str, Any] | None = None
+    #: The largest file Discord takes in a message (per file), and what each message has attached now
+    #: (keyed by `@original:<token>` or the message id), kept across edits as Discord keeps them.
+    attachment_limit: int = ATTACHMENT_LIMIT
+    attached: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Files members gave, served at /cdn/attachments/...: attachment id -> size.
+    cdn: dict[str, int] = field(default_factory=dict)
+    cdn_requests: list[str] = field(default_factory=list)
 
     # -- REST ---------------------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.router.add_get("/cdn/attachments/{channel}/{id}/{name}", self._cdn)
         app.router.add_get("/gateway", self._gateway)
         return app
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["path"]
         body: Any = None
+        uploads: list[Upload] = []
         if request.can_read_body:
-            raw = await request.read()
-            if request.content_type == "application/json":
-                body = json.loads(raw)
-            elif request.content_type.startswith("multipart/"):
-                body = {"multipart": raw.decode(errors="replace")}
-        call = Call(request.method, path, body, dict(request.headers), dict(request.query))
+            if request.content_type.startswith("multipart/"):
+                body, uploads = await read_multipart(request)
+            else:
+                raw = await request.read()
+                if request.content_type == "application/json":
+                    body = json.loads(raw)
+        call = Call(request.method, path, body, dict(request.headers), dict(request.query), uploads)
         async with self.new_call:
             self.calls.append(call)
             self.new_call.notify_all()
@@ -102,6 +130,9 @@ class FakeDiscord:
             if request.method == method and path.startswith(prefix):
                 return _json(payload, status)
         parts = path.strip("/").split("/")
+        refused = self._refuse_files(call)
+        if refused is not None:
+            return refused
         problem = invalid_body(request.method, parts, body)
         if problem is not None:
             errors = {"_errors": [{"code": "INVALID_FORM_BODY", "message": problem}]}
@@ -163,9 +194,10 @@ class FakeDiscord:
                 }
             }
         if parts[:1] == ["webhooks"] and method in ("PATCH", "POST"):
-            return lambda c: message(c.json or {})
+            original = f"@original:{parts[2]}" if parts[-1] == "@original" else None
+            return lambda c: self._message(c, original)
         if parts[:1] == ["channels"] and parts[-1] == "messages" and method == "POST":
-            return lambda c: message(c.json or {}, channel_id=int(parts[1]))
+            return lambda c: self._message(c, None, channel_id=int(parts[1]))
         if parts[:1] == ["channels"] and len(parts) == 4 and parts[2] == "messages" and method == "GET":
             return _lookup(self.messages, int(parts[3]))
         if method == "GET" and parts[:1] == ["guilds"] and len(parts) == 2:
@@ -197,6 +229,73 @@ class FakeDiscord:
             stored.append(item)
         self.commands[key] = stored
         return stored
+
+    # -- files -----------------------------------------------------------------------------------------
+    def _refuse_files(self, call: Call) -> web.Response | None:
+        """What Discord refuses in a message's files: one over the limit (413), more than ten, an
+        `attachments` entry or an `attachment://` name that matches no file of the request (50035)."""
+        if not call.files:
+            return None
+        if any(f.size > self.attachment_limit for f in call.files):
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        payload = call.json if isinstance(call.json, dict) else {}
+        problem = None
+        if len(call.files) > MAX_FILES:
+            problem = "a message holds at most 10 files"
+        names = {f.filename for f in call.files}
+        for item in payload.get("attachments") or []:
+            index = item.get("id")
+            if isinstance(index, int) and not (0 <= index < len(call.files)):
+                problem = f"attachments[].id {index} names no file of the request"
+        for ref in attachment_refs(payload):
+            if ref not in names:
+                problem = f"attachment://{ref} matches no file of the request"
+        if problem is None:
+            return None
+        errors = {"attachments": {"_errors": [{"code": "INVALID_FORM_BODY", "message": problem}]}}
+        return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+
+    def _message(self, call: Call, key: str | None, channel_id: int = CHANNEL_ID) -> dict[str, Any]:
+        """The message the request made or edited, with the attachments Discord would now show: an edit
+        that lists `attachments` keeps those it names by id and adds its files; one that does not keeps
+        what the message had."""
+        payload = call.json if isinstance(call.json, dict) else {}
+        before = self.attached.get(key, []) if key else []
+        if "attachments" in payload or call.files or key is None:
+            kept_ids = {
+                str(a.get("id")) for a in payload.get("attachments") or [] if not isinstance(a.get("id"), int)
+            }
+            kept = [a for a in before if a["id"] in kept_ids]
+            now = kept + [self._attachment(f, channel_id) for f in call.files]
+        else:
+            now = before
+        msg = message(payload, channel_id=channel_id, attachments=now)
+        self.attached[key or msg["id"]] = now
+        return msg
+
+    def _attachment(self, upload: Upload, channel_id: int) -> dict[str, Any]:
+        att_id = snowflake()
+        url = f"{self.base_url}/cdn/attachments/{channel_id}/{att_id}/{upload.filename}"
+        self.cdn[str(att_id)] = upload.size
+        return {
+            "id": str(att_id),
+            "filename": upload.filename,
+            "size": upload.size,
+            "url": url,
+            "proxy_url": url,
+        }
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        """Discord's CDN: the bytes of a file a member gave (as many as its size), or 404."""
+        att_id = request.match_info["id"]
+        self.cdn_requests.append(att_id)
+        if att_id not in self.cdn:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=file_bytes(self.cdn[att_id]), content_type="application/octet-stream")
+
+    def files_of(self, key: str) -> list[str]:
+        """The names of the files a message (`@original:<token>`, or its id) shows now."""
+        return [a["filename"] for a in self.attached.get(key, [])]
 
     # -- what the bot sent ----------------------------------------------------------------------------
     def sent(self, method: str, prefix: str) -> list[Call]:
@@ -278,6 +377,44 @@ class FakeDiscord:
             guild_id = data.get("guild_id")
             if shard_id == ((int(guild_id) >> 22) % shard_count if guild_id else 0):
                 await self._dispatch(ws, event, data)
+
+
+async def read_multipart(request: web.Request) -> tuple[Any, list[Upload]]:
+    """A multipart body as Discord reads it: `payload_json`, and each `files[n]` (counted, not kept)."""
+    payload: Any = None
+    uploads: list[Upload] = []
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "payload_json":
+            payload = json.loads(await part.text())
+            continue
+        size, head = 0, b""
+        while chunk := await part.read_chunk(256 * 1024):
+            head = head or chunk[:16]
+            size += len(chunk)
+        uploads.append(Upload(part.name or "", part.filename or "", size, head))
+    return payload, uploads
+
+
+def attachment_refs(payload: dict[str, Any]) -> list[str]:
+    """The names an embed refers to as `attachment://<name>` (image, thumbnail, author and footer icons)."""
+    refs = []
+    for embed in payload.get("embeds") or []:
+        for where in ("image", "thumbnail", "author", "footer"):
+            item = embed.get(where) or {}
+            for key in ("url", "icon_url"):
+                value = item.get(key)
+                if isinstance(value, str) and value.startswith("attachment://"):
+                    refs.append(value.removeprefix("attachment://"))
+    return refs
+
+
+def file_bytes(size: int) -> bytes:
+    """`size` bytes of a file (an MP3 header, then silence)."""
+    head = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+    return (head + bytes(max(size - len(head), 0)))[:size]
 
 
 def _lookup(table: dict[Any, dict[str, Any]], key: Any) -> Callable[[Call], Any] | None:

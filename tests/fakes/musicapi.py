@@ -14,10 +14,12 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
+
+from tests.fakes.discord_api import file_bytes
 
 API_KEY = "test-musicapi-key"
 #: What one create (extend, cover) costs.
@@ -34,6 +36,24 @@ class Answer:
     drop: bool = False
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+
+
+#: What the fake's CDN serves for a song's audio and cover art unless a test says otherwise.
+SONG_BYTES = 48 * 1024
+IMAGE_BYTES = 4 * 1024
+
+
+@dataclass
+class Served:
+    """A file on the fake's CDN: its size, or the trouble a test chose. `declared`: the Content-Length
+    sent (a lie when it differs from `size`; None: none at all, the body chunked); `status`: an error
+    instead; `hang`: never answers; `redirect`: a 302 to that URL."""
+
+    size: int = SONG_BYTES
+    declared: int | Literal["size"] | None = "size"
+    status: int = 200
+    hang: bool = False
+    redirect: str | None = None
 
 
 @dataclass
@@ -73,6 +93,16 @@ class FakeMusicAPI:
     #: Scripted answers to get-credits, taken first.
     credits_answers: deque[Answer] = field(default_factory=deque)
     _created: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # -- the CDN: the files its answers name (songs' audio and cover art, MIDI), at /files/<name> ----
+    #: Where this fake listens (its answers' file URLs start with it); set by whoever serves it.
+    base_url: str = ""
+    files: dict[str, Served] = field(default_factory=dict)
+    #: Names of the files asked for, in order; and the most asked for at once.
+    file_requests: list[str] = field(default_factory=list)
+    files_busy: int = 0
+    most_files_busy: int = 0
+    #: The size of each song's audio a finished task names (a test may make them larger).
+    song_bytes: int = SONG_BYTES
 
     async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
         """Until MusicAPI has received `count` upload requests."""
@@ -85,7 +115,53 @@ class FakeMusicAPI:
         app.router.add_get("/api/v1/sonic/task/{task_id}", self._task)
         app.router.add_post("/api/v1/sonic/create", self._create)
         app.router.add_get("/api/v1/get-credits", self._credits)
+        app.router.add_get("/files/{name}", self._file)
         return app
+
+    def file_url(self, name: str) -> str:
+        """Where the fake's CDN serves `name` (registered with `files[name] = Served(...)`)."""
+        return f"{self.base_url or 'https://cdn.musicapi.example'}/files/{name}"
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.file_requests.append(name)
+        served = self.files.get(name)
+        if served is None:
+            return web.Response(status=404, text="Not Found")
+        self.files_busy += 1
+        self.most_files_busy = max(self.most_files_busy, self.files_busy)
+        try:
+            return await self._serve(request, served)
+        finally:
+            self.files_busy -= 1
+
+    async def _serve(self, request: web.Request, served: Served) -> web.StreamResponse:
+        if served.hang:
+            await asyncio.sleep(3600)
+        if served.redirect is not None:
+            raise web.HTTPFound(served.redirect)
+        if served.status != 200:
+            return web.Response(status=served.status, text="error")
+        body = file_bytes(served.size)
+        declared = served.size if served.declared == "size" else served.declared
+        if declared is not None and declared < served.size:
+            # A length that lies: the header promises less than the body that follows.
+            assert request.transport is not None
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: {declared}\r\n\r\n"
+            request.transport.write(head.encode() + body)
+            await asyncio.sleep(0.2)
+            request.transport.close()
+            raise asyncio.CancelledError
+        response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
+        if declared is not None:
+            response.content_length = declared
+        else:
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(body), 256 * 1024):
+            await response.write(body[start : start + 256 * 1024])
+        await response.write_eof()
+        return response
 
     def script(self, *answers: Answer) -> None:
         self.answers.extend(answers)
@@ -227,10 +303,12 @@ class FakeMusicAPI:
         for i in range(count):
             clip = f"{task_id}-song-{i + 1}"
             self.generated_clips.add(clip)
+            self.files.setdefault(f"{clip}.mp3", Served(self.song_bytes))
+            self.files.setdefault(f"{clip}.jpg", Served(IMAGE_BYTES))
             songs.append({
                 "clip_id": clip, "state": "succeeded", "title": f"Night Drive ({i + 1})",
-                "tags": "lo-fi, mellow", "audio_url": f"https://cdn.musicapi.example/{clip}.mp3",
-                "image_url": f"https://cdn.musicapi.example/{clip}.jpg", "duration": 125.4 + i,
+                "tags": "lo-fi, mellow", "audio_url": self.file_url(f"{clip}.mp3"),
+                "image_url": self.file_url(f"{clip}.jpg"), "duration": 125.4 + i,
                 "created_at": "2026-11-24T12:00:00Z", "mv": self.generations.get(task_id, {}).get("mv"),
             })  # fmt: skip
         return {"code": 200, "task_id": task_id, "message": "success", "data": songs}

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "unbegrenzt",
     "owner.alert_off": "aus",
     "owner.low_credits": "⚠️ Dein MusicAPI-Konto hat noch {credits} Credits, weniger als deine Grenze von {threshold}. Jede Erweiterung oder jedes Cover kostet {cost} Credits. Ich melde mich erst wieder, wenn die Credits zwischendurch über {threshold} lagen.",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "Datei {n}",
+    "media.missed.too_large_size": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher kommt sie als Link.",
+    "media.missed.too_large": "📎 {name} ist größer, als Discord hier annimmt ({limit}), daher kommt sie als Link.",
+    "media.missed.unavailable": "📎 {name} konnte gerade nicht abgerufen werden, daher kommt sie als Link.",
+    "media.missed.timed_out": "📎 {name} zu laden dauerte zu lange, daher kommt sie als Link.",
+    "media.missed.refused": "📎 {name} liegt nicht an einer Adresse, von der ich Dateien abrufe, daher kommt sie als Link.",
+    "media.missed.too_many": "📎 {name} geht über Discords 10 Dateien pro Nachricht hinaus, daher kommt sie als Link.",
 }

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "no limit",
     "owner.alert_off": "off",
     "owner.low_credits": "⚠️ Your MusicAPI account has {credits} credits left, below your alert at {threshold}. Each follow-up costs {cost} credits. I'll tell you again after credits have been back above {threshold}.",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "File {n}",
+    "media.missed.too_large_size": "📎 {name} is {size}, more than Discord takes here ({limit}), so it comes as a link.",
+    "media.missed.too_large": "📎 {name} is more than Discord takes here ({limit}), so it comes as a link.",
+    "media.missed.unavailable": "📎 {name} could not be fetched right now, so it comes as a link.",
+    "media.missed.timed_out": "📎 {name} took too long to fetch, so it comes as a link.",
+    "media.missed.refused": "📎 {name} is not at an address I fetch files from, so it comes as a link.",
+    "media.missed.too_many": "📎 {name} is past Discord's 10 files per message, so it comes as a link.",
 }

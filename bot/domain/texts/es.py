@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sin límite",
     "owner.alert_off": "desactivado",
     "owner.low_credits": "⚠️ A tu cuenta de MusicAPI le quedan {credits} créditos, por debajo de tu aviso en {threshold}. Cada creación cuesta {cost} créditos. Te avisaré de nuevo cuando los créditos hayan vuelto a superar {threshold}.",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "Archivo {n}",
+    "media.missed.too_large_size": "📎 {name} ocupa {size}, más de lo que Discord acepta aquí ({limit}), así que va como enlace.",
+    "media.missed.too_large": "📎 {name} ocupa más de lo que Discord acepta aquí ({limit}), así que va como enlace.",
+    "media.missed.unavailable": "📎 No se pudo descargar {name} ahora mismo, así que va como enlace.",
+    "media.missed.timed_out": "📎 {name} tardó demasiado en descargarse, así que va como enlace.",
+    "media.missed.refused": "📎 {name} no está en una dirección de la que descargo archivos, así que va como enlace.",
+    "media.missed.too_many": "📎 {name} supera los 10 archivos por mensaje de Discord, así que va como enlace.",
 }

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sans limite",
     "owner.alert_off": "désactivée",
     "owner.low_credits": "⚠️ Ton compte MusicAPI n'a plus que {credits} crédits, sous ton seuil d'alerte de {threshold}. Chaque création coûte {cost} crédits. Je te préviendrai de nouveau une fois que les crédits seront repassés au-dessus de {threshold}.",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "Fichier {n}",
+    "media.missed.too_large_size": "📎 {name} fait {size}, plus que ce que Discord accepte ici ({limit}) : le voici en lien.",
+    "media.missed.too_large": "📎 {name} dépasse ce que Discord accepte ici ({limit}) : le voici en lien.",
+    "media.missed.unavailable": "📎 {name} n'a pas pu être récupéré pour l'instant : le voici en lien.",
+    "media.missed.timed_out": "📎 {name} a mis trop de temps à arriver : le voici en lien.",
+    "media.missed.refused": "📎 {name} n'est pas à une adresse d'où je récupère des fichiers : le voici en lien.",
+    "media.missed.too_many": "📎 {name} dépasse les 10 fichiers par message de Discord : le voici en lien.",
 }

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "無制限",
     "owner.alert_off": "オフ",
     "owner.low_credits": "⚠️ MusicAPI アカウントの残りクレジットは {credits} で、通知の基準 {threshold} を下回りました。作成1回につき {cost} クレジットかかります。クレジットが {threshold} 以上に戻った後で、また下回ったときに再度お知らせします。",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "ファイル {n}",
+    "media.missed.too_large_size": "📎 {name} は {size} で、ここで Discord が受け付ける大きさ ({limit}) を超えるため、リンクでお送りします。",
+    "media.missed.too_large": "📎 {name} はここで Discord が受け付ける大きさ ({limit}) を超えるため、リンクでお送りします。",
+    "media.missed.unavailable": "📎 {name} を今は取得できなかったため、リンクでお送りします。",
+    "media.missed.timed_out": "📎 {name} の取得に時間がかかりすぎたため、リンクでお送りします。",
+    "media.missed.refused": "📎 {name} はファイルを取得する対象ではないアドレスにあるため、リンクでお送りします。",
+    "media.missed.too_many": "📎 {name} は Discord の 1 メッセージ 10 ファイルの上限を超えるため、リンクでお送りします。",
 }

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sem limite",
     "owner.alert_off": "desligado",
     "owner.low_credits": "⚠️ Sua conta da MusicAPI tem {credits} créditos, abaixo do seu aviso em {threshold}. Cada criação custa {cost} créditos. Aviso de novo depois que os créditos voltarem a ficar acima de {threshold}.",
+    # Files attached to answers (songs and a member's upload), and why one comes as a link.
+    "media.file_button": "Arquivo {n}",
+    "media.missed.too_large_size": "📎 {name} tem {size}, mais do que o Discord aceita aqui ({limit}), então vai como link.",
+    "media.missed.too_large": "📎 {name} passa do que o Discord aceita aqui ({limit}), então vai como link.",
+    "media.missed.unavailable": "📎 Não consegui baixar {name} agora, então vai como link.",
+    "media.missed.timed_out": "📎 {name} demorou demais para baixar, então vai como link.",
+    "media.missed.refused": "📎 {name} não está num endereço de onde eu baixo arquivos, então vai como link.",
+    "media.missed.too_many": "📎 {name} passa dos 10 arquivos por mensagem do Discord, então vai como link.",
 }

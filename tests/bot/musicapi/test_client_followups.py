@@ -89,7 +89,8 @@ async def test_a_task_with_two_songs_is_read_in_full(env: Env) -> None:
     first, second = result.songs
     assert first.clip_id == f"{task_id}-song-1" and second.position == 1
     assert first.title == "Night Drive (1)" and first.duration == 125.4
-    assert first.audio_url == f"https://cdn.musicapi.example/{task_id}-song-1.mp3"
+    assert first.audio_url == env.fake.file_url(f"{task_id}-song-1.mp3")
+    assert first.image_url == env.fake.file_url(f"{task_id}-song-1.jpg")
 
 
 async def test_task_lookups_are_retried_after_transient_failures(env: Env) -> None:

@@ -1,0 +1,296 @@
+"""Answers that carry files, so that Discord shows its player: songs as `<title>.mp3`, their cover art as
+an image, a member's own `/upload file:` in its answer.
+
+How a feature uses it: build the files to attach (`domain.media.Wanted`, e.g. `song_files(songs)` or a
+stem's `Wanted(url, file_name(title, "mp3", " - vocals"))`, a MIDI result's `Wanted(url, "x.mid",
+FileKind.MIDI)`), then
+
+    async with attachments.gather(wanted, limit) as bundle:
+        message = Outgoing(content, view, bundle)   # the notes on missed files are added to the content
+        await interaction.edit_original_response(**message.edit_kwargs())      # or:
+        await channel.send(**message.send_kwargs())                            # or:
+        await edit_by_token(session, application_id, token, message)
+
+Each download is bounded (size, time, number at once) by the `Fetcher`; `gather` never takes longer than
+the fetcher's time limit, and the spooled files are removed when the block ends. A file that does not
+come goes as a link, with a short line saying why. An edit with a bundle lists the message's attachments
+(replacing what it had); an edit without one leaves them as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import aiohttp
+import discord
+from discord.webhook.async_ import async_context
+
+from bot.domain import rendering
+from bot.domain.followups import Song
+from bot.domain.media import (
+    DEFAULT_ATTACHMENT_LIMIT,
+    MAX_FILES,
+    Fetched,
+    Fetcher,
+    FileKind,
+    Miss,
+    Missed,
+    Wanted,
+    file_name,
+    song_files,
+    within,
+)
+from bot.domain.texts import Texts
+
+log = logging.getLogger(__name__)
+
+#: Discord's most embeds in one message.
+MAX_EMBEDS = 10
+
+
+@dataclass(slots=True)
+class Bundle:
+    """The files gathered for one message: those fetched (open until the `gather` block ends) and those
+    that go as links."""
+
+    fetched: list[Fetched] = field(default_factory=list)
+    missed: list[Missed] = field(default_factory=list)
+
+    def files(self) -> list[discord.File]:
+        """Fresh `discord.File`s for one request (each read from its start)."""
+        out = []
+        for item in self.fetched:
+            item.file.seek(0)
+            out.append(discord.File(cast(io.BufferedIOBase, item.file), filename=item.wanted.filename))
+        return out
+
+    def add(self, outcome: Fetched | Missed) -> None:
+        if isinstance(outcome, Fetched):
+            self.fetched.append(outcome)
+        else:
+            self.missed.append(outcome)
+
+    def image_of(self, n: int) -> str | None:
+        """`attachment://<name>` of item `n`'s cover art when it was fetched."""
+        for item in self.fetched:
+            if item.wanted.kind is FileKind.IMAGE and item.wanted.n == n:
+                return f"attachment://{item.wanted.filename}"
+        return None
+
+    def notes(self, texts: Texts, limit: int) -> list[str]:
+        """A short line per file that goes as a link (cover art without a line: it is shown from its URL)."""
+        return [
+            rendering.missed_file(texts, m.wanted.filename, m.reason, m.size, limit)
+            for m in self.missed
+            if m.wanted.kind is not FileKind.IMAGE
+        ]
+
+
+class Attachments:
+    """Gathers the files of a message through `fetcher`; with `fetcher` None (attachments turned off)
+    every bundle is empty and answers stay links."""
+
+    def __init__(self, fetcher: Fetcher | None, *, timeout: float = 30.0, concurrency: int = 4) -> None:
+        self._fetcher = fetcher
+        self._timeout = timeout
+        self._turns = asyncio.Semaphore(concurrency)
+
+    @property
+    def enabled(self) -> bool:
+        return self._fetcher is not None
+
+    @contextlib.asynccontextmanager
+    async def gather(self, wanted: Sequence[Wanted], limit: int) -> AsyncIterator[Bundle]:
+        """Fetch `wanted` at once, each within `limit` bytes; the files stay open until the block ends."""
+        bundle = Bundle()
+        if self._fetcher is None or not wanted:
+            yield bundle
+            return
+        fetcher = self._fetcher
+        kept, bundle.missed = within(wanted, MAX_FILES)
+        try:
+            for outcome in await asyncio.gather(*(fetcher.fetch(w, limit) for w in kept)):
+                bundle.add(outcome)
+            yield bundle
+        finally:
+            for item in bundle.fetched:
+                item.close()
+
+    @contextlib.asynccontextmanager
+    async def member_files(self, interaction: discord.Interaction) -> AsyncIterator[Bundle]:
+        """The files a member gave a slash command (`/upload file:`), read through discord.py within the
+        interaction's size limit and the same time limit; a message's attachments are not taken (the
+        answer points to the message)."""
+        bundle = Bundle()
+        if self._fetcher is None:
+            yield bundle
+            return
+        try:
+            for attachment in given_files(interaction)[:MAX_FILES]:
+                bundle.add(await self._read(attachment, _limit_of(interaction)))
+            yield bundle
+        finally:
+            for item in bundle.fetched:
+                item.close()
+
+    async def _read(self, attachment: discord.Attachment, cap: int) -> Fetched | Missed:
+        wanted = Wanted(attachment.url, attachment.filename)
+        if attachment.size > cap:
+            return Missed(wanted, Miss.TOO_LARGE, attachment.size)
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the bundle's block
+        try:
+            async with asyncio.timeout(self._timeout), self._turns:
+                data = await attachment.read()
+            if len(data) > cap:
+                spool.close()
+                return Missed(wanted, Miss.TOO_LARGE, len(data))
+            spool.write(data)
+            del data
+        except TimeoutError:
+            spool.close()
+            return Missed(wanted, Miss.TIMED_OUT)
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            spool.close()
+            log.info("could not read a member's file to attach it (%s)", type(exc).__name__)
+            return Missed(wanted, Miss.UNAVAILABLE)
+        spool.seek(0)
+        return Fetched(wanted, spool, attachment.size)
+
+
+def given_files(interaction: discord.Interaction) -> list[discord.Attachment]:
+    """The attachments given as a slash command's options, in order."""
+    if interaction.type is not discord.InteractionType.application_command:
+        return []
+    return [value for _, value in interaction.namespace if isinstance(value, discord.Attachment)]
+
+
+def _limit_of(interaction: discord.Interaction) -> int:
+    return int(getattr(interaction, "filesize_limit", 0) or DEFAULT_ATTACHMENT_LIMIT)
+
+
+def limit_for(interaction: discord.Interaction | None) -> int:
+    """The size Discord takes per file where the answer goes: the live interaction's limit, else the
+    least any server allows (so that the file fits the edit, the channel post and the DM alike)."""
+    return _limit_of(interaction) if interaction is not None else DEFAULT_ATTACHMENT_LIMIT
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One message with its files: `bundle` None leaves a message's attachments as they are on an edit;
+    a bundle (even an empty one) lists them, replacing the old ones."""
+
+    content: str
+    view: discord.ui.View | None = None
+    bundle: Bundle | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+
+    def _common(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"content": self.content}
+        if self.view is not None:
+            extra["view"] = self.view
+        if self.embeds:
+            extra["embeds"] = self.embeds[:MAX_EMBEDS]
+        return extra
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        """For `Interaction.edit_original_response` / `Message.edit`."""
+        extra = self._common()
+        if self.bundle is not None:
+            extra["attachments"] = self.bundle.files()
+        return extra
+
+    def send_kwargs(self) -> dict[str, Any]:
+        """For `Messageable.send` (a new message: its files, if any)."""
+        extra = self._common()
+        if self.bundle is not None and self.bundle.fetched:
+            extra["files"] = self.bundle.files()
+        return extra
+
+
+async def edit_by_token(
+    session: aiohttp.ClientSession, application_id: int, token: str, message: Outgoing
+) -> None:
+    """Edit an interaction's original response by its token alone (the interaction object is gone after
+    a restart), files included, as `Interaction.edit_original_response` would."""
+    kwargs = message.edit_kwargs()
+    params = discord.http.handle_message_parameters(
+        content=kwargs["content"],
+        view=kwargs.get("view", discord.utils.MISSING),
+        embeds=kwargs.get("embeds", discord.utils.MISSING),
+        attachments=kwargs.get("attachments", discord.utils.MISSING),
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+    with params:
+        await async_context.get().edit_original_interaction_response(
+            application_id,
+            token,
+            session=session,
+            payload=params.payload,
+            multipart=params.multipart,
+            files=params.files,
+        )
+
+
+def song_message(
+    texts: Texts,
+    content: str,
+    songs: Sequence[Song],
+    view: discord.ui.View | None,
+    bundle: Bundle,
+    limit: int,
+) -> Outgoing:
+    """A result's songs: the text with a line per file that goes as a link, the cover art of each song
+    as an embed's image (attached when it came, else from MusicAPI's URL), and a link button per song to
+    its file on MusicAPI's CDN."""
+    notes = bundle.notes(texts, limit)
+    text = rendering.fit_message("\n".join([content, *notes]) if notes else content)
+    embeds = []
+    for n, song in enumerate(songs[:MAX_EMBEDS], start=1):
+        image = bundle.image_of(n) or rendering.file_link(song.image_url)
+        if image is None:
+            continue
+        embed = discord.Embed(description=rendering.song_caption(texts, n, song))
+        embeds.append(embed.set_image(url=image))
+    links = [(n, url) for n, s in enumerate(songs, start=1) if (url := rendering.file_link(s.audio_url))]
+    if links:
+        view = view or discord.ui.View(timeout=None)
+        row = 1 + max((item.row or 0 for item in view.children), default=-1)
+        for n, url in links:
+            button = discord.ui.Button[discord.ui.View](
+                style=discord.ButtonStyle.link, url=url, label=texts("media.file_button", n=n)
+            )
+            if len(url) <= 512 and not _add_to_row(view, button, row):
+                break
+    return Outgoing(text, view, bundle, embeds)
+
+
+def _add_to_row(view: discord.ui.View, button: discord.ui.Button[discord.ui.View], row: int) -> bool:
+    """Put `button` in `row` (below the message's other buttons) when it has room, else anywhere; False
+    when the message has no room left."""
+    for where in (row, None):
+        button.row = where if where is None or where < 5 else None
+        try:
+            view.add_item(button)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+__all__ = [
+    "Attachments",
+    "Bundle",
+    "Outgoing",
+    "edit_by_token",
+    "file_name",
+    "limit_for",
+    "song_files",
+    "song_message",
+]
