@@ -222,7 +222,7 @@ async def edit_by_token(
     kwargs = message.edit_kwargs()
     params = discord.http.handle_message_parameters(
         content=kwargs["content"],
-        view=kwargs.get("view", discord.utils.MISSING),
+        view=message.view,  # None: no buttons (an edit that had some loses them)
         embeds=kwargs.get("embeds", discord.utils.MISSING),
         attachments=kwargs.get("attachments", discord.utils.MISSING),
         allowed_mentions=discord.AllowedMentions.none(),

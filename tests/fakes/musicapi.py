@@ -54,6 +54,8 @@ class Served:
     status: int = 200
     hang: bool = False
     redirect: str | None = None
+    #: Seconds before the answer starts.
+    delay: float = 0.0
 
 
 @dataclass
@@ -138,6 +140,7 @@ class FakeMusicAPI:
     async def _serve(self, request: web.Request, served: Served) -> web.StreamResponse:
         if served.hang:
             await asyncio.sleep(3600)
+        await asyncio.sleep(served.delay)
         if served.redirect is not None:
             raise web.HTTPFound(served.redirect)
         if served.status != 200:
