@@ -101,6 +101,22 @@ def song_files(songs: Sequence[Song]) -> list[Wanted]:
     return unique_names(wanted)
 
 
+def stem_files(title: str, stems: Sequence[tuple[str, str | None]]) -> list[Wanted]:
+    """Stems (part, audio_url) as `<title> - <part>.mp3` (`Night Bus - vocals.mp3`), numbered from 1;
+    a stem without a link has nothing to fetch."""
+    wanted = [
+        Wanted(url, file_name(title, "mp3", f" - {part}"), FileKind.AUDIO, n)
+        for n, (part, url) in enumerate(stems, start=1)
+        if url
+    ]
+    return unique_names(wanted)
+
+
+def midi_file(title: str, url: str) -> Wanted:
+    """A MIDI result as `<title>.mid`. (A WAV is no attachment: a three-minute one is about 30 MiB.)"""
+    return Wanted(url, file_name(title, "mid"), FileKind.MIDI)
+
+
 def unique_names(wanted: Sequence[Wanted]) -> list[Wanted]:
     """The same files, a name met twice getting ` (2)`, ` (3)`... before its extension."""
     seen: set[str] = set()

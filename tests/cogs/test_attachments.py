@@ -234,3 +234,14 @@ async def test_an_upload_from_a_link_attaches_nothing(harness: Harness) -> None:
         payload = await harness.interact(payloads.upload(url="https://files.example.com/demo.mp3"))
         (edit,) = await harness.edits_of(payload)
     assert edit.files == [] and "files.example.com/demo.mp3" in edit.json["content"]
+
+
+async def test_an_upload_from_a_message_attaches_nothing_the_message_has_its_files(harness: Harness) -> None:
+    files = [payloads.attachment("a.mp3"), payloads.attachment("b.wav", "audio/wav")]
+    for f in files:
+        harness.discord.cdn[f["id"]] = 1000
+    async with harness.running():
+        payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
+        (edit,) = await harness.edits_of(payload)
+    assert "a.mp3" in edit.json["content"] and "b.wav" in edit.json["content"]
+    assert edit.files == [] and harness.discord.cdn_requests == []

@@ -185,6 +185,8 @@ MALFORMED = [
     ("DEV_GUILD_ID", str(2**64)),
     ("DATABASE_URL", "postgresql://localhost"), ("DATABASE_URL", "postgresql:///music"), ("DATABASE_URL", "sqlite:///"), ("DATABASE_URL", "sqlite://x.db"),
     ("DATABASE_URL", "data/musicbot.db"),
+    ("ATTACHMENTS", "maybe"), ("ATTACHMENT_TIMEOUT", "0"), ("ATTACHMENT_TIMEOUT", "soon"),
+    ("ATTACHMENT_DOWNLOADS", "0"), ("ATTACHMENT_DOWNLOADS", "2.5"),
 ]  # fmt: skip
 
 
@@ -261,6 +263,16 @@ def test_poll_deadline_may_not_be_below_the_poll_delay() -> None:
 @pytest.mark.parametrize(("raw", "expected"), [("on", True), ("OFF", False), ("true", True), ("0", False)])
 def test_metrics_switch(raw: str, expected: bool) -> None:
     assert load(METRICS=raw).metrics is expected
+
+
+def test_attachments_are_on_by_default_and_can_be_turned_off() -> None:
+    assert load().attachments is True and load().attachment_timeout == 20.0
+    settings = load(ATTACHMENTS="off", ATTACHMENT_TIMEOUT="5", ATTACHMENT_DOWNLOADS="2")
+    assert (settings.attachments, settings.attachment_timeout, settings.attachment_downloads) == (
+        False,
+        5.0,
+        2,
+    )
 
 
 def test_a_postgresql_url_is_taken_and_its_password_kept_secret_from_the_log() -> None:

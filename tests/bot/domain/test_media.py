@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 
 from bot.domain.followups import Song
 from bot.domain.links import check_link, fetchable
-from bot.domain.media import MAX_NAME, FileKind, Miss, Wanted, file_name, song_files, unique_names, within
+from bot.domain.media import (
+    MAX_NAME,
+    FileKind,
+    Miss,
+    Wanted,
+    file_name,
+    midi_file,
+    song_files,
+    stem_files,
+    unique_names,
+    within,
+)
 from bot.domain.sources import Rejection, SourceRejected
 from tests.bot.domain.test_links_property import hostnames
 
@@ -128,3 +139,16 @@ def test_names_are_unique_whatever_their_case() -> None:
         w.filename for w in unique_names([Wanted("u", "A.mp3"), Wanted("u", "a.mp3"), Wanted("u", "a.mp3")])
     ]
     assert names == ["A.mp3", "a (2).mp3", "a (3).mp3"]
+
+
+def test_stems_and_midi_are_named_after_the_song() -> None:
+    stems = stem_files(
+        "Night Bus", [("vocals", "https://x.org/a.mp3"), ("instrumental", "https://x.org/b.mp3")]
+    )
+    assert [(w.filename, w.n) for w in stems] == [
+        ("Night Bus - vocals.mp3", 1),
+        ("Night Bus - instrumental.mp3", 2),
+    ]
+    assert stem_files("Night Bus", [("vocals", None)]) == []
+    midi = midi_file("Night Bus", "https://x.org/n.mid")
+    assert (midi.filename, midi.kind) == ("Night Bus.mid", FileKind.MIDI)

@@ -81,7 +81,10 @@ async def test_a_follow_up_is_settled_once_with_its_songs(store: FollowUpStore) 
     stored = await store.reserve(record(), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
     assert stored is not None
     await store.set_task(stored.key, "task-1", time.time() + 20)
-    songs = [Song("s1", "One", 61.0, "https://x.example/1.mp3"), Song("s2", "Two", None, None)]
+    songs = [
+        Song("s1", "One", 61.0, "https://x.example/1.mp3", image_url="https://x.example/1.jpg"),
+        Song("s2", "Two", None, None),
+    ]
     results = await asyncio.gather(
         store.finish(stored.key, state=FollowUpState.SUCCEEDED, songs=songs),
         store.finish(stored.key, state=FollowUpState.SUCCEEDED, songs=songs),
@@ -92,6 +95,7 @@ async def test_a_follow_up_is_settled_once_with_its_songs(store: FollowUpStore) 
     assert got is not None and got.task_id == "task-1"
     if got.state is FollowUpState.SUCCEEDED:
         assert [s.clip_id for s in got.songs] == ["s1", "s2"] and got.credits == 15
+        assert [s.image_url for s in got.songs] == ["https://x.example/1.jpg", None]
         found = await store.song(got.songs[1].id or 0)
         assert found is not None and found[0].clip_id == "s2" and found[1].key == stored.key
     else:
