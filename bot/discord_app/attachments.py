@@ -62,6 +62,8 @@ class Bundle:
 
     fetched: list[Fetched] = field(default_factory=list)
     missed: list[Missed] = field(default_factory=list)
+    #: An edit with this bundle removes files the message had (instead of keeping them).
+    drop: bool = False
 
     def files(self) -> list[discord.File]:
         """Fresh `discord.File`s for one request (each read from its start)."""

@@ -21,7 +21,7 @@ from discord.webhook.async_ import async_context
 from bot.discord_app.attachments import Attachments, Bundle
 from bot.domain import rendering
 from bot.domain.ports import Metrics, NoMetrics, UploadStore
-from bot.domain.records import ERASED_TOKEN, UploadRecord
+from bot.domain.records import ERASED_TOKEN, UploadRecord, UploadState
 from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,14 @@ class Delivery:
         texts = Texts(first.locale)
         view = self._buttons(records, texts) if done and self._buttons is not None else None
         content = rendering.outcomes(texts, records, follow_ups=view is not None)
-        # The member's own file goes with the command's first answer; later edits keep it.
-        given = self.attachments.member_files(interaction) if interaction is not None and not again else None
+        # The member's own file goes with the command's first answer and later edits keep it, unless
+        # nothing came of the upload (a refused file is not passed around by the bot): then it goes.
+        hearable = any(r.state is UploadState.SUCCEEDED or not r.finished for r in records)
+        live = interaction is not None and not again and hearable
+        given = self.attachments.member_files(interaction) if live and interaction is not None else None
         async with given or _no_files() as bundle:
+            if not hearable:
+                bundle.drop = True  # an edit that lists no files: whatever the message had is removed
             shown = await self._edit(first, content, interaction, view, bundle)
             path = "edited" if shown else None
             if again:
@@ -147,6 +152,8 @@ class Delivery:
         payload: dict[str, Any] = {"content": content, "allowed_mentions": {"parse": []}}
         if view is not None:
             payload["components"] = view.to_components()
+        if bundle is not None and bundle.drop:
+            payload["attachments"] = []
         try:
             # discord.py has no public call to edit a response by its token alone (the interaction
             # object is gone after a restart); its webhook adapter is what Interaction itself uses.
@@ -170,7 +177,7 @@ class Delivery:
     ) -> bool:
         """Edit the answer of a live interaction (over the connection it arrived on)."""
         extra: dict[str, Any] = {"view": view} if view is not None else {}
-        if bundle is not None and bundle.fetched:
+        if bundle is not None and (bundle.fetched or bundle.drop):
             extra["attachments"] = bundle.files()
         try:
             await interaction.edit_original_response(

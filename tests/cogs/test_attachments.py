@@ -10,7 +10,7 @@ from typing import Any
 from tests.cogs.test_follow_ups import FAST, buttons_of, extend_from_upload, final_edit
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, ATTACHMENT_LIMIT, CHANNEL_ID, Call
-from tests.fakes.musicapi import IMAGE_BYTES, SONG_BYTES, Served, flat_callback
+from tests.fakes.musicapi import IMAGE_BYTES, SONG_BYTES, Answer, Served, flat_callback
 from tests.harness import Harness, free_port
 
 MIB = 1024 * 1024
@@ -244,4 +244,33 @@ async def test_an_upload_from_a_message_attaches_nothing_the_message_has_its_fil
         payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
         (edit,) = await harness.edits_of(payload)
     assert "a.mp3" in edit.json["content"] and "b.wav" in edit.json["content"]
+    assert edit.files == [] and harness.discord.cdn_requests == []
+
+
+async def test_a_refused_upload_does_not_keep_the_members_file_in_the_channel(harness: Harness) -> None:
+    file = payloads.attachment("Their Hit.mp3", size=5000)
+    harness.discord.cdn[file["id"]] = 5000
+    port = free_port()
+    async with harness.running(public_url=f"http://127.0.0.1:{port}", web_port=port):
+        payload = await harness.interact(payloads.upload(file=file))
+        (first,) = await harness.edits_of(payload)
+        task_id = next(iter(harness.musicapi.tasks))
+        failed = {"code": 200, "task_id": task_id, "message": "success", "data": [
+            {"clip_id": "", "state": "failed", "error_message": "matches an existing recording"},
+        ]}  # fmt: skip
+        await harness.musicapi.send_callback(task_id, failed)
+        edits = await harness.edits_of(payload, count=2)
+    assert [f.filename for f in first.files] == ["Their Hit.mp3"]
+    assert edits[1].json["attachments"] == []
+    assert harness.discord.files_of(f"@original:{payload['token']}") == []
+
+
+async def test_a_file_refused_at_once_is_not_attached(harness: Harness) -> None:
+    file = payloads.attachment("Their Hit.mp3", size=5000)
+    harness.discord.cdn[file["id"]] = 5000
+    harness.musicapi.script(Answer(400, {"code": 400, "message": "Audio URL is not accessible"}))
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(file=file))
+        (edit,) = await harness.edits_of(payload)
+    assert "not accessible" in edit.json["content"]
     assert edit.files == [] and harness.discord.cdn_requests == []
