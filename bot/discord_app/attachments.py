@@ -1,20 +1,20 @@
 """Answers that carry files, so that Discord shows its player: songs as `<title>.mp3`, their cover art as
 an image, a member's own `/upload file:` in its answer.
 
-How a feature uses it: build the files to attach (`domain.media.Wanted`, e.g. `song_files(songs)` or a
-stem's `Wanted(url, file_name(title, "mp3", " - vocals"))`, a MIDI result's `Wanted(url, "x.mid",
-FileKind.MIDI)`), then
+How a result uses it: name the files to attach (`domain.media`: `song_files(songs)`, `stem_files(title,
+[("vocals", url), ("instrumental", url)])`, `midi_file(title, url)`; a WAV stays a link), then
 
+    limit = limit_for(interaction)                  # None after a restart: 10 MiB, which every place takes
     async with attachments.gather(wanted, limit) as bundle:
-        message = Outgoing(content, view, bundle)   # the notes on missed files are added to the content
-        await interaction.edit_original_response(**message.edit_kwargs())      # or:
-        await channel.send(**message.send_kwargs())                            # or:
-        await edit_by_token(session, application_id, token, message)
+        text = "\n".join([content, *bundle.notes(texts, limit)])     # a line per file that goes as a link
+        message = Outgoing(text, view, bundle)       # or song_message(...): cover art and link buttons too
+        await interaction.edit_original_response(**message.edit_kwargs())     # the live answer, or
+        await edit_by_token(session, application_id, token, message)        # the answer by its token, or
+        await channel.send(**message.send_kwargs())                          # a post or a DM
 
-Each download is bounded (size, time, number at once) by the `Fetcher`; `gather` never takes longer than
-the fetcher's time limit, and the spooled files are removed when the block ends. A file that does not
-come goes as a link, with a short line saying why. An edit with a bundle lists the message's attachments
-(replacing what it had); an edit without one leaves them as they are.
+Each download is bounded (size, time, number at once) by the `Fetcher`; `gather` takes no longer than the
+fetcher's time limit, and the spooled files are removed when the block ends. An edit with a bundle lists
+the message's attachments (replacing what it had); an edit without one leaves them as they are.
 """
 
 from __future__ import annotations
