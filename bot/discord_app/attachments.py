@@ -94,6 +94,14 @@ class Bundle:
             if m.wanted.kind is not FileKind.IMAGE
         ]
 
+    def member_notes(self, texts: Texts) -> list[str]:
+        """A line for a member's own file that is too large to go with the answer."""
+        return [
+            rendering.member_file_too_large(texts, m.wanted.filename, m.size, m.limit)
+            for m in self.missed
+            if m.reason is Miss.TOO_LARGE and m.size is not None and m.limit
+        ]
+
 
 class Attachments:
     """Gathers the files of a message through `fetcher`; with `fetcher` None (attachments turned off)
@@ -145,14 +153,14 @@ class Attachments:
     async def _read(self, attachment: discord.Attachment, cap: int) -> Fetched | Missed:
         wanted = Wanted(attachment.url, attachment.filename)
         if attachment.size > cap:
-            return Missed(wanted, Miss.TOO_LARGE, attachment.size)
+            return Missed(wanted, Miss.TOO_LARGE, attachment.size, cap)
         spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the bundle's block
         try:
             async with asyncio.timeout(self._timeout), self._turns:
                 data = await attachment.read()
             if len(data) > cap:
                 spool.close()
-                return Missed(wanted, Miss.TOO_LARGE, len(data))
+                return Missed(wanted, Miss.TOO_LARGE, len(data), cap)
             spool.write(data)
             del data
         except TimeoutError:

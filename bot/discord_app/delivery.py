@@ -124,6 +124,8 @@ class Delivery:
         async with given or _no_files() as bundle:
             if not hearable:
                 bundle.drop = True  # an edit that lists no files: whatever the message had is removed
+            if notes := bundle.member_notes(texts):
+                content = rendering.fit_message("\n".join([content, *notes]))
             shown = await self._edit(first, content, interaction, view, bundle)
             path = "edited" if shown else None
             if again:

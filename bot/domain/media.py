@@ -66,6 +66,8 @@ class Missed:
     wanted: Wanted
     reason: Miss
     size: int | None = None
+    #: The limit it was held to, when that is why.
+    limit: int | None = None
 
 
 class Fetcher(Protocol):

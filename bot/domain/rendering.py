@@ -274,3 +274,10 @@ def missed_file(texts: Texts, filename: str, reason: Miss, size: int | None, lim
     if reason is Miss.TOO_LARGE and size is not None:
         return texts("media.missed.too_large_size", size=human_size(size), **values)
     return texts(f"media.missed.{reason.value}", **values)
+
+
+def member_file_too_large(texts: Texts, filename: str, size: int, limit: int) -> str:
+    """Why a member's own file does not go with the answer."""
+    return texts(
+        "media.member_too_large", name=plain(filename, 80), size=human_size(size), limit=human_size(limit)
+    )

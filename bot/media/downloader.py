@@ -64,7 +64,9 @@ class Downloader:
     async def _follow(self, wanted: Wanted, cap: int, spool: BinaryIO) -> Fetched | Missed:
         url = wanted.url
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._session.get(url, allow_redirects=False, auto_decompress=False) as resp:
+            async with self._session.get(
+                url, allow_redirects=False, auto_decompress=False, headers={"Accept-Encoding": "identity"}
+            ) as resp:
                 if resp.status in _REDIRECTS:
                     target = urljoin(url, resp.headers.get("Location", ""))
                     if not self._allowed(target):

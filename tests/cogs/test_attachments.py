@@ -198,6 +198,7 @@ async def test_a_members_file_over_the_interactions_limit_is_not_read(harness: H
         payload = await harness.interact(payloads.upload(file=file))
         (edit,) = await harness.edits_of(payload)
     assert edit.files == [] and "Long Take.wav" in edit.json["content"]
+    assert "📎 Long Take.wav is 10.0 MB, more than Discord takes here (10.0 MB)" in edit.json["content"]
     assert harness.discord.cdn_requests == []
 
 

@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} zu laden dauerte zu lange, daher kommt sie als Link.",
     "media.missed.refused": "📎 {name} liegt nicht an einer Adresse, von der ich Dateien abrufe, daher kommt sie als Link.",
     "media.missed.too_many": "📎 {name} geht über Discords 10 Dateien pro Nachricht hinaus, daher kommt sie als Link.",
+    "media.member_too_large": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher hängt sie nicht an dieser Antwort.",
 }

@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} took too long to fetch, so it comes as a link.",
     "media.missed.refused": "📎 {name} is not at an address I fetch files from, so it comes as a link.",
     "media.missed.too_many": "📎 {name} is past Discord's 10 files per message, so it comes as a link.",
+    "media.member_too_large": "📎 {name} is {size}, more than Discord takes here ({limit}), so it is not attached to this answer.",
 }

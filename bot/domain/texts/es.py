@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} tardó demasiado en descargarse, así que va como enlace.",
     "media.missed.refused": "📎 {name} no está en una dirección de la que descargo archivos, así que va como enlace.",
     "media.missed.too_many": "📎 {name} supera los 10 archivos por mensaje de Discord, así que va como enlace.",
+    "media.member_too_large": "📎 {name} ocupa {size}, más de lo que Discord acepta aquí ({limit}), así que no va adjunto a esta respuesta.",
 }

@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} a mis trop de temps à arriver : le voici en lien.",
     "media.missed.refused": "📎 {name} n'est pas à une adresse d'où je récupère des fichiers : le voici en lien.",
     "media.missed.too_many": "📎 {name} dépasse les 10 fichiers par message de Discord : le voici en lien.",
+    "media.member_too_large": "📎 {name} fait {size}, plus que ce que Discord accepte ici ({limit}) : il n'est pas joint à cette réponse.",
 }

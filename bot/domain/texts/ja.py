@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} の取得に時間がかかりすぎたため、リンクでお送りします。",
     "media.missed.refused": "📎 {name} はファイルを取得する対象ではないアドレスにあるため、リンクでお送りします。",
     "media.missed.too_many": "📎 {name} は Discord の 1 メッセージ 10 ファイルの上限を超えるため、リンクでお送りします。",
+    "media.member_too_large": "📎 {name} は {size} で、ここで Discord が受け付ける大きさ ({limit}) を超えるため、この返信には添付しません。",
 }

@@ -147,4 +147,5 @@ MESSAGES: dict[str, str] = {
     "media.missed.timed_out": "📎 {name} demorou demais para baixar, então vai como link.",
     "media.missed.refused": "📎 {name} não está num endereço de onde eu baixo arquivos, então vai como link.",
     "media.missed.too_many": "📎 {name} passa dos 10 arquivos por mensagem do Discord, então vai como link.",
+    "media.member_too_large": "📎 {name} tem {size}, mais do que o Discord aceita aqui ({limit}), então não vai anexado a esta resposta.",
 }
