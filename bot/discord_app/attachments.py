@@ -182,7 +182,7 @@ def given_files(interaction: discord.Interaction) -> list[discord.Attachment]:
 
 
 def _limit_of(interaction: discord.Interaction) -> int:
-    return int(getattr(interaction, "filesize_limit", 0) or DEFAULT_ATTACHMENT_LIMIT)
+    return interaction.filesize_limit or DEFAULT_ATTACHMENT_LIMIT
 
 
 def limit_for(interaction: discord.Interaction | None) -> int:

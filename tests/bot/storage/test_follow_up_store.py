@@ -188,3 +188,14 @@ async def test_forgetting_a_member_keeps_todays_spend_but_not_what_it_said(store
     assert (await store.get(running.key)) is not None  # still in progress: kept as it is
     untouched = await store.get(other.key)
     assert untouched is not None and untouched.source_label == "demo.mp3" and len(untouched.songs) == 1
+
+
+async def test_a_songs_cover_art_is_kept_with_it(store: FollowUpStore) -> None:
+    stored = await store.reserve(record(), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert stored is not None
+    songs = [Song("s1", "One", 61.0, "https://x.example/1.mp3", image_url="https://x.example/1.jpg")]
+    assert await store.finish(stored.key, state=FollowUpState.SUCCEEDED, songs=songs)
+    got = await store.get(stored.key)
+    assert got is not None and [s.image_url for s in got.songs] == ["https://x.example/1.jpg"]
+    found = await store.song(got.songs[0].id or 0)
+    assert found is not None and found[0].image_url == "https://x.example/1.jpg"
