@@ -191,7 +191,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         metrics=metrics,
         shard_count=s.shard_count,
         shard_ids=s.shard_ids,
-        attachments=_attachments(s, session),
+        attachments=_attachments(s, session, metrics),
     )
     if metrics is not None:
         metrics.read_at_scrape(
@@ -250,7 +250,9 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
     )
 
 
-def _attachments(s: Settings, session: aiohttp.ClientSession) -> Attachments:
+def _attachments(
+    s: Settings, session: aiohttp.ClientSession, metrics: PrometheusMetrics | None
+) -> Attachments:
     """Songs and a member's upload as files in the answers, fetched within Discord's limits; links only
     when turned off."""
     if not s.attachments:
@@ -262,7 +264,9 @@ def _attachments(s: Settings, session: aiohttp.ClientSession) -> Attachments:
         timeout=s.attachment_timeout,
         concurrency=s.attachment_downloads,
     )
-    return Attachments(downloader, timeout=s.attachment_timeout, concurrency=s.attachment_downloads)
+    return Attachments(
+        downloader, timeout=s.attachment_timeout, concurrency=s.attachment_downloads, metrics=metrics
+    )
 
 
 def _follow_ups(

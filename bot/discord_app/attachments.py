@@ -40,6 +40,7 @@ from bot.domain.media import (
     Fetched,
     Fetcher,
     FileKind,
+    FileMetrics,
     Miss,
     Missed,
     Wanted,
@@ -107,8 +108,16 @@ class Attachments:
     """Gathers the files of a message through `fetcher`; with `fetcher` None (attachments turned off)
     every bundle is empty and answers stay links."""
 
-    def __init__(self, fetcher: Fetcher | None, *, timeout: float = 30.0, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        fetcher: Fetcher | None,
+        *,
+        timeout: float = 30.0,
+        concurrency: int = 4,
+        metrics: FileMetrics | None = None,
+    ) -> None:
         self._fetcher = fetcher
+        self._metrics = metrics
         self._timeout = timeout
         self._turns = asyncio.Semaphore(concurrency)
 
@@ -128,6 +137,7 @@ class Attachments:
         try:
             for outcome in await asyncio.gather(*(fetcher.fetch(w, limit) for w in kept)):
                 bundle.add(outcome)
+            self._count(bundle)
             yield bundle
         finally:
             for item in bundle.fetched:
@@ -145,10 +155,19 @@ class Attachments:
         try:
             for attachment in given_files(interaction)[:MAX_FILES]:
                 bundle.add(await self._read(attachment, _limit_of(interaction)))
+            self._count(bundle)
             yield bundle
         finally:
             for item in bundle.fetched:
                 item.close()
+
+    def _count(self, bundle: Bundle) -> None:
+        if self._metrics is None:
+            return
+        for item in bundle.fetched:
+            self._metrics.file_attached(item.wanted.kind.value, "attached")
+        for missed in bundle.missed:
+            self._metrics.file_attached(missed.wanted.kind.value, missed.reason.value)
 
     async def _read(self, attachment: discord.Attachment, cap: int) -> Fetched | Missed:
         wanted = Wanted(attachment.url, attachment.filename)

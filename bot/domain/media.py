@@ -76,6 +76,14 @@ class Fetcher(Protocol):
     async def fetch(self, wanted: Wanted, cap: int) -> Fetched | Missed: ...
 
 
+class FileMetrics(Protocol):
+    """Counts what became of each file an answer wanted to carry."""
+
+    def file_attached(self, kind: str, outcome: str) -> None:
+        """`outcome`: "attached", or why it went as a link (a `Miss` value)."""
+        ...
+
+
 _UNSAFE = re.compile(r"[^\w\s().,'&!+-]")
 
 

@@ -109,6 +109,14 @@ class PrometheusMetrics:
             registry=r,
         )  # fmt: skip
 
+        self._files = Counter(
+            "musicbot_attachments", "Files answers wanted to carry, by kind and outcome (attached, or why not).",
+            ["kind", "outcome"], registry=r,
+        )  # fmt: skip
+
+    def file_attached(self, kind: str, outcome: str) -> None:
+        self._files.labels(kind, outcome).inc()
+
     def read_at_scrape(self, readings: Readings) -> None:
         """Report the line, pending uploads and the gateway as they are when Prometheus scrapes."""
         self.registry.register(_Now(readings))

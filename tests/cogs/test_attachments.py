@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from tests.bot.web.test_metrics import scrape, value
 from tests.cogs.test_follow_ups import FAST, buttons_of, extend_from_upload, final_edit
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, ATTACHMENT_LIMIT, CHANNEL_ID, Call
@@ -75,11 +76,18 @@ async def test_a_song_over_discords_limit_comes_as_a_link_and_is_not_downloaded(
 
 
 async def test_a_cdn_404_and_a_cdn_that_never_answers_give_links_in_time(harness: Harness) -> None:
-    async with harness.running(**QUICK):
+    async with harness.running(**QUICK) as app:
         submit, _ = await finished_with(harness, audio={1: Served(status=404), 2: Served(hang=True)})
         edit = await final_edit(harness, submit)
         # The answer came while the CDN still holds the second download open: it did not wait for it.
         assert harness.musicapi.files_busy == 1
+        samples, _ = await scrape(app)
+    counted = {
+        o: value(samples, "musicbot_attachments_total", kind="audio", outcome=o)
+        for o in ("unavailable", "timed_out", "attached")
+    }
+    assert counted == {"unavailable": 1.0, "timed_out": 1.0, "attached": 0.0}
+    assert value(samples, "musicbot_attachments_total", kind="image", outcome="attached") == 2.0
     content = edit.json["content"]
     assert "📎 Night Drive (1).mp3 could not be fetched right now, so it comes as a link." in content
     assert "📎 Night Drive (2).mp3 took too long to fetch, so it comes as a link." in content
