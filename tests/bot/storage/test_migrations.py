@@ -10,6 +10,7 @@ import aiosqlite
 import asyncpg
 import pytest
 
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.domain.rendering import outcome
 from bot.domain.texts import Texts
@@ -32,7 +33,7 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 6
+    assert version == len(migrations("sqlite")) == 7
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
     assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts", "instances"} <= tables
@@ -59,6 +60,32 @@ async def test_migrations_upgrade_a_version_1_database(tmp_path: Path) -> None:
         ("old-clip", "succeeded", True, "en-US"),
     ]
     assert undelivered == []
+
+
+async def test_uploads_recorded_twice_before_keep_their_data_and_new_ones_are_recorded_once(
+    tmp_path: Path,
+) -> None:
+    """A database where a redelivered interaction was recorded twice (before each one was carried out
+    once) still upgrades; both rows stay, and the interaction cannot be recorded a third time."""
+    path = tmp_path / "twice.db"
+    async with aiosqlite.connect(path) as db:
+        await db.executescript(migrations("sqlite")[0].sql + "PRAGMA user_version = 1;")
+        await db.execute(V1_ROW, (11, USER_ID, "succeeded", "clip-a", 100.0, 100.0))
+        await db.execute(V1_ROW, (11, USER_ID, "succeeded", "clip-b", 101.0, 101.0))
+        await db.commit()
+    store = await SQLiteUploadStore.open(path)
+    try:
+        kept = await store.by_interaction(11)
+        again = UploadRecord(
+            interaction_id=11, application_id=1, interaction_token="t", token_expires_at=0.0,
+            user_id=USER_ID, guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK,
+            label="a.example.com/x.mp3",
+        )  # fmt: skip
+        with pytest.raises(AlreadyRecorded):
+            await store.add(again)
+    finally:
+        await store.close()
+    assert sorted(r.clip_id or "" for r in kept) == ["clip-a", "clip-b"]
 
 
 async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
@@ -111,7 +138,7 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 
