@@ -279,6 +279,15 @@ class FakeDiscord:
             if shard_id == ((int(guild_id) >> 22) % shard_count if guild_id else 0):
                 await self._dispatch(ws, event, data)
 
+    async def redeliver(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event to every identified connection, whatever its shard: one interaction
+        delivered to two processes at once, as a shard handover or a resume can do."""
+        if event == "INTERACTION_CREATE":
+            self.interaction_types[str(data["id"])] = int(data["type"])
+        await asyncio.gather(
+            *(self._dispatch(ws, event, data) for ws in list(self.sockets) if ws in self.shard_of)
+        )
+
 
 def _lookup(table: dict[Any, dict[str, Any]], key: Any) -> Callable[[Call], Any] | None:
     if key not in table:
