@@ -118,8 +118,14 @@ class UploadDesk:
             await refuse(interaction, texts("upload.busy_user", count=busy))
             return
         if admission is Admission.LINE_FULL:
-            log.warning("the upload line is full: refused %d upload(s) of user %s", wanted, user_id)
-            await refuse(interaction, texts("upload.queue_full"))
+            wait = self._uploads.queue.wait_for(wanted)
+            log.warning(
+                "the upload line is too long: refused %d upload(s) of user %s (expected wait %.0fs)",
+                wanted,
+                user_id,
+                wait,
+            )
+            await refuse(interaction, rendering.line_too_long(texts, wait))
             return
         try:
             await think(interaction)

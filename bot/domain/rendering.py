@@ -85,11 +85,19 @@ def success(texts: Texts, clip_id: str, label: str, follow_ups: bool = False) ->
     return texts(key, clip_id=clip_id.replace("`", ""), label=plain(label))
 
 
+def _eta(texts: Texts, seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return texts("eta.under_a_minute") if minutes < 1 else texts("eta.minutes", minutes=minutes)
+
+
 def waiting(texts: Texts, place: int, seconds: float) -> str:
     """An answer's place in the bot's line for MusicAPI, and about how long until its turn."""
-    minutes = round(seconds / 60)
-    eta = texts("eta.under_a_minute") if minutes < 1 else texts("eta.minutes", minutes=minutes)
-    return texts("upload.queued", place=place, eta=eta)
+    return texts("upload.queued", place=place, eta=_eta(texts, seconds))
+
+
+def line_too_long(texts: Texts, seconds: float) -> str:
+    """A refusal at the door: the upload would have waited about `seconds` for its turn."""
+    return texts("upload.line_too_long", wait=_eta(texts, seconds))
 
 
 def pending(texts: Texts, label: str) -> str:

@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Du bist Nr. {place} in der Warteschlange für MusicAPI ({eta}). Dein Upload startet, sobald du dran bist.",
     "eta.under_a_minute": "weniger als eine Minute",
     "eta.minutes": "etwa {minutes} Min.",
-    "upload.queue_full": "Gerade warten so viele Uploads, dass die Warteschlange voll ist. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
     # /uploads history.
     "history.title": "**Deine Uploads** (Seite {page})",
     "history.empty": "Du hast noch nichts hochgeladen. Probier `/hochladen` mit einer Audiodatei.",
@@ -139,4 +138,6 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "unbegrenzt",
     "owner.alert_off": "aus",
     "owner.low_credits": "⚠️ Dein MusicAPI-Konto hat noch {credits} Credits, weniger als deine Grenze von {threshold}. Jede Erweiterung oder jedes Cover kostet {cost} Credits. Ich melde mich erst wieder, wenn die Credits zwischendurch über {threshold} lagen.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "Die Warteschlange für MusicAPI ist gerade zu lang: Dein Upload würde {wait} auf seine Reihe warten, länger als ein Upload dauern darf. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
 }

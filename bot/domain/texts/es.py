@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Estás en el puesto #{place} de la fila para MusicAPI ({eta}). Tu subida empezará en cuanto sea tu turno.",
     "eta.under_a_minute": "menos de un minuto",
     "eta.minutes": "unos {minutes} min",
-    "upload.queue_full": "Hay tantas subidas esperando que la fila está llena. No se envió nada; inténtalo de nuevo en unos minutos.",
     # /uploads history.
     "history.title": "**Tus subidas** (página {page})",
     "history.empty": "Todavía no has subido nada. Prueba `/subir` con un archivo de audio.",
@@ -139,4 +138,6 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sin límite",
     "owner.alert_off": "desactivado",
     "owner.low_credits": "⚠️ A tu cuenta de MusicAPI le quedan {credits} créditos, por debajo de tu aviso en {threshold}. Cada creación cuesta {cost} créditos. Te avisaré de nuevo cuando los créditos hayan vuelto a superar {threshold}.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "La fila para MusicAPI es demasiado larga ahora: tu subida esperaría {wait} su turno, más de lo que puede durar una subida. No se envió nada; inténtalo de nuevo en unos minutos.",
 }

@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Tu es n° {place} dans la file pour MusicAPI ({eta}). Ton import commence dès que c'est ton tour.",
     "eta.under_a_minute": "moins d'une minute",
     "eta.minutes": "environ {minutes} min",
-    "upload.queue_full": "Tant d'imports attendent en ce moment que la file est pleine. Rien n'a été envoyé ; réessaie dans quelques minutes.",
     # /uploads history.
     "history.title": "**Tes imports** (page {page})",
     "history.empty": "Tu n'as encore rien importé. Essaie `/importer` avec un fichier audio.",
@@ -139,4 +138,6 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sans limite",
     "owner.alert_off": "désactivée",
     "owner.low_credits": "⚠️ Ton compte MusicAPI n'a plus que {credits} crédits, sous ton seuil d'alerte de {threshold}. Chaque création coûte {cost} crédits. Je te préviendrai de nouveau une fois que les crédits seront repassés au-dessus de {threshold}.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "La file pour MusicAPI est trop longue en ce moment : ton import attendrait {wait} son tour, plus longtemps qu'un import ne peut durer. Rien n'a été envoyé ; réessaie dans quelques minutes.",
 }

@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Você é o nº {place} na fila do MusicAPI ({eta}). Seu envio começa assim que chegar a sua vez.",
     "eta.under_a_minute": "menos de um minuto",
     "eta.minutes": "cerca de {minutes} min",
-    "upload.queue_full": "Há tantos envios esperando agora que a fila está cheia. Nada foi enviado; tente de novo em alguns minutos.",
     # /uploads history.
     "history.title": "**Seus envios** (página {page})",
     "history.empty": "Você ainda não enviou nada. Experimente `/enviar` com um arquivo de áudio.",
@@ -139,4 +138,6 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sem limite",
     "owner.alert_off": "desligado",
     "owner.low_credits": "⚠️ Sua conta da MusicAPI tem {credits} créditos, abaixo do seu aviso em {threshold}. Cada criação custa {cost} créditos. Aviso de novo depois que os créditos voltarem a ficar acima de {threshold}.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "A fila para a MusicAPI está longa demais agora: seu envio esperaria {wait} pela vez, mais do que um envio pode levar. Nada foi enviado; tente de novo em alguns minutos.",
 }

@@ -184,7 +184,7 @@ async def test_a_slow_count_of_other_instances_uploads_does_not_hold_up_the_firs
     await presence.beat()
     uploads = UploadService(
         client=cast(MusicAPI, None), store=cast(UploadStore, slow), queue=line, upload_timeout=10,
-        request_timeout=5, presence=presence,
+        presence=presence,
     )  # fmt: skip
     try:
         admitted = await asyncio.wait_for(uploads.admit(1, 1, limit=1), 10)
