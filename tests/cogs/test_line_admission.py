@@ -93,3 +93,25 @@ async def test_members_past_what_upload_timeout_can_serve_are_refused_at_once_wi
     uploaded = {u["url"] for u in harness.musicapi.uploads}
     assert len(uploaded) == 21 and not uploaded & {link(n) for n in range(181, 201)}
     assert waiting == 160
+
+
+async def test_a_thousand_uploads_at_a_hundred_a_second_all_reach_musicapi(harness: Harness) -> None:
+    """1,000 uploads at about 100 a second, MusicAPI answering in 0.3 s with 20 at once (about 67 a
+    second): the line grows for ten seconds, but every upload's wait stays far within UPLOAD_TIMEOUT, so
+    every one reaches MusicAPI and gets its clip_id."""
+    harness.musicapi.delay = 0.3
+    async with harness.running(musicapi_concurrency=20, upload_timeout=180.0, musicapi_timeout=60.0) as app:
+        sent, most_waiting = [], 0
+        for n in range(1000):
+            sent.append(await harness.interact(payloads.upload(url=link(n), user_id=USER_ID + n)))
+            await asyncio.sleep(0.01)
+            most_waiting = max(most_waiting, app.uploads.queue.waiting)
+        clips = [await clip_of(harness, p) for p in sent]
+    assert len(set(clips)) == 1000
+    assert len(harness.musicapi.uploads) == 1000
+    refused = [
+        c for c in harness.discord.calls if c.method == "POST" and c.json and c.json.get("type") == MESSAGE
+    ]
+    assert refused == []
+    print(f"at most {most_waiting} uploads waited in line")  # shown with -s
+    assert most_waiting > 0  # the line did hold uploads back
