@@ -58,25 +58,27 @@ class Redelivered(Exception):
         self.interaction_id = interaction_id
 
 
-def _ours_may_have_landed(interaction: discord.Interaction) -> bool:
-    """This process sent an initial response to the interaction that Discord may have applied (a 5xx)."""
+def _unsure(interaction: discord.Interaction) -> int:
+    """How many initial responses to the interaction this process sent that Discord may have applied
+    without saying so (a 5xx, a dropped connection)."""
     unsure: UnsureResponses | None = getattr(interaction.client, "unsure_responses", None)
-    return unsure is not None and interaction.id in unsure
+    return unsure.count(interaction.id) if unsure is not None else 0
 
 
 async def respond(interaction: discord.Interaction, response: Awaitable[object]) -> None:
     """Send the initial response (a defer, a message, a modal).
 
-    Refused as "already acknowledged" (40060): after a try of ours that Discord answered 5xx, that try
-    was applied, so carry on; otherwise another delivery of the interaction answered first, and
-    Redelivered is raised.
+    Refused as "already acknowledged" (40060): after a try of this very call that Discord answered with
+    a 5xx, that try was applied, so carry on; otherwise another delivery of the interaction answered
+    first, and Redelivered is raised.
     """
+    before = _unsure(interaction)
     try:
         await response
     except discord.HTTPException as exc:
         if exc.code != ALREADY_ACKNOWLEDGED:
             raise
-        if not _ours_may_have_landed(interaction):
+        if _unsure(interaction) == before:
             log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
             raise Redelivered(interaction.id) from None
         log.info("Discord had already applied the response to interaction %s; carrying on", interaction.id)

@@ -22,26 +22,28 @@ REMEMBERED = 1000
 
 
 class UnsureResponses:
-    """Interactions whose initial response, sent by this process, got a 5xx or a dropped connection.
+    """How many initial responses this process sent per interaction that got a 5xx or a dropped
+    connection: a response call whose count grew while it ran had such a try of its own.
 
     `trace` goes to discord.py's HTTP session (`http_trace`), which also carries interaction responses.
     """
 
     def __init__(self, remembered: int = REMEMBERED) -> None:
-        self._ids: OrderedDict[int, None] = OrderedDict()
+        self._counts: OrderedDict[int, int] = OrderedDict()
         self._remembered = remembered
         self.trace = aiohttp.TraceConfig()
         self.trace.on_request_end.append(self._ended)
         self.trace.on_request_exception.append(self._failed)
 
-    def __contains__(self, interaction_id: int) -> bool:
-        return interaction_id in self._ids
+    def count(self, interaction_id: int) -> int:
+        """Initial responses to the interaction that Discord may have applied without saying so."""
+        return self._counts.get(interaction_id, 0)
 
     def note(self, interaction_id: int) -> None:
-        self._ids[interaction_id] = None
-        self._ids.move_to_end(interaction_id)
-        while len(self._ids) > self._remembered:
-            self._ids.popitem(last=False)
+        self._counts[interaction_id] = self.count(interaction_id) + 1
+        self._counts.move_to_end(interaction_id)
+        while len(self._counts) > self._remembered:
+            self._counts.popitem(last=False)
 
     def _note_url(self, method: str, url: object) -> None:
         if method == "POST" and (match := _CALLBACK.search(getattr(url, "path", ""))):

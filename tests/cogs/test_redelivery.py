@@ -156,3 +156,23 @@ async def test_a_form_submit_applied_despite_a_5xx_and_delivered_again_asks_musi
     assert len(harness.musicapi.creates) == 1
     assert final_edits(harness, submit, "🎶") == 1
     assert messages_after(harness, submit) == []
+
+
+async def test_a_redelivery_after_a_response_applied_despite_a_5xx_takes_back_nothing(
+    harness: Harness,
+) -> None:
+    """The first delivery's "thinking" landed despite a 5xx, and it answered (here: the linked message
+    cannot be read, so "thinking" gave way to a note only the member sees). Delivered again later, the
+    interaction is not mistaken for that retry: nothing is deleted or sent a second time."""
+    link = "https://discord.com/channels/800000000000000001/700000000000000009/700000000000000123"
+    payload = payloads.upload(url=link)
+    harness.discord.applied_but_5xx.add(payload["id"])
+    token_path = f"/webhooks/{APP_ID}/{payload['token']}"
+    async with harness.running():
+        await harness.interact(payload)
+        await harness.discord.wait_for("POST", token_path, timeout=15)  # the note, once the retry said 40060
+        first = messages_after(harness, payload)
+        await harness.interact(payload)
+        await asyncio.sleep(CALM)
+    assert first == [f"DELETE {token_path}/messages/@original", f"POST {token_path}"]
+    assert messages_after(harness, payload) == first
