@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -238,3 +239,49 @@ async def test_erasing_reads_only_the_rows_that_still_hold_a_token_or_a_secret(t
     finally:
         await store.close()
     assert plan == ["SCAN uploads USING INDEX uploads_holding_secrets"]
+
+
+async def test_a_postgresql_database_with_interactions_recorded_twice_upgrades(postgres_url: str) -> None:
+    """Rows a redelivered interaction left twice before (uploads and a follow-up) stay; from then on an
+    interaction is recorded once."""
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for step in migrations("postgres")[:3]:
+            await conn.execute(step.sql)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", step.version)
+        for clip in ("clip-a", "clip-b"):
+            await conn.execute(
+                "INSERT INTO uploads (interaction_id, application_id, interaction_token, token_expires_at,"
+                " user_id, source_kind, label, state, clip_id, created_at, updated_at)"
+                " VALUES (21, 1, '', 0, $1, 'link', 'a.example.com/x.mp3', 'succeeded', $2, 1, 1)",
+                USER_ID,
+                clip,
+            )
+            await conn.execute(
+                "INSERT INTO follow_ups (user_id, budget_guild, budget_day, application_id, interaction_id,"
+                " interaction_token, token_expires_ms, locale, action, origin, source_id, source_clip_id,"
+                " source_label, task_type, model, credits, created_ms, updated_ms, next_poll_ms)"
+                " VALUES ($1, 0, '2026-11-24', 1, 22, '', 0, 'en-US', 'extend', 'upload', 1, $2, 'x', 't', 'm',"
+                " 15, 1, 1, 1)",
+                USER_ID,
+                clip,
+            )
+    finally:
+        await conn.close()
+    store = await open_store(postgres_url)
+    try:
+        kept = await store.by_interaction(21)
+        again = dataclasses.replace(record_for_migrations(), interaction_id=21)
+        with pytest.raises(AlreadyRecorded):
+            await store.add(again)
+    finally:
+        await store.close()
+    assert sorted(r.clip_id or "" for r in kept) == ["clip-a", "clip-b"]
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        follow_ups = await conn.fetch("SELECT interaction_id FROM follow_ups ORDER BY id")
+    finally:
+        await conn.close()
+    first, later = (r["interaction_id"] for r in follow_ups)
+    assert first == 22 and later < 0  # the later copy steps aside, its data kept
