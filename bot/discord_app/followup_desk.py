@@ -3,7 +3,6 @@ owner's credits report and the low-credits DM."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 import discord
@@ -14,6 +13,7 @@ from bot.discord_app.followup_grants import Grants
 from bot.discord_app.followup_views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
 from bot.discord_app.interactions import (
     Redelivered,
+    answer_once,
     is_acknowledged,
     refuse,
     requester,
@@ -241,11 +241,10 @@ class FollowUpDesk:
             grant = self.grants.issue(interaction.user.id, action, origin, source_id)
             view.add_item(GrantedButton(action, origin, source_id, grant, label))
         log.info("user %s may follow up on the clips of message %s", interaction.user.id, message.id)
-        with contextlib.suppress(Redelivered):
-            await respond(
-                interaction,
-                interaction.response.send_message(texts("followup.granted"), view=view, ephemeral=True),
-            )
+        await answer_once(
+            interaction,
+            interaction.response.send_message(texts("followup.granted"), view=view, ephemeral=True),
+        )
 
     # -- the owner -------------------------------------------------------------------------------------
     async def credits(self, interaction: discord.Interaction) -> None:

@@ -85,6 +85,12 @@ async def respond(interaction: discord.Interaction, response: Awaitable[object])
         interaction.extras[_ACKNOWLEDGED] = True
 
 
+async def answer_once(interaction: discord.Interaction, response: Awaitable[object]) -> None:
+    """Send the initial response, or nothing when another delivery of the interaction answered first."""
+    with contextlib.suppress(Redelivered):
+        await respond(interaction, response)
+
+
 async def think(interaction: discord.Interaction) -> None:
     """Show "thinking…" (the initial response), unless the interaction already has one. Raises
     Redelivered when another delivery of the interaction answered it first (see `respond`)."""
@@ -99,8 +105,7 @@ async def refuse(interaction: discord.Interaction, text: str) -> None:
         await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
     else:
-        with contextlib.suppress(Redelivered):
-            await respond(interaction, interaction.response.send_message(text, ephemeral=True))
+        await answer_once(interaction, interaction.response.send_message(text, ephemeral=True))
 
 
 async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, kind: SourceKind) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cogs.test_follow_ups import FAST, buttons_of, open_modal, result, upload_clip
 from tests.fakes import payloads
-from tests.fakes.discord_api import APP_ID
+from tests.fakes.discord_api import APP_ID, USER_ID
 from tests.harness import Harness
 
 LINK = "https://files.example.com/take.mp3"
@@ -176,3 +176,15 @@ async def test_a_redelivery_after_a_response_applied_despite_a_5xx_takes_back_no
         await asyncio.sleep(CALM)
     assert first == [f"DELETE {token_path}/messages/@original", f"POST {token_path}"]
     assert messages_after(harness, payload) == first
+
+
+async def test_a_history_page_pressed_once_but_delivered_twice_is_shown_once(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with harness.running():
+        press = await harness.interact(payloads.button(f"uploads:{USER_ID}:0"))
+        await harness.interact(press)
+        await harness.discord.wait_for("POST", f"/interactions/{press['id']}/", count=2)
+        await asyncio.sleep(CALM)
+    assert [r["type"] for r in responses(harness, press)] == [7, 7]  # Discord took the first only
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
