@@ -18,6 +18,14 @@ LINK = "https://files.example.com/take.mp3"
 CALM = 1.0  # room for a second answer, were one coming
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The settings of the store, once for each backend: the interaction's record is the key on both."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("postgres_url")}
+
+
 def responses(harness: Harness, payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Every initial response the bot sent for `payload` (Discord took the first, refused the rest)."""
     return [c.json for c in harness.discord.sent("POST", f"/interactions/{payload['id']}/")]
@@ -43,9 +51,11 @@ def final_edits(harness: Harness, payload: dict[str, Any], marker: str) -> int:
     )
 
 
-async def test_a_slash_command_delivered_twice_uploads_once_and_answers_once(harness: Harness) -> None:
+async def test_a_slash_command_delivered_twice_uploads_once_and_answers_once(
+    harness: Harness, store: dict[str, Any]
+) -> None:
     harness.musicapi.delay = 0.3
-    async with harness.running():
+    async with harness.running(**store):
         payload = await harness.interact(payloads.upload(url=LINK))
         await harness.interact(payload)  # the same INTERACTION_CREATE again
         await harness.discord.wait_for(
@@ -91,13 +101,13 @@ async def test_a_message_command_delivered_twice_uploads_each_file_once(harness:
 
 
 async def test_a_response_applied_despite_a_5xx_and_a_redelivery_at_once_still_upload_once(
-    harness: Harness,
+    harness: Harness, store: dict[str, Any]
 ) -> None:
     """Both deliveries may believe the "thinking" is theirs (one's try got a 5xx that Discord applied);
     the store, where the interaction's uploads are recorded once, lets only one of them start."""
     payload = payloads.upload(url=LINK)
     harness.discord.applied_but_5xx.add(payload["id"])
-    async with harness.running() as app:
+    async with harness.running(**store) as app:
         await harness.interact(payload)
         await harness.interact(payload)
         await harness.discord.wait_for(
@@ -128,8 +138,10 @@ async def test_a_button_press_delivered_twice_opens_one_form(
     assert f"interaction {press['id']} was delivered again" in caplog.text
 
 
-async def test_a_form_submit_delivered_twice_asks_musicapi_once(harness: Harness) -> None:
-    async with harness.running(**FAST):
+async def test_a_form_submit_delivered_twice_asks_musicapi_once(
+    harness: Harness, store: dict[str, Any]
+) -> None:
+    async with harness.running(**FAST, **store):
         components = await upload_clip(harness)
         modal = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
         submit = await harness.interact(payloads.modal_submit(modal, {1: "[Verse]\nnew words", 2: "lo-fi"}))
@@ -142,9 +154,9 @@ async def test_a_form_submit_delivered_twice_asks_musicapi_once(harness: Harness
 
 
 async def test_a_form_submit_applied_despite_a_5xx_and_delivered_again_asks_musicapi_once(
-    harness: Harness,
+    harness: Harness, store: dict[str, Any]
 ) -> None:
-    async with harness.running(**FAST):
+    async with harness.running(**FAST, **store):
         components = await upload_clip(harness)
         modal = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
         submit = payloads.modal_submit(modal, {1: "[Verse]\nnew words", 2: "lo-fi"})
