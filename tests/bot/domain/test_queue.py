@@ -361,3 +361,27 @@ def test_the_expected_wait_counts_on_the_share_this_instance_is_about_to_have() 
     q.expect(5)  # a third instance came: a smaller share, longer waits
     q.resize(5)
     assert q.wait_for(100) == 380.0  # 5 go at once, 95 wait: 19 rounds
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=50),
+    st.floats(min_value=0.01, max_value=60.0),
+    st.floats(min_value=1.0, max_value=600.0),
+    st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=60),
+)
+def test_the_line_admits_exactly_those_it_expects_to_serve_in_time(
+    concurrency: int, pace: float, within: float, messages: list[int]
+) -> None:
+    """Whatever the pace and the limit: a message is admitted when the last of its uploads is expected to
+    wait no longer than `within`, refused (holding nothing) otherwise; admitted uploads never wait longer
+    than that by the line's own reckoning."""
+    q = line(concurrency=concurrency, capacity=10_000, typical_turn=pace)
+    admitted = 0
+    for count in messages:
+        expected = q.wait_for(count)
+        assert q.admit(count, within=within) == (expected <= within)
+        if expected <= within:
+            admitted += count
+        assert q.wait_for(0) == q.expected_wait(admitted - concurrency)
+    assert q.expected_wait(admitted - concurrency) <= within
