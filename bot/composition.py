@@ -167,7 +167,6 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         store=store,
         queue=queue,
         upload_timeout=s.upload_timeout,
-        request_timeout=s.musicapi_timeout,
         callback_base=s.public_url,
         metrics=metrics,
         presence=presence,

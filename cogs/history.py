@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_app.host import History as UploadHistory
 from bot.discord_app.host import Host
-from bot.discord_app.interactions import texts_for
+from bot.discord_app.interactions import answer_once, texts_for
 from bot.discord_app.translator import command_text as _
 from bot.domain import rendering
 from bot.domain.texts import Texts
@@ -48,11 +48,13 @@ class PageButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            await answer_once(
+                interaction, interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            )
             return
         host = cast(Host, interaction.client)  # the bot that loaded this cog
         content, view = await history_page(host.uploads_log, texts, self.user_id, self.page)
-        await interaction.response.edit_message(content=content, view=view)
+        await answer_once(interaction, interaction.response.edit_message(content=content, view=view))
 
 
 class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"uploads:forget:(?P<user>\d+)"):
@@ -78,12 +80,16 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"up
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            await answer_once(
+                interaction, interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            )
             return
         view = discord.ui.View(timeout=None)
         view.add_item(ConfirmForgetButton(self.user_id, texts("history.forget.yes")))
         view.add_item(PageButton(self.user_id, 0, texts("history.forget.no")))
-        await interaction.response.edit_message(content=texts("history.forget.confirm"), view=view)
+        await answer_once(
+            interaction, interaction.response.edit_message(content=texts("history.forget.confirm"), view=view)
+        )
 
 
 class ConfirmForgetButton(
@@ -108,14 +114,16 @@ class ConfirmForgetButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:
-            await interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            await answer_once(
+                interaction, interaction.response.send_message(texts("history.not_yours"), ephemeral=True)
+            )
             return
         host = cast(Host, interaction.client)  # the bot that loaded this cog
         removed = await host.uploads_log.forget_member(self.user_id)
         log.info("user %s deleted their upload history (%d upload(s))", self.user_id, removed)
         content, view = await history_page(host.uploads_log, texts, self.user_id, 0)
         done = rendering.fit_message(f"{texts('history.forgotten', count=removed)}\n\n{content}")
-        await interaction.response.edit_message(content=done, view=view)
+        await answer_once(interaction, interaction.response.edit_message(content=done, view=view))
 
 
 async def history_page(
@@ -145,7 +153,7 @@ class History(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def uploads(self, interaction: discord.Interaction) -> None:
         content, view = await history_page(self.uploads_log, texts_for(interaction), interaction.user.id, 0)
-        await interaction.response.send_message(content, view=view, ephemeral=True)
+        await answer_once(interaction, interaction.response.send_message(content, view=view, ephemeral=True))
 
 
 async def setup(bot: Host) -> None:

@@ -220,7 +220,8 @@ class Settings(BaseSettings):
     musicapi_poll_deadline: PositiveFloat = 1800.0
     max_message_attachments: PositiveInt = 5
     musicapi_concurrency: PositiveInt = 20
-    max_queue: NonNegativeInt = 100
+    #: A bound on memory: the line admits by the expected wait (see `domain.queue`).
+    max_queue: NonNegativeInt = 5000
     metrics: Annotated[bool, BeforeValidator(_switch)] = True
     shard_count: Annotated[int | None, BeforeValidator(_optional(_positive_int))] = None
     shard_ids: Annotated[tuple[int, ...] | None, BeforeValidator(_optional(_shard_ids))] = None

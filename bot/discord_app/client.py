@@ -19,6 +19,7 @@ from bot.discord_app.followup_delivery import FollowUpDelivery
 from bot.discord_app.followup_desk import FollowUpDesk
 from bot.discord_app.followup_views import upload_buttons
 from bot.discord_app.host import History, Host
+from bot.discord_app.responses import UnsureResponses
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
 from bot.domain.followup_service import FollowUpService
@@ -55,6 +56,8 @@ class MusicBot(commands.AutoShardedBot):
         shard_ids: Sequence[int] | None = None,
         attachments: Attachments | None = None,
     ) -> None:
+        #: Initial responses of ours Discord may have applied despite a 5xx (see `responses`).
+        self.unsure_responses = UnsureResponses()
         sharding: dict[str, Any] = {"shard_count": shard_count}
         if shard_ids is not None:
             sharding["shard_ids"] = list(shard_ids)
@@ -66,6 +69,7 @@ class MusicBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
             guild_ready_timeout=0.1,
+            http_trace=self.unsure_responses.trace,
         )
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id

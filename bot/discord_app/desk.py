@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import discord
 
 from bot.discord_app.delivery import Delivery
-from bot.discord_app.interactions import refuse, requester, texts_for, think
+from bot.discord_app.interactions import Redelivered, refuse, requester, texts_for, think
 from bot.discord_app.message_links import MessageUnreadable, attachments_of, linked_attachments
 from bot.domain import rendering
 from bot.domain.audio import audio_sources
 from bot.domain.inflight import InFlight
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.sources import MessageLink, Source, SourceRejected
 from bot.domain.uploads import Admission, UploadService
 
@@ -45,13 +46,20 @@ class UploadDesk:
 
     @contextlib.asynccontextmanager
     async def _open(self, interaction: discord.Interaction) -> AsyncIterator[bool]:
-        """The shutdown guard: yields False (the member was told the bot is restarting) once closing."""
+        """The shutdown guard: yields False (the member was told the bot is restarting) once closing.
+
+        A second delivery of an interaction ends here without a word: another delivery answered it
+        first (Redelivered), or recorded its uploads first (AlreadyRecorded), and carries it out.
+        """
         with self.answering.track():
             if self.closing:
                 await refuse(interaction, texts_for(interaction)("error.shutdown"))
                 yield False
-            else:
+                return
+            try:
                 yield True
+            except (Redelivered, AlreadyRecorded) as exc:
+                log.info("%s: nothing started for this delivery", exc)
 
     def audio_of(self, message: discord.Message) -> list[Source | SourceRejected]:
         """A message's audio attachments, forwarded ones included, each a Source or the reason it is skipped."""
@@ -110,8 +118,14 @@ class UploadDesk:
             await refuse(interaction, texts("upload.busy_user", count=busy))
             return
         if admission is Admission.LINE_FULL:
-            log.warning("the upload line is full: refused %d upload(s) of user %s", wanted, user_id)
-            await refuse(interaction, texts("upload.queue_full"))
+            wait = self._uploads.queue.wait_for(wanted)
+            log.warning(
+                "the upload line is too long: refused %d upload(s) of user %s (expected wait %.0fs)",
+                wanted,
+                user_id,
+                wait,
+            )
+            await refuse(interaction, rendering.line_too_long(texts, wait))
             return
         try:
             await think(interaction)
@@ -121,6 +135,8 @@ class UploadDesk:
         progress = _Progress(interaction, self._delivery)
         try:
             records = await self._uploads.start(requester(interaction), items, on_place=progress.show)
+        except AlreadyRecorded:
+            raise
         except Exception:
             log.exception("upload failed unexpectedly for interaction %s", interaction.id)
             await interaction.edit_original_response(content=texts("error.internal"))

@@ -7,7 +7,8 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.discord_app.interactions import is_acknowledged, texts_for
+from bot.discord_app.interactions import ALREADY_ACKNOWLEDGED, Redelivered, is_acknowledged, texts_for
+from bot.domain.ports import AlreadyRecorded
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 async def on_app_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     if isinstance(error, app_commands.CommandNotFound):
         await _command_gone(interaction, error)
+        return
+    if _answered_elsewhere(getattr(error, "original", error)):
+        # Another delivery of this interaction answered it first: it carries it out, this one is quiet.
+        log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
         return
     log.error("command %s failed", interaction.command and interaction.command.name, exc_info=error)
     text = texts_for(interaction)("error.internal")
@@ -43,3 +48,9 @@ async def _command_gone(interaction: discord.Interaction, error: app_commands.Co
             await interaction.response.send_message(texts_for(interaction)("command.gone"), ephemeral=True)
     except discord.HTTPException:
         log.warning("could not tell the member that interaction %s named an old command", interaction.id)
+
+
+def _answered_elsewhere(error: BaseException) -> bool:
+    return isinstance(error, Redelivered | AlreadyRecorded) or (
+        isinstance(error, discord.HTTPException) and error.code == ALREADY_ACKNOWLEDGED
+    )

@@ -11,7 +11,16 @@ from discord.ext import commands
 from bot.discord_app.followup_delivery import FollowUpDelivery
 from bot.discord_app.followup_grants import Grants
 from bot.discord_app.followup_views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
-from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
+from bot.discord_app.interactions import (
+    Redelivered,
+    answer_once,
+    is_acknowledged,
+    refuse,
+    requester,
+    respond,
+    texts_for,
+    think,
+)
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
@@ -27,6 +36,7 @@ from bot.domain.followups import (
     cover_request,
     extend_request,
 )
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -101,10 +111,14 @@ class FollowUpDesk:
             await refuse(interaction, rendering.refusal_of(texts, allowance))
             return
         form = follow_up_form(action, origin, source_id, texts, service.policy.model, grant=grant)
-        await interaction.response.send_modal(form)
-        # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
-        # discord.py need not keep the modal.
-        form.stop()
+        try:
+            await respond(interaction, interaction.response.send_modal(form))
+        except Redelivered:
+            pass  # the member has the form (or a refusal) from the first delivery of this press
+        finally:
+            # Its submit is read from the interaction (`form_submitted`), the same before and after a
+            # restart: discord.py need not keep the modal.
+            form.stop()
 
     async def form_submitted(self, interaction: discord.Interaction) -> None:
         """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
@@ -123,6 +137,8 @@ class FollowUpDesk:
                 int(match["id"]),
                 match["grant"],
             )
+        except (Redelivered, AlreadyRecorded) as exc:
+            log.info("%s: nothing started for this delivery", exc)
         except Exception:
             log.exception("the follow-up form of interaction %s failed", interaction.id)
             await _internal_error(interaction)
@@ -225,7 +241,10 @@ class FollowUpDesk:
             grant = self.grants.issue(interaction.user.id, action, origin, source_id)
             view.add_item(GrantedButton(action, origin, source_id, grant, label))
         log.info("user %s may follow up on the clips of message %s", interaction.user.id, message.id)
-        await interaction.response.send_message(texts("followup.granted"), view=view, ephemeral=True)
+        await answer_once(
+            interaction,
+            interaction.response.send_message(texts("followup.granted"), view=view, ephemeral=True),
+        )
 
     # -- the owner -------------------------------------------------------------------------------------
     async def credits(self, interaction: discord.Interaction) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Awaitable
 
 import discord
 
+from bot.discord_app.responses import UnsureResponses
 from bot.domain import rendering
 from bot.domain.records import TOKEN_LIFETIME, Requester, SourceKind
 from bot.domain.sources import AttachmentInfo, SourceRejected
@@ -45,30 +48,64 @@ def is_acknowledged(interaction: discord.Interaction) -> bool:
     return interaction.response.is_done() or bool(interaction.extras.get(_ACKNOWLEDGED))
 
 
-async def think(interaction: discord.Interaction) -> None:
-    """Show "thinking…" (the initial response), unless the interaction already has one.
+class Redelivered(Exception):
+    """Discord already holds an initial response to this interaction from another delivery of it (a
+    gateway resume, a shard handover, another instance): that delivery carries it out and answers; this
+    one starts nothing and sends nothing."""
 
-    Discord may answer a 5xx although it applied the response; discord.py then tries again and Discord
-    refuses that as "already acknowledged" (40060): the "thinking" is showing, so carry on.
+    def __init__(self, interaction_id: int) -> None:
+        super().__init__(f"interaction {interaction_id} was delivered again")
+        self.interaction_id = interaction_id
+
+
+def _unsure(interaction: discord.Interaction) -> int:
+    """How many initial responses to the interaction this process sent that Discord may have applied
+    without saying so (a 5xx, a dropped connection)."""
+    unsure: UnsureResponses | None = getattr(interaction.client, "unsure_responses", None)
+    return unsure.count(interaction.id) if unsure is not None else 0
+
+
+async def respond(interaction: discord.Interaction, response: Awaitable[object]) -> None:
+    """Send the initial response (a defer, a message, a modal).
+
+    Refused as "already acknowledged" (40060): after a try of this very call that Discord answered with
+    a 5xx, that try was applied, so carry on; otherwise another delivery of the interaction answered
+    first, and Redelivered is raised.
     """
-    if is_acknowledged(interaction):
-        return
+    before = _unsure(interaction)
     try:
-        await interaction.response.defer(thinking=True)
+        await response
     except discord.HTTPException as exc:
         if exc.code != ALREADY_ACKNOWLEDGED:
             raise
+        if _unsure(interaction) == before:
+            log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
+            raise Redelivered(interaction.id) from None
         log.info("Discord had already applied the response to interaction %s; carrying on", interaction.id)
         interaction.extras[_ACKNOWLEDGED] = True
 
 
+async def answer_once(interaction: discord.Interaction, response: Awaitable[object]) -> None:
+    """Send the initial response, or nothing when another delivery of the interaction answered first."""
+    with contextlib.suppress(Redelivered):
+        await respond(interaction, response)
+
+
+async def think(interaction: discord.Interaction) -> None:
+    """Show "thinking…" (the initial response), unless the interaction already has one. Raises
+    Redelivered when another delivery of the interaction answered it first (see `respond`)."""
+    if not is_acknowledged(interaction):
+        await respond(interaction, interaction.response.defer(thinking=True))
+
+
 async def refuse(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the member and upload nothing (replacing a public "thinking" if there is one)."""
+    """Answer only the member and upload nothing (replacing a public "thinking" if there is one). A
+    delivery of an interaction that another delivery answered first says nothing."""
     if is_acknowledged(interaction):
         await interaction.delete_original_response()
         await interaction.followup.send(text, ephemeral=True)
     else:
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer_once(interaction, interaction.response.send_message(text, ephemeral=True))
 
 
 async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, kind: SourceKind) -> None:

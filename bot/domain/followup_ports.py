@@ -61,7 +61,8 @@ class FollowUpStore(Protocol):
         """Insert `record` (pending, created now, first poll at `record.next_poll_at`) only if, in one
         atomic step: `daily_budget` is 0 or the server's spend on `day` plus `record.credits` stays
         within it, and the member started no follow-up that counts for the cooldown at or after
-        `cooldown_since`. Return the stored record (with id and times), or None when refused."""
+        `cooldown_since`. Return the stored record (with id and times), or None when refused. A follow-up
+        of the same interaction recorded before (another delivery of it) raises AlreadyRecorded."""
         ...
 
     async def spent(self, budget_guild: int, day: str) -> int:

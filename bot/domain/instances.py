@@ -115,6 +115,7 @@ class Presence:
         (its share, or the requests it still has out if more)."""
         live = sorted([*others, self.name])
         target = self._target = share(self._concurrency, live, self.name)
+        self._line.expect(target)
         free = self._concurrency - sum(others.values())
         self._warn_if_crowded(len(live))
         allowed = self._granted = max(min(target, free), 1 if self._crowded else 0)

@@ -10,6 +10,7 @@ import re
 import socket
 from urllib.parse import SplitResult, urlsplit
 
+from bot.domain.hosts import shown_host
 from bot.domain.records import SourceKind
 from bot.domain.sources import MessageLink, Rejection, Source, SourceRejected
 
@@ -71,13 +72,14 @@ def check_link(url: str) -> Source:
 
 
 def link_label(url: str) -> str:
-    """Host and path of a link, never its query or fragment (signed URLs carry secrets there)."""
+    """Host and path of a link, never its query or fragment (signed URLs carry secrets there); a host that
+    is not plain ASCII in its `xn--` form, so that a look-alike does not read as the host it mimics."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
     except ValueError:
         return "link"
-    return f"{host}{parts.path}" if host else "link"
+    return f"{shown_host(host)}{parts.path}" if host else "link"
 
 
 def _message_link(parts: SplitResult) -> MessageLink | None:

@@ -45,10 +45,23 @@ class MusicAPI(Protocol):
     async def get_task(self, task_id: str) -> TaskResult: ...
 
 
+class AlreadyRecorded(Exception):
+    """The store already holds what this interaction started: another delivery of the same interaction
+    (a gateway resume, a shard handover, another instance) recorded it first, and carries it out."""
+
+    def __init__(self, interaction_id: int) -> None:
+        super().__init__(f"interaction {interaction_id} was recorded before")
+        self.interaction_id = interaction_id
+
+
 class UploadStore(Protocol):
     """The upload log: every upload the bot starts, its state, and what it takes to answer later."""
 
-    async def add(self, record: UploadRecord) -> UploadRecord: ...
+    async def add(self, record: UploadRecord) -> UploadRecord:
+        """Record a new upload. An interaction's upload at a position is recorded once: a second one
+        raises AlreadyRecorded (the insert itself is the claim, no statement of its own)."""
+        ...
+
     async def finish(
         self,
         upload_id: int,

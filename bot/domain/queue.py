@@ -50,13 +50,15 @@ class _Turns:
     taken: int = field(default=0)
 
     def add(self, seconds: float) -> None:
+        """The first turn measured replaces the assumed typical one; later ones move the average."""
+        self.average = seconds if self.taken == 0 else self.average + SMOOTHING * (seconds - self.average)
         self.taken += 1
-        self.average += SMOOTHING * (seconds - self.average)
 
 
 class UploadQueue:
-    """A fair line in front of MusicAPI. `admit` reserves places (refusing past `capacity` waiting),
-    `turn` waits for one request's turn and holds it until the request is done."""
+    """A fair line in front of MusicAPI. `admit` reserves places (refusing one whose expected wait runs
+    past what its upload may wait, or past `capacity` waiting, a bound on memory), `turn` waits for one
+    request's turn and holds it until the request is done."""
 
     def __init__(
         self,
@@ -75,7 +77,9 @@ class UploadQueue:
         self._serial = 0
         self._watchers: dict[Hashable, _Watcher] = {}
         self._turns = _Turns(typical_turn)
-        self._clock = clock
+        self._share = concurrency  # the requests at once this line will have (see `expect`)
+        #: What turns are timed with, and places shown by (monotonic seconds; a test may hand in its own).
+        self.clock = clock
         self._monitor: asyncio.Task[None] | None = None
 
     @property
@@ -86,20 +90,39 @@ class UploadQueue:
     def in_flight(self) -> int:
         return self.concurrency - self._free
 
-    def admit(self, count: int) -> bool:
-        """Reserve `count` places, or none if more than `capacity` requests would then wait."""
-        if self._admitted + count - self._free > self.capacity:
+    def admit(self, count: int, within: float = math.inf) -> bool:
+        """Reserve `count` places, or none: when the last of them would wait longer than `within` seconds
+        for its turn (`expected_wait`), or more than `capacity` requests would then wait."""
+        last = self._admitted + count - self._free
+        if last > self.capacity or self.expected_wait(last) > within:
             return False
         self._admitted += count
         return True
+
+    def wait_for(self, count: int) -> float:
+        """The expected wait of the last of `count` requests that joined the line now (0: no wait)."""
+        return self.expected_wait(self._admitted + count - self._free)
 
     def forfeit(self, count: int = 1) -> None:
         """Give back places reserved by `admit` that will not take a turn."""
         self._admitted = max(self._admitted - count, 0)
 
+    @property
+    def pace(self) -> float:
+        """How long a turn at MusicAPI takes: measured on the turns taken (the typical one until then)."""
+        return self._turns.average
+
+    def expect(self, share: int) -> None:
+        """This line's share of the deployment's requests at once, as it stands or as it will be once the
+        other instances have handed it over: what the expected wait counts on."""
+        self._share = share
+
     def expected_wait(self, place: int) -> float:
-        """Seconds until the request at `place` gets its turn, from the average turn so far."""
-        return math.ceil(place / max(self.concurrency, 1)) * self._turns.average
+        """Seconds until the request at `place` (1 is next; 0 or less: none waits) gets its turn, at the
+        measured pace, with the requests at once this line has or is about to have."""
+        if place <= 0:
+            return 0.0
+        return math.ceil(place / max(self.concurrency, self._share, 1)) * self._turns.average
 
     @contextlib.asynccontextmanager
     async def turn(
@@ -123,11 +146,11 @@ class UploadQueue:
         else:
             async with asyncio.timeout(within):
                 await self._wait(member, owner, on_place)
-        started = self._clock()
+        started = self.clock()
         try:
             yield
         finally:
-            self._turns.add(self._clock() - started)
+            self._turns.add(self.clock() - started)
             self._pass_on()
 
     async def _wait(self, member: int, owner: Hashable | None, on_place: OnPlace | None) -> None:
@@ -242,7 +265,7 @@ class UploadQueue:
 
     async def tell_places(self) -> None:
         """Tell owners whose place changed (new ones first); each at most every PLACE_EVERY seconds."""
-        now = self._clock()
+        now = self.clock()
         due: list[tuple[int, _Watcher]] = []
         for owner, place in self.places().items():
             watcher = self._watchers.get(owner)

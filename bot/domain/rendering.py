@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followup_ports import Credits
 from bot.domain.followups import CREATE_CREDITS, Allowance, FollowUpRecord, FollowUpState, Refusal, Song
+from bot.domain.hosts import shown_links
 from bot.domain.media import Miss
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.redact import redact_urls
@@ -38,10 +39,11 @@ def visible(text: str) -> str:
 def plain(text: str, limit: int = MAX_LABEL) -> str:
     """Text from outside (file names, links, MusicAPI's reasons) made inert in Discord markdown.
 
-    Format characters go first, so that none can hide a link's query from redaction or a mention from
-    the breaker; the breaker is inserted after "@" at the very end.
+    A link's host that is not plain ASCII is shown in its `xn--` form first (a format character in it is
+    part of what it names); then format characters go, so that none can hide a link's query from
+    redaction or a mention from the breaker; the breaker is inserted after "@" at the very end.
     """
-    text = " ".join(redact_urls(visible(text)).split())
+    text = " ".join(redact_urls(visible(shown_links(text))).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + MENTION_BREAKER)
@@ -84,11 +86,19 @@ def success(texts: Texts, clip_id: str, label: str, follow_ups: bool = False) ->
     return texts(key, clip_id=clip_id.replace("`", ""), label=plain(label))
 
 
+def _eta(texts: Texts, seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return texts("eta.under_a_minute") if minutes < 1 else texts("eta.minutes", minutes=minutes)
+
+
 def waiting(texts: Texts, place: int, seconds: float) -> str:
     """An answer's place in the bot's line for MusicAPI, and about how long until its turn."""
-    minutes = round(seconds / 60)
-    eta = texts("eta.under_a_minute") if minutes < 1 else texts("eta.minutes", minutes=minutes)
-    return texts("upload.queued", place=place, eta=eta)
+    return texts("upload.queued", place=place, eta=_eta(texts, seconds))
+
+
+def line_too_long(texts: Texts, seconds: float) -> str:
+    """A refusal at the door: the upload would have waited about `seconds` for its turn."""
+    return texts("upload.line_too_long", wait=_eta(texts, seconds))
 
 
 def pending(texts: Texts, label: str) -> str:
@@ -164,7 +174,7 @@ def _link(url: str | None) -> str | None:
     """A song's audio link, safe inside a markdown link: http(s), no query (it may be signed)."""
     if not url:
         return None
-    clean = redact_urls(visible(url))
+    clean = redact_urls(visible(shown_links(url)))
     if not clean.startswith(("https://", "http://")) or any(c in clean for c in " <>()[]`|\n"):
         return None
     return clean

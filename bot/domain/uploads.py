@@ -53,7 +53,6 @@ class UploadService:
         store: UploadStore,
         queue: UploadQueue,
         upload_timeout: float,
-        request_timeout: float,
         callback_base: str | None = None,
         metrics: Metrics | None = None,
         presence: Presence | None = None,
@@ -65,8 +64,6 @@ class UploadService:
         self.store = store
         self.queue = queue
         self._timeout = upload_timeout
-        #: An upload waits in line only as long as its request still has its full time afterwards.
-        self._line_wait = max(upload_timeout - request_timeout, 0.0)
         self._callback_base = callback_base.rstrip("/") if callback_base else None
         self._clock = clock
         self._stopping = False
@@ -171,18 +168,25 @@ class UploadService:
         """Hold `count` upload slots for a member and `count` places in the line, or nothing.
 
         A member with nothing pending (here or on another instance) may always start one message's
-        worth; past `limit` the member is busy. The line refuses when more than its capacity would wait.
+        worth; past `limit` the member is busy. The line refuses when the last of them, at MusicAPI's
+        measured pace, would wait longer than `line_wait` (or past the line's capacity, a bound on memory).
         Within this instance, check and hold are one step.
         """
         elsewhere = await self.pending_elsewhere(user_id)
         pending = self.pending_for(user_id) + elsewhere
         if pending > 0 and pending + count > limit:
             return Admission.MEMBER_BUSY
-        if not self.queue.admit(count):
+        if not self.queue.admit(count, within=self.line_wait):
             return Admission.LINE_FULL
         if count:
             self._held[user_id] += count
         return Admission.ADMITTED
+
+    @property
+    def line_wait(self) -> float:
+        """How long an upload may wait for its turn: what UPLOAD_TIMEOUT leaves once its request has taken
+        as long as requests to MusicAPI take now."""
+        return max(self._timeout - self.queue.pace, 0.0)
 
     def withdraw(self, user_id: int, count: int) -> None:
         """Give back what `admit` held for uploads that will not start."""
@@ -281,7 +285,7 @@ class UploadService:
                 async with asyncio.timeout(self._timeout):
                     arrived = time.monotonic()
                     async with self.queue.turn(
-                        record.user_id, record.interaction_id, on_place, within=self._line_wait
+                        record.user_id, record.interaction_id, on_place, within=self.line_wait
                     ):
                         sent, turn = True, time.monotonic()
                         self._metrics.upload_waited(turn - arrived)

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from bot.domain.errors import ErrorKind
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
@@ -66,9 +67,12 @@ class PostgresUploadStore:
         record = dataclasses.replace(record, created_at=now, updated_at=now)
         placeholders = ", ".join(f"${i}" for i in range(1, len(_INSERTED) + 1))
         record.id = await self._pool.fetchval(
-            f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders}) RETURNING id",  # noqa: S608
+            f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders})"  # noqa: S608
+            " ON CONFLICT (interaction_id, position) DO NOTHING RETURNING id",
             *(upload_column(record, name) for name in _INSERTED),
         )
+        if record.id is None:
+            raise AlreadyRecorded(record.interaction_id)
         return record
 
     async def finish(

@@ -15,6 +15,7 @@ import asyncpg
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.ports import AlreadyRecorded
 from bot.storage.postgres import changed_rows
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
@@ -64,7 +65,7 @@ class PostgresFollowUpStore:
                 f"   WHERE budget_guild = ${width + 2} AND budget_day = ${width + 3}) + ${width + 4} <= ${width + 1})"
                 f" AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ${width + 5} AND created_ms >= ${width + 6}"
                 "   AND (state = 'pending' OR task_id IS NOT NULL))"
-                " RETURNING id",
+                " ON CONFLICT (interaction_id) DO NOTHING RETURNING id",
                 *values,
                 daily_budget,
                 record.budget_guild,
@@ -74,6 +75,11 @@ class PostgresFollowUpStore:
                 ms(cooldown_since),
             )
         if new_id is None:
+            # Refused, or recorded before by another delivery of the same interaction: only then look.
+            if await self._pool.fetchval(
+                "SELECT 1 FROM follow_ups WHERE interaction_id = $1", record.interaction_id
+            ):
+                raise AlreadyRecorded(record.interaction_id)
             return None
         return await self.get(int(new_id))
 

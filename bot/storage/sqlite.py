@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.errors import ErrorKind
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
@@ -78,6 +79,8 @@ class SQLiteUploadStore:
         now = self._clock()
         record = dataclasses.replace(record, created_at=now, updated_at=now)
         record.id = await self._inserts(record)
+        if record.id is None:
+            raise AlreadyRecorded(record.interaction_id)
         return record
 
     async def finish(
@@ -98,15 +101,16 @@ class SQLiteUploadStore:
     async def mark_delivered(self, interaction_id: int) -> None:
         await self._deliveries(interaction_id)
 
-    async def _insert_many(self, records: list[UploadRecord]) -> list[int]:
+    async def _insert_many(self, records: list[UploadRecord]) -> list[int | None]:
+        """Ids of the new rows; None for an interaction's upload recorded before (in this batch too)."""
         names = [n for n in _COLUMNS if n != "id"]
         rows = await self._db.execute_fetchall(
             f"INSERT INTO uploads ({', '.join(names)}) VALUES {_placeholders(len(records), len(names))}"  # noqa: S608
-            " RETURNING id, interaction_id, position",
+            " ON CONFLICT (interaction_id, position) DO NOTHING RETURNING id, interaction_id, position",
             [upload_column(r, n) for r in records for n in names],
         )
         ids = {(int(r[1]), int(r[2])): int(r[0]) for r in rows}
-        return [ids[(r.interaction_id, r.position)] for r in records]
+        return [ids.pop((r.interaction_id, r.position), None) for r in records]
 
     async def _finish_many(self, rows: list[tuple[Any, ...]]) -> list[bool]:
         first = {row[0]: i for i, row in reversed(list(enumerate(rows)))}  # a duplicate in one batch loses

@@ -13,6 +13,7 @@ import aiosqlite
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.ports import AlreadyRecorded
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
     SONG_FIELDS,
@@ -46,7 +47,7 @@ class SQLiteFollowUpStore:
             "   WHERE budget_guild = ? AND budget_day = ?) + ? <= ?)"
             " AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ? AND created_ms >= ?"
             "   AND (state = 'pending' OR task_id IS NOT NULL))"
-            " RETURNING id",
+            " ON CONFLICT (interaction_id) DO NOTHING RETURNING id",
             [
                 *values,
                 daily_budget, record.budget_guild, day, record.credits, daily_budget,
@@ -54,6 +55,12 @@ class SQLiteFollowUpStore:
             ],
         )  # fmt: skip
         if not rows:
+            # Refused, or recorded before by another delivery of the same interaction: only then look.
+            seen = await self._db.execute_fetchall(
+                "SELECT 1 FROM follow_ups WHERE interaction_id = ?", (record.interaction_id,)
+            )
+            if list(seen):
+                raise AlreadyRecorded(record.interaction_id)
             return None
         return await self.get(int(next(iter(rows))[0]))
 

@@ -289,3 +289,55 @@ async def test_a_second_process_for_the_same_shards_waits_and_takes_over_when_th
     assert "this one runs shards 0 of 1 now" in log
     assert len(harness.discord.sent("POST", f"/interactions/{payload['id']}/")) == 1
     assert len(harness.musicapi.uploads) == 2  # one each: nothing was sent twice
+
+
+async def test_each_kind_of_interaction_delivered_to_both_instances_is_carried_out_once(
+    harness: Harness, postgres_url: str
+) -> None:
+    """A slash command, a message command, a button press and a form submit, each delivered to both
+    instances at once: MusicAPI gets one request for each, and each member one answer."""
+    harness.musicapi.delay = 0.3
+    guild = guild_on_shard(0)
+    async with two_instances(harness, postgres_url, callbacks=False, FOLLOW_UP_COOLDOWN="0"):
+        slash = in_guild(payloads.upload(url=LINK), guild)
+        await harness.discord.redeliver("INTERACTION_CREATE", slash)
+        (answer,) = await harness.discord.wait_for(
+            "PATCH",
+            f"/webhooks/{APP_ID}/{slash['token']}",
+            where=lambda c: "clip_id" in str(c.json),
+            timeout=20,
+        )
+        menu = in_guild(
+            payloads.message_menu(payloads.message_object([payloads.attachment("stem.wav", "audio/wav")])),
+            guild,
+        )
+        await harness.discord.redeliver("INTERACTION_CREATE", menu)
+        await harness.discord.wait_for(
+            "PATCH",
+            f"/webhooks/{APP_ID}/{menu['token']}",
+            where=lambda c: "clip_id" in str(c.json),
+            timeout=20,
+        )
+        components = answer.json["components"]
+        extend = components[0]["components"][0]["custom_id"]
+        press = in_guild(payloads.button(extend, message_flags=0, components=components), guild)
+        await harness.discord.redeliver("INTERACTION_CREATE", press)
+        (modal, _) = await harness.discord.wait_for(
+            "POST", f"/interactions/{press['id']}/", count=2, timeout=20
+        )
+        submit = in_guild(
+            payloads.modal_submit(modal.json["data"], {1: "[Verse]\nnew words", 2: "lo-fi"}), guild
+        )
+        await harness.discord.redeliver("INTERACTION_CREATE", submit)
+        await harness.discord.wait_for(
+            "PATCH", f"/webhooks/{APP_ID}/{submit['token']}", where=lambda c: "🎶" in str(c.json), timeout=20
+        )
+        await asyncio.sleep(2.0)  # room for a second answer, were one coming
+    assert len(harness.musicapi.uploads) == 2  # the link and the message's file, once each
+    assert len(harness.musicapi.creates) == 1
+    for payload, marker in ((slash, "clip_id"), (menu, "clip_id"), (submit, "🎶")):
+        assert final_edits(harness, payload, marker) == 1
+        token_path = f"/webhooks/{APP_ID}/{payload['token']}"
+        extra = [c for c in harness.discord.calls if c.path.startswith(token_path) and c.method != "PATCH"]
+        assert extra == []  # no second message, nothing deleted
+    assert [c.json["type"] for c in harness.discord.sent("POST", f"/interactions/{press['id']}/")] == [9, 9]

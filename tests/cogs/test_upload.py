@@ -76,6 +76,17 @@ async def test_link_becomes_clip_id_and_shows_host_and_path_only(harness: Harnes
     assert harness.musicapi.uploads == [{"url": url}]
 
 
+async def test_a_look_alike_host_is_answered_in_its_xn_form(harness: Harness) -> None:
+    url = "https://www.y\u043eutube.com/watch"  # a Cyrillic о: not YouTube, whatever it looks like
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(url=url))
+        text = await final(harness, payload)
+    assert clip_id_for(0) in text
+    assert "www.xn--yutube-wqf.com/watch" in text
+    assert "\u043e" not in text
+    assert harness.musicapi.uploads == [{"url": url}]
+
+
 async def test_link_without_extension_is_allowed(harness: Harness) -> None:
     async with harness.running():
         payload = await harness.interact(payloads.upload(url="https://dl.example.net/download/8812"))

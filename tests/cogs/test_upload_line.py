@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bot import composition
 from bot.domain import queue as queue_module
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, USER_ID
@@ -37,6 +38,13 @@ async def final_answer(harness: Harness, payload: dict, timeout: float = 15.0) -
     async with asyncio.timeout(timeout), harness.discord.new_call:
         await harness.discord.new_call.wait_for(answered)
     return contents(harness, payload)[-1]
+
+
+@pytest.fixture(autouse=True)
+def quick_musicapi(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake MusicAPI answers within a second here: the line assumes so until it has measured it
+    (against the real one it assumes 20 s, longer than these tests' UPLOAD_TIMEOUT)."""
+    monkeypatch.setattr(composition, "TYPICAL_SYNC_UPLOAD", 0.5)
 
 
 @pytest.fixture
@@ -85,7 +93,9 @@ async def test_places_are_shown_in_the_members_language(harness: Harness, quick_
     assert "Warteschlange" in first and "Nr. 1" in first
 
 
-async def test_past_the_cap_a_new_upload_is_refused_at_once_and_nothing_is_sent(harness: Harness) -> None:
+async def test_past_the_memory_bound_a_new_upload_is_refused_at_once_and_nothing_is_sent(
+    harness: Harness,
+) -> None:
     harness.musicapi.delay = 1.0
     async with harness.running(musicapi_concurrency=1, max_queue=1):
         first = await harness.interact(payloads.upload(url=link(0), user_id=USER_ID + 1))
@@ -97,7 +107,8 @@ async def test_past_the_cap_a_new_upload_is_refused_at_once_and_nothing_is_sent(
         await final_answer(harness, second)
     assert refusal.json["type"] == 4  # a message at once, no "thinking"
     assert refusal.json["data"]["flags"] & EPHEMERAL
-    assert "line is full" in refusal.json["data"]["content"]
+    assert "line for MusicAPI is too long" in refusal.json["data"]["content"]
+    assert "would wait less than a minute" in refusal.json["data"]["content"]
     assert link(2) not in [u["url"] for u in harness.musicapi.uploads]
     assert len(harness.musicapi.uploads) == 2
 
@@ -128,8 +139,10 @@ async def test_time_in_line_does_not_count_against_musicapis_time_limit(harness:
 
 
 async def test_an_upload_that_waits_too_long_in_line_blames_the_line_not_musicapi(harness: Harness) -> None:
-    harness.musicapi.script(Answer(200, {"code": 200, "clip_id": "first-clip"}, delay=1.5))
-    async with harness.running(musicapi_concurrency=1, musicapi_timeout=2.0, upload_timeout=2.5):
+    """Admitted at the pace MusicAPI had, the second upload waits behind a request that turns out far
+    slower: once its own request would no longer fit in UPLOAD_TIMEOUT, it ends without being sent."""
+    harness.musicapi.script(Answer(200, {"code": 200, "clip_id": "first-clip"}, delay=3.0))
+    async with harness.running(musicapi_concurrency=1, musicapi_timeout=2.5, upload_timeout=2.5):
         first = await harness.interact(payloads.upload(url=link(0), user_id=USER_ID + 1))
         await harness.musicapi.wait_for_uploads(1)
         second = await harness.interact(payloads.upload(url=link(1), user_id=USER_ID + 2))

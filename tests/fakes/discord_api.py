@@ -378,6 +378,15 @@ class FakeDiscord:
             if shard_id == ((int(guild_id) >> 22) % shard_count if guild_id else 0):
                 await self._dispatch(ws, event, data)
 
+    async def redeliver(self, event: str, data: dict[str, Any]) -> None:
+        """Send a gateway event to every identified connection, whatever its shard: one interaction
+        delivered to two processes at once, as a shard handover or a resume can do."""
+        if event == "INTERACTION_CREATE":
+            self.interaction_types[str(data["id"])] = int(data["type"])
+        await asyncio.gather(
+            *(self._dispatch(ws, event, data) for ws in list(self.sockets) if ws in self.shard_of)
+        )
+
 
 async def read_multipart(request: web.Request) -> tuple[Any, list[Upload]]:
     """A multipart body as Discord reads it: `payload_json`, and each `files[n]` (counted, not kept)."""

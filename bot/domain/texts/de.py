@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Du bist Nr. {place} in der Warteschlange für MusicAPI ({eta}). Dein Upload startet, sobald du dran bist.",
     "eta.under_a_minute": "weniger als eine Minute",
     "eta.minutes": "etwa {minutes} Min.",
-    "upload.queue_full": "Gerade warten so viele Uploads, dass die Warteschlange voll ist. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
     # /uploads history.
     "history.title": "**Deine Uploads** (Seite {page})",
     "history.empty": "Du hast noch nichts hochgeladen. Probier `/hochladen` mit einer Audiodatei.",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} liegt nicht an einer Adresse, von der ich Dateien abrufe, daher kommt sie als Link.",
     "media.missed.too_many": "📎 {name} geht über Discords 10 Dateien pro Nachricht hinaus, daher kommt sie als Link.",
     "media.member_too_large": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher hängt sie nicht an dieser Antwort.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "Die Warteschlange für MusicAPI ist gerade zu lang: Dein Upload würde {wait} auf seine Reihe warten, länger als ein Upload dauern darf. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
 }

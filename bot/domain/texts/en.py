@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ You're #{place} in line for MusicAPI ({eta}). Your upload starts as soon as it's your turn.",
     "eta.under_a_minute": "less than a minute",
     "eta.minutes": "about {minutes} min",
-    "upload.queue_full": "So many uploads are waiting right now that the line is full. Nothing was sent; please try again in a few minutes.",
     # /uploads history.
     "history.title": "**Your uploads** (page {page})",
     "history.empty": "You haven't uploaded anything yet. Try `/upload` with an audio file.",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} is not at an address I fetch files from, so it comes as a link.",
     "media.missed.too_many": "📎 {name} is past Discord's 10 files per message, so it comes as a link.",
     "media.member_too_large": "📎 {name} is {size}, more than Discord takes here ({limit}), so it is not attached to this answer.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "The line for MusicAPI is too long right now: your upload would wait {wait} for its turn, longer than an upload may take. Nothing was sent; please try again in a few minutes.",
 }

@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Estás en el puesto #{place} de la fila para MusicAPI ({eta}). Tu subida empezará en cuanto sea tu turno.",
     "eta.under_a_minute": "menos de un minuto",
     "eta.minutes": "unos {minutes} min",
-    "upload.queue_full": "Hay tantas subidas esperando que la fila está llena. No se envió nada; inténtalo de nuevo en unos minutos.",
     # /uploads history.
     "history.title": "**Tus subidas** (página {page})",
     "history.empty": "Todavía no has subido nada. Prueba `/subir` con un archivo de audio.",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} no está en una dirección de la que descargo archivos, así que va como enlace.",
     "media.missed.too_many": "📎 {name} supera los 10 archivos por mensaje de Discord, así que va como enlace.",
     "media.member_too_large": "📎 {name} ocupa {size}, más de lo que Discord acepta aquí ({limit}), así que no va adjunto a esta respuesta.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "La fila para MusicAPI es demasiado larga ahora: tu subida esperaría {wait} su turno, más de lo que puede durar una subida. No se envió nada; inténtalo de nuevo en unos minutos.",
 }

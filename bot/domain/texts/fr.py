@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Tu es n° {place} dans la file pour MusicAPI ({eta}). Ton import commence dès que c'est ton tour.",
     "eta.under_a_minute": "moins d'une minute",
     "eta.minutes": "environ {minutes} min",
-    "upload.queue_full": "Tant d'imports attendent en ce moment que la file est pleine. Rien n'a été envoyé ; réessaie dans quelques minutes.",
     # /uploads history.
     "history.title": "**Tes imports** (page {page})",
     "history.empty": "Tu n'as encore rien importé. Essaie `/importer` avec un fichier audio.",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} n'est pas à une adresse d'où je récupère des fichiers : le voici en lien.",
     "media.missed.too_many": "📎 {name} dépasse les 10 fichiers par message de Discord : le voici en lien.",
     "media.member_too_large": "📎 {name} fait {size}, plus que ce que Discord accepte ici ({limit}) : il n'est pas joint à cette réponse.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "La file pour MusicAPI est trop longue en ce moment : ton import attendrait {wait} son tour, plus longtemps qu'un import ne peut durer. Rien n'a été envoyé ; réessaie dans quelques minutes.",
 }

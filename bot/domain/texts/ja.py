@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ MusicAPI の順番待ちで {place} 番目です（{eta}）。順番が来たらアップロードを始めます。",
     "eta.under_a_minute": "1分未満",
     "eta.minutes": "約{minutes}分",
-    "upload.queue_full": "現在アップロードの待ちが多く、順番待ちの列がいっぱいです。何も送信していません。数分後にもう一度お試しください。",
     # /uploads history.
     "history.title": "**あなたのアップロード**（{page} ページ目）",
     "history.empty": "まだ何もアップロードしていません。音声ファイルを付けて `/アップロード` を試してみてください。",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} はファイルを取得する対象ではないアドレスにあるため、リンクでお送りします。",
     "media.missed.too_many": "📎 {name} は Discord の 1 メッセージ 10 ファイルの上限を超えるため、リンクでお送りします。",
     "media.member_too_large": "📎 {name} は {size} で、ここで Discord が受け付ける大きさ ({limit}) を超えるため、この返信には添付しません。",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "現在MusicAPIへの順番待ちの列が長すぎます。このアップロードは順番まで{wait}待つことになり、アップロードに許された時間を超えてしまいます。何も送信していません。数分後にもう一度お試しください。",
 }

@@ -41,7 +41,6 @@ MESSAGES: dict[str, str] = {
     "upload.queued": "⏳ Você é o nº {place} na fila do MusicAPI ({eta}). Seu envio começa assim que chegar a sua vez.",
     "eta.under_a_minute": "menos de um minuto",
     "eta.minutes": "cerca de {minutes} min",
-    "upload.queue_full": "Há tantos envios esperando agora que a fila está cheia. Nada foi enviado; tente de novo em alguns minutos.",
     # /uploads history.
     "history.title": "**Seus envios** (página {page})",
     "history.empty": "Você ainda não enviou nada. Experimente `/enviar` com um arquivo de áudio.",
@@ -148,4 +147,6 @@ MESSAGES: dict[str, str] = {
     "media.missed.refused": "📎 {name} não está num endereço de onde eu baixo arquivos, então vai como link.",
     "media.missed.too_many": "📎 {name} passa dos 10 arquivos por mensagem do Discord, então vai como link.",
     "media.member_too_large": "📎 {name} tem {size}, mais do que o Discord aceita aqui ({limit}), então não vai anexado a esta resposta.",
+    # The line admits by time: a refusal says how long the wait would have been.
+    "upload.line_too_long": "A fila para a MusicAPI está longa demais agora: seu envio esperaria {wait} pela vez, mais do que um envio pode levar. Nada foi enviado; tente de novo em alguns minutos.",
 }

@@ -92,7 +92,7 @@ def test_defaults() -> None:
     assert s.musicapi_poll_deadline == 1800.0
     assert s.max_message_attachments == 5
     assert s.musicapi_concurrency == 20
-    assert s.max_queue == 100
+    assert s.max_queue == 5000
     assert s.metrics is True
 
 

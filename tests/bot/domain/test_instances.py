@@ -57,6 +57,8 @@ async def test_a_newcomer_takes_only_what_the_others_do_not_hold(tmp_path: Path)
         assert (a.others, line_a.concurrency) == ([], 9)  # alone: the whole limit
         await b.beat()
         assert b.others == ["a"] and line_b.concurrency == 0  # a holds all 9 until it hears of b
+        # ...but b's members are told (and admitted by) the wait at the share b is about to have.
+        assert line_b.wait_for(8) == 2.0  # 4 at once: the 8th waiting one goes in the second round
         await a.beat()
         assert a.others == ["b"] and a.alive("b") and line_a.concurrency == 5  # a is first by name
         await b.beat()
@@ -184,7 +186,7 @@ async def test_a_slow_count_of_other_instances_uploads_does_not_hold_up_the_firs
     await presence.beat()
     uploads = UploadService(
         client=cast(MusicAPI, None), store=cast(UploadStore, slow), queue=line, upload_timeout=10,
-        request_timeout=5, presence=presence,
+        presence=presence,
     )  # fmt: skip
     try:
         admitted = await asyncio.wait_for(uploads.admit(1, 1, limit=1), 10)

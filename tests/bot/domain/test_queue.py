@@ -306,3 +306,82 @@ def test_the_line_never_has_more_turns_out_than_its_latest_share_allows_new_ones
         await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+# -- admitting by time ---------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def take_turn(q: UploadQueue, clock: Clock, seconds: float) -> None:
+    """One request that takes `seconds` on `clock`."""
+    assert q.admit(1)
+    async with q.turn(1):
+        clock.now += seconds
+
+
+async def test_the_first_measured_turn_replaces_the_typical_one_then_the_pace_moves_smoothly() -> None:
+    clock = Clock()
+    q = UploadQueue(concurrency=1, capacity=100, typical_turn=20.0, clock=clock)
+    assert q.pace == 20.0  # nothing measured yet: the typical time
+    await take_turn(q, clock, 1.5)
+    assert q.pace == 1.5
+    await take_turn(q, clock, 11.5)
+    assert q.pace == pytest.approx(1.5 + queue_module.SMOOTHING * 10)
+
+
+def test_a_new_upload_is_refused_only_when_its_expected_wait_runs_past_what_it_may_wait() -> None:
+    q = line(concurrency=20, capacity=5000, typical_turn=20.0)
+    assert q.admit(20, within=0.0)  # straight to MusicAPI: no wait at all
+    assert q.admit(160, within=160.0)  # the 160th waiting one gets its turn after 8 rounds of 20 s
+    assert not q.admit(1, within=160.0)  # the next one would wait 180 s
+    assert q.wait_for(1) == 180.0
+    assert q.waiting == 0  # admitting holds places; nobody waits in line until their turn is asked for
+
+
+def test_the_memory_bound_holds_whatever_the_wait() -> None:
+    q = line(concurrency=100, capacity=10, typical_turn=0.001)
+    assert q.admit(110)
+    assert not q.admit(1)
+
+
+def test_the_expected_wait_counts_on_the_share_this_instance_is_about_to_have() -> None:
+    """A new instance may have no requests at once for a few seconds, until the others hand over its
+    share: its members are not refused for that."""
+    q = line(concurrency=10, typical_turn=20.0)
+    q.resize(0)
+    q.expect(10)
+    assert q.wait_for(100) == 200.0
+    q.expect(5)  # a third instance came: a smaller share, longer waits
+    q.resize(5)
+    assert q.wait_for(100) == 380.0  # 5 go at once, 95 wait: 19 rounds
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=50),
+    st.floats(min_value=0.01, max_value=60.0),
+    st.floats(min_value=1.0, max_value=600.0),
+    st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=60),
+)
+def test_the_line_admits_exactly_those_it_expects_to_serve_in_time(
+    concurrency: int, pace: float, within: float, messages: list[int]
+) -> None:
+    """Whatever the pace and the limit: a message is admitted when the last of its uploads is expected to
+    wait no longer than `within`, refused (holding nothing) otherwise; admitted uploads never wait longer
+    than that by the line's own reckoning."""
+    q = line(concurrency=concurrency, capacity=10_000, typical_turn=pace)
+    admitted = 0
+    for count in messages:
+        expected = q.wait_for(count)
+        assert q.admit(count, within=within) == (expected <= within)
+        if expected <= within:
+            admitted += count
+        assert q.wait_for(0) == q.expected_wait(admitted - concurrency)
+    assert q.expected_wait(admitted - concurrency) <= within

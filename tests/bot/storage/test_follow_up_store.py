@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import time
 from collections.abc import AsyncIterator
 
@@ -13,15 +14,21 @@ import pytest
 from bot.domain.errors import ErrorKind
 from bot.domain.followup_ports import FollowUpStore
 from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.ports import AlreadyRecorded
 from bot.storage import follow_up_store, open_store
 
 DAY = "2026-11-24"
 GUILD = 42
+_interactions = itertools.count(1000)
 
 
-def record(user_id: int = 7, guild_id: int | None = GUILD, due: float = 0.0) -> FollowUpRecord:
+def record(
+    user_id: int = 7, guild_id: int | None = GUILD, due: float = 0.0, interaction_id: int | None = None
+) -> FollowUpRecord:
+    """A follow-up of a new submit (its own interaction), unless `interaction_id` names one."""
     return FollowUpRecord(
-        user_id=user_id, guild_id=guild_id, channel_id=9, application_id=1, interaction_id=user_id * 10,
+        user_id=user_id, guild_id=guild_id, channel_id=9, application_id=1,
+        interaction_id=interaction_id if interaction_id is not None else next(_interactions),
         interaction_token="tok", token_expires_at=time.time() + 900, locale="en-US",
         action=FollowUpAction.EXTEND, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="clip",
         source_label="demo.mp3", task_type="extend_upload_music", model="sonic-v4-5", next_poll_at=due,
@@ -64,6 +71,23 @@ async def test_the_cooldown_counts_follow_ups_musicapi_took(store: FollowUpStore
     )
     assert await store.last_started(7) is None
     assert await reserve(store, record(), since=time.time() - 60)
+
+
+async def test_a_submit_delivered_again_reserves_nothing_even_at_once(store: FollowUpStore) -> None:
+    """Two deliveries of one form submit (on one instance or two): one follow-up, the other is told it
+    was recorded before, whether the budget and cooldown would let it through or not."""
+    results = await asyncio.gather(
+        *(store.reserve(record(interaction_id=77), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+          for _ in range(2)),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert sum(isinstance(r, FollowUpRecord) for r in results) == 1
+    assert sum(isinstance(r, AlreadyRecorded) for r in results) == 1
+    with pytest.raises(AlreadyRecorded):
+        await store.reserve(record(interaction_id=77), day=DAY, daily_budget=15, cooldown_since=time.time())
+    assert await store.spent(GUILD, DAY) == 15
+    # A refusal of a new interaction is still a refusal, not a redelivery.
+    assert not await reserve(store, record(), since=time.time() - 60)
 
 
 async def test_a_due_follow_up_is_claimed_by_one_caller(store: FollowUpStore) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import aiosqlite
 import asyncpg
 import pytest
 
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.domain.rendering import outcome
 from bot.domain.texts import Texts
@@ -32,7 +34,7 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 7
+    assert version == len(migrations("sqlite")) == 8
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
     assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts", "instances"} <= tables
@@ -59,6 +61,32 @@ async def test_migrations_upgrade_a_version_1_database(tmp_path: Path) -> None:
         ("old-clip", "succeeded", True, "en-US"),
     ]
     assert undelivered == []
+
+
+async def test_uploads_recorded_twice_before_keep_their_data_and_new_ones_are_recorded_once(
+    tmp_path: Path,
+) -> None:
+    """A database where a redelivered interaction was recorded twice (before each one was carried out
+    once) still upgrades; both rows stay, and the interaction cannot be recorded a third time."""
+    path = tmp_path / "twice.db"
+    async with aiosqlite.connect(path) as db:
+        await db.executescript(migrations("sqlite")[0].sql + "PRAGMA user_version = 1;")
+        await db.execute(V1_ROW, (11, USER_ID, "succeeded", "clip-a", 100.0, 100.0))
+        await db.execute(V1_ROW, (11, USER_ID, "succeeded", "clip-b", 101.0, 101.0))
+        await db.commit()
+    store = await SQLiteUploadStore.open(path)
+    try:
+        kept = await store.by_interaction(11)
+        again = UploadRecord(
+            interaction_id=11, application_id=1, interaction_token="t", token_expires_at=0.0,
+            user_id=USER_ID, guild_id=None, channel_id=None, locale="en-US", source_kind=SourceKind.LINK,
+            label="a.example.com/x.mp3",
+        )  # fmt: skip
+        with pytest.raises(AlreadyRecorded):
+            await store.add(again)
+    finally:
+        await store.close()
+    assert sorted(r.clip_id or "" for r in kept) == ["clip-a", "clip-b"]
 
 
 async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
@@ -111,7 +139,7 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 
@@ -211,3 +239,49 @@ async def test_erasing_reads_only_the_rows_that_still_hold_a_token_or_a_secret(t
     finally:
         await store.close()
     assert plan == ["SCAN uploads USING INDEX uploads_holding_secrets"]
+
+
+async def test_a_postgresql_database_with_interactions_recorded_twice_upgrades(postgres_url: str) -> None:
+    """Rows a redelivered interaction left twice before (uploads and a follow-up) stay; from then on an
+    interaction is recorded once."""
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for step in migrations("postgres")[:3]:
+            await conn.execute(step.sql)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", step.version)
+        for clip in ("clip-a", "clip-b"):
+            await conn.execute(
+                "INSERT INTO uploads (interaction_id, application_id, interaction_token, token_expires_at,"
+                " user_id, source_kind, label, state, clip_id, created_at, updated_at)"
+                " VALUES (21, 1, '', 0, $1, 'link', 'a.example.com/x.mp3', 'succeeded', $2, 1, 1)",
+                USER_ID,
+                clip,
+            )
+            await conn.execute(
+                "INSERT INTO follow_ups (user_id, budget_guild, budget_day, application_id, interaction_id,"
+                " interaction_token, token_expires_ms, locale, action, origin, source_id, source_clip_id,"
+                " source_label, task_type, model, credits, created_ms, updated_ms, next_poll_ms)"
+                " VALUES ($1, 0, '2026-11-24', 1, 22, '', 0, 'en-US', 'extend', 'upload', 1, $2, 'x', 't', 'm',"
+                " 15, 1, 1, 1)",
+                USER_ID,
+                clip,
+            )
+    finally:
+        await conn.close()
+    store = await open_store(postgres_url)
+    try:
+        kept = await store.by_interaction(21)
+        again = dataclasses.replace(record_for_migrations(), interaction_id=21)
+        with pytest.raises(AlreadyRecorded):
+            await store.add(again)
+    finally:
+        await store.close()
+    assert sorted(r.clip_id or "" for r in kept) == ["clip-a", "clip-b"]
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        follow_ups = await conn.fetch("SELECT interaction_id FROM follow_ups ORDER BY id")
+    finally:
+        await conn.close()
+    first, later = (r["interaction_id"] for r in follow_ups)
+    assert first == 22 and later < 0  # the later copy steps aside, its data kept

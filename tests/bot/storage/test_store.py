@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 
 import asyncpg
+import pytest
 
 from bot.domain.errors import ErrorKind
-from bot.domain.ports import UploadStore
+from bot.domain.ports import AlreadyRecorded, UploadStore
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.storage import open_store
 
@@ -30,6 +31,19 @@ async def test_concurrent_adds_get_their_own_ids(store: UploadStore) -> None:
     for r in added:
         (same,) = [x for x in await store.by_interaction(r.interaction_id) if x.position == r.position]
         assert same.id == r.id and same.label == r.label
+
+
+async def test_an_interactions_upload_is_recorded_once_even_within_one_batch(store: UploadStore) -> None:
+    """A second delivery of an interaction finds its uploads recorded: the insert itself refuses it."""
+    results = await asyncio.gather(
+        store.add(record(5)), store.add(record(5)), store.add(record(5, 1)), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results[:2]) == ["AlreadyRecorded", "UploadRecord"]
+    assert isinstance(results[2], UploadRecord)
+    with pytest.raises(AlreadyRecorded) as raised:
+        await store.add(record(5))
+    assert raised.value.interaction_id == 5
+    assert [r.position for r in await store.by_interaction(5)] == [0, 1]
 
 
 async def test_a_pending_upload_is_finished_once_even_within_one_batch(store: UploadStore) -> None:
