@@ -9,13 +9,15 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.domain.account import check_account
+from bot.domain.background import Background
 from bot.domain.followup_ports import FollowUpStore
 from bot.domain.followup_service import FollowUpPolicy, FollowUpService
 from bot.domain.followup_watcher import FollowUpWatcher
@@ -48,6 +50,8 @@ TYPICAL_CALLBACK_UPLOAD = 2.0
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
 SHUTDOWN_ANSWER_WAIT = 4.0
+#: How long connecting to the gateway waits for the startup check of MusicAPI's key and credits.
+ACCOUNT_CHECK_WAIT = 10.0
 
 
 def new_http_session(musicapi_concurrency: int = 0) -> aiohttp.ClientSession:
@@ -71,15 +75,19 @@ class App:
     housekeeping: Housekeeping
     follow_ups: FollowUpService
     follow_up_watcher: FollowUpWatcher
+    client: MusicAPIClient
     closed: bool = False
     #: Leave what startup built out of garbage collections (the process runs nothing else).
     freeze_startup: bool = False
+    #: The startup check of the MusicAPI key and credits, beside logging in.
+    _account_check: Background = field(default_factory=lambda: Background("musicapi account check"))
 
     async def start(self) -> None:
         """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
         pending, serve /healthz (and callbacks), start housekeeping, then stay connected to the gateway
         until it closes."""
         s = self.settings
+        self._account_check.start(check_account(self.client.get_credits, self.client.health))
         await self.bot.login(s.discord_token.get_secret_value())
         await self.presence.take_name()
         await self.presence.beat()
@@ -93,6 +101,8 @@ class App:
         self.watcher.start()
         self.housekeeping.start()
         self.follow_up_watcher.start()
+        # The credits line comes before the gateway's; a slow MusicAPI holds the gateway up no longer.
+        await self._account_check.wait(ACCOUNT_CHECK_WAIT)
         await self.bot.connect()
 
     async def close(self) -> None:
@@ -108,6 +118,7 @@ class App:
                 log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
                 self.uploads.stop()
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        await self._account_check.stop()
         await self.watcher.stop()
         await self.presence.stop()
         await self.housekeeping.stop()
@@ -230,6 +241,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         )
         if s.callback_mode
         else None,
+        musicapi_state=lambda: client.health.state.value,
     )
     return App(
         s,
@@ -243,6 +255,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         housekeeping,
         follow_ups,
         FollowUpWatcher(follow_ups, presence=presence),
+        client,
     )
 
 

@@ -77,7 +77,9 @@ class WebServer:
         store_ok: Callable[[], Awaitable[bool]],
         metrics: Callable[[], bytes] | None = None,
         follow_up_webhooks: FollowUpWebhookReceiver | None = None,
+        musicapi_state: Callable[[], str] = lambda: "unknown",
     ) -> None:
+        self._musicapi_state = musicapi_state
         self._callbacks = callbacks
         self._follow_up_webhooks = follow_up_webhooks
         self._metrics = metrics
@@ -119,4 +121,7 @@ class WebServer:
         gateway = self._is_connected()
         store = await self._store_ok()
         status = 200 if gateway and store else 503
-        return web.json_response({"gateway": gateway, "store": store}, status=status)
+        # MusicAPI's state is reported beside the others but does not make the bot unhealthy: a restart
+        # fixes neither a rejected key nor MusicAPI's outage, and the bot still answers every member.
+        body = {"gateway": gateway, "store": store, "musicapi": self._musicapi_state()}
+        return web.json_response(body, status=status)

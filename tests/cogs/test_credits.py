@@ -47,10 +47,11 @@ async def test_the_owner_sees_credits_left_and_spend_per_server_today(harness: H
 
 async def test_someone_else_is_told_it_is_for_the_owner(harness: Harness) -> None:
     async with harness.running(**FAST):
+        at_startup = harness.musicapi.credit_checks
         call, report = await credits_answer(harness, user_id=OTHER)
     assert report is None and call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
     assert call.json["data"]["content"] == "Only the bot's owner can use this command."
-    assert harness.musicapi.credit_checks == 0
+    assert harness.musicapi.credit_checks == at_startup == 1  # only the startup check asked
 
 
 async def test_team_members_count_as_owners(harness: Harness) -> None:
