@@ -15,7 +15,7 @@ import discord
 from dotenv import load_dotenv
 
 from bot.cli import parse_arguments, startup_line
-from bot.composition import run
+from bot.composition import DiscordUnreachable, run
 from bot.config import SettingsError, load_settings
 from bot.config.logging import configure_logging
 from bot.storage import StoreUnavailable
@@ -23,8 +23,10 @@ from bot.web import WebServerUnavailable
 
 log = logging.getLogger("bot")
 
-EXIT_CONFIG = 2
-EXIT_DISCORD = 3
+#: Exit statuses (README, "Exit codes"): 2 and 3 are not mended by starting again; 1 may be.
+EXIT_UNREACHABLE = 1  # Discord answered at first, then the connection failed or logging in hung
+EXIT_CONFIG = 2  # a setting is missing or wrong (the store or the web port included)
+EXIT_DISCORD = 3  # Discord refused the token (or the intents)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -48,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_DISCORD)
     except (discord.GatewayNotFound, discord.ConnectionClosed, aiohttp.ClientError) as exc:
         log.critical("could not connect to Discord (%s)", type(exc).__name__)
-        sys.exit(EXIT_DISCORD)
+        sys.exit(EXIT_UNREACHABLE)
+    except DiscordUnreachable as exc:
+        log.critical("%s", exc)
+        sys.exit(EXIT_UNREACHABLE)
     except StoreUnavailable as exc:
         log.critical("%s (check DATABASE_URL)", exc)
         sys.exit(EXIT_CONFIG)
@@ -57,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_CONFIG)
     except OSError as exc:
         log.critical("could not connect to Discord (%s)", type(exc).__name__)
-        sys.exit(EXIT_DISCORD)
+        sys.exit(EXIT_UNREACHABLE)
     except KeyboardInterrupt:
         pass
 

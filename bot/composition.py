@@ -16,6 +16,7 @@ import aiohttp
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.discord_app.reachability import wait_for_discord
 from bot.domain.account import check_account
 from bot.domain.background import Background
 from bot.domain.followup_ports import FollowUpStore
@@ -50,6 +51,9 @@ TYPICAL_CALLBACK_UPLOAD = 2.0
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
 SHUTDOWN_ANSWER_WAIT = 4.0
+#: How long logging in (and syncing commands) may take once Discord answered; aiohttp alone would wait
+#: 300 s on a network that swallows packets.
+LOGIN_TIMEOUT = 90.0
 #: How long connecting to the gateway waits for the startup check of MusicAPI's key and credits.
 ACCOUNT_CHECK_WAIT = 10.0
 
@@ -58,6 +62,10 @@ def new_http_session(musicapi_concurrency: int = 0) -> aiohttp.ClientSession:
     """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
     per_host = max(CONNECTIONS_PER_HOST, musicapi_concurrency + SPARE_CONNECTIONS)
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=per_host))
+
+
+class DiscordUnreachable(Exception):
+    """Discord answered, but logging in did not finish in time."""
 
 
 @dataclass
@@ -76,6 +84,7 @@ class App:
     follow_ups: FollowUpService
     follow_up_watcher: FollowUpWatcher
     client: MusicAPIClient
+    session: aiohttp.ClientSession
     closed: bool = False
     #: Leave what startup built out of garbage collections (the process runs nothing else).
     freeze_startup: bool = False
@@ -88,13 +97,20 @@ class App:
         until it closes."""
         s = self.settings
         self._account_check.start(check_account(self.client.get_credits, self.client.health))
-        await self.bot.login(s.discord_token.get_secret_value())
+        # /healthz answers (503) while Discord cannot be reached yet: a network that is down at boot
+        # is waited for, with growing delays, instead of ending the process.
+        await self.web.start(s.web_host, s.web_port)
+        await wait_for_discord(self.session)
+        try:
+            async with asyncio.timeout(LOGIN_TIMEOUT):
+                await self.bot.login(s.discord_token.get_secret_value())
+        except TimeoutError:
+            raise DiscordUnreachable(f"logging in to Discord took over {LOGIN_TIMEOUT:g}s") from None
         await self.presence.take_name()
         await self.presence.beat()
         await self.watcher.recover()
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
-        await self.web.start(s.web_host, s.web_port)
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
@@ -256,6 +272,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         follow_ups,
         FollowUpWatcher(follow_ups, presence=presence),
         client,
+        session,
     )
 
 

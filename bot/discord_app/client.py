@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+import yarl
 from discord.ext import commands
 
 from bot.discord_app.command_sync import sync_commands
@@ -17,6 +18,7 @@ from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.followup_delivery import FollowUpDelivery
 from bot.discord_app.followup_desk import FollowUpDesk
 from bot.discord_app.followup_views import upload_buttons
+from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
@@ -64,7 +66,9 @@ class MusicBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
             guild_ready_timeout=0.1,
+            shard_connect_timeout=SHARD_CONNECT_TIMEOUT,
         )
+        self._quiet_reconnects = quiet_reconnects()
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id
         #: What /uploads shows a member, and deletes at their request (their follow-ups too).
@@ -92,6 +96,17 @@ class MusicBot(commands.AutoShardedBot):
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py's launcher logs every earlier traceback again on each retry (Rapptz/discord.py#10202).
+        await launch_shard(self, gateway, shard_id, initial=initial)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self._quiet_reconnects.connected(shard_id)
+
+    async def close(self) -> None:
+        await super().close()
+        forget_reconnects(self._quiet_reconnects)
 
     def shard_states(self) -> list[tuple[int, float, bool]]:
         """Each shard's id, gateway latency (seconds) and whether its connection is open."""
