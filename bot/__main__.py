@@ -18,6 +18,7 @@ from bot.cli import parse_arguments, startup_line
 from bot.composition import DiscordUnreachable, run
 from bot.config import SettingsError, load_settings
 from bot.config.logging import configure_logging
+from bot.discord_app.invite import application_id, invite_url
 from bot.storage import StoreUnavailable
 from bot.web import WebServerUnavailable
 
@@ -29,9 +30,33 @@ EXIT_CONFIG = 2  # a setting is missing or wrong (the store or the web port incl
 EXIT_DISCORD = 3  # Discord refused the token (or the intents)
 
 
+def print_invite() -> None:
+    """`--invite`: ask Discord which application DISCORD_TOKEN belongs to, print its invite link."""
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        print(
+            "musicapi-upload-bot: configuration error: DISCORD_TOKEN is not set: add it to .env or the "
+            "environment (see .env.example)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_CONFIG)
+    try:
+        found = asyncio.run(application_id(token))
+    except discord.LoginFailure:
+        print("musicapi-upload-bot: Discord rejected DISCORD_TOKEN", file=sys.stderr)
+        sys.exit(EXIT_DISCORD)
+    except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        print(f"musicapi-upload-bot: could not ask Discord ({type(exc).__name__})", file=sys.stderr)
+        sys.exit(EXIT_UNREACHABLE)
+    print(invite_url(found))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parse_arguments(argv)  # --help and --version answer here, before any setting is needed
+    arguments = parse_arguments(argv)  # --help and --version answer here, before any setting is needed
     load_dotenv(Path.cwd() / ".env")  # the working directory's .env; real environment variables win
+    if arguments.invite:
+        print_invite()
+        return
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:

@@ -20,6 +20,7 @@ from bot.discord_app.followup_desk import FollowUpDesk
 from bot.discord_app.followup_views import upload_buttons
 from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
+from bot.discord_app.invite import invite_url
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
 from bot.domain.followup_service import FollowUpService
@@ -69,6 +70,7 @@ class MusicBot(commands.AutoShardedBot):
             shard_connect_timeout=SHARD_CONNECT_TIMEOUT,
         )
         self._quiet_reconnects = quiet_reconnects()
+        self._invite_logged = False
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id
         #: What /uploads shows a member, and deletes at their request (their follow-ups too).
@@ -121,6 +123,11 @@ class MusicBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("connected as %s (id %s)", self.user, self.user.id if self.user else "?")
+        if self.application_id is not None and not self._invite_logged:
+            self._invite_logged = True
+            log.info(
+                "invite link (exactly the permissions the bot uses): %s", invite_url(self.application_id)
+            )
 
 
 if TYPE_CHECKING:

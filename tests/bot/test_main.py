@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def run_bot(
     env: dict[str, str], cwd: Path, *, launcher: bool = False, argv: tuple[str, ...] = ()
 ) -> asyncio.subprocess.Process:
-    args = [str(ROOT / "tests" / "support" / "launch_bot.py")] if launcher else ["-m", "bot", *argv]
+    args = [str(ROOT / "tests" / "support" / "launch_bot.py"), *argv] if launcher else ["-m", "bot", *argv]
     env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
         sys.executable,

@@ -137,3 +137,11 @@ async def test_out_of_credits_tells_the_member_and_the_owner(harness: Harness) -
         await asyncio.sleep(0.3)
     assert "out of credits" in note.json["content"] and note.json["flags"] & EPHEMERAL
     assert len(dms_to(harness, USER_ID)) == 1
+
+
+async def test_credits_is_hidden_from_members_in_servers(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        (sync,) = await harness.discord.wait_for("PUT", f"/applications/{APP_ID}/commands")
+    by_name = {command["name"]: command for command in sync.json}
+    assert str(by_name["credits"]["default_member_permissions"]) == "0"  # admins only, until granted
+    assert by_name["upload"]["default_member_permissions"] is None  # every member's

@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "no limit",
     "owner.alert_off": "off",
     "owner.low_credits": "⚠️ Your MusicAPI account has {credits} credits left, below your alert at {threshold}. Each follow-up costs {cost} credits. I'll tell you again after credits have been back above {threshold}.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "I can't read that message: I'm missing the **View Channels** permission in its channel (or I'm not in that server). A server admin can give it to me, or attach the file directly.",
+    "link.missing_read_history": "I can't read that message: I'm missing the **Read Message History** permission in its channel. A server admin can give it to me, or attach the file directly.",
+    "access.server_not_allowed": "This bot isn't available in this server.",
+    "access.user_installs_off": "This bot works only in servers that added it, not in DMs or through your own install.",
+    "error.over_ceiling": "The bot has spent all the MusicAPI credits its owner allows for today, so **{label}** wasn't sent. Please try again after midnight UTC.",
+    "followup.over_ceiling": "The bot has spent all the MusicAPI credits its owner allows for today, so nothing was created. It frees up {when}.",
+    "owner.total": "**Spent today by the whole bot** (UTC, uploads and follow-ups): {spent} of {ceiling} credits",
 }

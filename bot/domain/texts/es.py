@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "sin límite",
     "owner.alert_off": "desactivado",
     "owner.low_credits": "⚠️ A tu cuenta de MusicAPI le quedan {credits} créditos, por debajo de tu aviso en {threshold}. Cada creación cuesta {cost} créditos. Te avisaré de nuevo cuando los créditos hayan vuelto a superar {threshold}.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "No puedo leer ese mensaje: me falta el permiso **Ver canales** en su canal (o no estoy en ese servidor). Un admin del servidor puede dármelo, o adjunta el archivo directamente.",
+    "link.missing_read_history": "No puedo leer ese mensaje: me falta el permiso **Leer el historial de mensajes** en su canal. Un admin del servidor puede dármelo, o adjunta el archivo directamente.",
+    "access.server_not_allowed": "Este bot no está disponible en este servidor.",
+    "access.user_installs_off": "Este bot solo funciona en los servidores que lo añadieron, no en MD ni a través de tu propia instalación.",
+    "error.over_ceiling": "El bot ya gastó todos los créditos de MusicAPI que su dueño permite por hoy, así que **{label}** no se envió. Inténtalo de nuevo después de la medianoche UTC.",
+    "followup.over_ceiling": "El bot ya gastó todos los créditos de MusicAPI que su dueño permite por hoy, así que no se creó nada. Se libera {when}.",
+    "owner.total": "**Gastado hoy por todo el bot** (UTC, subidas y seguimientos): {spent} de {ceiling} créditos",
 }

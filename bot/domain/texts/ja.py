@@ -139,4 +139,12 @@ MESSAGES: dict[str, str] = {
     "owner.no_limit": "無制限",
     "owner.alert_off": "オフ",
     "owner.low_credits": "⚠️ MusicAPI アカウントの残りクレジットは {credits} で、通知の基準 {threshold} を下回りました。作成1回につき {cost} クレジットかかります。クレジットが {threshold} 以上に戻った後で、また下回ったときに再度お知らせします。",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "そのメッセージを読み取れません。そのチャンネルで **チャンネルを見る** 権限がありません（またはそのサーバーに参加していません）。サーバー管理者に権限を付与してもらうか、ファイルを直接添付してください。",
+    "link.missing_read_history": "そのメッセージを読み取れません。そのチャンネルで **メッセージ履歴を読む** 権限がありません。サーバー管理者に権限を付与してもらうか、ファイルを直接添付してください。",
+    "access.server_not_allowed": "このボットはこのサーバーでは利用できません。",
+    "access.user_installs_off": "このボットは追加されたサーバーでのみ動作し、DM や個人のインストールでは使えません。",
+    "error.over_ceiling": "ボットはオーナーが今日許可した MusicAPI クレジットを使い切ったため、**{label}** は送信されませんでした。UTC の午前0時以降にもう一度お試しください。",
+    "followup.over_ceiling": "ボットはオーナーが今日許可した MusicAPI クレジットを使い切ったため、何も作成されませんでした。{when}に再び使えるようになります。",
+    "owner.total": "**ボット全体の今日の使用量**（UTC、アップロードとフォローアップ）: {ceiling} クレジット中 {spent}",
 }
