@@ -27,12 +27,14 @@ from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
+from bot.domain.reach import Reach
 from bot.domain.settlement import Settlement
+from bot.domain.spending import DailyCeiling
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
 from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
-from bot.storage import follow_up_store, open_store
+from bot.storage import follow_up_store, open_store, spend_ledger
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
 from bot.web.followup_webhooks import FollowUpWebhookReceiver
@@ -62,6 +64,17 @@ def new_http_session(musicapi_concurrency: int = 0) -> aiohttp.ClientSession:
     """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
     per_host = max(CONNECTIONS_PER_HOST, musicapi_concurrency + SPARE_CONNECTIONS)
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=per_host))
+
+
+def describe_limits(s: Settings) -> str:
+    """One log line: what the whole bot may spend a day, and where it works."""
+    ceiling = f"{s.total_daily_credits} credits a day" if s.total_daily_credits else "no limit"
+    servers = f"{len(s.allowed_guilds)} allowed server(s)" if s.allowed_guilds else "any server"
+    installs = "user installs and DMs too" if s.allow_user_installs else "no user installs or DMs"
+    return (
+        f"spend ceiling for the whole bot: {ceiling} (uploads {s.upload_credits} each); works in {servers}, "
+        f"{installs}"
+    )
 
 
 class DiscordUnreachable(Exception):
@@ -111,6 +124,7 @@ class App:
         await self.watcher.recover()
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
+        log.info("%s", describe_limits(s))
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
@@ -186,6 +200,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         concurrency=s.musicapi_concurrency,
         line=queue,
     )
+    ceiling = DailyCeiling(spend_ledger(store), s.total_daily_credits)
     uploads = UploadService(
         client=client,
         store=store,
@@ -195,9 +210,12 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         callback_base=s.public_url,
         metrics=metrics,
         presence=presence,
+        ceiling=ceiling,
+        upload_credits=s.upload_credits,
     )
     follow_up_log = follow_up_store(store)
     follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
+    follow_ups.ceiling = ceiling
     housekeeping = Housekeeping(store=store, retention_days=s.retention_days, follow_ups=follow_up_log)
     bot = MusicBot(
         session=session,
@@ -215,6 +233,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         metrics=metrics,
         shard_count=s.shard_count,
         shard_ids=s.shard_ids,
+        reach=Reach(s.allowed_guilds, s.allow_user_installs),
     )
     if metrics is not None:
         metrics.read_at_scrape(

@@ -182,6 +182,18 @@ def _model(raw: Any) -> str:
     return value
 
 
+def _guild_ids(raw: Any) -> frozenset[int]:
+    """`123,456`: the servers the bot works in (empty: any)."""
+    if isinstance(raw, frozenset | set):
+        return frozenset(raw)
+    rule = "must be Discord server ids separated by commas (or empty: any server)"
+    ids = [part.strip() for part in str(raw).split(",") if part.strip()]
+    try:
+        return frozenset(_snowflake(part) for part in ids)
+    except ValueError:
+        raise ValueError(rule) from None
+
+
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda raw: None if raw is None else parse(raw)
 
@@ -232,6 +244,13 @@ class Settings(BaseSettings):
     follow_up_cooldown: Annotated[float, BeforeValidator(_non_negative_float)] = 60.0
     follow_up_model: Annotated[str, BeforeValidator(_model)] = "sonic-v4-5"
     low_credits_alert: NonNegativeInt = 100
+    # Operator safety: what the whole bot may spend, and where it works.
+    #: Credits the whole bot may reserve per UTC day, uploads and follow-ups, every server and DM; 0: no limit.
+    total_daily_credits: NonNegativeInt = 500
+    #: What MusicAPI charges for one upload (musicapi.md's prices: 2).
+    upload_credits: NonNegativeInt = 2
+    allowed_guilds: Annotated[frozenset[int], BeforeValidator(_guild_ids)] = frozenset()
+    allow_user_installs: Annotated[bool, BeforeValidator(_switch)] = True
 
     @classmethod
     def settings_customise_sources(

@@ -21,10 +21,12 @@ from bot.discord_app.followup_views import upload_buttons
 from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
 from bot.discord_app.invite import invite_url
+from bot.discord_app.reach import ReachTree
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
 from bot.domain.followup_service import FollowUpService
 from bot.domain.ports import Metrics, UploadStore
+from bot.domain.reach import Reach
 from bot.domain.uploads import UploadService
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class MusicBot(commands.AutoShardedBot):
         extensions: tuple[str, ...] = EXTENSIONS,
         shard_count: int | None = None,
         shard_ids: Sequence[int] | None = None,
+        reach: Reach | None = None,
     ) -> None:
         sharding: dict[str, Any] = {"shard_count": shard_count}
         if shard_ids is not None:
@@ -68,7 +71,12 @@ class MusicBot(commands.AutoShardedBot):
             # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
             guild_ready_timeout=0.1,
             shard_connect_timeout=SHARD_CONNECT_TIMEOUT,
+            tree_cls=ReachTree,
         )
+        #: Where the bot works: checked by the tree before every command, and by follow-up buttons.
+        self.reach = reach if reach is not None else Reach()
+        if isinstance(self.tree, ReachTree):
+            self.tree.reach = self.reach
         self._quiet_reconnects = quiet_reconnects()
         self._invite_logged = False
         self._extensions = extensions
@@ -87,6 +95,7 @@ class MusicBot(commands.AutoShardedBot):
         self.follow_ups = FollowUpDesk(
             client=self, service=follow_ups, delivery=self.follow_up_delivery, metrics=follow_up_metrics
         )
+        self.follow_ups.reach = self.reach
         self.desk = UploadDesk(client=self, uploads=uploads, delivery=self.delivery, limits=limits)
 
     async def setup_hook(self) -> None:
