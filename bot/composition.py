@@ -277,6 +277,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         if s.callback_mode
         else None,
         musicapi_state=lambda: client.health.state.value,
+        metrics_listener=(s.metrics_host, s.metrics_port) if s.metrics_port is not None else None,
+        metrics_token=s.metrics_token.get_secret_value() if s.metrics_token else None,
     )
     return App(
         s,

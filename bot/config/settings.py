@@ -21,7 +21,7 @@ from bot.storage.urls import check as check_database_url
 from bot.storage.urls import is_postgres
 
 #: Variables whose values are never shown, not even when they are malformed.
-SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET"})
+SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET", "METRICS_TOKEN"})
 
 
 def _parsed(raw: Any, kind: Callable[[str], Any], rule: str) -> Any:
@@ -251,6 +251,10 @@ class Settings(BaseSettings):
     upload_credits: NonNegativeInt = 2
     allowed_guilds: Annotated[frozenset[int], BeforeValidator(_guild_ids)] = frozenset()
     allow_user_installs: Annotated[bool, BeforeValidator(_switch)] = True
+    #: /metrics on a listener of its own (METRICS_PORT set), and/or only with a bearer token.
+    metrics_host: Text = "127.0.0.1"
+    metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
+    metrics_token: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
 
     @classmethod
     def settings_customise_sources(
@@ -275,6 +279,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
                 f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
+            )
+        if self.metrics_port is not None and self.metrics_port == self.web_port:
+            raise ValueError(
+                f"METRICS_PORT ({self.metrics_port}) must differ from WEB_PORT: /metrics gets a listener "
+                "of its own"
             )
         if self.shard_ids is not None and not is_postgres(self.database_url):
             raise ValueError(

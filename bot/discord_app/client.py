@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,10 @@ class MusicBot(commands.AutoShardedBot):
         self._quiet_reconnects.connected(shard_id)
 
     async def close(self) -> None:
+        # Closed before it logged in (while waiting for the network, or the web port was taken):
+        # discord.py's sharded close expects the event queue that logging in creates.
+        if getattr(self, "_AutoShardedClient__queue", None) is None:
+            setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
         await super().close()
         forget_reconnects(self._quiet_reconnects)
 

@@ -294,3 +294,19 @@ async def test_a_network_down_at_boot_is_waited_for_and_the_bot_connects_once_it
     text = "".join(lines) + rest.decode()
     assert sum("cannot reach Discord" in line for line in lines) == 1  # one line per 30 s at most
     assert "Discord is reachable after" in text and "Traceback" not in text
+
+
+async def test_a_stop_signal_while_waiting_for_the_network_exits_cleanly(harness: Harness) -> None:
+    env = harness.env(FAKE_DISCORD_URL=f"http://127.0.0.1:{free_port()}")  # nothing answers there
+    proc = await run_bot(env, harness.tmp_path, launcher=True)
+    assert proc.stderr is not None
+    try:
+        while b"cannot reach Discord" not in await asyncio.wait_for(proc.stderr.readline(), 30):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in err.decode()
