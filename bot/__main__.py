@@ -12,12 +12,13 @@ from pathlib import Path
 
 import aiohttp
 import discord
-from dotenv import load_dotenv
+from dotenv import dotenv_values, load_dotenv
 
 from bot.cli import parse_arguments, startup_line
 from bot.composition import DiscordUnreachable, run
 from bot.config import SettingsError, load_settings
 from bot.config.logging import configure_logging
+from bot.config.settings import unknown_names
 from bot.discord_app.invite import application_id, invite_url
 from bot.storage import StoreUnavailable
 from bot.web import WebServerUnavailable
@@ -53,7 +54,8 @@ def print_invite() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(argv)  # --help and --version answer here, before any setting is needed
-    load_dotenv(Path.cwd() / ".env")  # the working directory's .env; real environment variables win
+    env_file = Path.cwd() / ".env"
+    load_dotenv(env_file)  # the working directory's .env; real environment variables win
     if arguments.invite:
         print_invite()
         return
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
     log.info("%s", startup_line(settings))
+    for line in unknown_names(dotenv_values(env_file)):
+        log.warning("%s", line)
     try:
         asyncio.run(run(settings))
     except discord.LoginFailure:

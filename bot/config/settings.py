@@ -6,10 +6,11 @@ Every problem is reported at once, one line each, naming the variable and what i
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -368,6 +369,24 @@ def _problem(error: Mapping[str, Any], env: Mapping[str, str]) -> Problem:
     if not reason.startswith(("must", "is ")):
         reason = "is not valid"
     return Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")
+
+
+#: Names a `.env` may hold that are not the bot's settings: Compose's own (compose.yaml reads them).
+NOT_SETTINGS = frozenset({"POSTGRES_PASSWORD", "BOT_PUBLISH_ADDRESS"})
+
+
+def unknown_names(names: Iterable[str]) -> list[str]:
+    """One line for each name (from a `.env`) that is no setting: a misspelt setting is otherwise
+    silently ignored. The line names the setting it most likely meant; it never shows the value."""
+    known = sorted(field.upper() for field in Settings.model_fields)
+    lines = []
+    for name in names:
+        if name.upper() in known or name.upper() in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"
+        lines.append(f".env sets {name}, which is no setting of the bot: it is ignored{hint}")
+    return lines
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
