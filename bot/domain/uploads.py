@@ -332,7 +332,7 @@ class UploadService:
     async def _charged_upload(self, url: str, callback: str | None) -> UploadAccepted:
         """One upload, its credits reserved against the day's ceiling first (OverCeiling: nothing sent),
         and given back when MusicAPI certainly charged nothing."""
-        if self._ceiling is None:
+        if self._ceiling is None or self._upload_credits == 0:  # uploads that cost nothing reserve nothing
             return await self.client.upload(url, callback_url=callback)
         reservation = await self._ceiling.reserve(self._upload_credits)
         try:

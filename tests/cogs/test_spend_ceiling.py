@@ -136,3 +136,10 @@ async def test_follow_up_buttons_are_refused_outside_the_allowed_servers(harness
         _, call = await press(harness, buttons_of(components)[0]["custom_id"], components)
     assert call.json["type"] == 4 and "isn't available in this server" in call.json["data"]["content"]
     assert harness.musicapi.creates == []
+
+
+async def test_uploads_that_cost_nothing_are_not_counted(harness: Harness) -> None:
+    async with harness.running(total_daily_credits=1, upload_credits=0, max_uploads_per_user=10) as app:
+        texts = [await harness.answer(await harness.interact(payloads.upload(url=LINK))) for _ in range(2)]
+        spent = await app.follow_ups.ceiling.today()  # type: ignore[union-attr]
+    assert all("clip_id" in text for text in texts) and spent == 0
