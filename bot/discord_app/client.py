@@ -22,7 +22,7 @@ from bot.discord_app.followup_views import upload_buttons
 from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
 from bot.discord_app.invite import invite_url
-from bot.discord_app.reach import ReachTree
+from bot.discord_app.reach import ReachTree, guild_installs_only
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
 from bot.domain.followup_service import FollowUpService
@@ -104,6 +104,8 @@ class MusicBot(commands.AutoShardedBot):
         await self.tree.set_translator(CatalogTranslator())
         for extension in self._extensions:
             await self.load_extension(extension)
+        if not self.reach.allow_user_installs:
+            guild_installs_only(self.tree)
         guild = discord.Object(self._dev_guild_id) if self._dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)

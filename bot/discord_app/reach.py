@@ -40,3 +40,11 @@ class ReachTree(app_commands.CommandTree[Any]):
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         return not await refused_here(self.reach, interaction)
+
+
+def guild_installs_only(tree: app_commands.CommandTree[Any]) -> None:
+    """ALLOW_USER_INSTALLS=off: register every command for servers that added the bot only, so that
+    members' own installs and DMs do not offer them at all (the check above still refuses old ones)."""
+    for command in tree.get_commands():
+        command.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+        command.allowed_contexts = app_commands.AppCommandContext(guild=True)

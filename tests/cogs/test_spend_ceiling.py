@@ -143,3 +143,16 @@ async def test_uploads_that_cost_nothing_are_not_counted(harness: Harness) -> No
         texts = [await harness.answer(await harness.interact(payloads.upload(url=LINK))) for _ in range(2)]
         spent = await app.follow_ups.ceiling.today()  # type: ignore[union-attr]
     assert all("clip_id" in text for text in texts) and spent == 0
+
+
+async def test_without_user_installs_every_command_is_registered_for_servers_only(harness: Harness) -> None:
+    async with harness.running(allow_user_installs=False):
+        (sync,) = await harness.discord.wait_for("PUT", f"/applications/{APP_ID}/commands")
+    assert sync.json and all(c["integration_types"] == [0] and c["contexts"] == [0] for c in sync.json)
+
+
+async def test_with_user_installs_the_commands_keep_their_places(harness: Harness) -> None:
+    async with harness.running():
+        (sync,) = await harness.discord.wait_for("PUT", f"/applications/{APP_ID}/commands")
+    by_name = {c["name"]: c for c in sync.json}
+    assert by_name["upload"]["integration_types"] == [0, 1] and by_name["upload"]["contexts"] == [0, 1, 2]
