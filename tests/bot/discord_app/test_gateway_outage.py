@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 
 import pytest
 
 import bot.discord_app.gateway as gateway
 from bot.domain.backoff import Backoff
+from tests.bot.test_main import run_bot
 from tests.fakes import payloads
 from tests.harness import Harness
 
@@ -76,3 +78,32 @@ async def test_a_gateway_lost_while_running_logs_its_traceback_once(
     assert refused == 3 and len(reconnects) == refused  # one line per refused attempt
     assert [r.exc_info is not None for r in reconnects] == [True, False, False]
     assert [r.levelname for r in reconnects] == ["ERROR", "WARNING", "WARNING"]
+
+
+async def test_python_m_bot_rides_out_a_refusing_gateway_in_a_bounded_log(harness: Harness) -> None:
+    """The real process, at the real delays: the gateway refuses three times, then takes the bot, which
+    then uploads. The log has one line per refused attempt and one traceback."""
+    harness.discord.accepting = False
+    back = asyncio.create_task(gateway_back_after(harness, 3))
+    proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        while not any("connected as uploadbot" in line for line in lines):
+            line = await asyncio.wait_for(proc.stderr.readline(), 60)
+            assert line, "the bot stopped:\n" + "".join(lines)
+            lines.append(line.decode())
+        await back
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        answer = await harness.answer(payload)
+        proc.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = "".join(lines) + rest.decode()
+    outage = [line for line in lines if "gateway" in line and ("WARNING" in line or "ERROR" in line)]
+    assert harness.discord.refused_gateway == 3 and len(outage) == 3, outage
+    assert text.count("Traceback") == 1
+    assert "clip_id" in answer and proc.returncode == 0
