@@ -55,3 +55,15 @@ async def test_healthz_reports_an_accepted_key(harness: Harness) -> None:
         status, body = await health(port)
         assert app.client.health.credits == harness.musicapi.credits
     assert (status, body) == (200, {"gateway": True, "store": True, "musicapi": "ok"})
+
+
+async def test_the_log_says_what_the_whole_bot_may_spend_and_where_it_works(harness: Harness) -> None:
+    lines = await log_until_connected(
+        harness,
+        TOTAL_DAILY_CREDITS="300",
+        UPLOAD_CREDITS="3",
+        ALLOWED_GUILDS="11,12",
+        ALLOW_USER_INSTALLS="off",
+    )
+    (line,) = [line for line in lines if "spend ceiling" in line]
+    assert "300 credits a day (uploads 3 each); works in 2 allowed server(s), no user installs or DMs" in line
