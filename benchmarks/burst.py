@@ -180,6 +180,8 @@ def our_bot(concurrency: int = 1000) -> BotSpec:
             "LOG_LEVEL": "INFO",
             "MUSICAPI_CONCURRENCY": str(concurrency),
             "MAX_QUEUE": "100000",
+            # Bursts of hundreds of uploads: counted against the day's total, never refused.
+            "TOTAL_DAILY_CREDITS": "0",
         },
     )
 

@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--version", action="version", version=f"%(prog)s {version()}", help="show the version and exit"
     )
+    cli.add_argument(
+        "--invite",
+        action="store_true",
+        help="print the link that adds the bot to a server with exactly the permissions it uses, and exit "
+        "(needs DISCORD_TOKEN only)",
+    )
     return cli
 
 

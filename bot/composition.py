@@ -9,7 +9,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -17,6 +17,9 @@ from bot.config import Settings
 from bot.discord_app.attachments import Attachments
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
+from bot.discord_app.reachability import wait_for_discord
+from bot.domain.account import check_account
+from bot.domain.background import Background
 from bot.domain.followup_ports import FollowUpStore
 from bot.domain.followup_service import FollowUpPolicy, FollowUpService
 from bot.domain.followup_watcher import FollowUpWatcher
@@ -26,13 +29,15 @@ from bot.domain.instances import Presence
 from bot.domain.links import fetchable
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
+from bot.domain.reach import Reach
 from bot.domain.settlement import Settlement
+from bot.domain.spending import DailyCeiling
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
 from bot.media import Downloader
 from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
-from bot.storage import follow_up_store, open_store
+from bot.storage import follow_up_store, open_store, spend_ledger
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
 from bot.web.followup_webhooks import FollowUpWebhookReceiver
@@ -51,12 +56,32 @@ TYPICAL_CALLBACK_UPLOAD = 2.0
 #: How long shutdown lets in-flight uploads finish before interrupting them, and then waits for answers.
 SHUTDOWN_GRACE = 3.0
 SHUTDOWN_ANSWER_WAIT = 4.0
+#: How long logging in (and syncing commands) may take once Discord answered; aiohttp alone would wait
+#: 300 s on a network that swallows packets.
+LOGIN_TIMEOUT = 90.0
+#: How long connecting to the gateway waits for the startup check of MusicAPI's key and credits.
+ACCOUNT_CHECK_WAIT = 10.0
 
 
 def new_http_session(musicapi_concurrency: int = 0) -> aiohttp.ClientSession:
     """The one HTTP session the bot shares between MusicAPI and its late answers to Discord."""
     per_host = max(CONNECTIONS_PER_HOST, musicapi_concurrency + SPARE_CONNECTIONS)
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=per_host))
+
+
+def describe_limits(s: Settings) -> str:
+    """One log line: what the whole bot may spend a day, and where it works."""
+    ceiling = f"{s.total_daily_credits} credits a day" if s.total_daily_credits else "no limit"
+    servers = f"{len(s.allowed_guilds)} allowed server(s)" if s.allowed_guilds else "any server"
+    installs = "user installs and DMs too" if s.allow_user_installs else "no user installs or DMs"
+    return (
+        f"spend ceiling for the whole bot: {ceiling} (uploads {s.upload_credits} each); works in {servers}, "
+        f"{installs}"
+    )
+
+
+class DiscordUnreachable(Exception):
+    """Discord answered, but logging in did not finish in time."""
 
 
 @dataclass
@@ -74,28 +99,43 @@ class App:
     housekeeping: Housekeeping
     follow_ups: FollowUpService
     follow_up_watcher: FollowUpWatcher
+    client: MusicAPIClient
+    session: aiohttp.ClientSession
     closed: bool = False
     #: Leave what startup built out of garbage collections (the process runs nothing else).
     freeze_startup: bool = False
+    #: The startup check of the MusicAPI key and credits, beside logging in.
+    _account_check: Background = field(default_factory=lambda: Background("musicapi account check"))
 
     async def start(self) -> None:
         """Log in (the bot loads its cogs and syncs its commands), pick up what an earlier run left
         pending, serve /healthz (and callbacks), start housekeeping, then stay connected to the gateway
         until it closes."""
         s = self.settings
-        await self.bot.login(s.discord_token.get_secret_value())
+        self._account_check.start(check_account(self.client.get_credits, self.client.health))
+        # /healthz answers (503) while Discord cannot be reached yet: a network that is down at boot
+        # is waited for, with growing delays, instead of ending the process.
+        await self.web.start(s.web_host, s.web_port)
+        await wait_for_discord(self.session)
+        try:
+            async with asyncio.timeout(LOGIN_TIMEOUT):
+                await self.bot.login(s.discord_token.get_secret_value())
+        except TimeoutError:
+            raise DiscordUnreachable(f"logging in to Discord took over {LOGIN_TIMEOUT:g}s") from None
         await self.presence.take_name()
         await self.presence.beat()
         await self.watcher.recover()
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
-        await self.web.start(s.web_host, s.web_port)
+        log.info("%s", describe_limits(s))
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
         self.watcher.start()
         self.housekeeping.start()
         self.follow_up_watcher.start()
+        # The credits line comes before the gateway's; a slow MusicAPI holds the gateway up no longer.
+        await self._account_check.wait(ACCOUNT_CHECK_WAIT)
         await self.bot.connect()
 
     async def close(self) -> None:
@@ -111,6 +151,7 @@ class App:
                 log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
                 self.uploads.stop()
             await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        await self._account_check.stop()
         await self.watcher.stop()
         await self.presence.stop()
         await self.housekeeping.stop()
@@ -162,6 +203,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         concurrency=s.musicapi_concurrency,
         line=queue,
     )
+    ceiling = DailyCeiling(spend_ledger(store), s.total_daily_credits)
     uploads = UploadService(
         client=client,
         store=store,
@@ -170,9 +212,12 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         callback_base=s.public_url,
         metrics=metrics,
         presence=presence,
+        ceiling=ceiling,
+        upload_credits=s.upload_credits,
     )
     follow_up_log = follow_up_store(store)
     follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
+    follow_ups.ceiling = ceiling
     housekeeping = Housekeeping(store=store, retention_days=s.retention_days, follow_ups=follow_up_log)
     bot = MusicBot(
         session=session,
@@ -191,6 +236,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         shard_count=s.shard_count,
         shard_ids=s.shard_ids,
         attachments=_attachments(s, session, metrics),
+        reach=Reach(s.allowed_guilds, s.allow_user_installs),
     )
     if metrics is not None:
         metrics.read_at_scrape(
@@ -233,6 +279,9 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         )
         if s.callback_mode
         else None,
+        musicapi_state=lambda: client.health.state.value,
+        metrics_listener=(s.metrics_host, s.metrics_port) if s.metrics_port is not None else None,
+        metrics_token=s.metrics_token.get_secret_value() if s.metrics_token else None,
     )
     return App(
         s,
@@ -246,6 +295,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         housekeeping,
         follow_ups,
         FollowUpWatcher(follow_ups, presence=presence),
+        client,
+        session,
     )
 
 

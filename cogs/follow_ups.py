@@ -38,6 +38,9 @@ class FollowUps(commands.Cog):
     @app_commands.command(name=_("cmd.credits"), description=_("cmd.credits.description"))
     @app_commands.allowed_installs(guilds=True, users=True)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    # Hidden in servers from everyone but admins (Discord cannot hide it from all but the bot's owner);
+    # anyone else who runs it anyway is told it is for the owner.
+    @app_commands.default_permissions()
     async def credits(self, interaction: discord.Interaction) -> None:
         await self.follow_ups.credits(interaction)
 

@@ -86,7 +86,7 @@ class Harness:
             assemble(settings, session) as app,
         ):
             task = asyncio.create_task(app.start())
-            ready = asyncio.create_task(app.bot.wait_until_ready())
+            ready = asyncio.create_task(_until_ready(app))
             try:
                 await asyncio.wait({task, ready}, timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
                 if task.done():
@@ -129,6 +129,15 @@ class Harness:
         """The content of the first edit of `payload`'s response."""
         edit = (await self.edits_of(payload, timeout=timeout))[0]
         return str(edit.json["content"])
+
+
+async def _until_ready(app: App) -> None:
+    """Until the bot is connected; it may wait for Discord (and its web server) before logging in."""
+    while True:
+        with contextlib.suppress(RuntimeError):  # discord.py: not logged in yet
+            await app.bot.wait_until_ready()
+            return
+        await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager

@@ -6,10 +6,11 @@ Every problem is reported at once, one line each, naming the variable and what i
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -21,7 +22,7 @@ from bot.storage.urls import check as check_database_url
 from bot.storage.urls import is_postgres
 
 #: Variables whose values are never shown, not even when they are malformed.
-SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET"})
+SECRETS = frozenset({"DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET", "METRICS_TOKEN"})
 
 
 def _parsed(raw: Any, kind: Callable[[str], Any], rule: str) -> Any:
@@ -182,6 +183,18 @@ def _model(raw: Any) -> str:
     return value
 
 
+def _guild_ids(raw: Any) -> frozenset[int]:
+    """`123,456`: the servers the bot works in (empty: any)."""
+    if isinstance(raw, frozenset | set):
+        return frozenset(raw)
+    rule = "must be Discord server ids separated by commas (or empty: any server)"
+    ids = [part.strip() for part in str(raw).split(",") if part.strip()]
+    try:
+        return frozenset(_snowflake(part) for part in ids)
+    except ValueError:
+        raise ValueError(rule) from None
+
+
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda raw: None if raw is None else parse(raw)
 
@@ -237,6 +250,17 @@ class Settings(BaseSettings):
     attachments: Annotated[bool, BeforeValidator(_switch)] = True
     attachment_timeout: PositiveFloat = 20.0
     attachment_downloads: PositiveInt = 4
+    # Operator safety: what the whole bot may spend, and where it works.
+    #: Credits the whole bot may reserve per UTC day, uploads and follow-ups, every server and DM; 0: no limit.
+    total_daily_credits: NonNegativeInt = 500
+    #: What MusicAPI charges for one upload (musicapi.md's prices: 2).
+    upload_credits: NonNegativeInt = 2
+    allowed_guilds: Annotated[frozenset[int], BeforeValidator(_guild_ids)] = frozenset()
+    allow_user_installs: Annotated[bool, BeforeValidator(_switch)] = True
+    #: /metrics on a listener of its own (METRICS_PORT set), and/or only with a bearer token.
+    metrics_host: Text = "127.0.0.1"
+    metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
+    metrics_token: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
 
     @classmethod
     def settings_customise_sources(
@@ -261,6 +285,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
                 f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
+            )
+        if self.metrics_port is not None and self.metrics_port == self.web_port:
+            raise ValueError(
+                f"METRICS_PORT ({self.metrics_port}) must differ from WEB_PORT: /metrics gets a listener "
+                "of its own"
             )
         if self.shard_ids is not None and not is_postgres(self.database_url):
             raise ValueError(
@@ -345,6 +374,24 @@ def _problem(error: Mapping[str, Any], env: Mapping[str, str]) -> Problem:
     if not reason.startswith(("must", "is ")):
         reason = "is not valid"
     return Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")
+
+
+#: Names a `.env` may hold that are not the bot's settings: Compose's own (compose.yaml reads them).
+NOT_SETTINGS = frozenset({"POSTGRES_PASSWORD", "BOT_PUBLISH_ADDRESS"})
+
+
+def unknown_names(names: Iterable[str]) -> list[str]:
+    """One line for each name (from a `.env`) that is no setting: a misspelt setting is otherwise
+    silently ignored. The line names the setting it most likely meant; it never shows the value."""
+    known = sorted(field.upper() for field in Settings.model_fields)
+    lines = []
+    for name in names:
+        if name.upper() in known or name.upper() in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"
+        lines.append(f".env sets {name}, which is no setting of the bot: it is ignored{hint}")
+    return lines
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+import yarl
 from discord.ext import commands
 
 from bot.discord_app.attachments import Attachments
@@ -18,12 +20,16 @@ from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.followup_delivery import FollowUpDelivery
 from bot.discord_app.followup_desk import FollowUpDesk
 from bot.discord_app.followup_views import upload_buttons
+from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
+from bot.discord_app.invite import invite_url
+from bot.discord_app.reach import ReachTree, guild_installs_only
 from bot.discord_app.responses import UnsureResponses
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followup_ports import FollowUpMetrics
 from bot.domain.followup_service import FollowUpService
 from bot.domain.ports import Metrics, UploadStore
+from bot.domain.reach import Reach
 from bot.domain.uploads import UploadService
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,7 @@ class MusicBot(commands.AutoShardedBot):
         shard_count: int | None = None,
         shard_ids: Sequence[int] | None = None,
         attachments: Attachments | None = None,
+        reach: Reach | None = None,
     ) -> None:
         #: Initial responses of ours Discord may have applied despite a 5xx (see `responses`).
         self.unsure_responses = UnsureResponses()
@@ -70,7 +77,15 @@ class MusicBot(commands.AutoShardedBot):
             # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
             guild_ready_timeout=0.1,
             http_trace=self.unsure_responses.trace,
+            shard_connect_timeout=SHARD_CONNECT_TIMEOUT,
+            tree_cls=ReachTree,
         )
+        #: Where the bot works: checked by the tree before every command, and by follow-up buttons.
+        self.reach = reach if reach is not None else Reach()
+        if isinstance(self.tree, ReachTree):
+            self.tree.reach = self.reach
+        self._quiet_reconnects = quiet_reconnects()
+        self._invite_logged = False
         self._extensions = extensions
         self._dev_guild_id = dev_guild_id
         #: What /uploads shows a member, and deletes at their request (their follow-ups too).
@@ -90,6 +105,7 @@ class MusicBot(commands.AutoShardedBot):
         self.follow_ups = FollowUpDesk(
             client=self, service=follow_ups, delivery=self.follow_up_delivery, metrics=follow_up_metrics
         )
+        self.follow_ups.reach = self.reach
         self.desk = UploadDesk(client=self, uploads=uploads, delivery=self.delivery, limits=limits)
 
     async def setup_hook(self) -> None:
@@ -97,10 +113,27 @@ class MusicBot(commands.AutoShardedBot):
         await self.tree.set_translator(CatalogTranslator())
         for extension in self._extensions:
             await self.load_extension(extension)
+        if not self.reach.allow_user_installs:
+            guild_installs_only(self.tree)
         guild = discord.Object(self._dev_guild_id) if self._dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py's launcher logs every earlier traceback again on each retry (Rapptz/discord.py#10202).
+        await launch_shard(self, gateway, shard_id, initial=initial)
+
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self._quiet_reconnects.connected(shard_id)
+
+    async def close(self) -> None:
+        # Closed before it logged in (while waiting for the network, or the web port was taken):
+        # discord.py's sharded close expects the event queue that logging in creates.
+        if getattr(self, "_AutoShardedClient__queue", None) is None:
+            setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
+        await super().close()
+        forget_reconnects(self._quiet_reconnects)
 
     def shard_states(self) -> list[tuple[int, float, bool]]:
         """Each shard's id, gateway latency (seconds) and whether its connection is open."""
@@ -115,6 +148,11 @@ class MusicBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("connected as %s (id %s)", self.user, self.user.id if self.user else "?")
+        if self.application_id is not None and not self._invite_logged:
+            self._invite_logged = True
+            log.info(
+                "invite link (exactly the permissions the bot uses): %s", invite_url(self.application_id)
+            )
 
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from bot.discord_app.interactions import (
     texts_for,
     think,
 )
+from bot.discord_app.reach import refused_here
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
@@ -37,6 +38,7 @@ from bot.domain.followups import (
     extend_request,
 )
 from bot.domain.ports import AlreadyRecorded
+from bot.domain.reach import Reach
 from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,8 @@ class FollowUpDesk:
         self.grants = Grants(lambda: client.http.token or "")
         #: Set when shutdown begins: presses are told the bot is restarting.
         self.closing = False
+        #: Where the bot works (ALLOWED_GUILDS, ALLOW_USER_INSTALLS).
+        self.reach = Reach()
 
     def _may_follow_up(
         self, interaction: discord.Interaction, source: ClipSource, action: FollowUpAction, grant: str | None
@@ -90,6 +94,8 @@ class FollowUpDesk:
         service = self._service
         if self.closing:
             await refuse(interaction, texts("error.shutdown"))
+            return
+        if await refused_here(self.reach, interaction):
             return
         if not service.enabled(action):
             await refuse(interaction, texts("followup.disabled"))
@@ -272,6 +278,8 @@ class FollowUpDesk:
             budget=policy.daily_budget,
             threshold=policy.low_credits_alert,
         )
+        if (ceiling := self._service.ceiling) is not None:
+            report = rendering.with_day_total(texts, report, await ceiling.today(), ceiling.ceiling)
         await interaction.edit_original_response(content=report)
 
     async def _guild_name(self, guild_id: int) -> str | None:

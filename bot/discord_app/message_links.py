@@ -27,6 +27,21 @@ _THREADS = frozenset(
 )
 
 
+#: Discord's error codes for a 403: the bot cannot see the channel at all (50001, Missing Access), or
+#: sees it without a permission the request needs (50013: reading messages, Read Message History).
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
+
+
+def _missing_permission(code: int) -> str:
+    """The text naming the permission the bot lacks for a 403 with Discord's error `code`."""
+    if code == MISSING_PERMISSIONS:
+        return "link.missing_read_history"
+    if code == MISSING_ACCESS:
+        return "link.missing_view_channel"
+    return "link.unreadable"
+
+
 class MessageUnreadable(Exception):
     """The linked message can't be used; `key` names the text that says why."""
 
@@ -109,6 +124,8 @@ async def linked_attachments(
             data = await client.http.get_message(link.channel_id, link.message_id)
     except discord.NotFound:
         raise MessageUnreadable("link.not_found") from None
+    except discord.Forbidden as exc:
+        raise MessageUnreadable(_missing_permission(exc.code)) from None
     except (discord.HTTPException, TimeoutError):
         raise MessageUnreadable("link.unreadable") from None
     return attachments_in(data)

@@ -18,6 +18,11 @@ class Background:
     def start(self, work: Coroutine[Any, Any, None]) -> None:
         self._task = asyncio.create_task(work, name=self._name)
 
+    async def wait(self, within: float) -> None:
+        """Wait up to `within` seconds for the task to end; it runs on either way."""
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=within)
+
     async def stop(self) -> None:
         """Cancel the task and wait until it has ended (nothing if it never started)."""
         if self._task is not None:

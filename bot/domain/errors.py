@@ -21,6 +21,8 @@ class ErrorKind(StrEnum):
     UNCONFIRMED = "unconfirmed"
     SHUTDOWN = "shutdown"
     FAILED = "failed"
+    #: The whole bot's daily ceiling (TOTAL_DAILY_CREDITS) was reached: nothing was sent.
+    OVER_CEILING = "over_ceiling"
 
 
 class UploadError(Exception):
@@ -118,3 +120,9 @@ class ShuttingDown(UploadError):
     """The bot stopped while the upload was in flight."""
 
     kind = ErrorKind.SHUTDOWN
+
+
+class OverCeiling(UploadError):
+    """The whole bot's credits for today are spent (TOTAL_DAILY_CREDITS): nothing was sent."""
+
+    kind = ErrorKind.OVER_CEILING

@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.errors import (
     ErrorKind,
     OutOfCredits,
+    OverCeiling,
     ServiceUnavailable,
     TaskFailed,
     UploadError,
@@ -44,6 +45,7 @@ from bot.domain.followups import (
 )
 from bot.domain.ports import TaskState, UploadStore
 from bot.domain.records import Requester, UploadState
+from bot.domain.spending import DailyCeiling, Reservation
 
 log = logging.getLogger("bot.followups")
 
@@ -91,6 +93,8 @@ class FollowUpService:
     clock: Callable[[], float] = time.time
     show: Show | None = None
     alert_owner: AlertOwner | None = None
+    #: The whole bot's daily ceiling (TOTAL_DAILY_CREDITS), across servers and DMs.
+    ceiling: DailyCeiling | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def describe(self) -> str:
@@ -141,6 +145,8 @@ class FollowUpService:
             spent = await self.store.spent(guild_id or 0, budget_day(now))
             if spent + CREATE_CREDITS > budget:
                 return Allowance(Refusal.OVER_BUDGET, next_budget_day(now), spent, budget)
+        if self.ceiling is not None and await self.ceiling.would_pass(CREATE_CREDITS):
+            return Allowance(Refusal.OVER_CEILING, next_budget_day(now))
         return Allowance()
 
     # -- starting one -----------------------------------------------------------------------------------
@@ -179,12 +185,19 @@ class FollowUpService:
             # see it: then, after this grace, its member is told.
             next_poll_at=now + self.policy.unconfirmed_grace,
         )
+        try:
+            whole_bot = await self.ceiling.reserve(CREATE_CREDITS) if self.ceiling is not None else None
+        except OverCeiling:
+            self.metrics.follow_up_refused(Refusal.OVER_CEILING.value)
+            return Allowance(Refusal.OVER_CEILING, next_budget_day(now))
         stored = await self.store.reserve(
             record,
             day=budget_day(now),
             daily_budget=self.policy.daily_budget,
             cooldown_since=now - self.policy.cooldown if self.policy.cooldown > 0 else now + 1,
         )
+        if stored is None and whole_bot is not None and self.ceiling is not None:
+            await self.ceiling.release(whole_bot)
         if stored is None:
             refused = await self.allowance(who.user_id, who.guild_id)
             if refused.allowed:  # another follow-up took the last room between the two reads
@@ -254,6 +267,8 @@ class FollowUpService:
         if done:
             record.state, record.error_kind = FollowUpState.FAILED, error.kind
             record.error_detail = error.detail or None
+            if refund and self.ceiling is not None and record.credits:
+                await self.ceiling.release(Reservation(budget_day(record.created_at), record.credits))
             if refund:
                 record.credits = 0
             if error.kind is ErrorKind.UNAUTHORIZED:

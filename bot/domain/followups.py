@@ -264,6 +264,8 @@ class Refusal(StrEnum):
 
     COOLDOWN = "cooldown"
     OVER_BUDGET = "over_budget"
+    #: The whole bot's daily ceiling (TOTAL_DAILY_CREDITS), across servers and DMs.
+    OVER_CEILING = "over_ceiling"
 
 
 @dataclass(frozen=True, slots=True)

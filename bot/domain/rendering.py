@@ -223,6 +223,8 @@ def refusal_of(texts: Texts, allowance: Allowance) -> str:
     when = f"<t:{int(allowance.frees_at + 0.999)}:R>"
     if allowance.refusal is Refusal.OVER_BUDGET:
         return texts("followup.over_budget", budget=allowance.budget, when=when)
+    if allowance.refusal is Refusal.OVER_CEILING:
+        return texts("followup.over_ceiling", when=when)
     return texts("followup.cooldown", when=when)
 
 
@@ -257,6 +259,12 @@ def credits_report(
     ] or [texts("owner.spend.none")]
     title = texts("owner.spend", budget=budget if budget > 0 else texts("owner.no_limit"))
     return fit_message("\n".join([head, "", title, *rows]))
+
+
+def with_day_total(texts: Texts, report: str, spent: int, ceiling: int) -> str:
+    """The owner's report with the whole bot's spend today against TOTAL_DAILY_CREDITS."""
+    limit = ceiling if ceiling > 0 else texts("owner.no_limit")
+    return fit_message(report + "\n\n" + texts("owner.total", spent=spent, ceiling=limit))
 
 
 def low_credits(texts: Texts, credits: Credits, threshold: int) -> str:

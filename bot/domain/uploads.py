@@ -23,10 +23,11 @@ from bot.domain.errors import (
 )
 from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
-from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
+from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadAccepted, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
 from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
+from bot.domain.spending import DailyCeiling, uncharged
 
 log = logging.getLogger("bot.uploads")
 
@@ -57,8 +58,13 @@ class UploadService:
         metrics: Metrics | None = None,
         presence: Presence | None = None,
         clock: Callable[[], float] = time.time,
+        ceiling: DailyCeiling | None = None,
+        upload_credits: int = 0,
     ) -> None:
         self.client = client
+        #: The whole bot's daily ceiling, and what one upload reserves against it.
+        self._ceiling = ceiling
+        self._upload_credits = upload_credits
         self.presence = presence
         self._metrics = metrics or NoMetrics()
         self.store = store
@@ -290,7 +296,7 @@ class UploadService:
                         sent, turn = True, time.monotonic()
                         self._metrics.upload_waited(turn - arrived)
                         try:
-                            accepted = await self.client.upload(source.url, callback_url=callback)
+                            accepted = await self._charged_upload(source.url, callback)
                         finally:
                             self._metrics.upload_at_musicapi(time.monotonic() - turn)
             except asyncio.CancelledError:
@@ -326,6 +332,19 @@ class UploadService:
                 log.exception("could not record the failure of upload %s", record.id)
         finally:
             self._sending.discard(record.key)
+
+    async def _charged_upload(self, url: str, callback: str | None) -> UploadAccepted:
+        """One upload, its credits reserved against the day's ceiling first (OverCeiling: nothing sent),
+        and given back when MusicAPI certainly charged nothing."""
+        if self._ceiling is None or self._upload_credits == 0:  # uploads that cost nothing reserve nothing
+            return await self.client.upload(url, callback_url=callback)
+        reservation = await self._ceiling.reserve(self._upload_credits)
+        try:
+            return await self.client.upload(url, callback_url=callback)
+        except UploadError as exc:
+            if uncharged(exc):
+                await self._ceiling.release(reservation)
+            raise
 
     async def settle(
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.domain.account import AccountHealth
 from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
 from bot.domain.followup_ports import Credits, Generation
 from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
@@ -47,8 +48,11 @@ class MusicAPIClient:
         backoff: float,
         metrics: Metrics | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        health: AccountHealth | None = None,
     ) -> None:
         self._session = session
+        #: What MusicAPI's answers say about the account (the key, whether it answers at all).
+        self.health = health if health is not None else AccountHealth()
         self._metrics = metrics or NoMetrics()
         self._base = base_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
@@ -94,7 +98,9 @@ class MusicAPIClient:
         return parse_generation({**body, "task_id": body.get("task_id", task_id)})
 
     async def get_credits(self) -> Credits:
-        return parse_credits(await self._call("GET", "/api/v1/get-credits", None, endpoint="credits"))
+        credits = parse_credits(await self._call("GET", "/api/v1/get-credits", None, endpoint="credits"))
+        self.health.credits = credits.total
+        return credits
 
     async def _call(
         self, method: str, path: str, payload: Mapping[str, Any] | None, *, endpoint: str
@@ -145,9 +151,11 @@ class MusicAPIClient:
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The connection was never opened: the request certainly did not arrive.
             self._metrics.musicapi_request(endpoint, "not_connected")
+            self.health.unreachable()
             raise ServiceUnavailable(type(exc).__name__, transient=True, delivered=False) from None
         except TimeoutError:
             self._metrics.musicapi_request(endpoint, "timeout")
+            self.health.unreachable()
             raise ServiceUnavailable("timed out", transient=True) from None
         except aiohttp.ClientConnectionError as exc:
             self._metrics.musicapi_request(endpoint, "connection_lost")
@@ -156,6 +164,7 @@ class MusicAPIClient:
             self._metrics.musicapi_request(endpoint, "client_error")
             raise ServiceUnavailable(type(exc).__name__) from None
         self._metrics.musicapi_request(endpoint, str(status))
+        self.health.answered(status)
         try:
             body = json.loads(raw) if raw is not None else None
         except (ValueError, UnicodeDecodeError, RecursionError):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from bot.domain.followup_ports import FollowUpStore
 from bot.domain.ports import UploadStore
+from bot.domain.spending import SpendLedger
 from bot.storage.errors import StoreUnavailable
+from bot.storage.spend import PostgresSpendLedger, SQLiteSpendLedger
 from bot.storage.sqlite import SQLiteUploadStore
 from bot.storage.sqlite_followups import SQLiteFollowUpStore
 from bot.storage.urls import check, is_postgres, sqlite_path
 
-__all__ = ["StoreUnavailable", "follow_up_store", "open_store"]
+__all__ = ["StoreUnavailable", "follow_up_store", "open_store", "spend_ledger"]
 
 
 async def open_store(url: str) -> UploadStore:
@@ -36,3 +38,14 @@ def follow_up_store(store: UploadStore) -> FollowUpStore:
 
         return PostgresFollowUpStore(store.pool)
     raise StoreUnavailable(f"no follow-up store for {type(store).__name__}")
+
+
+def spend_ledger(store: UploadStore) -> SpendLedger:
+    """The whole bot's daily spend, kept beside `store`'s uploads, in the same database."""
+    if isinstance(store, SQLiteUploadStore):
+        return SQLiteSpendLedger(store.connection)
+    from bot.storage.postgres import PostgresUploadStore
+
+    if isinstance(store, PostgresUploadStore):
+        return PostgresSpendLedger(store.pool)
+    raise StoreUnavailable(f"no spend ledger for {type(store).__name__}")

@@ -6,6 +6,7 @@ import dataclasses
 import fcntl
 import hashlib
 import os
+import pwd
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +33,32 @@ def _placeholders(rows: int, width: int) -> str:
     """`(?, ?), (?, ?)` for rows=2, width=2: the VALUES of a multi-row statement."""
     one = "(" + ", ".join("?" * width) + ")"
     return ", ".join([one] * rows)
+
+
+def _user() -> str:
+    """Who the bot runs as, for a message about a folder it cannot write."""
+    uid = os.geteuid()
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _writable_folder(folder: Path) -> None:
+    """Make the upload log's folder if needed; StoreUnavailable naming the folder and the bot's user when
+    it cannot be made or written (a volume owned by another user, a read-only mount)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except PermissionError:
+        raise StoreUnavailable(
+            f"cannot create the data folder {folder.resolve()}: the bot runs as user {_user()}, who may not "
+            "create it (create it, and give it to that user)"
+        ) from None
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreUnavailable(
+            f"cannot write the data folder {folder.resolve()}: the bot runs as user {_user()}, who may not "
+            f"write there (chown or chmod it for that user)"
+        )
 
 
 class SQLiteUploadStore:
@@ -61,7 +88,7 @@ class SQLiteUploadStore:
     @classmethod
     async def _open(cls, path: Path) -> SQLiteUploadStore:
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _writable_folder(path.parent)
         # Autocommit: each write is its own transaction, one trip to aiosqlite's thread instead of two.
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row

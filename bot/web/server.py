@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -50,10 +51,18 @@ async def _plain_server_header(request: web.Request, response: web.StreamRespons
     response.headers["Server"] = SERVER_HEADER
 
 
-def _metrics_route(scrape: Callable[[], bytes]) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /metrics: the bot's metrics in Prometheus' text format (keep it private: see the README)."""
+def _metrics_route(
+    scrape: Callable[[], bytes], token: str | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics: the bot's metrics in Prometheus' text format (keep it private: see the README);
+    with `token` (METRICS_TOKEN), only for a request that carries it as a bearer token."""
+    expected = f"Bearer {token}".encode() if token else None
 
     async def metrics(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
         response = web.Response(body=scrape())
         response.headers["Content-Type"] = METRICS_CONTENT_TYPE
         return response
@@ -77,7 +86,15 @@ class WebServer:
         store_ok: Callable[[], Awaitable[bool]],
         metrics: Callable[[], bytes] | None = None,
         follow_up_webhooks: FollowUpWebhookReceiver | None = None,
+        musicapi_state: Callable[[], str] = lambda: "unknown",
+        metrics_listener: tuple[str, int] | None = None,
+        metrics_token: str | None = None,
     ) -> None:
+        #: METRICS_HOST/METRICS_PORT: /metrics on a listener of its own, not on WEB_HOST:WEB_PORT.
+        self._metrics_listener = metrics_listener
+        self._metrics_token = metrics_token
+        self._metrics_runner: web.AppRunner | None = None
+        self._musicapi_state = musicapi_state
         self._callbacks = callbacks
         self._follow_up_webhooks = follow_up_webhooks
         self._metrics = metrics
@@ -93,8 +110,16 @@ class WebServer:
         if self._follow_up_webhooks is not None:
             app.router.add_post(WEBHOOK_PATH + "/{key}", self._follow_up_webhooks.handle)
         app.router.add_get("/healthz", self.healthz)
+        if self._metrics is not None and self._metrics_listener is None:
+            app.router.add_get("/metrics", _metrics_route(self._metrics, self._metrics_token))
+        return app
+
+    def metrics_app(self) -> web.Application:
+        """The metrics listener's own routes: /metrics, nothing else."""
+        app = web.Application()
+        app.on_response_prepare.append(_plain_server_header)
         if self._metrics is not None:
-            app.router.add_get("/metrics", _metrics_route(self._metrics))
+            app.router.add_get("/metrics", _metrics_route(self._metrics, self._metrics_token))
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -109,8 +134,26 @@ class WebServer:
             ) from exc
         routes = "/healthz and MusicAPI's callbacks" if self._callbacks is not None else "/healthz"
         log.info("web server listening on %s:%s (%s)", host, port, routes)
+        if self._metrics is not None and self._metrics_listener is not None:
+            await self._start_metrics(*self._metrics_listener)
+
+    async def _start_metrics(self, host: str, port: int) -> None:
+        runner = web.AppRunner(self.metrics_app(), access_log=None, logger=http_log, shutdown_timeout=1.0)
+        await runner.setup()
+        self._metrics_runner = runner
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await self.stop()
+            raise WebServerUnavailable(
+                f"cannot listen on METRICS_HOST {host}, METRICS_PORT {port} ({exc.strerror})"
+            ) from exc
+        log.info("metrics listening on %s:%s (/metrics)", host, port)
 
     async def stop(self) -> None:
+        if self._metrics_runner is not None:
+            metrics_runner, self._metrics_runner = self._metrics_runner, None
+            await metrics_runner.cleanup()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -119,4 +162,7 @@ class WebServer:
         gateway = self._is_connected()
         store = await self._store_ok()
         status = 200 if gateway and store else 503
-        return web.json_response({"gateway": gateway, "store": store}, status=status)
+        # MusicAPI's state is reported beside the others but does not make the bot unhealthy: a restart
+        # fixes neither a rejected key nor MusicAPI's outage, and the bot still answers every member.
+        body = {"gateway": gateway, "store": store, "musicapi": self._musicapi_state()}
+        return web.json_response(body, status=status)

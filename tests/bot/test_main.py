@@ -11,12 +11,13 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.fakes import payloads
-from tests.fakes.discord_api import VALID_TOKEN
+from tests.fakes.discord_api import VALID_TOKEN, FakeDiscord
 from tests.fakes.musicapi import API_KEY
-from tests.harness import Harness, free_port
+from tests.harness import Harness, free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def run_bot(
     env: dict[str, str], cwd: Path, *, launcher: bool = False, argv: tuple[str, ...] = ()
 ) -> asyncio.subprocess.Process:
-    args = [str(ROOT / "tests" / "support" / "launch_bot.py")] if launcher else ["-m", "bot", *argv]
+    args = [str(ROOT / "tests" / "support" / "launch_bot.py"), *argv] if launcher else ["-m", "bot", *argv]
     env = {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -248,3 +249,64 @@ async def test_the_log_says_what_follow_ups_may_spend(harness: Harness) -> None:
     (line,) = [line for line in lines if "follow-ups:" in line]
     assert "follow-ups: cover (15 credits each, model sonic-v4-5); 45 credits per server a day" in line
     assert "cooldown 60s; alert below 100 credits; results by polling every 20s" in line
+
+
+async def test_a_network_down_at_boot_is_waited_for_and_the_bot_connects_once_it_is_up(
+    harness: Harness,
+) -> None:
+    """Nothing answers where Discord should be (as with no network): the bot keeps trying, says so once,
+    answers /healthz with 503 meanwhile; once Discord answers, it connects."""
+    discord_port, web_port = free_port(), free_port()
+    later = FakeDiscord()
+    later.base_url = f"http://127.0.0.1:{discord_port}"
+    env = harness.env(FAKE_DISCORD_URL=later.base_url, WEB_PORT=str(web_port))
+    proc = await run_bot(env, harness.tmp_path, launcher=True)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    runner = None
+
+    async def read_until(text: str) -> None:
+        while not lines or text not in lines[-1]:
+            line = await asyncio.wait_for(proc.stderr.readline(), 30)  # type: ignore[union-attr]
+            assert line, "the bot stopped:\n" + "".join(lines)
+            lines.append(line.decode())
+
+    try:
+        await read_until("cannot reach Discord")
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
+            waiting = resp.status, await resp.json()
+        runner, _ = await serve(later.app(), discord_port)
+        await read_until("connected as uploadbot")
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
+            connected = resp.status
+        proc.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        if runner is not None:
+            for ws in list(later.sockets):
+                await ws.close()
+            await runner.cleanup()
+    assert waiting == (503, {"gateway": False, "store": True, "musicapi": "ok"})
+    assert connected == 200 and proc.returncode == 0
+    text = "".join(lines) + rest.decode()
+    assert sum("cannot reach Discord" in line for line in lines) == 1  # one line per 30 s at most
+    assert "Discord is reachable after" in text and "Traceback" not in text
+
+
+async def test_a_stop_signal_while_waiting_for_the_network_exits_cleanly(harness: Harness) -> None:
+    env = harness.env(FAKE_DISCORD_URL=f"http://127.0.0.1:{free_port()}")  # nothing answers there
+    proc = await run_bot(env, harness.tmp_path, launcher=True)
+    assert proc.stderr is not None
+    try:
+        while b"cannot reach Discord" not in await asyncio.wait_for(proc.stderr.readline(), 30):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in err.decode()

@@ -47,10 +47,11 @@ async def test_the_owner_sees_credits_left_and_spend_per_server_today(harness: H
 
 async def test_someone_else_is_told_it_is_for_the_owner(harness: Harness) -> None:
     async with harness.running(**FAST):
+        at_startup = harness.musicapi.credit_checks
         call, report = await credits_answer(harness, user_id=OTHER)
     assert report is None and call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
     assert call.json["data"]["content"] == "Only the bot's owner can use this command."
-    assert harness.musicapi.credit_checks == 0
+    assert harness.musicapi.credit_checks == at_startup == 1  # only the startup check asked
 
 
 async def test_team_members_count_as_owners(harness: Harness) -> None:
@@ -136,3 +137,11 @@ async def test_out_of_credits_tells_the_member_and_the_owner(harness: Harness) -
         await asyncio.sleep(0.3)
     assert "out of credits" in note.json["content"] and note.json["flags"] & EPHEMERAL
     assert len(dms_to(harness, USER_ID)) == 1
+
+
+async def test_credits_is_hidden_from_members_in_servers(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        (sync,) = await harness.discord.wait_for("PUT", f"/applications/{APP_ID}/commands")
+    by_name = {command["name"]: command for command in sync.json}
+    assert str(by_name["credits"]["default_member_permissions"]) == "0"  # admins only, until granted
+    assert by_name["upload"]["default_member_permissions"] is None  # every member's

@@ -14,6 +14,7 @@ from tests.harness import Harness
 CLIP = re.compile(r"`([0-9a-f-]{36})`")
 EPHEMERAL = 64
 MESSAGE = 4
+# These bursts are about the line alone: TOTAL_DAILY_CREDITS=0 takes the daily spend ceiling out of them.
 DEFERRED = 5
 
 
@@ -47,7 +48,9 @@ async def test_a_burst_of_300_at_a_fast_pace_gives_every_member_their_clip_id(ha
     """300 members at once, MUSICAPI_CONCURRENCY=20, MusicAPI answering in 1.5 s and UPLOAD_TIMEOUT 180,
     all scaled down tenfold (0.15 s, 18 s): the line serves them all in time, so it admits them all."""
     harness.musicapi.delay = 0.15
-    async with harness.running(musicapi_concurrency=20, upload_timeout=18.0, musicapi_timeout=6.0):
+    async with harness.running(
+        total_daily_credits=0, musicapi_concurrency=20, upload_timeout=18.0, musicapi_timeout=6.0
+    ):
         warm = await harness.interact(payloads.upload(url=link(0)))
         await clip_of(harness, warm)  # the line has measured MusicAPI's pace
         sent = [
@@ -70,7 +73,9 @@ async def test_members_past_what_upload_timeout_can_serve_are_refused_at_once_wi
     20 go at once and 160 wait at most 160 s, so that their requests end by 180 s. The next members are
     refused at once, told they would have waited about 3 minutes, and nothing is sent for them."""
     clock = Clock()
-    async with harness.running(musicapi_concurrency=20, upload_timeout=180.0, musicapi_timeout=60.0) as app:
+    async with harness.running(
+        total_daily_credits=0, musicapi_concurrency=20, upload_timeout=180.0, musicapi_timeout=60.0
+    ) as app:
         app.uploads.queue.clock = clock
         harness.musicapi.delay = 0.2
         warm = await harness.interact(payloads.upload(url=link(0)))
@@ -100,7 +105,9 @@ async def test_a_thousand_uploads_at_a_hundred_a_second_all_reach_musicapi(harne
     second): the line grows for ten seconds, but every upload's wait stays far within UPLOAD_TIMEOUT, so
     every one reaches MusicAPI and gets its clip_id."""
     harness.musicapi.delay = 0.3
-    async with harness.running(musicapi_concurrency=20, upload_timeout=180.0, musicapi_timeout=60.0) as app:
+    async with harness.running(
+        total_daily_credits=0, musicapi_concurrency=20, upload_timeout=180.0, musicapi_timeout=60.0
+    ) as app:
         sent, most_waiting = [], 0
         for n in range(1000):
             sent.append(await harness.interact(payloads.upload(url=link(n), user_id=USER_ID + n)))

@@ -130,7 +130,9 @@ async def refusal_after_thinking(harness: Harness, payload: dict) -> str:
 
 @pytest.mark.parametrize(
     ("setup", "expected"),
-    [("missing", "couldn't find that message"), ("forbidden", "can't read that message"),
+    [("missing", "couldn't find that message"),
+     ("forbidden", "I'm missing the **View Channels** permission in its channel"),
+     ("no-history", "I'm missing the **Read Message History** permission in its channel"),
      ("no-audio", "no audio files"), ("other-server", "only read message links from this server")],
 )  # fmt: skip
 async def test_message_links_that_cannot_be_used_get_a_reason(
@@ -143,6 +145,9 @@ async def test_message_links_that_cannot_be_used_get_a_reason(
     if setup == "forbidden":
         harness.discord.fail[("GET", f"/channels/{CHANNEL_ID}/messages/")] = (
             403, {"message": "Missing Access", "code": 50001})  # fmt: skip
+    if setup == "no-history":  # the bot sees the channel, but may not read its messages
+        harness.discord.fail[("GET", f"/channels/{CHANNEL_ID}/messages/")] = (
+            403, {"message": "Missing Permissions", "code": 50013})  # fmt: skip
     if setup == "other-server":
         guild = GUILD_ID + 5
     async with harness.running():

@@ -149,4 +149,12 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher hängt sie nicht an dieser Antwort.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "Die Warteschlange für MusicAPI ist gerade zu lang: Dein Upload würde {wait} auf seine Reihe warten, länger als ein Upload dauern darf. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "Ich kann diese Nachricht nicht lesen: Mir fehlt in ihrem Kanal die Berechtigung **Kanäle ansehen** (oder ich bin nicht auf diesem Server). Ein Server-Admin kann sie mir geben, oder hänge die Datei direkt an.",
+    "link.missing_read_history": "Ich kann diese Nachricht nicht lesen: Mir fehlt in ihrem Kanal die Berechtigung **Nachrichtenverlauf anzeigen**. Ein Server-Admin kann sie mir geben, oder hänge die Datei direkt an.",
+    "access.server_not_allowed": "Dieser Bot ist auf diesem Server nicht verfügbar.",
+    "access.user_installs_off": "Dieser Bot funktioniert nur auf Servern, die ihn hinzugefügt haben, nicht in DMs oder über deine eigene Installation.",
+    "error.over_ceiling": "Der Bot hat alle MusicAPI-Credits ausgegeben, die sein Besitzer für heute erlaubt, daher wurde **{label}** nicht gesendet. Bitte versuch es nach Mitternacht UTC noch einmal.",
+    "followup.over_ceiling": "Der Bot hat alle MusicAPI-Credits ausgegeben, die sein Besitzer für heute erlaubt, daher wurde nichts erstellt. Das Budget wird {when} wieder frei.",
+    "owner.total": "**Heute vom ganzen Bot ausgegeben** (UTC, Uploads und Folgeaktionen): {spent} von {ceiling} Credits",
 }

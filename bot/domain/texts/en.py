@@ -149,4 +149,12 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} is {size}, more than Discord takes here ({limit}), so it is not attached to this answer.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "The line for MusicAPI is too long right now: your upload would wait {wait} for its turn, longer than an upload may take. Nothing was sent; please try again in a few minutes.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "I can't read that message: I'm missing the **View Channels** permission in its channel (or I'm not in that server). A server admin can give it to me, or attach the file directly.",
+    "link.missing_read_history": "I can't read that message: I'm missing the **Read Message History** permission in its channel. A server admin can give it to me, or attach the file directly.",
+    "access.server_not_allowed": "This bot isn't available in this server.",
+    "access.user_installs_off": "This bot works only in servers that added it, not in DMs or through your own install.",
+    "error.over_ceiling": "The bot has spent all the MusicAPI credits its owner allows for today, so **{label}** wasn't sent. Please try again after midnight UTC.",
+    "followup.over_ceiling": "The bot has spent all the MusicAPI credits its owner allows for today, so nothing was created. It frees up {when}.",
+    "owner.total": "**Spent today by the whole bot** (UTC, uploads and follow-ups): {spent} of {ceiling} credits",
 }

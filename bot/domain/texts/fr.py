@@ -149,4 +149,12 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} fait {size}, plus que ce que Discord accepte ici ({limit}) : il n'est pas joint à cette réponse.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "La file pour MusicAPI est trop longue en ce moment : ton import attendrait {wait} son tour, plus longtemps qu'un import ne peut durer. Rien n'a été envoyé ; réessaie dans quelques minutes.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "Je ne peux pas lire ce message : il me manque la permission **Voir les salons** dans son salon (ou je ne suis pas sur ce serveur). Un admin du serveur peut me la donner, ou joins directement le fichier.",
+    "link.missing_read_history": "Je ne peux pas lire ce message : il me manque la permission **Voir les anciens messages** dans son salon. Un admin du serveur peut me la donner, ou joins directement le fichier.",
+    "access.server_not_allowed": "Ce bot n'est pas disponible sur ce serveur.",
+    "access.user_installs_off": "Ce bot ne fonctionne que sur les serveurs qui l'ont ajouté, pas en MP ni via ta propre installation.",
+    "error.over_ceiling": "Le bot a dépensé tous les crédits MusicAPI que son propriétaire autorise pour aujourd'hui, donc **{label}** n'a pas été envoyé. Réessaie après minuit UTC.",
+    "followup.over_ceiling": "Le bot a dépensé tous les crédits MusicAPI que son propriétaire autorise pour aujourd'hui, donc rien n'a été créé. Le budget se libère {when}.",
+    "owner.total": "**Dépensé aujourd'hui par tout le bot** (UTC, imports et suites) : {spent} sur {ceiling} crédits",
 }

@@ -149,4 +149,12 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} tem {size}, mais do que o Discord aceita aqui ({limit}), então não vai anexado a esta resposta.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "A fila para a MusicAPI está longa demais agora: seu envio esperaria {wait} pela vez, mais do que um envio pode levar. Nada foi enviado; tente de novo em alguns minutos.",
+    # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
+    "link.missing_view_channel": "Não consigo ler essa mensagem: me falta a permissão **Ver canais** no canal dela (ou não estou nesse servidor). Um admin do servidor pode me dar essa permissão, ou anexe o arquivo diretamente.",
+    "link.missing_read_history": "Não consigo ler essa mensagem: me falta a permissão **Ver histórico de mensagens** no canal dela. Um admin do servidor pode me dar essa permissão, ou anexe o arquivo diretamente.",
+    "access.server_not_allowed": "Este bot não está disponível neste servidor.",
+    "access.user_installs_off": "Este bot só funciona nos servidores que o adicionaram, não em DMs nem pela sua própria instalação.",
+    "error.over_ceiling": "O bot já gastou todos os créditos da MusicAPI que o dono permite por hoje, então **{label}** não foi enviado. Tente de novo depois da meia-noite UTC.",
+    "followup.over_ceiling": "O bot já gastou todos os créditos da MusicAPI que o dono permite por hoje, então nada foi criado. Libera {when}.",
+    "owner.total": "**Gasto hoje pelo bot inteiro** (UTC, envios e continuações): {spent} de {ceiling} créditos",
 }

@@ -234,14 +234,14 @@ async def test_healthz_reports_gateway_and_store(harness: Harness) -> None:
     async with harness.running(**callback_mode(port)), aiohttp.ClientSession() as s:
         async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
             assert resp.status == 200
-            assert await resp.json() == {"gateway": True, "store": True}
+            assert await resp.json() == {"gateway": True, "store": True, "musicapi": "ok"}
         harness.discord.accepting = False  # the gateway goes away and refuses reconnects
         for ws in list(harness.discord.sockets):
             await ws.close()
         await asyncio.sleep(0.2)
         async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
             assert resp.status == 503
-            assert await resp.json() == {"gateway": False, "store": True}
+            assert await resp.json() == {"gateway": False, "store": True, "musicapi": "ok"}
 
 
 async def test_healthz_fails_when_the_store_does_not_answer(harness: Harness) -> None:
@@ -250,7 +250,7 @@ async def test_healthz_fails_when_the_store_does_not_answer(harness: Harness) ->
         await app.store.close()
         async with s.get(f"http://127.0.0.1:{port}/healthz") as resp:
             assert resp.status == 503
-            assert await resp.json() == {"gateway": True, "store": False}
+            assert await resp.json() == {"gateway": True, "store": False, "musicapi": "ok"}
 
 
 async def test_sync_mode_serves_healthz_but_takes_no_callbacks(harness: Harness) -> None:
@@ -268,7 +268,7 @@ async def test_sync_mode_serves_healthz_but_takes_no_callbacks(harness: Harness)
         async with s.get(callback) as resp:
             get_status = resp.status
         (after,) = await app.store.by_interaction(int(payload["id"]))
-    assert health == (200, {"gateway": True, "store": True})
+    assert health == (200, {"gateway": True, "store": True, "musicapi": "ok"})
     assert post_status == 404
     assert get_status == 404  # no such route at all: in callback mode a GET here is 405
     assert record.state == "succeeded" and record.callback_token is None
@@ -294,7 +294,7 @@ async def test_healthz_answers_in_sync_mode_when_run_as_python_m_bot(harness: Ha
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert health == (200, {"gateway": True, "store": True})
+    assert health == (200, {"gateway": True, "store": True, "musicapi": "ok"})
     assert proc.returncode == 0
     assert f"web server listening on 127.0.0.1:{port} (/healthz)" in err.decode()
 

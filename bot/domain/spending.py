@@ -1,0 +1,100 @@
+"""The whole bot's daily ceiling on MusicAPI credits (TOTAL_DAILY_CREDITS): every charged call, uploads
+and follow-ups alike, reserves its credits against the UTC day's total first; nothing is sent when the
+total would pass the ceiling. The total lives in the store, so that every instance counts against it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.domain.errors import ErrorKind, OverCeiling, UploadError
+from bot.domain.followups import budget_day
+
+log = logging.getLogger("bot.spending")
+
+
+class SpendLedger(Protocol):
+    """The credits the whole bot reserved per UTC day (`YYYY-MM-DD`), across instances."""
+
+    async def reserve_spend(self, day: str, credits: int, ceiling: int) -> bool:
+        """In one atomic step: add `credits` to `day`'s total if it stays within `ceiling` (0: no
+        ceiling, always added); False when refused (nothing changes)."""
+        ...
+
+    async def release_spend(self, day: str, credits: int) -> None:
+        """Give back `credits` of `day` (a call MusicAPI refused, or refunded); never below 0."""
+        ...
+
+    async def spend_of(self, day: str) -> int:
+        """`day`'s total."""
+        ...
+
+
+#: Failures after which MusicAPI certainly charged nothing: it refused the call, or never received it.
+#: (A timeout or a lost answer may have been charged, so those keep their credits reserved.)
+UNCHARGED = frozenset(
+    {
+        ErrorKind.BAD_REQUEST,
+        ErrorKind.COPYRIGHT,
+        ErrorKind.UNAUTHORIZED,
+        ErrorKind.NO_CREDITS,
+        ErrorKind.NO_SUBSCRIPTION,
+        ErrorKind.FORBIDDEN,
+        ErrorKind.RATE_LIMITED,
+    }
+)
+
+
+def uncharged(error: UploadError) -> bool:
+    """Whether MusicAPI certainly charged nothing for a call that ended in `error`."""
+    return error.kind in UNCHARGED or getattr(error, "delivered", True) is False
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Credits reserved against one day's total."""
+
+    day: str
+    credits: int
+
+
+@dataclass
+class DailyCeiling:
+    """TOTAL_DAILY_CREDITS over `ledger`; `ceiling` 0 counts the spend but refuses nothing."""
+
+    ledger: SpendLedger
+    ceiling: int
+    clock: Callable[[], float] = time.time
+    _warned_day: list[str] = field(default_factory=list)
+
+    async def reserve(self, credits: int) -> Reservation:
+        """Reserve `credits` for a call about to be sent; raise OverCeiling when that would pass the
+        ceiling (the caller sends nothing)."""
+        day = budget_day(self.clock())
+        if not await self.ledger.reserve_spend(day, credits, self.ceiling):
+            if day not in self._warned_day:  # once a day, not once per refused call
+                self._warned_day[:] = [day]
+                log.warning(
+                    "TOTAL_DAILY_CREDITS=%d reached for %s (UTC): uploads and follow-ups are refused until "
+                    "midnight UTC",
+                    self.ceiling,
+                    day,
+                )
+            raise OverCeiling(f"{self.ceiling} credits a day")
+        return Reservation(day, credits)
+
+    async def release(self, reservation: Reservation) -> None:
+        await self.ledger.release_spend(reservation.day, reservation.credits)
+
+    async def would_pass(self, credits: int) -> bool:
+        """Whether `credits` more would pass today's ceiling now (a hint before a form; `reserve` decides)."""
+        if self.ceiling <= 0:
+            return False
+        return await self.ledger.spend_of(budget_day(self.clock())) + credits > self.ceiling
+
+    async def today(self) -> int:
+        """What the whole bot reserved today."""
+        return await self.ledger.spend_of(budget_day(self.clock()))

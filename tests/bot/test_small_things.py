@@ -1,0 +1,92 @@
+"""What an operator trips on: a misspelt setting in .env, a data folder the bot cannot write, an old
+Python running the README's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config.settings import unknown_names
+from bot.storage import StoreUnavailable, open_store
+from tests.bot.test_main import log_until_connected
+from tests.harness import Harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_a_env_line_naming_no_setting_is_one_warning(harness: Harness) -> None:
+    (harness.tmp_path / ".env").write_text(
+        "TOTAL_DAILY_CREDIT=s3cr3t-looking-value\nPOSTGRES_PASSWORD=for-compose\nLOG_LEVEL=INFO\n"
+    )
+    lines = await log_until_connected(harness)
+    warnings = [line for line in lines if "WARNING" in line and ".env" in line]
+    assert len(warnings) == 1, warnings
+    assert "TOTAL_DAILY_CREDIT," in warnings[0] and "did you mean TOTAL_DAILY_CREDITS?" in warnings[0]
+    assert "s3cr3t-looking-value" not in "\n".join(lines)
+
+
+def test_names_that_are_settings_or_composes_are_not_warned_about() -> None:
+    assert unknown_names(["DISCORD_TOKEN", "guild_daily_credits", "POSTGRES_PASSWORD"]) == []
+    (line,) = unknown_names(["WEBPORT"])
+    assert "WEBPORT" in line and "did you mean WEB_PORT?" in line
+    (line,) = unknown_names(["HELLO"])
+    assert "see .env.example" in line
+
+
+def who() -> str:
+    uid = os.geteuid()
+    return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+
+
+async def test_a_data_folder_the_bot_cannot_write_names_the_folder_and_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    # The tests run as root, who may write anywhere: the folder answers as it would to another user.
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != folder and real_access(path, mode))
+    with pytest.raises(StoreUnavailable) as info:
+        await open_store(f"sqlite:///{folder / 'bot.db'}")
+    assert f"cannot write the data folder {folder}" in str(info.value)
+    assert f"runs as user {who()}" in str(info.value)
+
+
+async def test_a_data_folder_the_bot_cannot_create_names_the_folder_and_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(StoreUnavailable) as info:
+        await open_store(f"sqlite:///{tmp_path / 'data' / 'bot.db'}")
+    assert f"cannot create the data folder {tmp_path / 'data'}" in str(info.value) and who() in str(
+        info.value
+    )
+
+
+async def run_check(version: str) -> tuple[int | None, str]:
+    """check_python.py as an interpreter of `version` would run it."""
+    code = (
+        f"import sys; sys.version_info = tuple(int(p) for p in {version!r}.split('.')) + ('final', 0); "
+        f"import runpy; runpy.run_path({str(ROOT / 'check_python.py')!r}, run_name='__main__')"
+    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode, err.decode()
+
+
+async def test_the_readmes_commands_stop_on_an_old_python_with_a_sentence() -> None:
+    status, err = await run_check("3.10.12")
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("This bot needs Python 3.11 or newer") and "is Python 3.10.12" in err
+    assert await run_check("3.11.0") == (0, "") and await run_check("3.13.1") == (0, "")
+    readme = (ROOT / "README.md").read_text()
+    installs = [line.strip() for line in readme.splitlines() if "python3 -m venv .venv &&" in line]
+    assert len(installs) >= 2 and all(line.startswith("python3 check_python.py && ") for line in installs)
