@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,7 +172,7 @@ def our_bot(concurrency: int = 1000) -> BotSpec:
     the comparison with the minimal bot measures everything but the line."""
     return BotSpec(
         "ours",
-        [sys.executable, str(ROOT / "tests" / "support" / "launch_bot.py")],
+        [sys.executable, str(ROOT / "benchmarks" / "launch.py"), "ours"],
         # Distinct members already escape the per-member limit; a high limit keeps it out of the way.
         {
             "MAX_UPLOADS_PER_USER": "100000",
@@ -190,7 +191,7 @@ def with_env(spec: BotSpec, **env: str) -> BotSpec:
 
 
 def minimal_bot() -> BotSpec:
-    return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "minimal_bot.py")])
+    return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "launch.py"), "minimal"])
 
 
 @dataclass
@@ -198,10 +199,26 @@ class BotProcess:
     spec: BotSpec
     proc: asyncio.subprocess.Process
     log_path: Path
+    marks_path: Path
 
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    async def mark(self, within: float = 5.0) -> dict[str, Any]:
+        """SIGUSR1 to benchmarks/launch.py: what the bot counted so far, and its threads' labels."""
+        seen = self._marks()
+        self.proc.send_signal(signal.SIGUSR1)
+        async with asyncio.timeout(within):
+            while len(lines := self._marks()) == len(seen):  # noqa: ASYNC110 - no event for a file
+                await asyncio.sleep(0.01)
+        return dict(json.loads(lines[-1]))
+
+    def _marks(self) -> list[str]:
+        try:
+            return self.marks_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -222,6 +239,7 @@ async def start_bot(spec: BotSpec, harness: Harness, workdir: Path) -> BotProces
         "DATABASE_URL": f"sqlite:///{workdir / f'{spec.name}.db'}",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
+        "BENCH_MARKS_OUT": str(workdir / f"{spec.name}.marks"),
         **spec.env,  # the spec has the last word
     }
     env = harness.env(**overrides)
@@ -236,7 +254,7 @@ async def start_bot(spec: BotSpec, harness: Harness, workdir: Path) -> BotProces
             stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_die_with_parent,  # no threads run in this process yet
         )
-    return BotProcess(spec, proc, log_path)
+    return BotProcess(spec, proc, log_path, workdir / f"{spec.name}.marks")
 
 
 async def stop_bot(bot: BotProcess, within: float = 15.0) -> int:
@@ -273,19 +291,23 @@ async def wait_until_identified(harness: Harness, bot: BotProcess, within: float
 # -- sampling the process ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProcessSample:
-    cpu_seconds: float  # utime + stime of every thread of the process
-    main_thread_cpu_seconds: float  # the event loop's thread alone
+    cpu_seconds: float  # CPU time of every live thread of the process (schedstat, nanoseconds)
     rss_kib: int  # VmRSS
     hwm_kib: int  # VmHWM: the peak RSS so far
+    threads: dict[int, float] = field(default_factory=dict)  # thread id -> its CPU seconds
+    loops: frozenset[int] = frozenset()  # the ids of the event loops' threads (the processes' main threads)
 
 
-def read_cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """utime + stime of the process (all its threads), or of its thread `tid`."""
-    where = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
-    stat = Path(where).read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-    return (utime + stime) / CLK_TCK
+def read_thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """Each live thread's CPU time so far, by thread id: the first field of /proc/<pid>/task/<tid>/schedstat,
+    in nanoseconds (utime and stime in /proc/<pid>/stat count 10 ms ticks: too coarse per thread)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+    return found
 
 
 def read_memory_kib(pid: int) -> dict[str, int]:
@@ -299,7 +321,8 @@ def read_memory_kib(pid: int) -> dict[str, int]:
 
 def sample_process(pid: int) -> ProcessSample:
     memory = read_memory_kib(pid)
-    return ProcessSample(read_cpu_seconds(pid), read_cpu_seconds(pid, pid), memory["VmRSS"], memory["VmHWM"])
+    threads = read_thread_cpu_seconds(pid)
+    return ProcessSample(sum(threads.values()), memory["VmRSS"], memory["VmHWM"], threads, frozenset({pid}))
 
 
 def sample_processes(pids: Sequence[int]) -> ProcessSample:
@@ -308,10 +331,61 @@ def sample_processes(pids: Sequence[int]) -> ProcessSample:
     samples = [sample_process(pid) for pid in pids]
     return ProcessSample(
         sum(s.cpu_seconds for s in samples),
-        sum(s.main_thread_cpu_seconds for s in samples),
         sum(s.rss_kib for s in samples),
         sum(s.hwm_kib for s in samples),
+        {tid: cpu for s in samples for tid, cpu in s.threads.items()},
+        frozenset(pid for s in samples for pid in s.loops),
     )
+
+
+#: The threads the benchmark names: the event loop's, and a store's worker thread; the rest are "other".
+LOOP, STORE, OTHER = "event loop", "store", "other"
+
+
+def thread_cpu(before: ProcessSample, after: ProcessSample, labels: dict[int, str]) -> dict[str, float]:
+    """CPU seconds spent between two samples, by LOOP, STORE and OTHER (labels: thread id -> label)."""
+    spent = {LOOP: 0.0, STORE: 0.0, OTHER: 0.0}
+    for tid, cpu in after.threads.items():
+        label = LOOP if tid in after.loops else labels.get(tid, OTHER)
+        spent[label if label in spent else OTHER] += cpu - before.threads.get(tid, 0.0)
+    return spent
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What benchmarks/launch.py counted in the bot processes between two marks."""
+
+    statements: dict[str, int]  # SQLite statements run, by first word
+    store_calls: dict[str, int]  # calls into the upload store, by method
+    wakeups: int  # the event loop woken from another thread (a trip through a thread)
+    labels: dict[int, str]  # thread id -> label
+
+    @staticmethod
+    def between(before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]]) -> Counts:
+        def spent(key: str) -> dict[str, int]:
+            counted: Counter[str] = Counter()
+            for mark in after:
+                counted.update(mark[key])
+            for mark in before:
+                counted.subtract(mark[key])
+            return {k: v for k, v in sorted(counted.items()) if v}
+
+        return Counts(
+            spent("statements"),
+            spent("store_calls"),
+            sum(m["wakeups"] for m in after) - sum(m["wakeups"] for m in before),
+            {int(tid): label for m in after for tid, label in m["threads"].items()},
+        )
+
+    @property
+    def statement_total(self) -> int:
+        return sum(self.statements.values())
+
+    def detail(self, n: int) -> str:
+        """Per upload: the store calls by method, and the statements by first word."""
+        calls = ", ".join(f"{k} {v / n:.2f}" for k, v in self.store_calls.items()) or "none"
+        run = ", ".join(f"{k} {v / n:.2f}" for k, v in self.statements.items()) or "none"
+        return f"store calls per upload: {calls}\nSQLite statements per upload: {run}"
 
 
 def read_tree_cpu_seconds(pid: int) -> float:
@@ -375,6 +449,7 @@ class BurstResult:
     times: list[InteractionTimes]
     before: ProcessSample
     after: ProcessSample
+    counts: Counts
     side_cpu_seconds: float = 0.0  # CPU counted outside the bot during the burst (the database server)
 
 
@@ -397,7 +472,9 @@ async def measure_burst(
     if given, is a CPU counter (seconds) outside the bot, read at the same moments.
     """
     done = is_done or all_answered(harness, batch)
-    pids = [bot.pid, *(other.pid for other in others)]
+    bots = [bot, *others]
+    pids = [b.pid for b in bots]
+    marks_before = [await b.mark() for b in bots]
     side_before = side_cpu() if side_cpu else 0.0
     before = sample_processes(pids)
     helper = asyncio.create_task(alongside()) if alongside else None
@@ -420,7 +497,9 @@ async def measure_burst(
     await asyncio.sleep(SETTLE)
     after = sample_processes(pids)
     side = (side_cpu() - side_before) if side_cpu else 0.0
-    return BurstResult(len(batch), [harness.discord.of(p["token"]) for p in batch], before, after, side)
+    counts = Counts.between(marks_before, [await b.mark() for b in bots])
+    times = [harness.discord.of(p["token"]) for p in batch]
+    return BurstResult(len(batch), times, before, after, counts, side)
 
 
 # -- figures ----------------------------------------------------------------------------------------------
@@ -440,11 +519,17 @@ class Figures:
     answer_p99_s: float
     all_delivered_s: float
     cpu_per_upload_ms: float
-    other_threads_cpu_per_upload_ms: float  # the part spent outside the event loop's thread
+    loop_cpu_per_upload_ms: float  # the event loop's thread
+    store_cpu_per_upload_ms: float  # the store's worker thread
+    other_threads_cpu_per_upload_ms: float  # every other thread
+    statements_per_upload: float  # SQLite statements run
+    store_calls_per_upload: float  # calls into the upload store (each a statement, alone or batched)
+    wakeups_per_upload: float  # trips through another thread back to the event loop
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
     server_cpu_per_upload_ms: float = 0.0  # the database server's CPU (PostgreSQL), beside the bot's
+    detail: str = ""  # the store calls and statements by kind (of the last round, when medians are taken)
 
     @property
     def rss_growth_mib(self) -> float:
@@ -454,10 +539,27 @@ class Figures:
 def median_figures(runs: Sequence[Figures]) -> Figures:
     """Each figure's median over several runs of the same bot."""
     values = {
-        f.name: statistics.median(getattr(r, f.name) for r in runs) for f in dataclasses.fields(Figures)
+        f.name: statistics.median(getattr(r, f.name) for r in runs)
+        for f in dataclasses.fields(Figures)
+        if f.name != "detail"
     }
-    values["n"] = runs[0].n
+    values["n"], values["detail"] = runs[0].n, runs[-1].detail
     return Figures(**values)
+
+
+def per_upload(result: BurstResult) -> dict[str, float]:
+    """CPU per upload (ms), of the whole process and by thread, and the counts per upload."""
+    by_thread = thread_cpu(result.before, result.after, result.counts.labels)
+    ms = 1000 / result.n
+    return {
+        "cpu_per_upload_ms": (result.after.cpu_seconds - result.before.cpu_seconds) * ms,
+        "loop_cpu_per_upload_ms": by_thread[LOOP] * ms,
+        "store_cpu_per_upload_ms": by_thread[STORE] * ms,
+        "other_threads_cpu_per_upload_ms": by_thread[OTHER] * ms,
+        "statements_per_upload": result.counts.statement_total / result.n,
+        "store_calls_per_upload": sum(result.counts.store_calls.values()) / result.n,
+        "wakeups_per_upload": result.counts.wakeups / result.n,
+    }
 
 
 def summarize(result: BurstResult) -> Figures:
@@ -470,7 +572,6 @@ def summarize(result: BurstResult) -> Figures:
     first = [t.first_response - t.dispatched for t in times if t.first_response and t.dispatched]
     answer = [t.answered - t.dispatched for t in times if t.answered and t.dispatched]
     last = max(t.answered for t in times if t.answered)
-    before, after = result.before, result.after
     return Figures(
         n=result.n,
         first_response_p50_ms=percentile(first, 50) * 1000,
@@ -478,26 +579,19 @@ def summarize(result: BurstResult) -> Figures:
         answer_p50_s=percentile(answer, 50),
         answer_p99_s=percentile(answer, 99),
         all_delivered_s=last - min(dispatched),
-        cpu_per_upload_ms=(after.cpu_seconds - before.cpu_seconds) / result.n * 1000,
-        other_threads_cpu_per_upload_ms=max(
-            0.0,
-            (after.cpu_seconds - after.main_thread_cpu_seconds)
-            - (before.cpu_seconds - before.main_thread_cpu_seconds),
-        )
-        / result.n
-        * 1000,
+        **per_upload(result),
         peak_mib=result.after.hwm_kib / 1024,
         rss_before_mib=result.before.rss_kib / 1024,
         rss_after_mib=result.after.rss_kib / 1024,
         server_cpu_per_upload_ms=result.side_cpu_seconds / result.n * 1000,
+        detail=result.counts.detail(result.n),
     )
 
 
 # -- the link burst (sync mode) -----------------------------------------------------------------------------
 def profiled(spec: BotSpec, out: Path) -> BotSpec:
-    """`spec` run by benchmarks/profile_bot.py, which profiles between SIGUSR1 and SIGUSR2."""
-    argv = [sys.executable, str(ROOT / "benchmarks" / "profile_bot.py"), spec.name]
-    return BotSpec(spec.name, argv, {**spec.env, "BENCH_PROFILE_OUT": str(out)})
+    """`spec` with its event loop profiled during the measured burst (benchmarks/launch.py)."""
+    return with_env(spec, BENCH_PROFILE_OUT=str(out))
 
 
 async def run_link_burst(
@@ -528,13 +622,7 @@ async def run_link_burst(
                 batch = link_uploads(n)
                 # aiohttp's default pool (100 connections) lets about 100 uploads wait on MusicAPI at once.
                 within = 60 + delay * math.ceil(n / 100) * 2
-                if profile is not None:
-                    bot.proc.send_signal(signal.SIGUSR1)
-                    await asyncio.sleep(0.1)
                 result = await measure_burst(harness, bot, batch, within=within, side_cpu=side_cpu)
-                if profile is not None:
-                    bot.proc.send_signal(signal.SIGUSR2)
-                    await asyncio.sleep(1.0)
             finally:
                 status = await stop_bot(bot)
             if status != 0:
@@ -708,11 +796,17 @@ class CallbackFigures:
     cpu_per_upload_ms: float  # the whole scenario: interactions, then callbacks
     interaction_cpu_per_upload_ms: float  # until every upload waits for its callback
     callback_cpu_per_upload_ms: float  # from then until the last clip_id edit (+ SETTLE)
+    loop_cpu_per_upload_ms: float
+    store_cpu_per_upload_ms: float
     other_threads_cpu_per_upload_ms: float
+    statements_per_upload: float
+    store_calls_per_upload: float
+    wakeups_per_upload: float
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
     server_cpu_per_upload_ms: float = 0.0  # the database server's CPU (PostgreSQL), whole scenario
+    detail: str = ""
 
     @property
     def rss_growth_mib(self) -> float:
@@ -739,7 +833,7 @@ def summarize_callbacks(
     before, waiting, after = result.before, run.waiting, result.after
     if waiting is None or run.all_processing is None or run.fired is None:
         raise ValueError("the callback burst was not sampled between its two phases")
-    per_upload = 1000 / result.n
+    ms = 1000 / result.n
     return CallbackFigures(
         n=result.n,
         processing_s=run.all_processing - start,
@@ -750,19 +844,14 @@ def summarize_callbacks(
         within_target=sum(x <= CALLBACK_LATENCY_TARGET for x in latency),
         callback_reply_p99_ms=percentile(reply, 99) * 1000,
         all_delivered_s=max(_stamp(t.answered) for _, t in pairs) - run.fired,
-        cpu_per_upload_ms=(after.cpu_seconds - before.cpu_seconds) * per_upload,
-        interaction_cpu_per_upload_ms=(waiting.cpu_seconds - before.cpu_seconds) * per_upload,
-        callback_cpu_per_upload_ms=(after.cpu_seconds - waiting.cpu_seconds) * per_upload,
-        other_threads_cpu_per_upload_ms=max(
-            0.0,
-            (after.cpu_seconds - after.main_thread_cpu_seconds)
-            - (before.cpu_seconds - before.main_thread_cpu_seconds),
-        )
-        * per_upload,
+        **per_upload(result),
+        interaction_cpu_per_upload_ms=(waiting.cpu_seconds - before.cpu_seconds) * ms,
+        callback_cpu_per_upload_ms=(after.cpu_seconds - waiting.cpu_seconds) * ms,
         peak_mib=after.hwm_kib / 1024,
         rss_before_mib=before.rss_kib / 1024,
         rss_after_mib=after.rss_kib / 1024,
-        server_cpu_per_upload_ms=result.side_cpu_seconds * per_upload,
+        server_cpu_per_upload_ms=result.side_cpu_seconds * ms,
+        detail=result.counts.detail(result.n),
     )
 
 
@@ -770,8 +859,9 @@ def median_callback_figures(runs: Sequence[CallbackFigures]) -> CallbackFigures:
     values: dict[str, Any] = {
         f.name: statistics.median(getattr(r, f.name) for r in runs)
         for f in dataclasses.fields(CallbackFigures)
+        if f.name != "detail"
     }
-    values["n"] = runs[0].n
+    values["n"], values["detail"] = runs[0].n, runs[-1].detail
     values["within_target"] = min(r.within_target for r in runs)  # the worst round
     return CallbackFigures(**values)
 
@@ -808,15 +898,9 @@ async def run_callback_burst(
                         harness, bot, link_uploads(warmup, tag="warmup"), within=30, measured=False
                     )
                 batch = link_uploads(n, tag="callback")
-                if profile is not None:
-                    bot.proc.send_signal(signal.SIGUSR1)
-                    await asyncio.sleep(0.1)
                 run, result = await callback_batch(
                     harness, bot, batch, within=within, measured=True, side_cpu=side_cpu
                 )
-                if profile is not None:
-                    bot.proc.send_signal(signal.SIGUSR2)
-                    await asyncio.sleep(1.0)
             finally:
                 status = await stop_bot(bot)
             if status != 0:
@@ -861,11 +945,9 @@ def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, round
             ),
             beside("peak memory VmHWM (MiB)", cb.peak_mib, sync.peak_mib, ".1f"),
             beside("RSS growth during burst (MiB)", cb.rss_growth_mib, sync.rss_growth_mib, ".1f"),
-            beside(
-                "CPU/upload outside loop thread (ms)",
-                cb.other_threads_cpu_per_upload_ms,
-                sync.other_threads_cpu_per_upload_ms,
-                ".2f",
+            *(
+                beside(label, getattr(cb, name), getattr(sync, name), fmt)
+                for label, name, fmt in thread_row_specs()
             ),
             "",
             f"{'':<40}{'callback':>10}   target",
@@ -881,6 +963,8 @@ def callback_report(cb: CallbackFigures, sync: Figures, sync_delay: float, round
             row("first response p99 (ms)", cb.first_response_p99_ms, ".1f"),
             row("all uploads waiting for callback (s)", cb.processing_s, ".2f"),
             row("RSS before burst (MiB)", cb.rss_before_mib, ".1f"),
+            "",
+            cb.detail,
         ]
     )
 
@@ -1165,15 +1249,18 @@ def sync_rows(a: Figures, b: Figures, bot: str) -> list[tuple[str, float, float,
             b.cpu_per_upload_ms + b.server_cpu_per_upload_ms,
             ".2f",
         ),
-        (
-            "CPU/upload outside loop thread (ms)",
-            a.other_threads_cpu_per_upload_ms,
-            b.other_threads_cpu_per_upload_ms,
-            ".2f",
-        ),
+        *thread_rows(a, b),
         ("peak memory VmHWM (MiB)", a.peak_mib, b.peak_mib, ".1f"),
         ("first response p99 (ms)", a.first_response_p99_ms, b.first_response_p99_ms, ".1f"),
         ("all clip_ids delivered (s)", a.all_delivered_s, b.all_delivered_s, ".2f"),
+    ]
+
+
+def thread_rows(
+    a: Figures | CallbackFigures, b: Figures | CallbackFigures
+) -> list[tuple[str, float, float, str] | None]:
+    return [
+        (label.strip(), getattr(a, name), getattr(b, name), fmt) for label, name, fmt in thread_row_specs()
     ]
 
 
@@ -1206,6 +1293,7 @@ def callback_rows(
             b.callback_cpu_per_upload_ms,
             ".2f",
         ),
+        *thread_rows(a, b),
         ("peak memory VmHWM (MiB)", a.peak_mib, b.peak_mib, ".1f"),
         ("first response p99 (ms)", a.first_response_p99_ms, b.first_response_p99_ms, ".1f"),
         ("callback -> clip_id edit p99 (s)", a.latency_p99_s, b.latency_p99_s, ".3f"),
@@ -1322,7 +1410,12 @@ ROWS: Sequence[tuple[str, str, str, bool] | None] = (
     ("first response p99 (ms)", "first_response_p99_ms", ".1f", True),
     ("peak memory VmHWM (MiB)", "peak_mib", ".1f", True),
     None,
-    ("CPU/upload outside loop thread (ms)", "other_threads_cpu_per_upload_ms", ".2f", False),
+    ("  of it the event loop thread (ms)", "loop_cpu_per_upload_ms", ".3f", False),
+    ("  of it the store's thread (ms)", "store_cpu_per_upload_ms", ".3f", False),
+    ("  of it other threads (ms)", "other_threads_cpu_per_upload_ms", ".3f", False),
+    ("store calls per upload", "store_calls_per_upload", ".2f", False),
+    ("SQLite statements per upload", "statements_per_upload", ".2f", False),
+    ("thread round trips per upload", "wakeups_per_upload", ".2f", False),
     ("first response p50 (ms)", "first_response_p50_ms", ".1f", False),
     ("clip_id answer p50 (s)", "answer_p50_s", ".2f", False),
     ("clip_id answer p99 (s)", "answer_p99_s", ".2f", False),
@@ -1330,6 +1423,22 @@ ROWS: Sequence[tuple[str, str, str, bool] | None] = (
     ("RSS before burst (MiB)", "rss_before_mib", ".1f", False),
     ("RSS growth during burst (MiB)", "rss_growth_mib", ".1f", False),
 )
+
+
+#: The rows that say where the CPU went, and what the bot asked of the store and its threads.
+THREAD_ROWS = (
+    "loop_cpu_per_upload_ms",
+    "store_cpu_per_upload_ms",
+    "other_threads_cpu_per_upload_ms",
+    "store_calls_per_upload",
+    "statements_per_upload",
+    "wakeups_per_upload",
+)
+
+
+def thread_row_specs() -> list[tuple[str, str, str]]:
+    """(label, attribute, format) of the THREAD_ROWS, as ROWS shows them."""
+    return [(row[0], row[1], row[2]) for row in ROWS if row is not None and row[1] in THREAD_ROWS]
 
 
 def report(ours: Figures, minimal: Figures, n: int, delay: float, rounds: int = 1) -> str:
@@ -1347,7 +1456,7 @@ def report(ours: Figures, minimal: Figures, n: int, delay: float, rounds: int = 
             continue
         label, name, fmt, target = row
         lines.append(table_row(label, getattr(ours, name), getattr(minimal, name), fmt, target=target))
-    return "\n".join(lines)
+    return "\n".join([*lines, "", f"ours: {ours.detail}"])
 
 
 async def main_postgres(args: argparse.Namespace) -> int:
