@@ -62,6 +62,7 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bot.composition import CONNECTIONS_PER_HOST, SPARE_CONNECTIONS  # noqa: E402
 from tests.bot.test_instances import guild_on_shard, in_guild  # noqa: E402
 from tests.fakes import payloads  # noqa: E402
 from tests.fakes.discord_api import FakeDiscord  # noqa: E402
@@ -190,8 +191,19 @@ def with_env(spec: BotSpec, **env: str) -> BotSpec:
     return BotSpec(spec.name, spec.argv, {**spec.env, **env})
 
 
-def minimal_bot() -> BotSpec:
-    return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "launch.py"), "minimal"])
+def minimal_bot(concurrency: int | None = 1000) -> BotSpec:
+    """The minimal bot, holding as many connections to MusicAPI as our bot with `concurrency` would
+    (bot.composition.new_http_session): in the sync burst neither bot makes an upload wait for a
+    connection. `None`: aiohttp's default pool (100 per host), the minimal bot's own line."""
+    env = (
+        {} if concurrency is None else {"BENCH_CONNECTIONS_PER_HOST": str(connections_per_host(concurrency))}
+    )
+    return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "launch.py"), "minimal"], env)
+
+
+def connections_per_host(concurrency: int) -> int:
+    """The connections per host our bot's HTTP session holds with MUSICAPI_CONCURRENCY=`concurrency`."""
+    return max(CONNECTIONS_PER_HOST, concurrency + SPARE_CONNECTIONS)
 
 
 @dataclass
@@ -1545,7 +1557,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
             print(f"round {round_ + 1}/{args.rounds}: ours, callback mode ...", file=sys.stderr, flush=True)
             callback_runs.append(await run_callback_burst(args.callback_n, args.warmup, args.profile))
         if args.mode in ("line", "both"):
-            for spec in (our_bot(args.concurrency), minimal_bot()):
+            for spec in (our_bot(args.concurrency), minimal_bot(None)):
                 print(f"round {round_ + 1}/{args.rounds}: {spec.name}, line ...", file=sys.stderr, flush=True)
                 line_runs[spec.name].append(
                     await run_link_burst(spec, args.line_n, args.line_delay, args.warmup)

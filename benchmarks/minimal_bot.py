@@ -1,7 +1,7 @@
 """The baseline for benchmarks/burst.py: the least a bot can do for `/upload url:`.
 
-defer(thinking=True), POST the link to MusicAPI through one shared aiohttp session, edit the reply
-with the clip_id. No store, no retries, no per-user limit, no command sync: discord.py resolves an
+defer(thinking=True), POST the link to MusicAPI through one shared aiohttp session (as many connections
+per host as BENCH_CONNECTIONS_PER_HOST says, 100 by default), edit the reply with the clip_id. No store, no retries, no per-user limit, no command sync: discord.py resolves an
 interaction to a command by name in the local tree (global commands are the fallback for guild
 interactions), so registering the command locally is enough against the fake Discord.
 
@@ -54,7 +54,11 @@ async def run() -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with aiohttp.ClientSession() as session, MinimalBot(session) as bot:
+    # As many connections to a host as the bot it is compared with (BENCH_CONNECTIONS_PER_HOST), so that
+    # neither waits for a connection the other would have; aiohttp's default (100) otherwise.
+    per_host = int(os.environ.get("BENCH_CONNECTIONS_PER_HOST", "100"))
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=per_host)
+    async with aiohttp.ClientSession(connector=connector) as session, MinimalBot(session) as bot:
         runner = asyncio.create_task(bot.start(os.environ["DISCORD_TOKEN"]))
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

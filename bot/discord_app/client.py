@@ -76,6 +76,7 @@ class MusicBot(commands.AutoShardedBot):
             session,
             metrics,
             buttons=(lambda records, texts: upload_buttons(records, texts, actions)) if actions else None,
+            alone=lambda: uploads.alone,
         )
         self.follow_up_delivery = FollowUpDelivery(self, follow_ups.store, session, actions)
         self.follow_ups = FollowUpDesk(

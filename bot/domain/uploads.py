@@ -77,12 +77,28 @@ class UploadService:
         self._held: Counter[int] = Counter()
         self._open: dict[int, tuple[int, int]] = {}
         self._open_per_member: Counter[int] = Counter()
+        #: The same uploads' records: the one copy this process changes, so that what it holds is never
+        #: read back from the store (a callback, a poll and the command's own answer share it).
+        self._live: dict[int, UploadRecord] = {}
         self._serial = 0
         self.in_flight = InFlight()
 
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
         return self._held[user_id] + self._open_per_member[user_id]
+
+    def held(self, upload_id: int) -> UploadRecord | None:
+        """The record of an upload of this instance not settled yet, as this process knows it."""
+        return self._live.get(upload_id)
+
+    def current(self, record: UploadRecord) -> UploadRecord:
+        """The copy of `record` this process settles: the one it holds, else `record` itself."""
+        return self._live.get(record.key, record)
+
+    @property
+    def alone(self) -> bool:
+        """No other instance is alive: nothing but this process settles this instance's uploads."""
+        return self.presence is None or not self.presence.others
 
     def sending(self, upload_id: int) -> bool:
         """The upload is in line or being sent now (its outcome is not up to a callback yet)."""
@@ -109,8 +125,10 @@ class UploadService:
         self._serial += 1
         self._open[record.key] = (record.user_id, self._serial)
         self._open_per_member[record.user_id] += 1
+        self._live[record.key] = record
 
     def _closed(self, upload_id: int) -> None:
+        self._live.pop(upload_id, None)
         found = self._open.pop(upload_id, None)
         if found is not None:
             left = self._open_per_member[found[0]] - 1
