@@ -260,6 +260,9 @@ class UploadService:
         work: list[tuple[UploadRecord, Source]] = []
         try:
             for position, item in enumerate(items):
+                # Recorded before anything is sent: after a crash (kill -9 included) the restart finds it
+                # and answers its member; it also gives the callback its address. One multi-row INSERT
+                # for every upload recorded in the same turn of the event loop (`storage.batching`).
                 stored = await self.store.add(self._record(who, item, position, len(items)))
                 records.append(stored)
                 if isinstance(item, Source):
@@ -318,6 +321,8 @@ class UploadService:
                 await self.settle(record, clip_id=accepted.clip_id)
             elif accepted.task_id:
                 record.task_id = accepted.task_id
+                # Kept so that the watcher can poll MusicAPI for it should the callback not come, also
+                # after a restart; batched like every write of the upload path.
                 await self.store.set_task(record.key, accepted.task_id)
         except ShuttingDown as exc:
             if callback is None or not sent:
@@ -350,6 +355,9 @@ class UploadService:
         """
         kind = error.kind if error else None
         try:
+            # The outcome is in the store before any member sees it, so what is shown survives a crash,
+            # and settling is once only: the UPDATE takes only a pending upload (a duplicate callback, a
+            # poll and another instance find it settled). Batched like every write of the upload path.
             changed = await self.store.finish(
                 record.key, clip_id=clip_id, error_kind=kind, detail=error.detail if error else ""
             )
