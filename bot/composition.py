@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -27,12 +28,14 @@ from bot.domain.queue import UploadQueue
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
-from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
 from bot.web.followup_webhooks import FollowUpWebhookReceiver
+
+if TYPE_CHECKING:
+    from bot.metrics import PrometheusMetrics
 
 log = logging.getLogger("bot")
 
@@ -136,8 +139,15 @@ async def assemble(settings: Settings, session: aiohttp.ClientSession) -> AsyncI
         await app.close()
 
 
+def _metrics() -> PrometheusMetrics:
+    """The metrics registry. prometheus-client (about 1 MiB) is imported only with METRICS=on."""
+    from bot.metrics import PrometheusMetrics
+
+    return PrometheusMetrics()
+
+
 def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> App:
-    metrics = PrometheusMetrics() if s.metrics else None
+    metrics = _metrics() if s.metrics else None
     client = MusicAPIClient(
         session,
         base_url=s.musicapi_base_url,
@@ -190,6 +200,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         shard_ids=s.shard_ids,
     )
     if metrics is not None:
+        from bot.metrics import Readings, ShardReading
+
         metrics.read_at_scrape(
             Readings(
                 line_waiting=lambda: queue.waiting,
