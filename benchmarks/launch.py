@@ -51,7 +51,7 @@ _connect = sqlite3.connect
 
 
 def _traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-    connection = _connect(*args, **kwargs)
+    connection: sqlite3.Connection = _connect(*args, **kwargs)
     connection.set_trace_callback(_count_statement)
     return connection
 
@@ -66,7 +66,7 @@ def _counted_call_soon_threadsafe(self: asyncio.BaseEventLoop, *args: Any, **kwa
     return _call_soon_threadsafe(self, *args, **kwargs)
 
 
-asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign]
+asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign,assignment]
 
 
 def _counted_store(open_store: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -130,7 +130,7 @@ sys.argv = sys.argv[1:]
 if which == "ours":
     import bot.storage
 
-    bot.storage.open_store = _counted_store(bot.storage.open_store)
+    bot.storage.open_store = _counted_store(bot.storage.open_store)  # type: ignore[assignment]
     runpy.run_path(str(ROOT / "tests" / "support" / "launch_bot.py"), run_name="__main__")
 else:
     runpy.run_path(str(ROOT / "benchmarks" / "minimal_bot.py"), run_name="__main__")
