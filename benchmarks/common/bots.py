@@ -78,6 +78,13 @@ def callback_bot(port: int, concurrency: int = 1000) -> BotSpec:
     return BotSpec(spec.name, spec.argv, {**spec.env, **callback_env})
 
 
+def minimal_callback_bot(port: int) -> BotSpec:
+    """The minimal bot in callback mode (benchmarks/minimal_bot.py), its callback server on loopback `port`."""
+    spec = minimal_bot()
+    env = {"PUBLIC_URL": f"http://127.0.0.1:{port}", "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+    return with_env(spec, **env)
+
+
 def profiled(spec: BotSpec, out: Path) -> BotSpec:
     """`spec` with its event loop profiled during the measured burst (benchmarks/launch.py)."""
     return with_env(spec, BENCH_PROFILE_OUT=str(out))

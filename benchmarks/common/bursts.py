@@ -20,6 +20,7 @@ from benchmarks.common.bots import (
     BotProcess,
     BotSpec,
     callback_bot,
+    minimal_callback_bot,
     profiled,
     start_bot,
     stop_bot,
@@ -238,15 +239,20 @@ async def run_callback_burst(
     profile_dir: Path | None = None,
     env: dict[str, str] | None = None,
     side_cpu: Callable[[], float] | None = None,
+    *,
+    minimal: bool = False,
 ) -> CallbackFigures:
-    """Our bot in callback mode, fresh fakes and database: identify, warm up (callbacks included), then
-    N link uploads; once each waits for its callback, all N callbacks at once; SIGTERM.
+    """Our bot (or, `minimal`, the minimal bot) in callback mode, fresh fakes and database: identify, warm
+    up (callbacks included), then N link uploads; once each waits for its callback, all N callbacks at
+    once; SIGTERM.
 
     With `profile_dir`, the bot's event loop thread is profiled during the burst into
     DIR/<name>-callback.prof. `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the
     CPU counter of the database server, if there is one.
     """
-    spec = with_env(callback_bot(free_port()), **(env or {}))
+    spec = with_env(
+        minimal_callback_bot(free_port()) if minimal else callback_bot(free_port()), **(env or {})
+    )
     profile = profile_dir / f"{spec.name}-callback.prof" if profile_dir else None
     if profile is not None:
         spec = profiled(spec, profile)
