@@ -11,28 +11,32 @@ the counts so far, and a label for each live thread by its native id ("store" fo
 thread, "executor" for asyncio's default executor, or the thread's name), so that the benchmark can
 put the CPU time it reads from /proc/<pid>/task/<tid> under a name.
 
-With BENCH_PROFILE_OUT, the event loop's thread is profiled (cProfile) from the first mark to the
-second, and the stats are written there: the burst alone, as the benchmark marks it.
+With BENCH_PROFILE_OUT, the event loop's thread is profiled (cProfile) from each odd mark to the next,
+and the stats are written there: the last burst alone, as the benchmark marks it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import cProfile
 import functools
-import inspect
 import json
 import os
 import runpy
 import signal
-import sqlite3
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import cProfile
+    import sqlite3
+
+# Only what each bot would import anyway is imported here (sqlite3 for ours, cProfile when profiling),
+# so that the wrapper adds no memory of its own to the minimal bot's.
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,23 +44,26 @@ statements: Counter[str] = Counter()
 store_calls: Counter[str] = Counter()
 wakeups = [0]
 marks = [0]
-profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE_OUT") else None
+profiler: cProfile.Profile | None = None
 
 
 def _count_statement(sql: str) -> None:
     statements[sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"] += 1
 
 
-_connect = sqlite3.connect
+def _trace_sqlite() -> None:
+    """Every connection `sqlite3.connect` opens from now on counts its statements."""
+    import sqlite3
 
+    connect = sqlite3.connect
 
-def _traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-    connection: sqlite3.Connection = _connect(*args, **kwargs)
-    connection.set_trace_callback(_count_statement)
-    return connection
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        connection.set_trace_callback(_count_statement)
+        return connection
 
+    sqlite3.connect = traced_connect  # type: ignore[assignment]
 
-sqlite3.connect = _traced_connect  # type: ignore[assignment]
 
 _call_soon_threadsafe = asyncio.BaseEventLoop.call_soon_threadsafe
 
@@ -69,8 +76,17 @@ def _counted_call_soon_threadsafe(self: asyncio.BaseEventLoop, *args: Any, **kwa
 asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign,assignment]
 
 
+def _profile() -> cProfile.Profile | None:
+    if not os.environ.get("BENCH_PROFILE_OUT"):
+        return None
+    import cProfile
+
+    return cProfile.Profile()
+
+
 def _counted_store(open_store: Callable[[str], Any]) -> Callable[[str], Any]:
     """`open_store`, its store counting each call of its public coroutine methods."""
+    import inspect
 
     @functools.wraps(open_store)
     async def counted(url: str) -> Any:
@@ -107,11 +123,12 @@ def thread_label(thread: threading.Thread) -> str:
 
 def _mark(signum: int, frame: FrameType | None) -> None:
     marks[0] += 1
-    if profiler is not None and marks[0] == 1:
+    if profiler is not None and marks[0] % 2 == 1:
+        profiler.clear()  # a warm-up before the measured burst is marked too: only the burst counts
         profiler.enable()
-    elif profiler is not None and marks[0] == 2:
+    elif profiler is not None:
         profiler.disable()
-        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # the last burst's stats are the ones kept
     line = {
         "mark": marks[0],
         "statements": dict(statements),
@@ -123,11 +140,13 @@ def _mark(signum: int, frame: FrameType | None) -> None:
         out.write(json.dumps(line) + "\n")
 
 
+profiler = _profile()
 signal.signal(signal.SIGUSR1, _mark)
 
 which = sys.argv[1]
 sys.argv = sys.argv[1:]
 if which == "ours":
+    _trace_sqlite()
     import bot.storage
 
     bot.storage.open_store = _counted_store(bot.storage.open_store)  # type: ignore[assignment]
