@@ -181,7 +181,9 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
     )
     follow_up_log = follow_up_store(store)
     follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
-    housekeeping = Housekeeping(store=store, retention_days=s.retention_days, follow_ups=follow_up_log)
+    housekeeping = Housekeeping(
+        store=store, retention_days=s.retention_days, follow_ups=follow_up_log, uploads=uploads
+    )
     bot = MusicBot(
         session=session,
         store=store,

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from benchmarks.common.sampling import read_tree_cpu_seconds
-from tests.support.postgres import PostgresServer, start_server
+from tests.support.postgres import PostgresServer, running_server
 
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL server (tests/support/postgres.py) for the run: stopped and removed at the end,
-    even when the run fails."""
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
+postgres_server = running_server
 
 
 def server_cpu(server: PostgresServer) -> Callable[[], float]:

@@ -72,7 +72,10 @@ def comparison(
     return "\n".join(lines)
 
 
-def sync_rows(a: Figures, b: Figures, bot: str) -> list[tuple[str, float, float, str] | None]:
+def cpu_rows(
+    a: Figures | CallbackFigures, b: Figures | CallbackFigures, bot: str
+) -> list[tuple[str, float, float, str] | None]:
+    """CPU per upload of the bot, of the PostgreSQL server beside it, and of both."""
     return [
         (f"CPU per upload, {bot} (ms)", a.cpu_per_upload_ms, b.cpu_per_upload_ms, ".2f"),
         (
@@ -87,6 +90,12 @@ def sync_rows(a: Figures, b: Figures, bot: str) -> list[tuple[str, float, float,
             b.cpu_per_upload_ms + b.server_cpu_per_upload_ms,
             ".2f",
         ),
+    ]
+
+
+def sync_rows(a: Figures, b: Figures, bot: str) -> list[tuple[str, float, float, str] | None]:
+    return [
+        *cpu_rows(a, b, bot),
         *thread_rows(a, b),
         ("peak memory VmHWM (MiB)", a.peak_mib, b.peak_mib, ".1f"),
         ("first response p99 (ms)", a.first_response_p99_ms, b.first_response_p99_ms, ".1f"),
@@ -106,19 +115,7 @@ def callback_rows(
     a: CallbackFigures, b: CallbackFigures, bot: str
 ) -> list[tuple[str, float, float, str] | None]:
     return [
-        (f"CPU per upload, {bot} (ms)", a.cpu_per_upload_ms, b.cpu_per_upload_ms, ".2f"),
-        (
-            "CPU per upload, PostgreSQL server (ms)",
-            a.server_cpu_per_upload_ms,
-            b.server_cpu_per_upload_ms,
-            ".2f",
-        ),
-        (
-            f"CPU per upload, {bot} + server (ms)",
-            a.cpu_per_upload_ms + a.server_cpu_per_upload_ms,
-            b.cpu_per_upload_ms + b.server_cpu_per_upload_ms,
-            ".2f",
-        ),
+        *cpu_rows(a, b, bot),
         (
             "CPU/upload, interactions phase (ms)",
             a.interaction_cpu_per_upload_ms,

@@ -25,7 +25,7 @@ from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
 from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
-from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
+from bot.domain.records import ERASED_TOKEN, Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
 
 log = logging.getLogger("bot.uploads")
@@ -94,6 +94,12 @@ class UploadService:
     def current(self, record: UploadRecord) -> UploadRecord:
         """The copy of `record` this process settles: the one it holds, else `record` itself."""
         return self._live.get(record.key, record)
+
+    def erase_spent_tokens(self, now: float) -> None:
+        """Forget the interaction tokens of held uploads that expired by `now`, as the store does."""
+        for record in self._live.values():
+            if record.token_expires_at <= now:
+                record.interaction_token = ERASED_TOKEN
 
     @property
     def alone(self) -> bool:
