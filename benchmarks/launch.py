@@ -3,8 +3,8 @@
     python benchmarks/launch.py ours|minimal   (env: FAKE_DISCORD_URL, BENCH_MARKS_OUT, ...)
 
 Counted from startup on: the calls into the upload store (`open_store`'s store, by method), the
-statements SQLite runs (a trace callback on every connection opened with
-`sqlite3.connect`, by first word: INSERT, UPDATE, BEGIN, ...), and the wake-ups of the event loop from
+statements the store runs, by first word (INSERT, UPDATE, BEGIN, ...): SQLite's through a trace callback
+on every connection opened with `sqlite3.connect`, PostgreSQL's through asyncpg's connection methods, and the wake-ups of the event loop from
 another thread (`call_soon_threadsafe`: how a store's worker thread or an executor hands a result back
 to the loop; one per trip through a thread). Each SIGUSR1 appends one line of JSON to BENCH_MARKS_OUT:
 the counts so far, and a label for each live thread by its native id ("store" for a store's worker
@@ -74,6 +74,25 @@ def _counted_call_soon_threadsafe(self: asyncio.BaseEventLoop, *args: Any, **kwa
 
 
 asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign,assignment]
+
+
+def _trace_asyncpg() -> None:
+    """Every query asyncpg sends through a connection's public methods counts (a pool's included)."""
+    from asyncpg.connection import Connection
+
+    def counted(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if query == self.get_reset_query():
+                statements["RESET (the pool's, on release)"] += 1
+            else:
+                _count_statement(query)
+            return method(self, query, *args, **kwargs)
+
+        return call
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        setattr(Connection, name, counted(getattr(Connection, name)))
 
 
 def _profile() -> cProfile.Profile | None:
@@ -146,7 +165,10 @@ signal.signal(signal.SIGUSR1, _mark)
 which = sys.argv[1]
 sys.argv = sys.argv[1:]
 if which == "ours":
-    _trace_sqlite()
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        _trace_asyncpg()
+    else:
+        _trace_sqlite()
     import bot.storage
 
     bot.storage.open_store = _counted_store(bot.storage.open_store)  # type: ignore[assignment]

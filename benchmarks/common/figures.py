@@ -42,7 +42,7 @@ class Figures:
     loop_cpu_per_upload_ms: float  # the event loop's thread
     store_cpu_per_upload_ms: float  # the store's worker thread
     other_threads_cpu_per_upload_ms: float  # every other thread
-    statements_per_upload: float  # SQLite statements run
+    statements_per_upload: float  # statements the store ran (SQLite or PostgreSQL)
     store_calls_per_upload: float  # calls into the upload store (each a statement, alone or batched)
     wakeups_per_upload: float  # trips through another thread back to the event loop
     peak_mib: float

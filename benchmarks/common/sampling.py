@@ -78,7 +78,7 @@ def thread_cpu(before: ProcessSample, after: ProcessSample, labels: dict[int, st
 class Counts:
     """What benchmarks/launch.py counted in the bot processes between two marks."""
 
-    statements: dict[str, int]  # SQLite statements run, by first word
+    statements: dict[str, int]  # statements the store ran (SQLite or PostgreSQL), by first word
     store_calls: dict[str, int]  # calls into the upload store, by method
     wakeups: int  # the event loop woken from another thread (a trip through a thread)
     labels: dict[int, str]  # thread id -> label
@@ -108,7 +108,7 @@ class Counts:
         """Per upload: the store calls by method, and the statements by first word."""
         calls = ", ".join(f"{k} {v / n:.2f}" for k, v in self.store_calls.items()) or "none"
         run = ", ".join(f"{k} {v / n:.2f}" for k, v in self.statements.items()) or "none"
-        return f"store calls per upload: {calls}\nSQLite statements per upload: {run}"
+        return f"store calls per upload: {calls}\nstore statements per upload: {run}"
 
 
 def read_tree_cpu_seconds(pid: int) -> float:

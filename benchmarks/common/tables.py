@@ -30,7 +30,7 @@ ROWS: Sequence[tuple[str, str, str, float | None] | None] = (
     ("  of it the store's thread (ms)", "store_cpu_per_upload_ms", ".3f", None),
     ("  of it other threads (ms)", "other_threads_cpu_per_upload_ms", ".3f", None),
     ("store calls per upload", "store_calls_per_upload", ".2f", None),
-    ("SQLite statements per upload", "statements_per_upload", ".2f", None),
+    ("store statements per upload", "statements_per_upload", ".2f", None),
     ("thread round trips per upload", "wakeups_per_upload", ".2f", None),
     ("first response p50 (ms)", "first_response_p50_ms", ".1f", None),
     ("clip_id answer p50 (s)", "answer_p50_s", ".2f", None),
