@@ -72,6 +72,11 @@ def report(run: Run) -> str:
                     ),
                 )
             ),
+            "\n".join(
+                f"{store}, {mode}: {figures.detail}"
+                for store in STORES
+                for mode, figures in (("sync", sync[store]), ("callback", callback[store]))
+            ),
             "The bot's CPU is its own process (SQLite's worker thread included); the PostgreSQL server's is "
             "the postmaster and its backends (/proc), beside it.",
         ]
