@@ -10,6 +10,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -35,12 +36,14 @@ from bot.domain.spending import DailyCeiling
 from bot.domain.uploads import UploadService
 from bot.domain.watcher import PendingWatcher
 from bot.media import Downloader
-from bot.metrics import PrometheusMetrics, Readings, ShardReading
 from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store, spend_ledger
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
 from bot.web.followup_webhooks import FollowUpWebhookReceiver
+
+if TYPE_CHECKING:
+    from bot.metrics import PrometheusMetrics
 
 log = logging.getLogger("bot")
 
@@ -180,8 +183,15 @@ async def assemble(settings: Settings, session: aiohttp.ClientSession) -> AsyncI
         await app.close()
 
 
+def _metrics() -> PrometheusMetrics:
+    """The metrics registry. prometheus-client (about 1 MiB) is imported only with METRICS=on."""
+    from bot.metrics import PrometheusMetrics
+
+    return PrometheusMetrics()
+
+
 def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> App:
-    metrics = PrometheusMetrics() if s.metrics else None
+    metrics = _metrics() if s.metrics else None
     client = MusicAPIClient(
         session,
         base_url=s.musicapi_base_url,
@@ -218,7 +228,9 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
     follow_up_log = follow_up_store(store)
     follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
     follow_ups.ceiling = ceiling
-    housekeeping = Housekeeping(store=store, retention_days=s.retention_days, follow_ups=follow_up_log)
+    housekeeping = Housekeeping(
+        store=store, retention_days=s.retention_days, follow_ups=follow_up_log, uploads=uploads
+    )
     bot = MusicBot(
         session=session,
         store=store,
@@ -239,6 +251,8 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         reach=Reach(s.allowed_guilds, s.allow_user_installs),
     )
     if metrics is not None:
+        from bot.metrics import Readings, ShardReading
+
         metrics.read_at_scrape(
             Readings(
                 line_waiting=lambda: queue.waiting,

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.harness import Harness, make_harness
-from tests.support.postgres import PostgresServer, start_server
+from tests.support.postgres import PostgresServer, running_server
 
 
 @pytest.fixture
@@ -19,12 +18,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL server for the whole session, started the first time a test needs it."""
-    server = start_server()
-    try:
+    with running_server() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.root, ignore_errors=True)
 
 
 @pytest.fixture

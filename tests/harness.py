@@ -141,8 +141,9 @@ async def _until_ready(app: App) -> None:
 
 
 @contextlib.asynccontextmanager
-async def make_harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    fake_discord = FakeDiscord()
+async def make_harness(tmp_path: Path, fake_discord: FakeDiscord | None = None) -> AsyncIterator[Harness]:
+    """Fresh fakes on loopback (`fake_discord`, if given: a FakeDiscord that also records more)."""
+    fake_discord = fake_discord if fake_discord is not None else FakeDiscord()
     fake_music = FakeMusicAPI()
     d_runner, d_url = await serve(fake_discord.app())
     m_runner, m_url = await serve(fake_music.app())

@@ -98,6 +98,7 @@ class MusicBot(commands.AutoShardedBot):
             metrics,
             buttons=(lambda records, texts: upload_buttons(records, texts, actions)) if actions else None,
             attachments=attachments,
+            alone=lambda: uploads.alone,
         )
         self.follow_up_delivery = FollowUpDelivery(
             self, follow_ups.store, session, actions, attachments=attachments

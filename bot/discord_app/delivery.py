@@ -45,10 +45,12 @@ class Delivery:
         clock: Callable[[], float] = time.time,
         buttons: Buttons | None = None,
         attachments: Attachments | None = None,
+        alone: Callable[[], bool] = lambda: False,
     ) -> None:
         #: A member's `/upload file:` goes with its answer (turned off: the answer names it only).
         self.attachments = attachments or Attachments(None)
         self._client = client
+        self._alone = alone
         self._buttons = buttons
         self._metrics = metrics or NoMetrics()
         self._store = store
@@ -76,18 +78,23 @@ class Delivery:
         interaction_id: int,
         settled: Sequence[UploadRecord] = (),
         interaction: discord.Interaction | None = None,
+        *,
+        held: bool = False,
     ) -> bool:
         """Show the interaction's uploads as they stand now; True when the member has seen the result.
 
         `settled`: records the caller holds; when they are all of the interaction's and all finished,
-        nothing can change them any more, so the store need not be asked. `interaction`: the live interaction,
-        when the command itself answers (its connection to Discord is already open).
+        nothing can change them any more, so the store need not be asked. `held`: they are the copies this
+        process settles (`UploadService.held`), so they are current even while pending, as far as this
+        instance goes. `interaction`: the live interaction, when the command itself answers (its
+        connection to Discord is already open).
         """
         async with self._lock(interaction_id):
-            shown, done = await self._show(interaction_id, settled, interaction, again=False)
-            if shown and not done:
+            shown, done = await self._show(interaction_id, settled, interaction, again=False, held=held)
+            if shown and not done and not self._alone():
                 # Another instance may have shown the final answer while this earlier one was on its way,
                 # and this one would then stand: look again, and show the final answer once more if so.
+                # (Alone, no other process settles these uploads: nothing to look for.)
                 latest = await self._store.by_interaction(interaction_id)
                 if latest and all(r.finished for r in latest):
                     shown, _ = await self._show(interaction_id, latest, interaction, again=True)
@@ -100,12 +107,15 @@ class Delivery:
         interaction: discord.Interaction | None,
         *,
         again: bool,
+        held: bool = False,
     ) -> tuple[bool, bool]:
         """Show the interaction's uploads once (`again`: even when its final answer was shown already);
         whether the member has seen it, and whether it is final."""
-        if settled and len(settled) == settled[0].batch_size and all(r.finished for r in settled):
+        if settled and len(settled) == settled[0].batch_size and (held or all(r.finished for r in settled)):
             records = list(settled)
         else:
+            # Read back only what this process does not hold: an answer after a restart, or one upload
+            # of a message of several.
             records = await self._store.by_interaction(interaction_id)
         if not records:
             return False, False
@@ -136,7 +146,11 @@ class Delivery:
         if done:
             self._metrics.answer_shown(path or "undelivered")
         if shown and done:
+            # Recorded once the member has seen it: an answer is shown once (never again after a
+            # restart), and its token can be erased at once.
             await self._store.mark_delivered(interaction_id)
+            for record in records:
+                record.delivered = True  # the caller's copies, so that they are not shown again
         return shown, done
 
     async def _edit(

@@ -143,7 +143,7 @@ class UploadDesk:
             return
         finally:
             progress.waiting = False
-        await self._delivery.deliver(interaction.id, records, interaction)
+        await self._delivery.deliver(interaction.id, records, interaction, held=True)
 
 
 class _Progress:

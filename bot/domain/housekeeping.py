@@ -15,6 +15,7 @@ from bot.domain.followup_ports import FollowUpStore
 from bot.domain.followups import budget_day
 from bot.domain.ports import UploadStore
 from bot.domain.records import UploadRecord
+from bot.domain.uploads import UploadService
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,11 @@ class Housekeeping:
         store: UploadStore,
         retention_days: int,
         follow_ups: FollowUpStore | None = None,
+        uploads: UploadService | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._uploads = uploads
         self._follow_ups = follow_ups
         self._retention = retention_days * DAY
         self._clock = clock
@@ -47,6 +50,8 @@ class Housekeeping:
         """Erase what no answer or callback will need any more; return how many uploads changed."""
         now = self._clock()
         erased = await self._store.erase_spent_secrets(now)
+        if self._uploads is not None:
+            self._uploads.erase_spent_tokens(now)  # and the copies this process holds, likewise
         if self._follow_ups is not None:
             erased += await self._follow_ups.erase_spent_secrets(now)
         return erased

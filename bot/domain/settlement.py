@@ -22,14 +22,20 @@ class Settlement:
         self._deliver = deliver
         self._showing: set[asyncio.Task[bool]] = set()
 
+    def held(self, upload_id: int) -> UploadRecord | None:
+        """The record of a pending upload this instance holds (no need to read it from the store)."""
+        return self._uploads.held(upload_id)
+
     async def task_finished(self, record: UploadRecord, result: TaskResult) -> bool:
         """Apply a finished task; False when the upload was already settled (nothing is shown again)."""
+        record = self._uploads.current(record)
         if not await self._uploads.settle_task(record, result):
             return False
         self.show(record)
         return True
 
     async def failed(self, record: UploadRecord, error: UploadError) -> bool:
+        record = self._uploads.current(record)
         if not await self._uploads.settle(record, error=error):
             return False
         self.show(record)

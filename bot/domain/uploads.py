@@ -25,7 +25,7 @@ from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
 from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadAccepted, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
-from bot.domain.records import Requester, SourceKind, UploadRecord, UploadState
+from bot.domain.records import ERASED_TOKEN, Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
 from bot.domain.spending import DailyCeiling, uncharged
 
@@ -80,12 +80,34 @@ class UploadService:
         self._held: Counter[int] = Counter()
         self._open: dict[int, tuple[int, int]] = {}
         self._open_per_member: Counter[int] = Counter()
+        #: The same uploads' records: the one copy this process changes, so that what it holds is never
+        #: read back from the store (a callback, a poll and the command's own answer share it).
+        self._live: dict[int, UploadRecord] = {}
         self._serial = 0
         self.in_flight = InFlight()
 
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
         return self._held[user_id] + self._open_per_member[user_id]
+
+    def held(self, upload_id: int) -> UploadRecord | None:
+        """The record of an upload of this instance not settled yet, as this process knows it."""
+        return self._live.get(upload_id)
+
+    def current(self, record: UploadRecord) -> UploadRecord:
+        """The copy of `record` this process settles: the one it holds, else `record` itself."""
+        return self._live.get(record.key, record)
+
+    def erase_spent_tokens(self, now: float) -> None:
+        """Forget the interaction tokens of held uploads that expired by `now`, as the store does."""
+        for record in self._live.values():
+            if record.token_expires_at <= now:
+                record.interaction_token = ERASED_TOKEN
+
+    @property
+    def alone(self) -> bool:
+        """No other instance is alive: nothing but this process settles this instance's uploads."""
+        return self.presence is None or not self.presence.others
 
     def sending(self, upload_id: int) -> bool:
         """The upload is in line or being sent now (its outcome is not up to a callback yet)."""
@@ -112,8 +134,10 @@ class UploadService:
         self._serial += 1
         self._open[record.key] = (record.user_id, self._serial)
         self._open_per_member[record.user_id] += 1
+        self._live[record.key] = record
 
     def _closed(self, upload_id: int) -> None:
+        self._live.pop(upload_id, None)
         found = self._open.pop(upload_id, None)
         if found is not None:
             left = self._open_per_member[found[0]] - 1
@@ -252,6 +276,9 @@ class UploadService:
         work: list[tuple[UploadRecord, Source]] = []
         try:
             for position, item in enumerate(items):
+                # Recorded before anything is sent: after a crash (kill -9 included) the restart finds it
+                # and answers its member; it also gives the callback its address. One multi-row INSERT
+                # for every upload recorded in the same turn of the event loop (`storage.batching`).
                 stored = await self.store.add(self._record(who, item, position, len(items)))
                 records.append(stored)
                 if isinstance(item, Source):
@@ -310,6 +337,8 @@ class UploadService:
                 await self.settle(record, clip_id=accepted.clip_id)
             elif accepted.task_id:
                 record.task_id = accepted.task_id
+                # Kept so that the watcher can poll MusicAPI for it should the callback not come, also
+                # after a restart; batched like every write of the upload path.
                 await self.store.set_task(record.key, accepted.task_id)
         except ShuttingDown as exc:
             if callback is None or not sent:
@@ -355,6 +384,9 @@ class UploadService:
         """
         kind = error.kind if error else None
         try:
+            # The outcome is in the store before any member sees it, so what is shown survives a crash,
+            # and settling is once only: the UPDATE takes only a pending upload (a duplicate callback, a
+            # poll and another instance find it settled). Batched like every write of the upload path.
             changed = await self.store.finish(
                 record.key, clip_id=clip_id, error_kind=kind, detail=error.detail if error else ""
             )

@@ -31,6 +31,19 @@ _NAME_LOCK = 0x6E61
 POOL_SIZE = 10
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A connection that goes back to the pool without asyncpg's reset query (`SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): one more round trip after every
+    statement, for session state the store never leaves on a pooled connection (no SET, LISTEN, cursor
+    or session lock; the instance name's lock is on a connection kept out of the pool). A transaction
+    left open is still rolled back on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+    _get_reset_query = get_reset_query  # the same, by its name before asyncpg 0.30
+
+
 def changed_rows(status: str) -> int:
     """The number of rows a statement changed, from its status (`DELETE 3`, `UPDATE 0`)."""
     return int(status.rsplit(" ", 1)[-1])
@@ -48,7 +61,9 @@ class PostgresUploadStore:
     @classmethod
     async def open(cls, url: str, clock: Callable[[], float] = time.time) -> PostgresUploadStore:
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, timeout=10)
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=POOL_SIZE, timeout=10, connection_class=PooledConnection
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise StoreUnavailable(f"cannot reach the PostgreSQL server: {exc}") from exc
         try:
@@ -244,7 +259,8 @@ class PostgresUploadStore:
 
     async def close(self) -> None:
         for conn in self._names.values():
-            await self._pool.release(conn)  # a released connection is reset: its session locks go too
+            await conn.execute("SELECT pg_advisory_unlock_all()")  # the names' locks (not reset on release)
+            await self._pool.release(conn)
         self._names.clear()
         await self._pool.close()
 

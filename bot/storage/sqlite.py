@@ -128,6 +128,11 @@ class SQLiteUploadStore:
     async def mark_delivered(self, interaction_id: int) -> None:
         await self._deliveries(interaction_id)
 
+    # The upload path's statements (see `UploadService` for why each is needed): one INSERT per
+    # recorded upload, one UPDATE when it is settled (and, in callback mode, one for its task id), one
+    # UPDATE once its answer is shown; each a multi-row statement for every call of the same turn of the
+    # event loop, one trip to aiosqlite's thread. A check made when an upload is recorded (a unique
+    # column) belongs in this INSERT rather than in a statement of its own.
     async def _insert_many(self, records: list[UploadRecord]) -> list[int | None]:
         """Ids of the new rows; None for an interaction's upload recorded before (in this batch too)."""
         names = [n for n in _COLUMNS if n != "id"]

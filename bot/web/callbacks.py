@@ -94,7 +94,11 @@ class CallbackReceiver:
         if (request.content_length or 0) > MAX_CALLBACK_BYTES:
             return _status(413, "too large")
         upload_id, secret = url_key(request)
-        record = await self._store.get(upload_id) if upload_id is not None else None
+        record = None
+        if upload_id is not None:
+            # An upload this instance sent in this run is in hand; only another's (or one sent before a
+            # restart) is read from the store: to check the secret, and whether it is still pending.
+            record = self._settlement.held(upload_id) or await self._store.get(upload_id)
         if record is None or not token_matches(record.callback_token, secret):
             log.warning("callback with an unknown token refused")
             return _status(404, "unknown")

@@ -4,6 +4,7 @@ error, never a skip."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -11,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,3 +98,14 @@ def start_server() -> PostgresServer:
         detail = log.read_text() if log.exists() else exc.stderr.decode(errors="replace")
         raise RuntimeError(f"the test PostgreSQL server did not start: {detail}") from exc
     return server
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """A server for as long as the block runs: stopped and removed at the end, even when it fails."""
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)

@@ -7,7 +7,8 @@ import asyncio
 import dataclasses
 import time
 
-from bot.domain.records import SourceKind, UploadRecord
+from bot.composition import App
+from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes.discord_api import APP_ID, USER_ID
 from tests.harness import Harness
 
@@ -22,9 +23,17 @@ def upload(position: int) -> UploadRecord:
     )  # fmt: skip
 
 
+async def another_instance_alive(app: App) -> None:
+    """Another instance beats in the store, and this one has seen it."""
+    await app.store.heartbeat("another", now=time.time(), seen_since=0.0, hold=lambda others: 0)
+    await app.presence.beat()
+    assert app.presence.others == ["another"]
+
+
 async def test_an_earlier_answer_landing_after_the_final_one_is_replaced_by_it(harness: Harness) -> None:
     edits = f"/webhooks/{APP_ID}/{TOKEN}/messages/@original"
     async with harness.running() as app:
+        await another_instance_alive(app)
         first = await app.store.add(dataclasses.replace(upload(0)))
         second = await app.store.add(dataclasses.replace(upload(1)))
         await app.store.finish(first.key, clip_id="clip-one")
@@ -41,3 +50,28 @@ async def test_an_earlier_answer_landing_after_the_final_one_is_replaced_by_it(h
     assert "clip-two" not in calls[0].json["content"]  # the earlier state...
     assert "clip-two" in calls[-1].json["content"] and "clip-one" in calls[-1].json["content"]  # ...replaced
     assert len(calls) == 2
+
+
+async def test_alone_an_answer_shown_from_held_records_reads_nothing_back(harness: Harness) -> None:
+    """The command's own answer shows the records this process holds: while no other instance is alive,
+    nothing else can have settled them, so the store is not asked (and a later answer is not read back)."""
+    edits = f"/webhooks/{APP_ID}/{TOKEN}/messages/@original"
+    async with harness.running() as app:
+        assert app.presence.others == []
+        first = await app.store.add(dataclasses.replace(upload(0)))
+        second = await app.store.add(dataclasses.replace(upload(1)))
+        first.clip_id, first.state = "clip-one", UploadState.SUCCEEDED
+        reads = []
+        by_interaction = app.store.by_interaction
+
+        async def counted(interaction_id: int) -> list[UploadRecord]:
+            reads.append(interaction_id)
+            return await by_interaction(interaction_id)
+
+        app.store.by_interaction = counted  # type: ignore[method-assign]
+        assert await app.bot.delivery.deliver(4242, [first, second], held=True)
+        await another_instance_alive(app)
+        assert await app.bot.delivery.deliver(4242, [first, second], held=True)
+        calls = harness.discord.sent("PATCH", edits)
+    assert "clip-one" in calls[0].json["content"]  # what the process holds, not what the store says
+    assert reads == [4242]  # only once another instance is alive: to look again after a pending answer

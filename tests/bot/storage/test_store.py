@@ -253,3 +253,17 @@ async def test_a_message_whose_row_is_busy_is_still_claimed_whole_on_postgresql(
         await first.close()
         await second.close()
     assert (claimed_first, claimed_second) == ([7], [])
+
+
+async def test_an_instance_name_is_held_by_one_store_and_free_once_it_closes(store_url: str) -> None:
+    first, second = await open_store(store_url), await open_store(store_url)
+    try:
+        assert await first.hold_name("shards 0-1")
+        for _ in range(3):  # pooled statements in between leave the name's lock where it is
+            await first.pending()
+        assert not await second.hold_name("shards 0-1")
+        await first.close()
+        assert await second.hold_name("shards 0-1")
+    finally:
+        await first.close()
+        await second.close()

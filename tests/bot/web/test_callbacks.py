@@ -537,3 +537,51 @@ async def test_an_upload_whose_answer_was_lost_and_no_callback_came_is_told_afte
     assert "couldn't confirm" in text and "didn't send it again" in text
     assert record.state == "failed" and record.error_kind == "unconfirmed"
     assert len(harness.musicapi.uploads) == 1
+
+
+async def test_a_callback_for_an_upload_in_hand_is_settled_without_reading_it_back(harness: Harness) -> None:
+    """The upload this process sent is in hand: its callback is checked and settled on that record, and
+    the answer is shown once, without asking the store for it."""
+    port = free_port()
+    async with harness.running(**callback_mode(port)) as app:
+        payload, task_id = await start_upload(harness)
+        reads: list[str] = []
+        get, by_interaction = app.store.get, app.store.by_interaction
+
+        async def counted_get(upload_id: int) -> Any:
+            reads.append("get")
+            return await get(upload_id)
+
+        async def counted_by_interaction(interaction_id: int) -> Any:
+            reads.append("by_interaction")
+            return await by_interaction(interaction_id)
+
+        app.store.get = counted_get  # type: ignore[method-assign]
+        app.store.by_interaction = counted_by_interaction  # type: ignore[method-assign]
+        status, _ = await harness.musicapi.send_callback(task_id, task_callback(task_id, "clip-in-hand"))
+        text = await final_edit(harness, payload)
+        await app.settlement.drain(5.0)  # the answer shown, and recorded as seen
+        (record,) = await by_interaction(int(payload["id"]))
+    assert status == 200
+    assert "`clip-in-hand`" in text
+    assert reads == []
+    assert record.state == "succeeded" and record.clip_id == "clip-in-hand" and record.delivered
+
+
+async def test_a_callback_while_the_processing_answer_is_on_its_way_ends_with_the_clip_id(
+    harness: Harness,
+) -> None:
+    """MusicAPI calls back while "processing" is still on its way to Discord: the clip_id is shown after
+    it (never replaced by it), once."""
+    port = free_port()
+    async with harness.running(**callback_mode(port)):
+        harness.discord.slow[("PATCH", "/webhooks/")] = 0.5
+        payload = await harness.interact(payloads.upload(url=LINK))
+        await harness.discord.wait_for("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")  # on its way
+        (task_id,) = harness.musicapi.tasks
+        status, _ = await harness.musicapi.send_callback(task_id, task_callback(task_id, "clip-early"))
+        edits = await harness.edits_of(payload, count=2)
+        await asyncio.sleep(0.7)  # a third edit would have landed by now
+        edits = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{payload['token']}")
+    assert status == 200
+    assert [("clip-early" in e.json["content"]) for e in edits] == [False, True]

@@ -1,0 +1,177 @@
+"""Run a bot for the benchmark, counting what it asks of its threads, and marking the burst on SIGUSR1.
+
+    python benchmarks/launch.py ours|minimal   (env: FAKE_DISCORD_URL, BENCH_MARKS_OUT, ...)
+
+Counted from startup on: the calls into the upload store (`open_store`'s store, by method), the
+statements the store runs, by first word (INSERT, UPDATE, BEGIN, ...): SQLite's through a trace callback
+on every connection opened with `sqlite3.connect`, PostgreSQL's through asyncpg's connection methods, and the wake-ups of the event loop from
+another thread (`call_soon_threadsafe`: how a store's worker thread or an executor hands a result back
+to the loop; one per trip through a thread). Each SIGUSR1 appends one line of JSON to BENCH_MARKS_OUT:
+the counts so far, and a label for each live thread by its native id ("store" for a store's worker
+thread, "executor" for asyncio's default executor, or the thread's name), so that the benchmark can
+put the CPU time it reads from /proc/<pid>/task/<tid> under a name.
+
+With BENCH_PROFILE_OUT, the event loop's thread is profiled (cProfile) from each odd mark to the next,
+and the stats are written there: the last burst alone, as the benchmark marks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import runpy
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import cProfile
+    import sqlite3
+
+# Only what each bot would import anyway is imported here (sqlite3 for ours, cProfile when profiling),
+# so that the wrapper adds no memory of its own to the minimal bot's.
+
+ROOT = Path(__file__).resolve().parents[1]
+
+statements: Counter[str] = Counter()
+store_calls: Counter[str] = Counter()
+wakeups = [0]
+marks = [0]
+profiler: cProfile.Profile | None = None
+
+
+def _count_statement(sql: str) -> None:
+    statements[sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"] += 1
+
+
+def _trace_sqlite() -> None:
+    """Every connection `sqlite3.connect` opens from now on counts its statements."""
+    import sqlite3
+
+    connect = sqlite3.connect
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        connection.set_trace_callback(_count_statement)
+        return connection
+
+    sqlite3.connect = traced_connect  # type: ignore[assignment]
+
+
+_call_soon_threadsafe = asyncio.BaseEventLoop.call_soon_threadsafe
+
+
+def _counted_call_soon_threadsafe(self: asyncio.BaseEventLoop, *args: Any, **kwargs: Any) -> Any:
+    wakeups[0] += 1
+    return _call_soon_threadsafe(self, *args, **kwargs)
+
+
+asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign,assignment]
+
+
+def _trace_asyncpg() -> None:
+    """Every query asyncpg sends through a connection's public methods counts (a pool's included)."""
+    from asyncpg.connection import Connection
+
+    def counted(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if query == self.get_reset_query():
+                statements["RESET (the pool's, on release)"] += 1
+            else:
+                _count_statement(query)
+            return method(self, query, *args, **kwargs)
+
+        return call
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        setattr(Connection, name, counted(getattr(Connection, name)))
+
+
+def _profile() -> cProfile.Profile | None:
+    if not os.environ.get("BENCH_PROFILE_OUT"):
+        return None
+    import cProfile
+
+    return cProfile.Profile()
+
+
+def _counted_store(open_store: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`open_store`, its store counting each call of its public coroutine methods."""
+    import inspect
+
+    @functools.wraps(open_store)
+    async def counted(url: str) -> Any:
+        store = await open_store(url)
+        for name, method in inspect.getmembers(store, inspect.iscoroutinefunction):
+            if not name.startswith("_"):
+                setattr(store, name, _counted_call(name, method))
+        return store
+
+    return counted
+
+
+def _counted_call(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        store_calls[name] += 1
+        return method(*args, **kwargs)
+
+    return call
+
+
+def thread_label(thread: threading.Thread) -> str:
+    name = thread.name
+    if thread is threading.main_thread():
+        return "event loop"
+    if "_connection_worker_thread" in name or name.startswith("store"):
+        return "store"
+    if name.startswith("asyncio_"):
+        return "executor"
+    if name.startswith("keep-alive-handler"):
+        return "gateway keep-alive"
+    return name
+
+
+def _mark(signum: int, frame: FrameType | None) -> None:
+    marks[0] += 1
+    if profiler is not None and marks[0] % 2 == 1:
+        profiler.clear()  # a warm-up before the measured burst is marked too: only the burst counts
+        profiler.enable()
+    elif profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # the last burst's stats are the ones kept
+    line = {
+        "mark": marks[0],
+        "statements": dict(statements),
+        "store_calls": dict(store_calls),
+        "wakeups": wakeups[0],
+        "threads": {str(t.native_id): thread_label(t) for t in threading.enumerate() if t.native_id},
+    }
+    with open(os.environ["BENCH_MARKS_OUT"], "a") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+profiler = _profile()
+signal.signal(signal.SIGUSR1, _mark)
+
+which = sys.argv[1]
+sys.argv = sys.argv[1:]
+if which == "ours":
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        _trace_asyncpg()
+    else:
+        _trace_sqlite()
+    import bot.storage
+
+    bot.storage.open_store = _counted_store(bot.storage.open_store)  # type: ignore[assignment]
+    runpy.run_path(str(ROOT / "tests" / "support" / "launch_bot.py"), run_name="__main__")
+else:
+    runpy.run_path(str(ROOT / "benchmarks" / "minimal_bot.py"), run_name="__main__")
