@@ -81,3 +81,56 @@ def test_the_total_is_what_was_granted_and_within_the_ceiling(
             await store.close()
 
     asyncio.run(run())
+
+
+async def test_reservations_of_one_turn_take_the_longest_run_that_fits(store_url: str) -> None:
+    """A burst reserves in one statement: the run of its reservations, in order, that keeps the total
+    within the ceiling is granted, and nothing after the first that does not fit (a smaller one after a
+    refused one waits for the next turn rather than overtake it)."""
+    store = await open_store(store_url)
+    try:
+        ledger = spend_ledger(store)
+        assert await ledger.reserve_spend(DAY, 5, 30)
+        results = await asyncio.gather(*(ledger.reserve_spend(DAY, c, 30) for c in (10, 2, 15, 1, 1)))
+        assert results == [True, True, False, False, False]
+        assert await ledger.spend_of(DAY) == 17
+        assert await ledger.reserve_spend(DAY, 1, 30)  # the next turn takes the small one
+        fresh = await asyncio.gather(*(ledger.reserve_spend(NEXT_DAY, c, 0) for c in (7, 0, 9)))
+        assert fresh == [True, True, True] and await ledger.spend_of(NEXT_DAY) == 16
+        assert not await ledger.reserve_spend("2026-12-01", 40, 30)  # over the ceiling on a fresh day
+    finally:
+        await store.close()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    calls=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=40),
+    ceiling=st.integers(0, 200),
+    before=st.integers(0, 60),
+)
+def test_a_turns_reservations_grant_exactly_the_run_that_fits(
+    tmp_path_factory: pytest.TempPathFactory, calls: list[int], ceiling: int, before: int
+) -> None:
+    """SQLite: reservations made together grant their longest leading run within the ceiling."""
+
+    async def run() -> None:
+        path = tmp_path_factory.mktemp("ledger") / "log.db"
+        store = await open_store(f"sqlite:///{path}")
+        try:
+            ledger = spend_ledger(store)
+            started = await ledger.reserve_spend(DAY, before, ceiling) if before else False
+            spent = before if started else 0
+            results = await asyncio.gather(*(ledger.reserve_spend(DAY, c, ceiling) for c in calls))
+            expected: list[bool] = []
+            total = spent
+            for c in calls:
+                fits = not ceiling or total + c <= ceiling
+                fits = fits and (not expected or expected[-1])
+                expected.append(fits)
+                total += c if fits else 0
+            assert results == expected
+            assert await ledger.spend_of(DAY) == total
+        finally:
+            await store.close()
+
+    asyncio.run(run())
