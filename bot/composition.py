@@ -16,10 +16,10 @@ import aiohttp
 from bot.config import Settings
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followup_service import FollowUpPolicy, FollowUpService
-from bot.domain.followup_watcher import FollowUpWatcher
-from bot.domain.followups import FollowUpAction
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import FollowUpAction
+from bot.domain.followups.service import FollowUpPolicy, FollowUpService
+from bot.domain.followups.watcher import FollowUpWatcher
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.ports import UploadStore
@@ -32,7 +32,7 @@ from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
-from bot.web.followup_webhooks import FollowUpWebhookReceiver
+from bot.web.followups import FollowUpWebhookReceiver
 
 log = logging.getLogger("bot")
 

@@ -7,8 +7,15 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits
-from bot.domain.followups import CREATE_CREDITS, Allowance, FollowUpRecord, FollowUpState, Refusal, Song
+from bot.domain.followups.ports import Credits
+from bot.domain.followups.records import (
+    CREATE_CREDITS,
+    Allowance,
+    FollowUpRecord,
+    FollowUpState,
+    Refusal,
+    Song,
+)
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.redact import redact_urls
 from bot.domain.sources import Rejection, SourceRejected

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
-from bot.domain.followup_ports import Credits, Generation
+from bot.domain.followups.ports import Credits, Generation
 from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
 from bot.musicapi.parsing import error_for, parse_credits, parse_generation, parse_task, text_field
 

@@ -18,8 +18,8 @@ from bot.domain.errors import (
     TaskFailed,
     Unauthorized,
 )
-from bot.domain.followup_ports import Credits, Generation
-from bot.domain.followups import MAX_SONGS, Song
+from bot.domain.followups.ports import Credits, Generation
+from bot.domain.followups.records import MAX_SONGS, Song
 from bot.domain.ports import TaskResult, TaskState
 from bot.domain.redact import redact_urls
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 
 #: The upload log's columns: one per field of the record.

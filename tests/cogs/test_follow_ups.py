@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.followups import CREATE_CREDITS, budget_day
+from bot.domain.followups.records import CREATE_CREDITS, budget_day
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, Call
 from tests.fakes.musicapi import CREATE_COST, Answer, clip_id_for

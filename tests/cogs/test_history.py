@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, USER_ID

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from bot.domain.errors import BadRequest, OutOfCredits, ServiceUnavailable, TaskFailed, UploadUnconfirmed
-from bot.domain.followup_ports import Credits
+from bot.domain.followups.ports import Credits
 from bot.domain.ports import TaskState
 from bot.musicapi import parse_generation
 from tests.bot.musicapi.test_client import Env

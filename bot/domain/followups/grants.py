@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 
-from bot.domain.followups import ClipOrigin, FollowUpAction
+from bot.domain.followups.records import ClipOrigin, FollowUpAction
 
 #: How long a grant may be used: as long as the interaction that handed it out.
 GRANT_LIFETIME = 15 * 60

@@ -9,8 +9,8 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.discord_app.followup_grants import GRANT_PATTERN
-from bot.domain.followups import (
+from bot.domain.followups.grants import GRANT_PATTERN
+from bot.domain.followups.records import (
     CREATE_CREDITS,
     MAX_STYLE,
     MAX_TITLE,
@@ -88,7 +88,7 @@ class GrantedButton(
     template=rf"followup-grant:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{{1,19}}):(?P<grant>{GRANT_PATTERN})",
 ):
     """Extend or Cover on someone else's clip, handed to a member through "Extend or cover" (see
-    `followup_grants`): shown only to them, carrying their grant."""
+    `domain.followups.grants`): shown only to them, carrying their grant."""
 
     def __init__(
         self, action: FollowUpAction, origin: ClipOrigin, source_id: int, grant: str, label: str = ""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Song
 from bot.storage.postgres import changed_rows
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,

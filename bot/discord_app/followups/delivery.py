@@ -15,10 +15,10 @@ import discord
 from discord.webhook.async_ import async_context
 
 from bot.discord_app.delivery import TOKEN_MARGIN
-from bot.discord_app.followup_views import song_buttons
+from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import FollowUpAction, FollowUpRecord
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import FollowUpAction, FollowUpRecord
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.followups import (
+from bot.domain.followups.records import (
     DEFAULT_CONTINUE_AT,
     ClipOrigin,
     FollowUpAction,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import aiosqlite
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Song
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
     SONG_FIELDS,

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
 from bot.storage import follow_up_store, open_store
 
 DAY = "2026-11-24"

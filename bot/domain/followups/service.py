@@ -20,7 +20,7 @@ from bot.domain.errors import (
     UploadTimedOut,
     UploadUnconfirmed,
 )
-from bot.domain.followup_ports import (
+from bot.domain.followups.ports import (
     Credits,
     FollowUpAPI,
     FollowUpMetrics,
@@ -28,7 +28,7 @@ from bot.domain.followup_ports import (
     Generation,
     NoFollowUpMetrics,
 )
-from bot.domain.followups import (
+from bot.domain.followups.records import (
     CREATE_CREDITS,
     Allowance,
     ClipOrigin,

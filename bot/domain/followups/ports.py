@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Song
 from bot.domain.ports import TaskState
 
 

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits, Generation
-from bot.domain.followup_service import FollowUpPolicy, FollowUpService
-from bot.domain.followups import (
+from bot.domain.followups.ports import Credits, Generation
+from bot.domain.followups.records import (
     ClipOrigin,
     FollowUpAction,
     FollowUpRecord,
     FollowUpState,
     budget_day,
 )
+from bot.domain.followups.service import FollowUpPolicy, FollowUpService
 from bot.domain.ports import TaskState
 from bot.storage import follow_up_store
 from bot.storage.sqlite import SQLiteUploadStore

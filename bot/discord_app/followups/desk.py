@@ -8,15 +8,14 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.discord_app.followup_delivery import FollowUpDelivery
-from bot.discord_app.followup_grants import Grants
-from bot.discord_app.followup_views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
+from bot.discord_app.followups.delivery import FollowUpDelivery
+from bot.discord_app.followups.views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
 from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
-from bot.domain.followup_service import FollowUpService
-from bot.domain.followups import (
+from bot.domain.followups.grants import Grants
+from bot.domain.followups.ports import Credits, FollowUpMetrics, NoFollowUpMetrics
+from bot.domain.followups.records import (
     Allowance,
     ClipOrigin,
     ClipSource,
@@ -27,6 +26,7 @@ from bot.domain.followups import (
     cover_request,
     extend_request,
 )
+from bot.domain.followups.service import FollowUpService
 from bot.domain.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class FollowUpDesk:
         self, interaction: discord.Interaction, source: ClipSource, action: FollowUpAction, grant: str | None
     ) -> bool:
         """The member's own clip, or one a server's admins let them follow up on (a grant, see
-        `followup_grants`)."""
+        `domain.followups.grants`)."""
         if interaction.user.id == source.owner_id:
             return True
         return grant is not None and self.grants.valid(
