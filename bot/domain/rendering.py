@@ -7,12 +7,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.followups.catalog import CATALOG
 from bot.domain.followups.ports import Credits
 from bot.domain.followups.records import (
-    CREATE_CREDITS,
     Allowance,
+    ClipOrigin,
     FollowUpRecord,
     FollowUpState,
+    Operation,
     Refusal,
     Song,
 )
@@ -214,8 +216,16 @@ def follow_up(texts: Texts, record: FollowUpRecord) -> str:
     return fit_message("\n\n".join([head, *rows, texts("followup.hint")]))
 
 
-def refusal_of(texts: Texts, allowance: Allowance) -> str:
-    """Why a follow-up may not start now, and when it may."""
+def refusal_of(texts: Texts, allowance: Allowance, operation: Operation) -> str:
+    """Why a follow-up may not start now, and when it may (or why it never will on this clip)."""
+    name = texts(f"followup.button.{operation.value}")
+    if allowance.refusal is Refusal.CLIP_KIND:
+        takes = next(iter(CATALOG[operation].task_types), ClipOrigin.UPLOAD)
+        return texts(
+            "followup.refused.clip_kind", operation=name, kind=texts(f"followup.takes.{takes.value}")
+        )
+    if allowance.refusal is Refusal.TOO_OLD:
+        return texts("followup.refused.too_old", operation=name)
     when = f"<t:{int(allowance.frees_at + 0.999)}:R>"
     if allowance.refusal is Refusal.OVER_BUDGET:
         return texts("followup.over_budget", budget=allowance.budget, when=when)
@@ -231,6 +241,7 @@ def credits_report(
     *,
     budget: int,
     threshold: int,
+    cost: str,
 ) -> str:
     """The owner's view: credits left at MusicAPI, and what each server spent on follow-ups today."""
     if credits is not None:
@@ -239,7 +250,7 @@ def credits_report(
             credits=credits.total,
             extra=credits.extra_credits,
             threshold=threshold if threshold > 0 else texts("owner.alert_off"),
-            cost=CREATE_CREDITS,
+            cost=cost,
         )
     else:
         head = texts("owner.credits.unavailable", reason=problem)
@@ -255,5 +266,6 @@ def credits_report(
     return fit_message("\n".join([head, "", title, *rows]))
 
 
-def low_credits(texts: Texts, credits: Credits, threshold: int) -> str:
-    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=CREATE_CREDITS)
+def low_credits(texts: Texts, credits: Credits, threshold: int, cost: str) -> str:
+    """`cost`: what follow-ups cost, `15` or a range `1–30`."""
+    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=cost)

@@ -20,8 +20,15 @@ import aiohttp
 from aiohttp import web
 
 API_KEY = "test-musicapi-key"
-#: What one create (extend, cover) costs.
+#: What one create (extend, cover, add_vocals, add_instrumental, remaster) costs.
 CREATE_COST = 15
+#: MusicAPI's current models, and the retired ids it still takes (mapped to its current model).
+MODELS = ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini")
+RETIRED_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5")
+#: Task types on uploaded clips only (add_* only within 24 hours of the upload), and on generated songs only.
+UPLOAD_TASKS = ("extend_upload_music", "cover_upload_music", "add_vocals", "add_instrumental")
+SONG_TASKS = ("extend_music", "cover_music", "remaster")
+DAY = 24 * 60 * 60
 
 
 @dataclass
@@ -69,6 +76,8 @@ class FakeMusicAPI:
     #: former, extend_music and cover_music only the latter.
     uploaded_clips: set[str] = field(default_factory=set)
     generated_clips: set[str] = field(default_factory=set)
+    #: When each clip was uploaded or made (unix seconds); tests age a clip by moving it back.
+    clip_times: dict[str, float] = field(default_factory=dict)
     credit_checks: int = 0
     #: Scripted answers to get-credits, taken first.
     credits_answers: deque[Answer] = field(default_factory=deque)
@@ -116,6 +125,7 @@ class FakeMusicAPI:
                 self.tasks[task_id] = {"callback_url": body["callback_url"], "url": body["url"]}
                 return web.json_response({"code": 200, "task_id": task_id, "message": "success"})
             self.uploaded_clips.add(clip_id_for(n))
+            self.clip_times[clip_id_for(n)] = time.time()
             return web.json_response({"code": 200, "clip_id": clip_id_for(n), "message": "success"})
         return await self._answer(request, answer)
 
@@ -184,19 +194,23 @@ class FakeMusicAPI:
     def _invalid_create(self, body: dict[str, Any]) -> str | None:
         """MusicAPI's 400s for a create body that does not follow musicapi.md."""
         kind = body.get("task_type")
-        if kind not in ("extend_upload_music", "cover_upload_music", "extend_music", "cover_music"):
+        if kind not in UPLOAD_TASKS + SONG_TASKS:
             return "task_type is invalid."
         clip = body.get("continue_clip_id")
         if not isinstance(clip, str) or not clip:
             return "continue_clip_id is required."
-        if "_upload_" in kind and clip in self.generated_clips:
+        if kind in UPLOAD_TASKS and clip in self.generated_clips:
             return "continue_clip_id is not an uploaded clip."
-        if "_upload_" not in kind and clip in self.uploaded_clips:
+        if kind in SONG_TASKS and clip in self.uploaded_clips:
             return "continue_clip_id is an uploaded clip: use extend_upload_music or cover_upload_music."
-        if body.get("mv") not in ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5"):
-            return "mv is invalid."
-        if not isinstance(body.get("custom_mode"), bool):
+        if kind.startswith("add_") and time.time() - self.clip_times.get(clip, time.time()) > DAY:
+            return "continue_clip_id must be uploaded within the last 24 hours."
+        if body.get("mv") not in MODELS + RETIRED_MODELS:
+            return "The 'mv' field is invalid."
+        if kind != "remaster" and not isinstance(body.get("custom_mode"), bool):
             return "custom_mode must be a boolean."
+        if kind == "add_vocals" and not body.get("prompt"):
+            return "prompt is required."
         limit = 3000 if body["mv"] in ("sonic-v3-5", "sonic-v4") else 5000
         if len(str(body.get("prompt", ""))) > limit:
             return f"prompt is longer than {limit} characters."
@@ -227,6 +241,7 @@ class FakeMusicAPI:
         for i in range(count):
             clip = f"{task_id}-song-{i + 1}"
             self.generated_clips.add(clip)
+            self.clip_times.setdefault(clip, time.time())
             songs.append({
                 "clip_id": clip, "state": "succeeded", "title": f"Night Drive ({i + 1})",
                 "tags": "lo-fi, mellow", "audio_url": f"https://cdn.musicapi.example/{clip}.mp3",

@@ -18,7 +18,7 @@ from bot.discord_app.delivery import TOKEN_MARGIN
 from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
 from bot.domain.followups.ports import FollowUpStore
-from bot.domain.followups.records import FollowUpAction, FollowUpRecord
+from bot.domain.followups.records import FollowUpRecord, Operation
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
 
@@ -31,7 +31,7 @@ class FollowUpDelivery:
         client: discord.Client,
         store: FollowUpStore,
         session: aiohttp.ClientSession,
-        actions: frozenset[FollowUpAction],
+        actions: frozenset[Operation],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._client = client

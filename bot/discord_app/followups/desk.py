@@ -13,18 +13,17 @@ from bot.discord_app.followups.views import FORM, GrantedButton, buttons_on, fol
 from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.followups.catalog import CATALOG
 from bot.domain.followups.grants import Grants
 from bot.domain.followups.ports import Credits, FollowUpMetrics, NoFollowUpMetrics
 from bot.domain.followups.records import (
     Allowance,
     ClipOrigin,
     ClipSource,
-    FollowUpAction,
     FollowUpState,
     InputRejected,
+    Operation,
     budget_day,
-    cover_request,
-    extend_request,
 )
 from bot.domain.followups.service import FollowUpService
 from bot.domain.texts import Texts
@@ -57,7 +56,7 @@ class FollowUpDesk:
         self.closing = False
 
     def _may_follow_up(
-        self, interaction: discord.Interaction, source: ClipSource, action: FollowUpAction, grant: str | None
+        self, interaction: discord.Interaction, source: ClipSource, action: Operation, grant: str | None
     ) -> bool:
         """The member's own clip, or one a server's admins let them follow up on (a grant, see
         `domain.followups.grants`)."""
@@ -70,7 +69,7 @@ class FollowUpDesk:
     async def press(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None = None,
@@ -95,12 +94,30 @@ class FollowUpDesk:
             )
             await refuse(interaction, texts("followup.not_yours"))
             return
-        allowance = await service.allowance(interaction.user.id, interaction.guild_id)
+        unfit = service.takes(action, source)
+        allowance = (
+            Allowance(unfit)
+            if unfit
+            else await service.allowance(interaction.user.id, interaction.guild_id, action)
+        )
         if not allowance.allowed:
             self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
-            await refuse(interaction, rendering.refusal_of(texts, allowance))
+            await refuse(interaction, rendering.refusal_of(texts, allowance, action))
             return
-        form = follow_up_form(action, origin, source_id, texts, service.policy.model, grant=grant)
+        if service.one_click(action):
+            await self.submit(interaction, action, source, {})
+            return
+        policy = service.policy
+        form = follow_up_form(
+            CATALOG[action],
+            origin,
+            source_id,
+            texts,
+            credits=service.price(action),
+            model=policy.model,
+            lyrics_limit=policy.lyrics_limit,
+            grant=grant,
+        )
         await interaction.response.send_modal(form)
         # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
         # discord.py need not keep the modal.
@@ -118,7 +135,7 @@ class FollowUpDesk:
         try:
             await self._form_submitted(
                 interaction,
-                FollowUpAction(match["action"]),
+                Operation(match["action"]),
                 ClipOrigin(match["origin"]),
                 int(match["id"]),
                 match["grant"],
@@ -130,7 +147,7 @@ class FollowUpDesk:
     async def _form_submitted(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None,
@@ -153,33 +170,18 @@ class FollowUpDesk:
     async def submit(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         source: ClipSource,
         fields: dict[str, str],
     ) -> None:
-        """The modal came back: check it, reserve the credits, ask MusicAPI, answer in the channel."""
+        """The form came back (or a one-click operation was pressed): check it, reserve the credits, ask
+        MusicAPI, answer in the channel."""
         texts = texts_for(interaction)
         if self.closing:
             await refuse(interaction, texts("error.shutdown"))
             return
-        model = self._service.policy.model
         try:
-            if action is FollowUpAction.EXTEND:
-                request = extend_request(
-                    lyrics=fields.get("lyrics", ""),
-                    style=fields.get("style", ""),
-                    title=fields.get("title", ""),
-                    continue_at=fields.get("continue_at", ""),
-                    model=model,
-                )
-            else:
-                request = cover_request(
-                    style=fields.get("style", ""),
-                    lyrics=fields.get("lyrics", ""),
-                    title=fields.get("title", ""),
-                    audio_weight=fields.get("audio_weight", ""),
-                    model=model,
-                )
+            request = CATALOG[action].request(fields, self._service.policy.lyrics_limit)
         except InputRejected as exc:
             self._metrics.follow_up_refused("bad_input")
             await refuse(interaction, _input_problem(texts, exc))
@@ -187,7 +189,7 @@ class FollowUpDesk:
         await think(interaction)
         started = await self._service.start(requester(interaction), source, request)
         if isinstance(started, Allowance):
-            await refuse(interaction, rendering.refusal_of(texts, started))
+            await refuse(interaction, rendering.refusal_of(texts, started, action))
             return
         if started.state is FollowUpState.FAILED and started.error_kind is not ErrorKind.UNCONFIRMED:
             # MusicAPI refused it at once: only the member needs to read why.
@@ -252,6 +254,7 @@ class FollowUpDesk:
             names,
             budget=policy.daily_budget,
             threshold=policy.low_credits_alert,
+            cost=self._service.price_range(),
         )
         await interaction.edit_original_response(content=report)
 
@@ -271,7 +274,7 @@ class FollowUpDesk:
             app = await self._client.application_info()
             owner_id = app.team.owner_id if app.team is not None and app.team.owner_id else app.owner.id
             dm = await self._client.create_dm(discord.Object(owner_id))
-            await dm.send(rendering.low_credits(Texts(None), credits, threshold))
+            await dm.send(rendering.low_credits(Texts(None), credits, threshold, self._service.price_range()))
         except discord.HTTPException as exc:
             log.warning("could not DM the bot's owner about low credits (HTTP %s)", exc.status)
             return False

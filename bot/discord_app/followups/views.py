@@ -1,5 +1,10 @@
-"""The Extend and Cover buttons (persistent: the clip they start from lives in the custom_id, so they work
-after a restart) and the modals that ask what to make, with the cost, before anything is spent."""
+"""The follow-up menu under every clip the bot shows, and the forms operations ask what to make with.
+
+Each clip gets a row of buttons, one per operation it takes (in the catalog's order); where they run out
+(past five), the rest are offered in one select menu under the message, so every operation is at most
+two clicks away. Buttons and menu are persistent: the clip they start from lives in the custom_id, so
+they work after a restart. Forms say what the operation costs before anything is spent.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +14,28 @@ from typing import Any, Protocol, cast
 
 import discord
 
+from bot.domain.followups.catalog import FieldKind, Spec, offered
 from bot.domain.followups.grants import GRANT_PATTERN
-from bot.domain.followups.records import (
-    CREATE_CREDITS,
-    MAX_STYLE,
-    MAX_TITLE,
-    ClipOrigin,
-    FollowUpAction,
-    FollowUpRecord,
-    FollowUpState,
-    lyrics_limit,
-)
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.texts import Texts
 
-#: Discord shows at most five rows of buttons under a message.
+#: Discord shows at most five rows under a message, of at most five buttons each; a select menu takes a
+#: row of its own and offers at most 25 options.
 MAX_ROWS = 5
+MAX_PER_ROW = 5
+MAX_OPTIONS = 25
+
+#: An operation on a clip, as custom_ids carry it.
+_OPS = "|".join(op.value for op in Operation)
+_CLIP = rf"(?P<action>{_OPS}):(?P<origin>upload|song):(?P<id>\d{{1,19}})"
 
 
 class ButtonPresses(Protocol):
     async def press(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None = None,
@@ -43,28 +47,33 @@ class _HasFollowUps(Protocol):
     def follow_ups(self) -> ButtonPresses: ...
 
 
+def clip_custom_id(action: Operation, origin: ClipOrigin, source_id: int) -> str:
+    return f"followup:{action.value}:{origin.value}:{source_id}"
+
+
+def _style(action: Operation) -> discord.ButtonStyle:
+    return discord.ButtonStyle.primary if action is Operation.EXTEND else discord.ButtonStyle.secondary
+
+
 class FollowUpButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"followup:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})",
+    template=rf"followup:{_CLIP}",
 ):
-    """Extend or Cover on an upload's clip or on a song the bot made."""
+    """One operation on an upload's clip or on a song the bot made."""
 
     def __init__(
         self,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         label: str = "",
         row: int | None = None,
     ) -> None:
-        style = (
-            discord.ButtonStyle.primary if action is FollowUpAction.EXTEND else discord.ButtonStyle.secondary
-        )
         super().__init__(
             discord.ui.Button(
                 label=label or action.value.title(),
-                custom_id=f"followup:{action.value}:{origin.value}:{source_id}",
-                style=style,
+                custom_id=clip_custom_id(action, origin, source_id),
+                style=_style(action),
                 row=row,
             )
         )
@@ -76,7 +85,7 @@ class FollowUpButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FollowUpButton:
-        return cls(FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
+        return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         host = cast(_HasFollowUps, interaction.client)  # the bot that registered this button
@@ -85,21 +94,19 @@ class FollowUpButton(
 
 class GrantedButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=rf"followup-grant:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{{1,19}}):(?P<grant>{GRANT_PATTERN})",
+    template=rf"followup-grant:{_CLIP}:(?P<grant>{GRANT_PATTERN})",
 ):
-    """Extend or Cover on someone else's clip, handed to a member through "Extend or cover" (see
+    """An operation on someone else's clip, handed to a member through "Extend or cover" (see
     `domain.followups.grants`): shown only to them, carrying their grant."""
 
     def __init__(
-        self, action: FollowUpAction, origin: ClipOrigin, source_id: int, grant: str, label: str = ""
+        self, action: Operation, origin: ClipOrigin, source_id: int, grant: str, label: str = ""
     ) -> None:
         super().__init__(
             discord.ui.Button(
                 label=label or action.value.title(),
                 custom_id=f"followup-grant:{action.value}:{origin.value}:{source_id}:{grant}",
-                style=discord.ButtonStyle.primary
-                if action is FollowUpAction.EXTEND
-                else discord.ButtonStyle.secondary,
+                style=_style(action),
             )
         )
         self.action, self.origin, self.source_id, self.grant = action, origin, source_id, grant
@@ -108,126 +115,166 @@ class GrantedButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> GrantedButton:
-        return cls(
-            FollowUpAction(match["action"]), ClipOrigin(match["origin"]), int(match["id"]), match["grant"]
-        )
+        return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]), match["grant"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
         host = cast(_HasFollowUps, interaction.client)
         await host.follow_ups.press(interaction, self.action, self.origin, self.source_id, grant=self.grant)
 
 
-#: A follow-up button's custom_id, as found on a message the bot sent (for "Extend or cover").
-BUTTON = re.compile(r"followup:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{1,19})")
+#: A follow-up button's custom_id (or a menu option's value), as found on a message the bot sent.
+BUTTON = re.compile(rf"followup:{_CLIP}")
 
 
-def buttons_on(message: discord.Message) -> list[tuple[FollowUpAction, ClipOrigin, int, str]]:
-    """The Extend and Cover buttons under a message: (action, origin, clip's id, label), in order."""
+class MoreMenu(
+    discord.ui.DynamicItem[discord.ui.Select[Any]],
+    template=r"followup-more:(?P<origin>upload|song):(?P<id>\d{1,19})",
+):
+    """The operations that did not fit as buttons, for every clip of a message: each option's value is
+    the custom_id its button would have had."""
+
+    def __init__(
+        self, origin: ClipOrigin, first_id: int, options: Sequence[discord.SelectOption] = ()
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"followup-more:{origin.value}:{first_id}",
+                options=list(options) or [discord.SelectOption(label="-", value="-")],
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> MoreMenu:
+        return cls(ClipOrigin(match["origin"]), int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = data.get("values")
+        chosen = BUTTON.fullmatch(str(values[0])) if isinstance(values, list) and values else None
+        host = cast(_HasFollowUps, interaction.client)
+        if chosen is None:  # not an option this bot makes: answered as a clip it cannot find
+            await host.follow_ups.press(interaction, Operation.EXTEND, ClipOrigin.SONG, 0)
+            return
+        await host.follow_ups.press(
+            interaction, Operation(chosen["action"]), ClipOrigin(chosen["origin"]), int(chosen["id"])
+        )
+
+
+def buttons_on(message: discord.Message) -> list[tuple[Operation, ClipOrigin, int, str]]:
+    """The operations under a message, as buttons or menu options: (operation, origin, clip's id, label),
+    in order."""
     found = []
     for row in message.components:
         for child in getattr(row, "children", []):
-            match = BUTTON.fullmatch(str(getattr(child, "custom_id", "") or ""))
-            if match:
-                found.append(
-                    (
-                        FollowUpAction(match["action"]),
-                        ClipOrigin(match["origin"]),
-                        int(match["id"]),
-                        str(child.label or ""),
+            choices = [(str(getattr(child, "custom_id", "") or ""), str(getattr(child, "label", "") or ""))]
+            choices += [(o.value, o.label) for o in getattr(child, "options", [])]
+            for custom_id, label in choices:
+                if match := BUTTON.fullmatch(custom_id):
+                    found.append(
+                        (Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]), label)
                     )
-                )
     return found
 
 
-def _buttons(
+def button_label(texts: Texts, action: Operation, n: int, among: int) -> str:
+    """`Extend`, or `Extend 2` when the message shows several clips."""
+    return texts(f"followup.button.{action.value}" + ("_n" if among > 1 else ""), n=n)[:80]
+
+
+def _menu(
     view: discord.ui.View,
     texts: Texts,
-    actions: frozenset[FollowUpAction],
+    actions: frozenset[Operation],
     origin: ClipOrigin,
     numbered: Sequence[tuple[int, int]],
     among: int,
 ) -> None:
-    """A row per clip: (its id, its number in the message); numbers show when the message has several."""
-    for row, (source_id, n) in enumerate(numbered[:MAX_ROWS]):
-        for action in (FollowUpAction.EXTEND, FollowUpAction.COVER):
-            if action not in actions:
-                continue
-            key = f"followup.button.{action.value}" + ("_n" if among > 1 else "")
-            view.add_item(FollowUpButton(action, origin, source_id, texts(key, n=n), row=row))
+    """A row of buttons per clip: (its id, its number in the message); numbers show when the message has
+    several. Operations past the fifth go into one select menu on the last row."""
+    operations = offered(actions, origin)
+    buttons, rest = operations[:MAX_PER_ROW], operations[MAX_PER_ROW:]
+    clips = numbered[: MAX_ROWS - 1] if rest else numbered[:MAX_ROWS]
+    options: list[discord.SelectOption] = []
+    for row, (source_id, n) in enumerate(clips):
+        for action in buttons:
+            view.add_item(
+                FollowUpButton(action, origin, source_id, button_label(texts, action, n, among), row=row)
+            )
+        options += [
+            discord.SelectOption(
+                label=button_label(texts, action, n, among), value=clip_custom_id(action, origin, source_id)
+            )
+            for action in rest
+        ]
+    if options:
+        menu = MoreMenu(origin, clips[0][0], options[:MAX_OPTIONS])
+        menu.item.placeholder = texts("followup.more")[:150]
+        menu.item.row = len(clips)
+        view.add_item(menu)
 
 
 def upload_buttons(
-    records: Sequence[UploadRecord], texts: Texts, actions: frozenset[FollowUpAction]
+    records: Sequence[UploadRecord], texts: Texts, actions: frozenset[Operation]
 ) -> discord.ui.View | None:
-    """Extend and Cover for each upload of an answer that has a clip_id; None when there is none."""
+    """The menu for each upload of an answer that has a clip_id; None when there is none."""
     clips = [
         (r.key, r.position + 1) for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id
     ]
-    if not clips or not actions:
+    if not clips or not offered(actions, ClipOrigin.UPLOAD):
         return None
     view = discord.ui.View(timeout=None)
-    _buttons(view, texts, actions, ClipOrigin.UPLOAD, clips, len(records))
+    _menu(view, texts, actions, ClipOrigin.UPLOAD, clips, len(records))
     return view
 
 
 def song_buttons(
-    record: FollowUpRecord, texts: Texts, actions: frozenset[FollowUpAction]
+    record: FollowUpRecord, texts: Texts, actions: frozenset[Operation]
 ) -> discord.ui.View | None:
-    """Extend and Cover for each song of a result, so that members can chain."""
+    """The menu for each song of a result, so that members can go on."""
     songs = [(s.id, n) for n, s in enumerate(record.songs, start=1) if s.id is not None]
-    if record.state is not FollowUpState.SUCCEEDED or not songs or not actions:
+    if record.state is not FollowUpState.SUCCEEDED or not songs or not offered(actions, ClipOrigin.SONG):
         return None
     view = discord.ui.View(timeout=None)
-    _buttons(view, texts, actions, ClipOrigin.SONG, songs, len(record.songs))
+    _menu(view, texts, actions, ClipOrigin.SONG, songs, len(record.songs))
     return view
 
 
 #: The custom_id of a follow-up's form: it names the clip, so a submit is understood after a restart too.
-FORM = re.compile(
-    rf"followup-form:(?P<action>extend|cover):(?P<origin>upload|song):(?P<id>\d{{1,19}})(?::(?P<grant>{GRANT_PATTERN}))?"
-)
+FORM = re.compile(rf"followup-form:{_CLIP}(?::(?P<grant>{GRANT_PATTERN}))?")
 
 
 def follow_up_form(
-    action: FollowUpAction,
+    spec: Spec,
     origin: ClipOrigin,
     source_id: int,
     texts: Texts,
+    *,
+    credits: int,
     model: str,
+    lyrics_limit: int,
     grant: str | None = None,
 ) -> discord.ui.Modal:
-    """Extend: lyrics, style, title, where to continue. Cover: style (required), lyrics, title, closeness.
-    The first line says what it costs. Each field's custom_id is its name; the submit is read from the
-    interaction by `form_fields` (no in-memory modal is needed to understand it)."""
+    """The operation's form: its first line says what it costs, then its fields (at most four). Each
+    field's custom_id is its name; the submit is read from the interaction by `form_fields` (no in-memory
+    modal is needed to understand it)."""
+    action = spec.operation
     modal = discord.ui.Modal(
         title=texts(f"followup.modal.{action.value}")[:45],
         custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}" + (f":{grant}" if grant else ""),
     )
-    modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=CREATE_CREDITS, model=model)))
-    words = lyrics_limit(model)
-    if action is FollowUpAction.EXTEND:
-        layout = [
-            ("lyrics", "followup.field.lyrics", True, False, words, True),
-            ("style", "followup.field.style", False, False, MAX_STYLE, True),
-            ("title", "followup.field.title", False, False, MAX_TITLE, False),
-            ("continue_at", "followup.field.continue_at", False, False, 10, True),
-        ]
-    else:
-        layout = [
-            ("style", "followup.field.style", False, True, MAX_STYLE, True),
-            ("lyrics", "followup.field.cover_lyrics", True, False, words, False),
-            ("title", "followup.field.title", False, False, MAX_TITLE, False),
-            ("audio_weight", "followup.field.audio_weight", False, False, 10, True),
-        ]
-    for name, key, paragraph, required, limit, hint in layout:
-        field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-            style=discord.TextStyle.paragraph if paragraph else discord.TextStyle.short,
-            custom_id=name,
-            required=required,
-            max_length=limit,
+    modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=credits, model=model)))
+    for field in spec.fields:
+        key = f"followup.field.{field.label}"
+        text: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            style=discord.TextStyle.paragraph if field.kind is FieldKind.LYRICS else discord.TextStyle.short,
+            custom_id=field.name,
+            required=field.required,
+            max_length=field.max_length(lyrics_limit),
         )
-        description = texts(f"{key}.hint")[:100] if hint else None
-        modal.add_item(discord.ui.Label(text=texts(key)[:45], description=description, component=field))
+        description = texts(f"{key}.hint")[:100] if field.hint else None
+        modal.add_item(discord.ui.Label(text=texts(key)[:45], description=description, component=text))
     return modal
 
 

@@ -7,9 +7,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.domain.followups.grants import GRANT_LIFETIME, Grants
-from bot.domain.followups.records import ClipOrigin, FollowUpAction
+from bot.domain.followups.records import ClipOrigin, Operation
 
-EXTEND, COVER = FollowUpAction.EXTEND, FollowUpAction.COVER
+EXTEND, COVER = Operation.EXTEND, Operation.COVER
 UPLOAD, SONG = ClipOrigin.UPLOAD, ClipOrigin.SONG
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups.ports import FollowUpStore
-from bot.domain.followups.records import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.storage import follow_up_store, open_store
 
 DAY = "2026-11-24"
@@ -23,8 +23,8 @@ def record(user_id: int = 7, guild_id: int | None = GUILD, due: float = 0.0) -> 
     return FollowUpRecord(
         user_id=user_id, guild_id=guild_id, channel_id=9, application_id=1, interaction_id=user_id * 10,
         interaction_token="tok", token_expires_at=time.time() + 900, locale="en-US",
-        action=FollowUpAction.EXTEND, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="clip",
-        source_label="demo.mp3", task_type="extend_upload_music", model="sonic-v4-5", next_poll_at=due,
+        action=Operation.EXTEND, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="clip",
+        source_label="demo.mp3", task_type="extend_upload_music", model="sonic-v4-5", credits=15, next_poll_at=due,
     )  # fmt: skip
 
 
@@ -184,3 +184,10 @@ async def test_forgetting_a_member_keeps_todays_spend_but_not_what_it_said(store
     assert (await store.get(running.key)) is not None  # still in progress: kept as it is
     untouched = await store.get(other.key)
     assert untouched is not None and untouched.source_label == "demo.mp3" and len(untouched.songs) == 1
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+async def test_every_operation_of_the_catalog_is_kept(store: FollowUpStore, operation: Operation) -> None:
+    made = dataclasses.replace(record(), action=operation)
+    stored = await store.reserve(made, day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert stored is not None and stored.action is operation
