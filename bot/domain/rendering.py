@@ -193,12 +193,18 @@ def song(texts: Texts, n: int, item: Song) -> str:
 def follow_up_failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
     """Why a follow-up made nothing; only what happened is claimed (refunds only where MusicAPI refunds)."""
     reason = plain(detail, 300) if detail else ""
-    own = {ErrorKind.BAD_REQUEST, ErrorKind.COPYRIGHT, ErrorKind.NO_CREDITS, ErrorKind.FAILED}
+    own = {
+        ErrorKind.BAD_REQUEST,
+        ErrorKind.COPYRIGHT,
+        ErrorKind.NO_CREDITS,
+        ErrorKind.FAILED,
+        ErrorKind.FORBIDDEN,
+    }
     own |= {ErrorKind.TIMED_OUT, ErrorKind.UNCONFIRMED}
     if kind not in own:
         return failure(texts, kind, label, detail)
     key = f"followup.error.{kind.value}"
-    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
+    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED, ErrorKind.FORBIDDEN) and not reason:
         key += "_no_reason"
     return texts(key, label=plain(label), reason=reason)
 

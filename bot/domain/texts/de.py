@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**, mit Gesang: {count} neue Songs.",
     "followup.done.add_instrumental": "🎶 **{label}**, mit Begleitung: {count} neue Songs.",
     "followup.done.remaster": "🎶 **{label}**, remastert: {count} neue Songs.",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "MusicAPI hat die Anfrage für **{label}** abgelehnt: {reason}. Es wurde nichts ausgegeben; ändere die genannten Wörter und versuch es noch einmal.",
+    "followup.error.forbidden_no_reason": "MusicAPI hat die Anfrage für **{label}** abgelehnt. Es wurde nichts ausgegeben; ändere Songtext oder Stil und versuch es noch einmal.",
 }

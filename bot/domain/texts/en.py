@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**, with vocals: {count} new songs.",
     "followup.done.add_instrumental": "🎶 **{label}**, with an instrumental: {count} new songs.",
     "followup.done.remaster": "🎶 **{label}**, remastered: {count} new songs.",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "MusicAPI refused what was asked for **{label}**: {reason}. Nothing was spent; change the words it names and try again.",
+    "followup.error.forbidden_no_reason": "MusicAPI refused what was asked for **{label}**. Nothing was spent; change the lyrics or style and try again.",
 }

@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**, con voz: {count} canciones nuevas.",
     "followup.done.add_instrumental": "🎶 **{label}**, con instrumental: {count} canciones nuevas.",
     "followup.done.remaster": "🎶 **{label}**, remasterizada: {count} canciones nuevas.",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "MusicAPI rechazó lo pedido para **{label}**: {reason}. No se gastó nada; cambia las palabras que señala y vuelve a intentarlo.",
+    "followup.error.forbidden_no_reason": "MusicAPI rechazó lo pedido para **{label}**. No se gastó nada; cambia la letra o el estilo y vuelve a intentarlo.",
 }

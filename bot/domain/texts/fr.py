@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**, avec voix : {count} nouveaux morceaux.",
     "followup.done.add_instrumental": "🎶 **{label}**, avec accompagnement : {count} nouveaux morceaux.",
     "followup.done.remaster": "🎶 **{label}**, remasterisé : {count} nouveaux morceaux.",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "MusicAPI a refusé la demande pour **{label}** : {reason}. Rien n'a été dépensé ; change les mots qu'il cite et réessaie.",
+    "followup.error.forbidden_no_reason": "MusicAPI a refusé la demande pour **{label}**. Rien n'a été dépensé ; change les paroles ou le style et réessaie.",
 }

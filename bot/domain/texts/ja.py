@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**（ボーカル追加）: 新しい曲 {count} 曲。",
     "followup.done.add_instrumental": "🎶 **{label}**（伴奏追加）: 新しい曲 {count} 曲。",
     "followup.done.remaster": "🎶 **{label}**（リマスター）: 新しい曲 {count} 曲。",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "MusicAPI は **{label}** へのリクエストを拒否しました: {reason}。何も消費していません。指摘された言葉を変えてもう一度お試しください。",
+    "followup.error.forbidden_no_reason": "MusicAPI は **{label}** へのリクエストを拒否しました。何も消費していません。歌詞やスタイルを変えてもう一度お試しください。",
 }

@@ -163,4 +163,7 @@ MESSAGES: dict[str, str] = {
     "followup.done.add_vocals": "🎶 **{label}**, com voz: {count} músicas novas.",
     "followup.done.add_instrumental": "🎶 **{label}**, com instrumental: {count} músicas novas.",
     "followup.done.remaster": "🎶 **{label}**, remasterizada: {count} músicas novas.",
+    # The follow-up catalog: MusicAPI's moderation refusals, with the words it flagged.
+    "followup.error.forbidden": "A MusicAPI recusou o pedido para **{label}**: {reason}. Nada foi gasto; mude as palavras que ela aponta e tente de novo.",
+    "followup.error.forbidden_no_reason": "A MusicAPI recusou o pedido para **{label}**. Nada foi gasto; mude a letra ou o estilo e tente de novo.",
 }

@@ -1,0 +1,198 @@
+"""The operations of the follow-up catalog beyond Extend and Cover, through the real stack on SQLite and on
+PostgreSQL: Add vocals and Add instrumental on uploads, Remaster on songs the bot made, each from its
+button to its songs; and the refusals that keep members from spending on what MusicAPI would refuse."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.domain.followups.records import budget_day
+from tests.cogs.test_follow_ups import (
+    EPHEMERAL,
+    FAST,
+    MODAL,
+    SONG_MENU,
+    button,
+    buttons_of,
+    final_edit,
+    labels,
+    open_modal,
+    press,
+    result,
+    upload_clip,
+)
+from tests.fakes import payloads
+from tests.fakes.discord_api import APP_ID, GUILD_ID
+from tests.fakes.musicapi import API_KEY, Answer, clip_id_for
+from tests.harness import Harness
+from tests.support.postgres import PostgresServer
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The bot's DATABASE_URL, once for each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return await server.new_database()
+
+
+async def test_add_vocals_sings_over_an_upload(harness: Harness, database_url: str) -> None:
+    async with harness.running(**FAST, database_url=database_url) as app:
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Add vocals"), components)
+        assert modal["title"] == "Add vocals to this clip"
+        assert (
+            "**15 credits**" in modal["components"][0]["content"]
+            and "sonic-v6" in modal["components"][0]["content"]
+        )
+        assert labels(modal) == ["Lyrics to sing", "Style", "Title (optional)"]
+        lyrics = modal["components"][1]["component"]
+        assert lyrics["required"] is True and lyrics["style"] == 2 and lyrics["max_length"] == 4000
+        assert harness.musicapi.creates == [], "nothing is spent before the form is submitted"
+        submit = await harness.interact(
+            payloads.modal_submit(
+                modal, {1: "[Verse]\nCity lights", 2: "soul, warm female vocal", 3: "Night Bus"}
+            )
+        )
+        working = await result(harness, submit, "⏳")
+        text = await result(harness, submit)
+        final = await final_edit(harness, submit)
+        assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15
+    assert "Adding vocals" in working and "15 credits" in working
+    (body,) = harness.musicapi.creates
+    assert body == {
+        "task_type": "add_vocals", "continue_clip_id": clip_id_for(0), "custom_mode": True, "mv": "sonic-v6",
+        "prompt": "[Verse]\nCity lights", "tags": "soul, warm female vocal", "title": "Night Bus",
+    }  # fmt: skip
+    assert "with vocals: 2 new songs" in text
+    assert [b["label"] for b in buttons_of(final.json["components"])] == [
+        f"{op} {n}" for n in (1, 2) for op in SONG_MENU
+    ]
+
+
+async def test_add_instrumental_needs_a_style_and_plays_under_the_upload(
+    harness: Harness, database_url: str
+) -> None:
+    async with harness.running(**FAST, database_url=database_url):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Add instrumental"), components)
+        assert labels(modal) == ["Style", "Title (optional)"]
+        assert modal["components"][1]["component"]["required"] is True
+        forged = await harness.interact(payloads.modal_submit(modal, {2: "Only a title"}))
+        refusal = await harness.callback_of(forged)
+        assert (
+            refusal.json["data"]["flags"] & EPHEMERAL and "needs a style" in refusal.json["data"]["content"]
+        )
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "bossa nova, nylon guitar"}))
+        text = await result(harness, submit)
+    (body,) = harness.musicapi.creates
+    assert body == {
+        "task_type": "add_instrumental", "continue_clip_id": clip_id_for(0), "custom_mode": True,
+        "mv": "sonic-v6", "tags": "bossa nova, nylon guitar",
+    }  # fmt: skip
+    assert "with an instrumental: 2 new songs" in text
+
+
+async def test_remaster_shows_its_cost_first_then_remasters_a_song(
+    harness: Harness, database_url: str
+) -> None:
+    async with harness.running(**FAST, database_url=database_url, remaster_credits=12):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Extend"), components)
+        first = await harness.interact(payloads.modal_submit(modal, {}))
+        songs = (await final_edit(harness, first)).json["components"]
+        modal = await open_modal(harness, button(songs, "Remaster 2"), songs)
+        assert modal["title"] == "Remaster this song"
+        assert [c["type"] for c in modal["components"]] == [10], "only what it costs: nothing to fill in"
+        assert "**12 credits**" in modal["components"][0]["content"]
+        submit = await harness.interact(payloads.modal_submit(modal, {}))
+        text = await result(harness, submit, "remastered")
+    first_task = next(iter(harness.musicapi.generations))
+    remaster = harness.musicapi.creates[-1]
+    assert remaster == {"task_type": "remaster", "continue_clip_id": f"{first_task}-song-2", "mv": "sonic-v6"}
+    assert "2 new songs" in text
+
+
+async def test_an_upload_older_than_a_day_is_refused_for_add_vocals_and_nothing_is_spent(
+    harness: Harness,
+) -> None:
+    async with harness.running(**FAST) as app:
+        components = await upload_clip(harness)
+        extend = button(components, "Extend")
+        app.follow_ups.clock = lambda: time.time() + 25 * 3600  # the upload is now a day and an hour old
+        for label in ("Add vocals", "Add instrumental"):
+            _, call = await press(harness, button(components, label), components)
+            assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
+            assert "only for clips made or uploaded in the last 24 hours" in call.json["data"]["content"]
+            assert f"**{label}**" in call.json["data"]["content"]
+        _, call = await press(harness, extend, components)
+        assert call.json["type"] == MODAL, "Extend keeps no 24-hour window"
+    assert harness.musicapi.creates == []
+
+
+async def test_an_operation_on_a_kind_of_clip_it_does_not_take_is_refused(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        components = await upload_clip(harness)
+        upload_id = button(components, "Extend").rsplit(":", 1)[1]
+        _, call = await press(harness, f"followup:remaster:upload:{upload_id}", [])
+        assert "only on songs the bot made" in call.json["data"]["content"]
+        modal = await open_modal(harness, button(components, "Extend"), components)
+        first = await harness.interact(payloads.modal_submit(modal, {}))
+        songs = (await final_edit(harness, first)).json["components"]
+        song_id = button(songs, "Extend 1").rsplit(":", 1)[1]
+        _, call = await press(harness, f"followup:add_vocals:song:{song_id}", [])
+        assert call.json["data"]["flags"] & EPHEMERAL
+        assert "**Add vocals** only on clips uploaded with /upload" in call.json["data"]["content"]
+    assert [c["task_type"] for c in harness.musicapi.creates] == ["extend_upload_music"]
+
+
+async def test_a_moderation_refusal_quotes_the_flagged_words_and_nothing_is_spent(harness: Harness) -> None:
+    flagged = "The lyrics contain artist names: 'Taylor Swift'"
+    harness.musicapi.create_answers.append(Answer(403, {"code": 403, "message": flagged}))
+    async with harness.running(**FAST) as app:
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Add vocals"), components)
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "Like Taylor Swift sings"}))
+        (note,) = await harness.discord.wait_for("POST", f"/webhooks/{APP_ID}/{submit['token']}")
+        assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 0
+    assert note.json["flags"] & EPHEMERAL
+    assert "'Taylor Swift'" in note.json["content"] and "Nothing was spent" in note.json["content"]
+
+
+async def _create(harness: Harness, body: dict[str, Any]) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{harness.musicapi_url}/api/v1/sonic/create", json=body, headers=headers) as resp,
+    ):
+        return resp.status, (await resp.json())["message"]
+
+
+async def test_the_fake_musicapi_refuses_what_musicapi_refuses(harness: Harness) -> None:
+    """No kinder than MusicAPI: add_* and the `_upload_` types only on uploads (add_* within 24 hours),
+    remaster and the plain types only on generated songs."""
+    api = harness.musicapi
+    api.uploaded_clips.add("up")
+    api.clip_times["up"] = time.time()
+    api.generated_clips.add("song")
+    base = {"custom_mode": True, "mv": "sonic-v6", "prompt": "[Verse] la", "tags": "pop"}
+    for kind in ("add_vocals", "add_instrumental", "extend_upload_music", "cover_upload_music"):
+        status, message = await _create(harness, {**base, "task_type": kind, "continue_clip_id": "song"})
+        assert (status, message) == (400, "continue_clip_id is not an uploaded clip."), kind
+    for kind in ("remaster", "extend_music", "cover_music"):
+        status, _ = await _create(harness, {**base, "task_type": kind, "continue_clip_id": "up"})
+        assert status == 400, kind
+    api.clip_times["up"] -= 25 * 3600
+    status, message = await _create(harness, {**base, "task_type": "add_vocals", "continue_clip_id": "up"})
+    assert status == 400 and "24 hours" in message
+    status, message = await _create(
+        harness, {**base, "task_type": "add_vocals", "continue_clip_id": "x", "mv": "gpt"}
+    )
+    assert status == 400 and "mv" in message
+    assert api.generations == {}, "nothing refused became a task"
