@@ -115,7 +115,17 @@ def follow_up_record(row: Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
         updated_at=seconds(row["updated_ms"]),
         next_poll_at=seconds(row["next_poll_ms"]),
         songs=list(songs),
+        result=_result(row["result"]),
     )
+
+
+def _result(raw: str | None) -> dict[str, Any] | None:
+    """A stored result that is not songs; anything unreadable reads as none."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def song(row: Row) -> Song:

@@ -17,6 +17,7 @@ from tests.cogs.test_follow_ups import (
     FAST,
     MODAL,
     SONG_MENU,
+    SONG_MORE,
     button,
     buttons_of,
     final_edit,
@@ -196,3 +197,124 @@ async def test_the_fake_musicapi_refuses_what_musicapi_refuses(harness: Harness)
     )
     assert status == 400 and "mv" in message
     assert api.generations == {}, "nothing refused became a task"
+
+
+# -- on a song the bot made: Stems, WAV, MIDI, BPM ------------------------------------------------------------
+async def song_result(harness: Harness) -> tuple[list[dict[str, Any]], str]:
+    """Upload, extend it with an empty form; the components under the two songs, and the task's id."""
+    components = await upload_clip(harness)
+    modal = await open_modal(harness, button(components, "Extend"), components)
+    first = await harness.interact(payloads.modal_submit(modal, {}))
+    songs = (await final_edit(harness, first)).json["components"]
+    return songs, list(harness.musicapi.generations)[-1]
+
+
+def menu_of(components: list[dict[str, Any]]) -> dict[str, Any]:
+    (select,) = [c for row in components for c in row["components"] if c["type"] == 3]
+    return dict(select)
+
+
+def option(components: list[dict[str, Any]], label: str) -> str:
+    (value,) = [o["value"] for o in menu_of(components)["options"] if o["label"] == label]
+    return str(value)
+
+
+async def choose(
+    harness: Harness, components: list[dict[str, Any]], label: str, **kwargs: Any
+) -> dict[str, Any]:
+    """Pick `label` in the select menu under a message; the interaction's payload."""
+    menu = menu_of(components)
+    return await harness.interact(
+        payloads.select(menu["custom_id"], option(components, label), components=components, **kwargs)
+    )
+
+
+async def test_a_songs_menu_fits_discords_limits_with_the_rest_in_one_select_menu(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        songs, _ = await song_result(harness)
+    assert len(songs) == 3, "a row of buttons per song, then the select menu"
+    assert [b["label"] for b in buttons_of(songs)] == [f"{op} {n}" for n in (1, 2) for op in SONG_MENU]
+    menu = menu_of(songs)
+    assert [o["label"] for o in menu["options"]] == [f"{op} {n}" for n in (1, 2) for op in SONG_MORE]
+    assert all(o["value"].startswith(("followup:midi:song:", "followup:bpm:song:")) for o in menu["options"])
+    assert menu["placeholder"] == "More for these clips…"
+
+
+async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, database_url: str) -> None:
+    async with harness.running(**FAST, database_url=database_url) as app:
+        songs, task_id = await song_result(harness)
+        payload, call = await press(harness, button(songs, "WAV 1"), songs)
+        assert call.json["type"] == 5, "no form: it runs at once"
+        text = await result(harness, payload, "💾")
+        final = await final_edit(harness, payload, "💾")
+        assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15 + 2
+    assert harness.musicapi.sonic_calls == [("wav", {"clip_id": f"{task_id}-song-1"})]
+    assert f"[download](https://cdn.musicapi.example/{task_id}-song-1.wav)" in text
+    assert "MusicAPI credits used: 2" in text
+    assert final.json.get("components") in (None, []), "a file has no menu of its own"
+
+
+async def test_bpm_from_the_select_menu_is_one_line(harness: Harness, database_url: str) -> None:
+    async with harness.running(**FAST, database_url=database_url):
+        songs, task_id = await song_result(harness)
+        payload = await choose(harness, songs, "BPM 2")
+        assert (await harness.callback_of(payload)).json["type"] == 5
+        text = await result(harness, payload, "🥁")
+    assert harness.musicapi.sonic_calls == [("bpm", {"clip_id": f"{task_id}-song-2"})]
+    assert "about **122.4 BPM**, 120.2–124.1 (MusicAPI credits used: 1)" in text
+
+
+async def test_midi_asks_again_while_musicapi_makes_it_and_names_the_instruments(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        songs, task_id = await song_result(harness)
+        payload = await choose(harness, songs, "MIDI 1")
+        text = await result(harness, payload, "🎹")
+    clip = f"{task_id}-song-1"
+    assert harness.musicapi.sonic_calls == [("midi", {"clip_id": clip})] * 2
+    assert f"[download](https://cdn.musicapi.example/{clip}.mid)" in text
+    assert "Instruments: Synth Voice, Bass" in text
+
+
+async def test_midi_on_a_song_older_than_a_day_is_refused_plainly(harness: Harness) -> None:
+    async with harness.running(**FAST) as app:
+        songs, _ = await song_result(harness)
+        app.follow_ups.clock = lambda: time.time() + 25 * 3600
+        payload = await choose(harness, songs, "MIDI 2")
+        call = await harness.callback_of(payload)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
+    assert "**MIDI** only for clips made or uploaded in the last 24 hours" in call.json["data"]["content"]
+    assert harness.musicapi.sonic_calls == []
+
+
+async def test_stems_show_their_cost_first_then_each_stem_by_stem(
+    harness: Harness, database_url: str
+) -> None:
+    harness.musicapi.stem_count = 4
+    async with harness.running(**FAST, database_url=database_url):
+        songs, task_id = await song_result(harness)
+        modal = await open_modal(harness, button(songs, "Stems 1"), songs)
+        assert [c["type"] for c in modal["components"]] == [10] and "**30 credits**" in modal["components"][
+            0
+        ]["content"]
+        submit = await harness.interact(payloads.modal_submit(modal, {}))
+        working = await result(harness, submit, "⏳")
+        final = await final_edit(harness, submit, "🎚️")
+    assert "Splitting" in working
+    ((endpoint, body),) = harness.musicapi.sonic_calls
+    assert (endpoint, body) == ("stems/basic", {"clip_id": f"{task_id}-song-1"})
+    text = final.json["content"]
+    assert "in stems: 4 files" in text
+    for n, name in enumerate(["Vocals", "Instrumental", "Drums", "Bass"], start=1):
+        assert f"**{n}. Night Drive - {name}** · [listen](https://cdn.musicapi.example/" in text
+    assert final.json.get("components") in (None, [])
+
+
+async def test_the_budget_counts_every_operation_at_its_price(harness: Harness) -> None:
+    async with harness.running(**FAST, guild_daily_credits=16):
+        songs, _ = await song_result(harness)  # 15 of 16 credits
+        _, refused = await press(harness, button(songs, "WAV 1"), songs)
+        assert refused.json["data"]["flags"] & EPHEMERAL
+        assert "used today's 16 credits" in refused.json["data"]["content"]
+        payload = await choose(harness, songs, "BPM 1")
+        await result(harness, payload, "🥁")
+    assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["bpm"]

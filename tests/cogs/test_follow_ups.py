@@ -32,7 +32,9 @@ EPHEMERAL = 64
 
 #: The menu under an upload, and under each song (numbered when a message shows several).
 UPLOAD_MENU = ["Extend", "Cover", "Add vocals", "Add instrumental"]
-SONG_MENU = ["Extend", "Cover", "Remaster"]
+SONG_MENU = ["Extend", "Cover", "Remaster", "Stems", "WAV"]
+#: And, where five buttons run out, in one select menu under the message.
+SONG_MORE = ["MIDI", "BPM"]
 
 
 def buttons_of(components: list[dict[str, Any]]) -> list[dict[str, Any]]:

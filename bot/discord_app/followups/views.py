@@ -14,7 +14,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.domain.followups.catalog import FieldKind, Spec, offered
+from bot.domain.followups.catalog import CATALOG, FieldKind, ResultKind, Spec, offered
 from bot.domain.followups.grants import GRANT_PATTERN
 from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation
 from bot.domain.records import UploadRecord, UploadState
@@ -234,7 +234,10 @@ def song_buttons(
 ) -> discord.ui.View | None:
     """The menu for each song of a result, so that members can go on."""
     songs = [(s.id, n) for n, s in enumerate(record.songs, start=1) if s.id is not None]
-    if record.state is not FollowUpState.SUCCEEDED or not songs or not offered(actions, ClipOrigin.SONG):
+    yields_songs = CATALOG[record.action].result is ResultKind.SONGS
+    if record.state is not FollowUpState.SUCCEEDED or not songs or not yields_songs:
+        return None
+    if not offered(actions, ClipOrigin.SONG):
         return None
     view = discord.ui.View(timeout=None)
     _menu(view, texts, actions, ClipOrigin.SONG, songs, len(record.songs))

@@ -36,6 +36,16 @@ class Endpoint(StrEnum):
     """The MusicAPI call an operation makes (the path under /api/v1/sonic/)."""
 
     CREATE = "create"
+    STEMS = "stems/basic"
+    WAV = "wav"
+    MIDI = "midi"
+    BPM = "bpm"
+
+
+#: Calls answered at once (the rest answer with a task, polled or reported by a webhook).
+SYNCHRONOUS = frozenset({Endpoint.WAV, Endpoint.MIDI, Endpoint.BPM})
+#: Calls MusicAPI reports back on by webhook (the others are polled).
+WEBHOOKS = frozenset({Endpoint.CREATE})
 
 
 class ResultKind(StrEnum):
@@ -126,6 +136,14 @@ class Spec:
     @property
     def one_click(self) -> bool:
         return not self.fields
+
+    @property
+    def synchronous(self) -> bool:
+        return self.endpoint in SYNCHRONOUS
+
+    @property
+    def webhook(self) -> bool:
+        return self.endpoint in WEBHOOKS
 
     def takes(self, origin: ClipOrigin) -> bool:
         return origin in self.task_types
@@ -218,6 +236,30 @@ CATALOG: Mapping[Operation, Spec] = {
         Endpoint.CREATE,
         ResultKind.SONGS,
         {ClipOrigin.SONG: "remaster"},
+    ),
+    # Stems, WAV, MIDI and BPM: documented for songs MusicAPI made; not offered on uploads.
+    Operation.STEMS: Spec(
+        Operation.STEMS,
+        Endpoint.STEMS,
+        ResultKind.FILES,
+        {ClipOrigin.SONG: ""},
+        clip_key="clip_id",
+        model=False,
+    ),
+    Operation.WAV: Spec(
+        Operation.WAV, Endpoint.WAV, ResultKind.LINK, {ClipOrigin.SONG: ""}, clip_key="clip_id", model=False
+    ),
+    Operation.MIDI: Spec(
+        Operation.MIDI,
+        Endpoint.MIDI,
+        ResultKind.LINK,
+        {ClipOrigin.SONG: ""},
+        within_day=True,
+        clip_key="clip_id",
+        model=False,
+    ),
+    Operation.BPM: Spec(
+        Operation.BPM, Endpoint.BPM, ResultKind.VALUE, {ClipOrigin.SONG: ""}, clip_key="clip_id", model=False
     ),
 }
 

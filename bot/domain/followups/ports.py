@@ -39,8 +39,14 @@ class Credits:
 
 
 class FollowUpAPI(Protocol):
-    async def create(self, body: Mapping[str, Any]) -> str:
-        """POST /api/v1/sonic/create; MusicAPI's task id. Never sent twice when it may have arrived."""
+    async def start_task(self, endpoint: str, body: Mapping[str, Any]) -> str:
+        """POST /api/v1/sonic/{endpoint} (create, stems/basic, ...); MusicAPI's task id. Never sent twice
+        when it may have arrived."""
+        ...
+
+    async def run(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /api/v1/sonic/{endpoint} for a call answered at once (wav, midi, bpm); its result as the
+        store keeps it: `{"url": ...}` (MIDI: with `instruments`), or `{"bpm": [average, low, high]}`."""
         ...
 
     async def get_generation(self, task_id: str) -> Generation: ...
@@ -85,12 +91,13 @@ class FollowUpStore(Protocol):
         *,
         state: FollowUpState,
         songs: Sequence[Song] = (),
+        result: Mapping[str, Any] | None = None,
         error_kind: ErrorKind | None = None,
         detail: str = "",
         refund: bool = False,
     ) -> bool:
-        """Settle a pending follow-up: its songs (each kept once, by position), state and error; its
-        credits set to 0 when `refund`. False when it was no longer pending (nothing changes)."""
+        """Settle a pending follow-up: its songs (each kept once, by position) or other `result`, state and
+        error; its credits set to 0 when `refund`. False when it was no longer pending (nothing changes)."""
         ...
 
     async def claim_due(self, now: float, *, next_poll_at: float, limit: int) -> list[FollowUpRecord]:

@@ -8,14 +8,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.errors import ErrorKind
 
 #: What members may type into one-line fields.
 MAX_STYLE = 200
 MAX_TITLE = 80
-#: Songs kept from one result (MusicAPI usually makes two).
-MAX_SONGS = 4
+#: Songs (or stems) kept from one result: MusicAPI usually makes two songs, and two or four stems.
+MAX_SONGS = 12
 
 
 class Operation(StrEnum):
@@ -26,6 +27,10 @@ class Operation(StrEnum):
     ADD_VOCALS = "add_vocals"
     ADD_INSTRUMENTAL = "add_instrumental"
     REMASTER = "remaster"
+    STEMS = "stems"
+    WAV = "wav"
+    MIDI = "midi"
+    BPM = "bpm"
 
 
 class ClipOrigin(StrEnum):
@@ -93,6 +98,8 @@ class FollowUpRecord:
     error_kind: ErrorKind | None = None
     error_detail: str | None = None
     songs: list[Song] = field(default_factory=list)
+    #: What a result that is not songs holds: a link (`url`, MIDI's `instruments`) or a value (`bpm`).
+    result: dict[str, Any] | None = None
     delivered: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0

@@ -212,7 +212,9 @@ class FollowUpService:
             task_type=CATALOG[request.operation].task_types[source.origin],
             model=self.policy.model,
             credits=self.price(request.operation),
-            callback_token=secrets.token_urlsafe(32) if self.webhook_base else None,
+            callback_token=secrets.token_urlsafe(32)
+            if self.webhook_base and CATALOG[request.operation].webhook
+            else None,
             # Until MusicAPI's answer brings a task id, only a restart or a lost answer lets the watcher
             # see it: then, after this grace, its member is told.
             next_poll_at=now + self.policy.unconfirmed_grace,
@@ -230,13 +232,17 @@ class FollowUpService:
             self.metrics.follow_up_refused(refused.refusal.value if refused.refusal else "refused")
             return refused
         self.metrics.credits_reserved(stored.credits)
+        spec = CATALOG[request.operation]
         body: dict[str, Any] = request.body(source.origin, source.clip_id, self.policy.model)
-        if (url := self.webhook_url(stored)) is not None:
+        if spec.webhook and (url := self.webhook_url(stored)) is not None:
             body["webhook_url"] = url
             if self.webhook_secret:
                 body["webhook_secret"] = self.webhook_secret
         try:
-            task_id = await self.api.create(body)
+            if spec.synchronous:
+                value = await self.api.run(spec.endpoint.value, body)
+            else:
+                task_id = await self.api.start_task(spec.endpoint.value, body)
         except UploadUnconfirmed as exc:
             # It may have arrived (and may cost): never sent again; the member is told plainly.
             await self.fail(stored, exc, refund=False, show=False)
@@ -247,8 +253,15 @@ class FollowUpService:
             if isinstance(exc, OutOfCredits) and self.policy.low_credits_alert > 0:
                 self.in_background(self.check_credits())
             return stored
+        if spec.synchronous:
+            if await self.store.finish(stored.key, state=FollowUpState.SUCCEEDED, result=value):
+                stored.state, stored.result = FollowUpState.SUCCEEDED, value
+                self._settled(stored, "succeeded", show=False)
+            self._after_spend()
+            return stored
         stored.task_id = task_id
-        stored.next_poll_at = self.clock() + self.policy.first_poll
+        first_poll = self.policy.first_poll if body.get("webhook_url") else self.policy.poll_interval
+        stored.next_poll_at = self.clock() + first_poll
         await self.store.set_task(stored.key, task_id, stored.next_poll_at)
         log.info(
             "follow-up id=%s user=%s guild=%s action=%s task=%s started",
@@ -258,9 +271,13 @@ class FollowUpService:
             stored.task_type,
             task_id,
         )
+        self._after_spend()
+        return stored
+
+    def _after_spend(self) -> None:
+        """Credits were spent: look whether they are running low (the owner is told once)."""
         if self.policy.low_credits_alert > 0:
             self.in_background(self.check_credits())
-        return stored
 
     # -- settling ---------------------------------------------------------------------------------------
     async def settle(self, record: FollowUpRecord, result: Generation) -> bool:

@@ -14,8 +14,9 @@ own numbered ones (`?1`). What differs between the backends is how a statement r
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -88,7 +89,7 @@ INSERT_SONG = (
 )
 FINISH = (
     "UPDATE follow_ups SET state = $1, error_kind = $2, error_detail = $3,"
-    " credits = CASE WHEN $4 THEN 0 ELSE credits END, updated_ms = $5"
+    " credits = CASE WHEN $4 THEN 0 ELSE credits END, updated_ms = $5, result = $7"
     " WHERE id = $6 AND state = 'pending' RETURNING id"
 )
 CLAIM_DUE = (
@@ -190,6 +191,7 @@ class SQLFollowUpStore:
         *,
         state: FollowUpState,
         songs: Sequence[Song] = (),
+        result: Mapping[str, Any] | None = None,
         error_kind: ErrorKind | None = None,
         detail: str = "",
         refund: bool = False,
@@ -212,6 +214,7 @@ class SQLFollowUpStore:
                 refund,
                 ms(self._clock()),
                 follow_up_id,
+                json.dumps(result) if result is not None else None,
             )
         return bool(changed)
 

@@ -41,7 +41,10 @@ class API:
     result: Generation = field(default_factory=lambda: Generation(TaskState.RUNNING))
     asked: list[str] = field(default_factory=list)
 
-    async def create(self, body: Mapping[str, Any]) -> str:
+    async def start_task(self, endpoint: str, body: Mapping[str, Any]) -> str:
+        raise UploadError("not used here")
+
+    async def run(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
         raise UploadError("not used here")
 
     async def get_generation(self, task_id: str) -> Generation:
