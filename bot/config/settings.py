@@ -150,16 +150,8 @@ def _shard_ids(raw: Any) -> tuple[int, ...]:
 
 #: FOLLOW_UPS: the operations members may start from a clip_id (the follow-up catalog's names).
 FOLLOW_UP_ACTIONS = (
-    "extend",
-    "cover",
-    "add_vocals",
-    "add_instrumental",
-    "remaster",
-    "stems",
-    "wav",
-    "midi",
-    "bpm",
-)
+    "extend", "cover", "add_vocals", "add_instrumental", "mashup", "remaster", "stems", "wav", "midi", "bpm",
+)  # fmt: skip
 #: FOLLOW_UP_MODEL: MusicAPI's current models, and the retired ids it still maps to them.
 CURRENT_MODELS = ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini")
 RETIRED_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5")
@@ -251,6 +243,7 @@ class Settings(BaseSettings):
     add_vocals_credits: NonNegativeInt = 15
     add_instrumental_credits: NonNegativeInt = 15
     remaster_credits: NonNegativeInt = 15
+    mashup_credits: NonNegativeInt = 14
     stems_credits: NonNegativeInt = 30
     wav_credits: NonNegativeInt = 2
     midi_credits: NonNegativeInt = 1

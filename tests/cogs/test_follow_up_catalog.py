@@ -16,6 +16,7 @@ from tests.cogs.test_follow_ups import (
     EPHEMERAL,
     FAST,
     MODAL,
+    OTHER,
     SONG_MENU,
     SONG_MORE,
     button,
@@ -236,15 +237,18 @@ async def test_a_songs_menu_fits_discords_limits_with_the_rest_in_one_select_men
     assert [b["label"] for b in buttons_of(songs)] == [f"{op} {n}" for n in (1, 2) for op in SONG_MENU]
     menu = menu_of(songs)
     assert [o["label"] for o in menu["options"]] == [f"{op} {n}" for n in (1, 2) for op in SONG_MORE]
-    assert all(o["value"].startswith(("followup:midi:song:", "followup:bpm:song:")) for o in menu["options"])
+    assert all(
+        o["value"].startswith(("followup:wav:song:", "followup:midi:song:", "followup:bpm:song:"))
+        for o in menu["options"]
+    )
     assert menu["placeholder"] == "More for these clips…"
 
 
 async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, database_url: str) -> None:
     async with harness.running(**FAST, database_url=database_url) as app:
         songs, task_id = await song_result(harness)
-        payload, call = await press(harness, button(songs, "WAV 1"), songs)
-        assert call.json["type"] == 5, "no form: it runs at once"
+        payload = await choose(harness, songs, "WAV 1")
+        assert (await harness.callback_of(payload)).json["type"] == 5, "no form: it runs at once"
         text = await result(harness, payload, "💾")
         final = await final_edit(harness, payload, "💾")
         assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15 + 2
@@ -312,9 +316,68 @@ async def test_stems_show_their_cost_first_then_each_stem_by_stem(
 async def test_the_budget_counts_every_operation_at_its_price(harness: Harness) -> None:
     async with harness.running(**FAST, guild_daily_credits=16):
         songs, _ = await song_result(harness)  # 15 of 16 credits
-        _, refused = await press(harness, button(songs, "WAV 1"), songs)
+        refused = await harness.callback_of(await choose(harness, songs, "WAV 1"))
         assert refused.json["data"]["flags"] & EPHEMERAL
         assert "used today's 16 credits" in refused.json["data"]["content"]
         payload = await choose(harness, songs, "BPM 1")
         await result(harness, payload, "🥁")
     assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["bpm"]
+
+
+# -- Mashup: the other clip chosen from the member's own --------------------------------------------------------
+async def test_mashup_blends_a_clip_with_another_of_the_members_own(
+    harness: Harness, database_url: str
+) -> None:
+    async with harness.running(**FAST, database_url=database_url) as app:
+        await upload_clip(harness)
+        components = await upload_clip(harness)
+        _, call = await press(harness, button(components, "Mashup"), components)
+        assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
+        offer = call.json["data"]
+        assert "Pick the clip to blend" in offer["content"]
+        menu = menu_of(offer["components"])
+        assert [o["label"] for o in menu["options"]] == ["files.example.com/demo.mp3"], "not the clip itself"
+        chosen = await harness.interact(
+            payloads.select(
+                menu["custom_id"],
+                menu["options"][0]["value"],
+                components=offer["components"],
+                message_flags=64,
+            )
+        )
+        modal = dict((await harness.callback_of(chosen)).json["data"])
+        assert modal["title"] == "Mash up two clips" and "**14 credits**" in modal["components"][0]["content"]
+        assert labels(modal) == ["What the blend should sound like", "Style", "Title (optional)"]
+        assert harness.musicapi.mashups == []
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "upbeat synth-pop blend"}))
+        text = await result(harness, submit)
+        assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 14
+    (body,) = harness.musicapi.mashups
+    assert body == {
+        "mashup_clip_ids": [clip_id_for(1), clip_id_for(0)], "custom_mode": False, "mv": "sonic-v6",
+        "gpt_description_prompt": "upbeat synth-pop blend",
+    }  # fmt: skip
+    assert "mashed up: 2 new songs" in text and "demo.mp3 + " in text
+
+
+async def test_mashup_without_another_clip_says_so_and_spends_nothing(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        components = await upload_clip(harness)
+        _, call = await press(harness, button(components, "Mashup"), components)
+    assert call.json["data"]["flags"] & EPHEMERAL and "no other clip" in call.json["data"]["content"]
+    assert harness.musicapi.mashups == []
+
+
+async def test_a_mashup_form_naming_someone_elses_clip_is_refused(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        await upload_clip(harness, user_id=OTHER)
+        components = await upload_clip(harness)
+        upload_id = button(components, "Extend").rsplit(":", 1)[1]
+        forged = {
+            "custom_id": f"followup-form:mashup:upload:{upload_id}:with:upload:1",
+            "components": [{"type": 18, "component": {"type": 4, "custom_id": "description"}}],
+        }
+        submit = await harness.interact(payloads.modal_submit(forged, {0: "a blend"}))
+        call = await harness.callback_of(submit)
+    assert call.json["data"]["flags"] & EPHEMERAL and "can't find this clip" in call.json["data"]["content"]
+    assert harness.musicapi.mashups == []

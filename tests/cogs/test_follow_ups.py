@@ -31,10 +31,10 @@ EPHEMERAL = 64
 
 
 #: The menu under an upload, and under each song (numbered when a message shows several).
-UPLOAD_MENU = ["Extend", "Cover", "Add vocals", "Add instrumental"]
-SONG_MENU = ["Extend", "Cover", "Remaster", "Stems", "WAV"]
+UPLOAD_MENU = ["Extend", "Cover", "Add vocals", "Add instrumental", "Mashup"]
+SONG_MENU = ["Extend", "Cover", "Mashup", "Remaster", "Stems"]
 #: And, where five buttons run out, in one select menu under the message.
-SONG_MORE = ["MIDI", "BPM"]
+SONG_MORE = ["WAV", "MIDI", "BPM"]
 
 
 def buttons_of(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,6 +134,7 @@ async def test_an_upload_answer_carries_extend_and_cover(harness: Harness) -> No
         f"followup:cover:upload:{record.id}",
         f"followup:add_vocals:upload:{record.id}",
         f"followup:add_instrumental:upload:{record.id}",
+        f"followup:mashup:upload:{record.id}",
     ]
 
 

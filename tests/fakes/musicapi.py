@@ -31,6 +31,7 @@ SONG_TASKS = ("extend_music", "cover_music", "remaster")
 DAY = 24 * 60 * 60
 #: What the calls on a song cost (musicapi.md's defaults).
 SONIC_COSTS = {"stems/basic": 30, "wav": 2, "midi": 1, "bpm": 1}
+MASHUP_COST = 14
 
 
 @dataclass
@@ -83,6 +84,8 @@ class FakeMusicAPI:
     #: Calls on a song (stems/basic, wav, midi, bpm): (endpoint, body), in order; scripted answers first.
     sonic_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     sonic_answers: deque[Answer] = field(default_factory=deque)
+    #: Bodies of mashup requests, in order.
+    mashups: list[dict[str, Any]] = field(default_factory=list)
     #: Stems one stems task yields; "generating" answers a MIDI request gets before its file.
     stem_count: int = 2
     midi_interim: int = 1
@@ -103,6 +106,7 @@ class FakeMusicAPI:
         app.router.add_get("/api/v1/sonic/task/{task_id}", self._task)
         app.router.add_post("/api/v1/sonic/create", self._create)
         app.router.add_get("/api/v1/get-credits", self._credits)
+        app.router.add_post("/api/v1/sonic/mashup", self._mashup)
         for endpoint in SONIC_COSTS:
             app.router.add_post(f"/api/v1/sonic/{endpoint}", self._sonic)
         return app
@@ -289,6 +293,32 @@ class FakeMusicAPI:
             "code": 200, "data": {"midi_url": f"https://cdn.musicapi.example/{clip}.mid", "instruments": instruments}
         })  # fmt: skip
 
+    async def _mashup(self, request: web.Request) -> web.StreamResponse:
+        """Exactly two clips it knows (uploads worked in a client), lyrics or a description, a valid model;
+        the task id inside `data` (one of the shapes musicapi.md says to accept)."""
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
+        body = await request.json()
+        self.mashups.append(body)
+        clips = body.get("mashup_clip_ids")
+        problem = None
+        if not isinstance(clips, list) or len(clips) != 2 or len(set(map(str, clips))) != 2:
+            problem = "mashup_clip_ids must be exactly two clip ids."
+        elif not set(clips) <= self.generated_clips | self.uploaded_clips:
+            problem = "clip not found."
+        elif not (body.get("prompt") or body.get("gpt_description_prompt")):
+            problem = "prompt or gpt_description_prompt is required."
+        elif body.get("mv") not in MODELS + RETIRED_MODELS:
+            problem = "The 'mv' field is invalid."
+        elif not isinstance(body.get("custom_mode"), bool):
+            problem = "custom_mode must be a boolean."
+        if problem:
+            return web.json_response({"code": 400, "message": problem}, status=400)
+        self.credits -= MASHUP_COST
+        task_id = f"mash-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+        self.generations[task_id] = body
+        return web.json_response({"code": 200, "data": {"task_id": task_id}})
+
     def stems(self, task_id: str) -> dict[str, Any]:
         """A stems task's result: one clip per stem, named by its title's suffix (and `stem_type`)."""
         names = ["Vocals", "Instrumental", "Drums", "Bass", "Other"][: self.stem_count]
@@ -336,8 +366,9 @@ class FakeMusicAPI:
         """A failed generation: MusicAPI refunds its credits."""
         if task_id in self.generations and not self.generations[task_id].get("_refunded"):
             self.generations[task_id]["_refunded"] = True
-            stems = self.generations[task_id].get("_stems")
-            self.credits += SONIC_COSTS["stems/basic"] if stems else CREATE_COST
+            made = self.generations[task_id]
+            cost = SONIC_COSTS["stems/basic"] if made.get("_stems") else CREATE_COST
+            self.credits += MASHUP_COST if "mashup_clip_ids" in made else cost
         return {"code": 200, "task_id": task_id, "message": "success",
                 "data": [{"clip_id": "", "state": "failed", "error_message": reason, "message": reason}]}  # fmt: skip
 

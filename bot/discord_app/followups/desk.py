@@ -9,7 +9,15 @@ import discord
 from discord.ext import commands
 
 from bot.discord_app.followups.delivery import FollowUpDelivery
-from bot.discord_app.followups.views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
+from bot.discord_app.followups.views import (
+    FORM,
+    PARTNER,
+    GrantedButton,
+    buttons_on,
+    follow_up_form,
+    form_fields,
+    partner_menu,
+)
 from bot.discord_app.interactions import is_acknowledged, refuse, requester, texts_for, think
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
@@ -104,24 +112,81 @@ class FollowUpDesk:
             self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
             await refuse(interaction, rendering.refusal_of(texts, allowance, action))
             return
+        if CATALOG[action].pair:
+            await self._offer_partners(interaction, action, source)
+            return
         if service.one_click(action):
             await self.submit(interaction, action, source, {})
             return
-        policy = service.policy
+        await self._show_form(interaction, action, source, grant=grant)
+
+    async def _show_form(
+        self,
+        interaction: discord.Interaction,
+        action: Operation,
+        source: ClipSource,
+        *,
+        grant: str | None = None,
+        partner: ClipSource | None = None,
+    ) -> None:
+        service, policy = self._service, self._service.policy
         form = follow_up_form(
             CATALOG[action],
-            origin,
-            source_id,
-            texts,
+            source.origin,
+            source.source_id,
+            texts_for(interaction),
             credits=service.price(action),
             model=policy.model,
             lyrics_limit=policy.lyrics_limit,
             grant=grant,
+            partner=f"{partner.origin.value}:{partner.source_id}" if partner else None,
         )
         await interaction.response.send_modal(form)
         # Its submit is read from the interaction (`form_submitted`), the same before and after a restart:
         # discord.py need not keep the modal.
         form.stop()
+
+    async def _offer_partners(
+        self, interaction: discord.Interaction, action: Operation, source: ClipSource
+    ) -> None:
+        """A pair (Mashup): only the member sees a list of their own clips to choose the other one from."""
+        texts = texts_for(interaction)
+        clips = await self._service.partners(interaction.user.id, besides=source)
+        if not clips:
+            await refuse(interaction, texts("followup.pair.none"))
+            return
+        view = partner_menu(
+            action, source.origin, source.source_id, [(c.origin, c.source_id, c.label) for c in clips], texts
+        )
+        await interaction.response.send_message(
+            texts("followup.pair.pick", label=rendering.plain(source.label, 80)), view=view, ephemeral=True
+        )
+
+    async def _partner(self, interaction: discord.Interaction, value: str | None) -> ClipSource | None:
+        """The other clip of a pair, named `upload:12` or `song:34`: only one of the member's own."""
+        match = PARTNER.fullmatch(value or "")
+        if match is None:
+            return None
+        partner = await self._service.source(ClipOrigin(match["origin"]), int(match["id"]))
+        return partner if partner is not None and partner.owner_id == interaction.user.id else None
+
+    async def paired(
+        self, interaction: discord.Interaction, action: Operation, named: tuple[ClipOrigin, int], partner: str
+    ) -> None:
+        """The other clip of a pair was chosen: the form, after the same checks as the button's."""
+        texts = texts_for(interaction)
+        if self.closing:
+            await refuse(interaction, texts("error.shutdown"))
+            return
+        source = await self._service.source(*named)
+        other = await self._partner(interaction, partner)
+        if not self._service.enabled(action) or source is None or other is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        if not self._may_follow_up(interaction, source, action, None):
+            await refuse(interaction, texts("followup.not_yours"))
+            return
+        await self._show_form(interaction, action, source, partner=other)
 
     async def form_submitted(self, interaction: discord.Interaction) -> None:
         """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
@@ -139,6 +204,7 @@ class FollowUpDesk:
                 ClipOrigin(match["origin"]),
                 int(match["id"]),
                 match["grant"],
+                match["partner"],
             )
         except Exception:
             log.exception("the follow-up form of interaction %s failed", interaction.id)
@@ -151,6 +217,7 @@ class FollowUpDesk:
         origin: ClipOrigin,
         source_id: int,
         grant: str | None,
+        partner_named: str | None = None,
     ) -> None:
         texts = texts_for(interaction)
         if not self._service.enabled(action):
@@ -165,7 +232,11 @@ class FollowUpDesk:
             self._metrics.follow_up_refused("not_owner")
             await refuse(interaction, texts("followup.not_yours"))
             return
-        await self.submit(interaction, action, source, form_fields(interaction.data))
+        partner = await self._partner(interaction, partner_named) if CATALOG[action].pair else None
+        if CATALOG[action].pair and partner is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        await self.submit(interaction, action, source, form_fields(interaction.data), partner)
 
     async def submit(
         self,
@@ -173,6 +244,7 @@ class FollowUpDesk:
         action: Operation,
         source: ClipSource,
         fields: dict[str, str],
+        partner: ClipSource | None = None,
     ) -> None:
         """The form came back (or a one-click operation was pressed): check it, reserve the credits, ask
         MusicAPI, answer in the channel."""
@@ -187,7 +259,7 @@ class FollowUpDesk:
             await refuse(interaction, _input_problem(texts, exc))
             return
         await think(interaction)
-        started = await self._service.start(requester(interaction), source, request)
+        started = await self._service.start(requester(interaction), source, request, partner)
         if isinstance(started, Allowance):
             await refuse(interaction, rendering.refusal_of(texts, started, action))
             return
@@ -217,7 +289,10 @@ class FollowUpDesk:
         found = [
             item
             for item in buttons_on(message)
-            if me is not None and message.author.id == me.id and self._service.enabled(item[0])
+            if me is not None
+            and message.author.id == me.id
+            and self._service.enabled(item[0])
+            and not CATALOG[item[0]].pair  # its form names a clip of the member's own: see `paired`
         ]
         if not found:
             await refuse(interaction, texts("followup.no_clip"))

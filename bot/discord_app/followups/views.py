@@ -41,6 +41,14 @@ class ButtonPresses(Protocol):
         grant: str | None = None,
     ) -> None: ...
 
+    async def paired(
+        self,
+        interaction: discord.Interaction,
+        action: Operation,
+        source: tuple[ClipOrigin, int],
+        partner: str,
+    ) -> None: ...
+
 
 class _HasFollowUps(Protocol):
     @property
@@ -124,6 +132,63 @@ class GrantedButton(
 
 #: A follow-up button's custom_id (or a menu option's value), as found on a message the bot sent.
 BUTTON = re.compile(rf"followup:{_CLIP}")
+
+
+class PartnerMenu(
+    discord.ui.DynamicItem[discord.ui.Select[Any]],
+    template=rf"followup-pair:{_CLIP}",
+):
+    """The member's own clips to pair one with (Mashup): each option's value is `upload:12` or `song:34`."""
+
+    def __init__(
+        self,
+        action: Operation,
+        origin: ClipOrigin,
+        source_id: int,
+        options: Sequence[discord.SelectOption] = (),
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"followup-pair:{action.value}:{origin.value}:{source_id}",
+                options=list(options) or [discord.SelectOption(label="-", value="-")],
+            )
+        )
+        self.action, self.origin, self.source_id = action, origin, source_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PartnerMenu:
+        return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = dict(interaction.data or {}).get("values")
+        chosen = str(values[0]) if isinstance(values, list) and values else ""
+        host = cast(_HasFollowUps, interaction.client)
+        await host.follow_ups.paired(interaction, self.action, (self.origin, self.source_id), chosen)
+
+
+#: A partner clip, as a PartnerMenu option's value and in a form's custom_id.
+PARTNER = re.compile(r"(?P<origin>upload|song):(?P<id>\d{1,19})")
+
+
+def partner_menu(
+    action: Operation,
+    origin: ClipOrigin,
+    source_id: int,
+    clips: Sequence[tuple[ClipOrigin, int, str]],
+    texts: Texts,
+) -> discord.ui.View:
+    """A select menu of the member's clips (origin, id, label) to pair the clip with."""
+    options = [
+        discord.SelectOption(label=(label.strip() or "-")[:100], value=f"{o.value}:{i}")
+        for o, i, label in clips
+    ]
+    menu = PartnerMenu(action, origin, source_id, options[:MAX_OPTIONS])
+    menu.item.placeholder = texts("followup.pair.placeholder")[:150]
+    view = discord.ui.View(timeout=None)
+    view.add_item(menu)
+    return view
 
 
 class MoreMenu(
@@ -245,7 +310,9 @@ def song_buttons(
 
 
 #: The custom_id of a follow-up's form: it names the clip, so a submit is understood after a restart too.
-FORM = re.compile(rf"followup-form:{_CLIP}(?::(?P<grant>{GRANT_PATTERN}))?")
+FORM = re.compile(
+    rf"followup-form:{_CLIP}(?::with:(?P<partner>(?:upload|song):\d{{1,19}}))?(?::(?P<grant>{GRANT_PATTERN}))?"
+)
 
 
 def follow_up_form(
@@ -258,6 +325,7 @@ def follow_up_form(
     model: str,
     lyrics_limit: int,
     grant: str | None = None,
+    partner: str | None = None,
 ) -> discord.ui.Modal:
     """The operation's form: its first line says what it costs, then its fields (at most four). Each
     field's custom_id is its name; the submit is read from the interaction by `form_fields` (no in-memory
@@ -265,7 +333,9 @@ def follow_up_form(
     action = spec.operation
     modal = discord.ui.Modal(
         title=texts(f"followup.modal.{action.value}")[:45],
-        custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}" + (f":{grant}" if grant else ""),
+        custom_id=f"followup-form:{action.value}:{origin.value}:{source_id}"
+        + (f":with:{partner}" if partner else "")
+        + (f":{grant}" if grant else ""),
     )
     modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=credits, model=model)))
     for field in spec.fields:

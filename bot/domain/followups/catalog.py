@@ -36,6 +36,7 @@ class Endpoint(StrEnum):
     """The MusicAPI call an operation makes (the path under /api/v1/sonic/)."""
 
     CREATE = "create"
+    MASHUP = "mashup"
     STEMS = "stems/basic"
     WAV = "wav"
     MIDI = "midi"
@@ -45,7 +46,8 @@ class Endpoint(StrEnum):
 #: Calls answered at once (the rest answer with a task, polled or reported by a webhook).
 SYNCHRONOUS = frozenset({Endpoint.WAV, Endpoint.MIDI, Endpoint.BPM})
 #: Calls MusicAPI reports back on by webhook (the others are polled).
-WEBHOOKS = frozenset({Endpoint.CREATE})
+#: (MusicAPI documents no webhook for mashup; a client sends the fields: sent, and polled as well.)
+WEBHOOKS = frozenset({Endpoint.CREATE, Endpoint.MASHUP})
 
 
 class ResultKind(StrEnum):
@@ -127,6 +129,8 @@ class Spec:
     clip_key: str = "continue_clip_id"
     #: Whether the request names the model (`mv`).
     model: bool = True
+    #: Whether it takes a second clip of the member's own (chosen from a list), sent beside the first.
+    pair: bool = False
 
     @property
     def price_setting(self) -> str:
@@ -160,10 +164,12 @@ class Spec:
 
 @dataclass(frozen=True, slots=True)
 class FollowUpRequest:
-    """What the member asked for, checked: the form's values by MusicAPI's names."""
+    """What the member asked for, checked: the form's values by MusicAPI's names (and, for a pair, the
+    other clip's clip_id)."""
 
     operation: Operation
     values: Mapping[str, object]
+    partner_clip_id: str | None = None
 
     def body(self, origin: ClipOrigin, clip_id: str, model: str) -> dict[str, object]:
         """The request MusicAPI gets for this operation on `clip_id`."""
@@ -171,7 +177,7 @@ class FollowUpRequest:
         body: dict[str, object] = {}
         if spec.task_types[origin]:
             body["task_type"] = spec.task_types[origin]
-        body[spec.clip_key] = clip_id
+        body[spec.clip_key] = [clip_id, self.partner_clip_id] if spec.pair else clip_id
         body.update(spec.body or {})
         if spec.model:
             body["mv"] = model
@@ -230,6 +236,29 @@ CATALOG: Mapping[Operation, Spec] = {
         fields=(FormField("style", "tags", FieldKind.LINE, "style", required=True, hint=True), TITLE),
         within_day=True,
         body=_CREATE,
+    ),
+    # Any two clips of the member's own; uploads worked in a client (musicapi.md).
+    Operation.MASHUP: Spec(
+        Operation.MASHUP,
+        Endpoint.MASHUP,
+        ResultKind.SONGS,
+        {ClipOrigin.UPLOAD: "", ClipOrigin.SONG: ""},
+        fields=(
+            FormField(
+                "description",
+                "gpt_description_prompt",
+                FieldKind.LINE,
+                "description",
+                required=True,
+                hint=True,
+                limit=400,
+            ),
+            STYLE,
+            TITLE,
+        ),
+        body={"custom_mode": False},
+        clip_key="mashup_clip_ids",
+        pair=True,
     ),
     Operation.REMASTER: Spec(
         Operation.REMASTER,

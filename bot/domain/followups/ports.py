@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followups.records import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.ports import TaskState
 
 
@@ -112,6 +112,11 @@ class FollowUpStore(Protocol):
 
     async def song(self, song_id: int) -> tuple[Song, FollowUpRecord] | None:
         """A song the bot made, and the follow-up that made it."""
+        ...
+
+    async def recent_songs(self, user_id: int, *, limit: int) -> list[tuple[Song, Operation]]:
+        """The songs (and stems) of the member's succeeded follow-ups, newest first, with the operation
+        that made each."""
         ...
 
     async def mark_delivered(self, follow_up_id: int) -> None: ...

@@ -26,6 +26,7 @@ class Operation(StrEnum):
     COVER = "cover"
     ADD_VOCALS = "add_vocals"
     ADD_INSTRUMENTAL = "add_instrumental"
+    MASHUP = "mashup"
     REMASTER = "remaster"
     STEMS = "stems"
     WAV = "wav"

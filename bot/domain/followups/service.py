@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -20,7 +21,7 @@ from bot.domain.errors import (
     UploadTimedOut,
     UploadUnconfirmed,
 )
-from bot.domain.followups.catalog import CATALOG, DAY_SECONDS, FollowUpRequest
+from bot.domain.followups.catalog import CATALOG, DAY_SECONDS, FollowUpRequest, ResultKind
 from bot.domain.followups.ports import (
     Credits,
     FollowUpAPI,
@@ -50,6 +51,8 @@ WEBHOOK_PATH = "/musicapi/webhook"
 LOW_CREDITS = "low_credits"
 #: Operations asking nothing run on one click up to this price; dearer ones show their cost first.
 ONE_CLICK_CREDITS = 2
+#: Clips offered to pair one with (a select menu offers at most 25).
+MAX_PARTNERS = 25
 #: Follow-ups taken per poll round.
 CLAIM_LIMIT = 50
 #: How long after it was settled a result nobody has seen is shown again, and how often.
@@ -164,6 +167,24 @@ class FollowUpService:
             made_at=made_by.updated_at,
         )
 
+    async def partners(self, user_id: int, besides: ClipSource) -> list[ClipSource]:
+        """The member's own clips another one can be paired with (Mashup): their recent uploads with a
+        clip_id, and the songs the bot made for them, newest first, at most MAX_PARTNERS."""
+        found: list[ClipSource] = []
+        for upload in await self.uploads.history(user_id, limit=MAX_PARTNERS):
+            if upload.state is UploadState.SUCCEEDED and upload.clip_id and upload.id is not None:
+                found.append(
+                    ClipSource(
+                        ClipOrigin.UPLOAD, upload.id, upload.clip_id, user_id, upload.label, upload.created_at
+                    )
+                )
+        for song, made_by in await self.store.recent_songs(user_id, limit=MAX_PARTNERS):
+            if song.id is not None and CATALOG[made_by].result is ResultKind.SONGS:
+                found.append(
+                    ClipSource(ClipOrigin.SONG, song.id, song.clip_id, user_id, song.title or song.clip_id)
+                )
+        return [c for c in found if c.clip_id != besides.clip_id][:MAX_PARTNERS]
+
     async def allowance(self, user_id: int, guild_id: int | None, operation: Operation) -> Allowance:
         """Whether the member may start the operation now (the cooldown, then the server's budget)."""
         now = self.clock()
@@ -186,14 +207,17 @@ class FollowUpService:
         return f"{self.webhook_base}{WEBHOOK_PATH}/{record.key}.{record.callback_token}"
 
     async def start(
-        self, who: Requester, source: ClipSource, request: FollowUpRequest
+        self, who: Requester, source: ClipSource, request: FollowUpRequest, partner: ClipSource | None = None
     ) -> FollowUpRecord | Allowance:
-        """Reserve the credits (or say why not), send the create, record MusicAPI's task.
+        """Reserve the credits (or say why not), send the request, record MusicAPI's task (or, for a call
+        answered at once, its result). `partner`: the other clip of a pair (Mashup).
 
         The returned record is pending with a task id, or failed (refused by MusicAPI, or unconfirmed).
         """
         if (unfit := self.takes(request.operation, source)) is not None:
             return Allowance(unfit)
+        if partner is not None:
+            request = dataclasses.replace(request, partner_clip_id=partner.clip_id)
         now = self.clock()
         record = FollowUpRecord(
             user_id=who.user_id,
@@ -208,7 +232,7 @@ class FollowUpService:
             origin=source.origin,
             source_id=source.source_id,
             source_clip_id=source.clip_id,
-            source_label=source.label,
+            source_label=f"{source.label} + {partner.label}" if partner else source.label,
             task_type=CATALOG[request.operation].task_types[source.origin],
             model=self.policy.model,
             credits=self.price(request.operation),

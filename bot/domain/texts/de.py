@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "Instrumente: {names}",
     "followup.bpm.range": ", {low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "Mashup",
+    "followup.button.mashup_n": "Mashup {n}",
+    "followup.modal.mashup": "Zwei Clips mischen",
+    "followup.working.mashup": "⏳ MusicAPI mischt **{label}** ({credits} Credits). Das dauert meist ein paar Minuten; die neuen Songs erscheinen hier.",
+    "followup.done.mashup": "🎶 **{label}**, gemischt: {count} neue Songs.",
+    "followup.field.description": "Wie die Mischung klingen soll",
+    "followup.field.description.hint": "Eine kurze Beschreibung, z. B. upbeat synth-pop blend",
+    "followup.input.no_description": "Ein Mashup braucht eine Beschreibung, wie es klingen soll. Es wurde nichts gesendet.",
+    "followup.pair.pick": "Wähle den Clip, mit dem **{label}** gemischt werden soll (deine letzten Uploads und Songs):",
+    "followup.pair.none": "Du hast noch keinen anderen Clip zum Mischen: lade zuerst einen mit `/hochladen` hoch. Es wurde nichts ausgegeben.",
+    "followup.pair.placeholder": "Dein anderer Clip…",
 }

@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "Instruments: {names}",
     "followup.bpm.range": ", {low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "Mashup",
+    "followup.button.mashup_n": "Mashup {n}",
+    "followup.modal.mashup": "Mash up two clips",
+    "followup.working.mashup": "⏳ Mashing up **{label}** with MusicAPI ({credits} credits). It usually takes a few minutes; the new songs will appear here.",
+    "followup.done.mashup": "🎶 **{label}**, mashed up: {count} new songs.",
+    "followup.field.description": "What the blend should sound like",
+    "followup.field.description.hint": "A short description, like upbeat synth-pop blend",
+    "followup.input.no_description": "A mashup needs a description of what it should sound like. Nothing was sent.",
+    "followup.pair.pick": "Pick the clip to blend **{label}** with (your recent uploads and songs):",
+    "followup.pair.none": "You have no other clip to blend this one with yet: upload one with `/upload` first. Nothing was spent.",
+    "followup.pair.placeholder": "Your other clip…",
 }

@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "Instrumentos: {names}",
     "followup.bpm.range": ", {low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "Mashup",
+    "followup.button.mashup_n": "Mashup {n}",
+    "followup.modal.mashup": "Mezclar dos clips",
+    "followup.working.mashup": "⏳ Mezclando **{label}** con MusicAPI ({credits} créditos). Suele tardar unos minutos; las canciones nuevas aparecerán aquí.",
+    "followup.done.mashup": "🎶 **{label}**, mezclada: {count} canciones nuevas.",
+    "followup.field.description": "Cómo debe sonar la mezcla",
+    "followup.field.description.hint": "Una descripción breve, como upbeat synth-pop blend",
+    "followup.input.no_description": "Un mashup necesita una descripción de cómo debe sonar. No se envió nada.",
+    "followup.pair.pick": "Elige el clip con el que mezclar **{label}** (tus subidas y canciones recientes):",
+    "followup.pair.none": "Aún no tienes otro clip para mezclar: sube uno con `/subir` primero. No se gastó nada.",
+    "followup.pair.placeholder": "Tu otro clip…",
 }

@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "Instruments : {names}",
     "followup.bpm.range": ", {low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "Mashup",
+    "followup.button.mashup_n": "Mashup {n}",
+    "followup.modal.mashup": "Mixer deux clips",
+    "followup.working.mashup": "⏳ Mashup de **{label}** avec MusicAPI ({credits} crédits). Cela prend en général quelques minutes ; les nouveaux morceaux apparaîtront ici.",
+    "followup.done.mashup": "🎶 **{label}**, en mashup : {count} nouveaux morceaux.",
+    "followup.field.description": "Le son voulu pour le mélange",
+    "followup.field.description.hint": "Une courte description, comme upbeat synth-pop blend",
+    "followup.input.no_description": "Un mashup a besoin d'une description du son voulu. Rien n'a été envoyé.",
+    "followup.pair.pick": "Choisis le clip à mélanger avec **{label}** (tes imports et morceaux récents) :",
+    "followup.pair.none": "Tu n'as pas encore d'autre clip à mélanger : importe-en un avec `/importer` d'abord. Rien n'a été dépensé.",
+    "followup.pair.placeholder": "Ton autre clip…",
 }

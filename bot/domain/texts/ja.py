@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "楽器: {names}",
     "followup.bpm.range": "、{low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "マッシュアップ",
+    "followup.button.mashup_n": "マッシュアップ {n}",
+    "followup.modal.mashup": "2つのクリップをマッシュアップ",
+    "followup.working.mashup": "⏳ MusicAPI で **{label}** をマッシュアップしています（{credits} クレジット）。通常は数分かかります。新しい曲はここに表示されます。",
+    "followup.done.mashup": "🎶 **{label}**（マッシュアップ）: 新しい曲 {count} 曲。",
+    "followup.field.description": "ミックスの雰囲気",
+    "followup.field.description.hint": "短い説明（例: upbeat synth-pop blend）",
+    "followup.input.no_description": "マッシュアップには、どんな音にしたいかの説明が必要です。何も送信していません。",
+    "followup.pair.pick": "**{label}** と混ぜるクリップを選んでください（最近のアップロードと曲）:",
+    "followup.pair.none": "混ぜられる別のクリップがまだありません。先に `/アップロード` でアップロードしてください。何も消費していません。",
+    "followup.pair.placeholder": "もう一つのクリップ…",
 }

@@ -190,4 +190,16 @@ MESSAGES: dict[str, str] = {
     "followup.file": "**{n}. {title}** · {audio}",
     "followup.midi.instruments": "Instrumentos: {names}",
     "followup.bpm.range": ", {low}–{high}",
+    # The follow-up catalog: Mashup, with the other clip chosen from the member's own.
+    "followup.button.mashup": "Mashup",
+    "followup.button.mashup_n": "Mashup {n}",
+    "followup.modal.mashup": "Misturar dois clipes",
+    "followup.working.mashup": "⏳ Fazendo o mashup de **{label}** com a MusicAPI ({credits} créditos). Costuma levar alguns minutos; as músicas novas vão aparecer aqui.",
+    "followup.done.mashup": "🎶 **{label}**, em mashup: {count} músicas novas.",
+    "followup.field.description": "Como a mistura deve soar",
+    "followup.field.description.hint": "Uma descrição curta, como upbeat synth-pop blend",
+    "followup.input.no_description": "Um mashup precisa de uma descrição de como deve soar. Nada foi enviado.",
+    "followup.pair.pick": "Escolha o clipe para misturar com **{label}** (seus envios e músicas recentes):",
+    "followup.pair.none": "Você ainda não tem outro clipe para misturar: envie um com `/enviar` primeiro. Nada foi gasto.",
+    "followup.pair.placeholder": "Seu outro clipe…",
 }

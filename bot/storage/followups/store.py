@@ -21,7 +21,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups.records import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation, Song
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
     SONG_FIELDS,
@@ -33,6 +33,7 @@ from bot.storage.rows import (
 )
 from bot.storage.rows import song as song_from_row
 
+_OPERATIONS = frozenset(op.value for op in Operation)
 #: Lock classes (the first key of PostgreSQL's two-key advisory locks).
 BUDGET_LOCK = 0x6675
 MEMBER_LOCK = 0x6676
@@ -100,6 +101,10 @@ CLAIM_DUE = (
 GET = "SELECT * FROM follow_ups WHERE id = $1"
 SONGS_OF = "SELECT * FROM follow_up_songs WHERE follow_up_id = $1 ORDER BY position"
 SONG = "SELECT * FROM follow_up_songs WHERE id = $1"
+RECENT_SONGS = (
+    "SELECT s.*, f.action AS made_by FROM follow_up_songs AS s JOIN follow_ups AS f ON f.id = s.follow_up_id"
+    " WHERE f.user_id = $1 AND f.state = 'succeeded' ORDER BY s.id DESC LIMIT $2"
+)
 MARK_DELIVERED = "UPDATE follow_ups SET delivered = TRUE WHERE id = $1 AND state != 'pending'"
 CLAIM_UNDELIVERED = (
     "UPDATE follow_ups SET retry_ms = $1 WHERE id IN (SELECT id FROM follow_ups WHERE NOT delivered"
@@ -238,6 +243,10 @@ class SQLFollowUpStore:
         if made_by is None or made_by.state is not FollowUpState.SUCCEEDED:
             return None
         return song_from_row(rows[0]), made_by
+
+    async def recent_songs(self, user_id: int, *, limit: int) -> list[tuple[Song, Operation]]:
+        rows = await self._db.fetch(RECENT_SONGS, user_id, limit)
+        return [(song_from_row(r), Operation(r["made_by"])) for r in rows if r["made_by"] in _OPERATIONS]
 
     async def mark_delivered(self, follow_up_id: int) -> None:
         await self._db.execute(MARK_DELIVERED, follow_up_id)
