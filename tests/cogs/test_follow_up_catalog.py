@@ -31,7 +31,7 @@ from tests.cogs.test_follow_ups import (
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, GUILD_ID
 from tests.fakes.musicapi import API_KEY, Answer, clip_id_for
-from tests.harness import Harness
+from tests.harness import Harness, free_port
 from tests.support.postgres import PostgresServer
 
 
@@ -381,3 +381,50 @@ async def test_a_mashup_form_naming_someone_elses_clip_is_refused(harness: Harne
         call = await harness.callback_of(submit)
     assert call.json["data"]["flags"] & EPHEMERAL and "can't find this clip" in call.json["data"]["content"]
     assert harness.musicapi.mashups == []
+
+
+async def test_a_mashup_is_settled_once_by_its_webhook_though_polled_as_well(harness: Harness) -> None:
+    """MusicAPI documents no mashup webhook, a client sends its fields: the bot sends them, polls as well,
+    and whichever comes first settles it."""
+    port = free_port()
+    settings = {**FAST, "public_url": f"http://127.0.0.1:{port}", "web_port": port, "musicapi_poll_after": 60}
+    async with harness.running(**settings, musicapi_webhook_secret="whsec-mashup"):
+        await upload_clip(harness, "whsec-mashup")
+        components = await upload_clip(harness, "whsec-mashup")
+        _, call = await press(harness, button(components, "Mashup"), components)
+        offer = call.json["data"]
+        menu = menu_of(offer["components"])
+        chosen = await harness.interact(
+            payloads.select(
+                menu["custom_id"],
+                menu["options"][0]["value"],
+                components=offer["components"],
+                message_flags=64,
+            )
+        )
+        modal = dict((await harness.callback_of(chosen)).json["data"])
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "a blend"}))
+        await result(harness, submit, "⏳")
+        (task_id,) = [t for t in harness.musicapi.generations if t.startswith("mash-")]
+        body = harness.musicapi.generations[task_id]
+        assert body["webhook_url"].startswith(f"http://127.0.0.1:{port}/musicapi/webhook/")
+        assert body["webhook_secret"] == "whsec-mashup"
+        status, _ = await harness.musicapi.send_webhook(task_id, harness.musicapi.finished(task_id))
+        text = await result(harness, submit)
+        again, _ = await harness.musicapi.send_webhook(task_id, harness.musicapi.finished(task_id))
+    assert status == 200 and again == 410, "settled once"
+    assert "mashed up: 2 new songs" in text
+
+
+async def test_stems_waiting_for_their_result_are_picked_up_after_a_restart(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        songs, _ = await song_result(harness)
+        harness.musicapi.generation_outcome = "running"
+        modal = await open_modal(harness, button(songs, "Stems 2"), songs)
+        submit = await harness.interact(payloads.modal_submit(modal, {}))
+        await result(harness, submit, "⏳")
+    harness.musicapi.generation_outcome = "succeeded"
+    async with harness.running(**FAST):
+        text = await result(harness, submit, "🎚️")
+    assert "in stems: 2 files" in text and "Night Drive - Vocals" in text
+    assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["stems/basic"], "never sent twice"
