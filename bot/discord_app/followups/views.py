@@ -337,7 +337,8 @@ def follow_up_form(
         + (f":with:{partner}" if partner else "")
         + (f":{grant}" if grant else ""),
     )
-    modal.add_item(discord.ui.TextDisplay(texts("followup.modal.cost", credits=credits, model=model)))
+    cost = "followup.modal.cost" if spec.result is ResultKind.SONGS else "followup.modal.cost_plain"
+    modal.add_item(discord.ui.TextDisplay(texts(cost, credits=credits, model=model)))
     for field in spec.fields:
         key = f"followup.field.{field.label}"
         text: discord.ui.TextInput[Any] = discord.ui.TextInput(

@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "Wähle den Clip, mit dem **{label}** gemischt werden soll (deine letzten Uploads und Songs):",
     "followup.pair.none": "Du hast noch keinen anderen Clip zum Mischen: lade zuerst einen mit `/hochladen` hoch. Es wurde nichts ausgegeben.",
     "followup.pair.placeholder": "Dein anderer Clip…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "Das kostet **{credits} Credits** vom MusicAPI-Konto des Bot-Besitzers. Fehlgeschlagene Aufgaben erstattet MusicAPI.",
 }

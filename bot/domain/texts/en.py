@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "Pick the clip to blend **{label}** with (your recent uploads and songs):",
     "followup.pair.none": "You have no other clip to blend this one with yet: upload one with `/upload` first. Nothing was spent.",
     "followup.pair.placeholder": "Your other clip…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "This uses **{credits} credits** of the bot owner's MusicAPI account. MusicAPI refunds tasks that fail.",
 }

@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "Elige el clip con el que mezclar **{label}** (tus subidas y canciones recientes):",
     "followup.pair.none": "Aún no tienes otro clip para mezclar: sube uno con `/subir` primero. No se gastó nada.",
     "followup.pair.placeholder": "Tu otro clip…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "Esto usa **{credits} créditos** de la cuenta de MusicAPI del dueño del bot. MusicAPI reembolsa las tareas que fallan.",
 }

@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "Choisis le clip à mélanger avec **{label}** (tes imports et morceaux récents) :",
     "followup.pair.none": "Tu n'as pas encore d'autre clip à mélanger : importe-en un avec `/importer` d'abord. Rien n'a été dépensé.",
     "followup.pair.placeholder": "Ton autre clip…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "Cela utilise **{credits} crédits** du compte MusicAPI du propriétaire du bot. MusicAPI rembourse les tâches qui échouent.",
 }

@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "**{label}** と混ぜるクリップを選んでください（最近のアップロードと曲）:",
     "followup.pair.none": "混ぜられる別のクリップがまだありません。先に `/アップロード` でアップロードしてください。何も消費していません。",
     "followup.pair.placeholder": "もう一つのクリップ…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "ボットのオーナーの MusicAPI アカウントから **{credits} クレジット** を使います。失敗したタスクは MusicAPI が返金します。",
 }

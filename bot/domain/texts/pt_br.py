@@ -202,4 +202,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.pick": "Escolha o clipe para misturar com **{label}** (seus envios e músicas recentes):",
     "followup.pair.none": "Você ainda não tem outro clipe para misturar: envie um com `/enviar` primeiro. Nada foi gasto.",
     "followup.pair.placeholder": "Seu outro clipe…",
+    # The follow-up catalog: the cost line of a form whose result is not songs.
+    "followup.modal.cost_plain": "Isto usa **{credits} créditos** da conta da MusicAPI do dono do bot. A MusicAPI reembolsa tarefas que falham.",
 }
