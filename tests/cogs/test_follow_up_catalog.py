@@ -5,11 +5,9 @@ button to its songs; and the refusals that keep members from spending on what Mu
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from bot.domain.followups.records import budget_day
 from tests.cogs.test_follow_ups import (
@@ -32,20 +30,10 @@ from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, GUILD_ID
 from tests.fakes.musicapi import API_KEY, Answer, clip_id_for
 from tests.harness import Harness, free_port
-from tests.support.postgres import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The bot's DATABASE_URL, once for each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bot.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return await server.new_database()
-
-
-async def test_add_vocals_sings_over_an_upload(harness: Harness, database_url: str) -> None:
-    async with harness.running(**FAST, database_url=database_url) as app:
+async def test_add_vocals_sings_over_an_upload(harness: Harness, store_url: str) -> None:
+    async with harness.running(**FAST, database_url=store_url) as app:
         components = await upload_clip(harness)
         modal = await open_modal(harness, button(components, "Add vocals"), components)
         assert modal["title"] == "Add vocals to this clip"
@@ -79,9 +67,9 @@ async def test_add_vocals_sings_over_an_upload(harness: Harness, database_url: s
 
 
 async def test_add_instrumental_needs_a_style_and_plays_under_the_upload(
-    harness: Harness, database_url: str
+    harness: Harness, store_url: str
 ) -> None:
-    async with harness.running(**FAST, database_url=database_url):
+    async with harness.running(**FAST, database_url=store_url):
         components = await upload_clip(harness)
         modal = await open_modal(harness, button(components, "Add instrumental"), components)
         assert labels(modal) == ["Style", "Title (optional)"]
@@ -101,10 +89,8 @@ async def test_add_instrumental_needs_a_style_and_plays_under_the_upload(
     assert "with an instrumental: 2 new songs" in text
 
 
-async def test_remaster_shows_its_cost_first_then_remasters_a_song(
-    harness: Harness, database_url: str
-) -> None:
-    async with harness.running(**FAST, database_url=database_url, remaster_credits=12):
+async def test_remaster_shows_its_cost_first_then_remasters_a_song(harness: Harness, store_url: str) -> None:
+    async with harness.running(**FAST, database_url=store_url, remaster_credits=12):
         components = await upload_clip(harness)
         modal = await open_modal(harness, button(components, "Extend"), components)
         first = await harness.interact(payloads.modal_submit(modal, {}))
@@ -244,8 +230,8 @@ async def test_a_songs_menu_fits_discords_limits_with_the_rest_in_one_select_men
     assert menu["placeholder"] == "More for these clips…"
 
 
-async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, database_url: str) -> None:
-    async with harness.running(**FAST, database_url=database_url) as app:
+async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, store_url: str) -> None:
+    async with harness.running(**FAST, database_url=store_url) as app:
         songs, task_id = await song_result(harness)
         payload = await choose(harness, songs, "WAV 1")
         assert (await harness.callback_of(payload)).json["type"] == 5, "no form: it runs at once"
@@ -258,8 +244,8 @@ async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, dat
     assert final.json.get("components") in (None, []), "a file has no menu of its own"
 
 
-async def test_bpm_from_the_select_menu_is_one_line(harness: Harness, database_url: str) -> None:
-    async with harness.running(**FAST, database_url=database_url):
+async def test_bpm_from_the_select_menu_is_one_line(harness: Harness, store_url: str) -> None:
+    async with harness.running(**FAST, database_url=store_url):
         songs, task_id = await song_result(harness)
         payload = await choose(harness, songs, "BPM 2")
         assert (await harness.callback_of(payload)).json["type"] == 5
@@ -290,11 +276,9 @@ async def test_midi_on_a_song_older_than_a_day_is_refused_plainly(harness: Harne
     assert harness.musicapi.sonic_calls == []
 
 
-async def test_stems_show_their_cost_first_then_each_stem_by_stem(
-    harness: Harness, database_url: str
-) -> None:
+async def test_stems_show_their_cost_first_then_each_stem_by_stem(harness: Harness, store_url: str) -> None:
     harness.musicapi.stem_count = 4
-    async with harness.running(**FAST, database_url=database_url):
+    async with harness.running(**FAST, database_url=store_url):
         songs, task_id = await song_result(harness)
         modal = await open_modal(harness, button(songs, "Stems 1"), songs)
         assert [c["type"] for c in modal["components"]] == [10] and "**30 credits**" in modal["components"][
@@ -325,27 +309,30 @@ async def test_the_budget_counts_every_operation_at_its_price(harness: Harness) 
 
 
 # -- Mashup: the other clip chosen from the member's own --------------------------------------------------------
-async def test_mashup_blends_a_clip_with_another_of_the_members_own(
-    harness: Harness, database_url: str
-) -> None:
-    async with harness.running(**FAST, database_url=database_url) as app:
+async def mashup_form(
+    harness: Harness, components: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Press Mashup, pick the first clip offered: the private offer, and the form it opens."""
+    _, call = await press(harness, button(components, "Mashup"), components)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
+    offer = dict(call.json["data"])
+    menu = menu_of(offer["components"])
+    chosen = await harness.interact(
+        payloads.select(
+            menu["custom_id"], menu["options"][0]["value"], components=offer["components"], message_flags=64
+        )
+    )
+    return offer, dict((await harness.callback_of(chosen)).json["data"])
+
+
+async def test_mashup_blends_a_clip_with_another_of_the_members_own(harness: Harness, store_url: str) -> None:
+    async with harness.running(**FAST, database_url=store_url) as app:
         await upload_clip(harness)
         components = await upload_clip(harness)
-        _, call = await press(harness, button(components, "Mashup"), components)
-        assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
-        offer = call.json["data"]
+        offer, modal = await mashup_form(harness, components)
         assert "Pick the clip to blend" in offer["content"]
-        menu = menu_of(offer["components"])
-        assert [o["label"] for o in menu["options"]] == ["files.example.com/demo.mp3"], "not the clip itself"
-        chosen = await harness.interact(
-            payloads.select(
-                menu["custom_id"],
-                menu["options"][0]["value"],
-                components=offer["components"],
-                message_flags=64,
-            )
-        )
-        modal = dict((await harness.callback_of(chosen)).json["data"])
+        options = menu_of(offer["components"])["options"]
+        assert [o["label"] for o in options] == ["files.example.com/demo.mp3"], "not the clip itself"
         assert modal["title"] == "Mash up two clips" and "**14 credits**" in modal["components"][0]["content"]
         assert labels(modal) == ["What the blend should sound like", "Style", "Title (optional)"]
         assert harness.musicapi.mashups == []
@@ -391,18 +378,7 @@ async def test_a_mashup_is_settled_once_by_its_webhook_though_polled_as_well(har
     async with harness.running(**settings, musicapi_webhook_secret="whsec-mashup"):
         await upload_clip(harness, "whsec-mashup")
         components = await upload_clip(harness, "whsec-mashup")
-        _, call = await press(harness, button(components, "Mashup"), components)
-        offer = call.json["data"]
-        menu = menu_of(offer["components"])
-        chosen = await harness.interact(
-            payloads.select(
-                menu["custom_id"],
-                menu["options"][0]["value"],
-                components=offer["components"],
-                message_flags=64,
-            )
-        )
-        modal = dict((await harness.callback_of(chosen)).json["data"])
+        _, modal = await mashup_form(harness, components)
         submit = await harness.interact(payloads.modal_submit(modal, {1: "a blend"}))
         await result(harness, submit, "⏳")
         (task_id,) = [t for t in harness.musicapi.generations if t.startswith("mash-")]
