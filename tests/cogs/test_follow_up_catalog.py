@@ -297,6 +297,18 @@ async def test_stems_show_their_cost_first_then_each_stem_by_stem(harness: Harne
     assert final.json.get("components") in (None, [])
 
 
+async def test_a_one_click_operation_out_of_credits_says_so_and_spends_nothing(harness: Harness) -> None:
+    async with harness.running(**FAST) as app:
+        songs, _ = await song_result(harness)
+        harness.musicapi.credits = 0
+        payload = await choose(harness, songs, "BPM 1")
+        (note,) = await harness.discord.wait_for("POST", f"/webhooks/{APP_ID}/{payload['token']}")
+        assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15, (
+            "the BPM not counted"
+        )
+    assert note.json["flags"] & EPHEMERAL and "out of credits" in note.json["content"]
+
+
 async def test_the_budget_counts_every_operation_at_its_price(harness: Harness) -> None:
     async with harness.running(**FAST, guild_daily_credits=16):
         songs, _ = await song_result(harness)  # 15 of 16 credits

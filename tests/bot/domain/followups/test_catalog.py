@@ -44,7 +44,8 @@ def test_every_operation_has_an_entry_a_price_setting_and_its_texts() -> None:
     op=st.sampled_from([op for op, spec in CATALOG.items() if spec.fields]),
     origin=st.sampled_from(ClipOrigin),
     values=st.dictionaries(
-        st.sampled_from(["lyrics", "style", "title", "continue_at", "audio_weight"]), st.text(max_size=5000)
+        st.sampled_from(["lyrics", "style", "title", "continue_at", "audio_weight", "description"]),
+        st.text(max_size=5000),
     ),
 )
 def test_any_form_becomes_a_body_or_a_reason(
@@ -57,8 +58,12 @@ def test_any_form_becomes_a_body_or_a_reason(
         return
     if not spec.takes(origin):
         return
-    body = request.body(origin, "clip", "sonic-v6")
-    assert body["mv"] == "sonic-v6" and "clip" in body.values()
+    body = FollowUpRequest(op, request.values, "other" if spec.pair else None).body(
+        origin, "clip", "sonic-v6"
+    )
+    assert body["mv"] == "sonic-v6"
+    assert body[spec.clip_key] == (["clip", "other"] if spec.pair else "clip")
+    assert len(str(body.get("gpt_description_prompt", ""))) <= 400
     assert len(str(body.get("prompt", ""))) <= min(3000, MAX_INPUT)
     assert "\n" not in str(body.get("tags", "")) and "\n" not in str(body.get("title", ""))
     assert not any(ord(c) < 32 and c not in "\n\t\r" for c in str(body.get("prompt", "")))
