@@ -17,10 +17,11 @@ from bot.config import Settings
 from bot.discord_app.attachments import Attachments
 from bot.discord_app.client import MusicBot
 from bot.discord_app.desk import UploadLimits
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followup_service import FollowUpPolicy, FollowUpService
-from bot.domain.followup_watcher import FollowUpWatcher
-from bot.domain.followups import FollowUpAction
+from bot.domain.followups.catalog import CATALOG
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import Operation
+from bot.domain.followups.service import FollowUpPolicy, FollowUpService
+from bot.domain.followups.watcher import FollowUpWatcher
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.links import fetchable
@@ -35,7 +36,7 @@ from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
-from bot.web.followup_webhooks import FollowUpWebhookReceiver
+from bot.web.followups import FollowUpWebhookReceiver
 
 log = logging.getLogger("bot")
 
@@ -89,6 +90,8 @@ class App:
         await self.watcher.recover()
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
+        if (retired := s.retired_model()) is not None:
+            log.warning("%s", retired)
         await self.web.start(s.web_host, s.web_port)
         self.presence.start()
         if self.freeze_startup:
@@ -278,10 +281,12 @@ def _follow_ups(
     """Extend and Cover: the owner's policy, and where results come back (a webhook in callback mode)."""
     secret = s.musicapi_webhook_secret
     policy = FollowUpPolicy(
-        actions=frozenset(FollowUpAction(a) for a in s.follow_ups),
+        actions=frozenset(Operation(a) for a in s.follow_ups),
+        prices={op: int(getattr(s, spec.price_setting.lower())) for op, spec in CATALOG.items()},
         daily_budget=s.guild_daily_credits,
         cooldown=s.follow_up_cooldown,
         model=s.follow_up_model,
+        lyrics_limit=s.follow_up_lyrics_limit,
         low_credits_alert=s.low_credits_alert,
         first_poll=s.musicapi_poll_after if s.callback_mode else s.musicapi_poll_interval,
         poll_interval=s.musicapi_poll_interval,

@@ -33,7 +33,7 @@ import discord
 from discord.webhook.async_ import async_context
 
 from bot.domain import rendering
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 from bot.domain.media import (
     DEFAULT_ATTACHMENT_LIMIT,
     MAX_FILES,

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.desk import UploadLimits
-from bot.domain.followups import ClipOrigin, FollowUpAction
+from bot.domain.followups.records import ClipOrigin, Operation
 from bot.domain.records import UploadRecord
 from bot.domain.sources import MessageLink, Source, SourceRejected
 
@@ -40,7 +40,7 @@ class FollowUps(Protocol):
     async def press(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None = None,

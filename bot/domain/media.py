@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO, Protocol
 
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 
 #: What Discord takes per message when it says nothing else (`attachment_size_limit`, unboosted servers).
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cogs.test_follow_ups import UPLOAD_MENU
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID
 from tests.fakes.musicapi import Answer, clip_id_for
@@ -315,4 +316,4 @@ async def test_each_clip_of_a_message_gets_its_own_numbered_extend_and_cover(har
     succeeded = [n for n, text in enumerate(paragraphs, start=1) if "clip_id: `" in text]
     assert len(succeeded) == 2, "one of the three was refused"
     labels = [[b["label"] for b in row["components"]] for row in edit.json["components"]]
-    assert labels == [[f"Extend {n}", f"Cover {n}"] for n in succeeded]
+    assert labels == [[f"{op} {n}" for op in UPLOAD_MENU] for n in succeeded]

@@ -524,8 +524,37 @@ def _invalid_button(button: Any) -> str | None:
     return None
 
 
+def _invalid_select(select: Any) -> str | None:
+    """A string select (type 3): custom_id 1-100, placeholder ≤150, 1-25 options of label and value 1-100
+    (description ≤100), distinct values."""
+    if not _text(select.get("custom_id"), 1, 100):
+        return "a select menu needs a custom_id of 1-100 characters"
+    if (
+        "placeholder" in select
+        and select["placeholder"] is not None
+        and not _text(select["placeholder"], 0, 150)
+    ):
+        return "a select menu's placeholder is at most 150 characters"
+    options = select.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= 25:
+        return "a select menu offers 1-25 options"
+    values = [o.get("value") if isinstance(o, dict) else None for o in options]
+    for option in options:
+        if not _text(option.get("label"), 1, 100) or not _text(option.get("value"), 1, 100):
+            return "a select option needs a label and a value of 1-100 characters"
+        if option.get("description") is not None and not _text(option["description"], 0, 100):
+            return "a select option's description is at most 100 characters"
+    if len(set(values)) != len(values):
+        return "select option values must be unique"
+    low, high = select.get("min_values", 1), select.get("max_values", 1)
+    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= len(options)):
+        return "a select menu's min_values/max_values must fit its options"
+    return None
+
+
 def invalid_components(components: Any) -> str | None:
-    """Message components: at most 5 action rows of 1-5 buttons each, unique custom_ids."""
+    """Message components: at most 5 action rows, each of 1-5 buttons or one select menu alone; unique
+    custom_ids."""
     if components is None:
         return None
     if not isinstance(components, list) or len(components) > 5:
@@ -538,7 +567,11 @@ def invalid_components(components: Any) -> str | None:
         if not isinstance(items, list) or not 1 <= len(items) <= 5:
             return "an action row holds 1-5 components"
         for item in items:
-            if (problem := _invalid_button(item)) is not None:
+            is_select = isinstance(item, dict) and item.get("type") == 3
+            if is_select and len(items) != 1:
+                return "a select menu takes an action row of its own"
+            problem = _invalid_select(item) if is_select else _invalid_button(item)
+            if problem is not None:
                 return problem
             custom_id = item.get("custom_id")
             if custom_id in seen:

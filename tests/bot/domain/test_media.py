@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 from bot.domain.links import check_link, fetchable
 from bot.domain.media import (
     MAX_NAME,

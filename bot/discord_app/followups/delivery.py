@@ -15,10 +15,11 @@ import discord
 
 from bot.discord_app.attachments import Attachments, Outgoing, edit_by_token, limit_for, song_message
 from bot.discord_app.delivery import TOKEN_MARGIN
-from bot.discord_app.followup_views import song_buttons
+from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import FollowUpAction, FollowUpRecord, FollowUpState
+from bot.domain.followups.catalog import CATALOG, ResultKind
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation
 from bot.domain.media import song_files
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
@@ -32,7 +33,7 @@ class FollowUpDelivery:
         client: discord.Client,
         store: FollowUpStore,
         session: aiohttp.ClientSession,
-        actions: frozenset[FollowUpAction],
+        actions: frozenset[Operation],
         clock: Callable[[], float] = time.time,
         attachments: Attachments | None = None,
     ) -> None:
@@ -80,7 +81,11 @@ class FollowUpDelivery:
         interaction: discord.Interaction | None,
     ) -> AsyncIterator[Outgoing]:
         """The message to show: a result's songs with their files attached (see `attachments`)."""
-        if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
+        if (
+            record.state is not FollowUpState.SUCCEEDED
+            or not self.attachments.enabled
+            or CATALOG[record.action].result is not ResultKind.SONGS
+        ):
             yield Outgoing(content, view)
             return
         limit = limit_for(interaction)
