@@ -28,7 +28,7 @@ from tests.cogs.test_follow_ups import (
 )
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, GUILD_ID
-from tests.fakes.musicapi import API_KEY, Answer, clip_id_for
+from tests.fakes.musicapi import API_KEY, MIDI_BYTES, Answer, clip_id_for
 from tests.harness import Harness, free_port
 
 
@@ -242,9 +242,13 @@ async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, sto
         final = await final_edit(harness, payload, "💾")
         assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15 + 2
     assert harness.musicapi.sonic_calls == [("wav", {"clip_id": f"{task_id}-song-1"})]
-    assert f"[download](https://cdn.musicapi.example/{task_id}-song-1.wav)" in text
+    wav = f"{task_id}-song-1.wav"
+    assert f"[download]({harness.musicapi.file_url(wav)})" in text
     assert "MusicAPI credits used: 2" in text
     assert final.json.get("components") in (None, []), "a file has no menu of its own"
+    # A WAV stays a link: the fake's CDN serves it, and the bot never fetches it.
+    assert wav in harness.musicapi.files and wav not in harness.musicapi.file_requests
+    assert final.files == [] and "attachments" not in final.json
 
 
 async def test_bpm_from_the_select_menu_is_one_line(harness: Harness, store_url: str) -> None:
@@ -261,11 +265,13 @@ async def test_midi_asks_again_while_musicapi_makes_it_and_names_the_instruments
     async with harness.running(**FAST):
         songs, task_id = await song_result(harness)
         payload = await choose(harness, songs, "MIDI 1")
-        text = await result(harness, payload, "🎹")
-    clip = f"{task_id}-song-1"
+        edit = await final_edit(harness, payload, "🎹")
+    clip, text = f"{task_id}-song-1", edit.json["content"]
     assert harness.musicapi.sonic_calls == [("midi", {"clip_id": clip})] * 2
-    assert f"[download](https://cdn.musicapi.example/{clip}.mid)" in text
-    assert "Instruments: Synth Voice, Bass" in text
+    assert f"[download]({harness.musicapi.file_url(f'{clip}.mid')})" in text
+    assert "Instruments: Synth Voice, Bass" in text and "📎" not in text
+    assert [(f.filename, f.size) for f in edit.files] == [("Night Drive (1).mid", MIDI_BYTES)], "attached"
+    assert [a["filename"] for a in edit.json["attachments"]] == ["Night Drive (1).mid"]
 
 
 async def test_midi_on_a_song_older_than_a_day_is_refused_plainly(harness: Harness) -> None:
@@ -296,7 +302,7 @@ async def test_stems_show_their_cost_first_then_each_stem_by_stem(harness: Harne
     text = final.json["content"]
     assert "in stems: 4 files" in text
     for n, name in enumerate(["Vocals", "Instrumental", "Drums", "Bass"], start=1):
-        assert f"**{n}. Night Drive - {name}** · [listen](https://cdn.musicapi.example/" in text
+        assert f"**{n}. Night Drive - {name}** · [listen]({harness.musicapi.file_url('stems-')}" in text
     assert final.json.get("components") in (None, [])
 
 
@@ -416,6 +422,11 @@ async def test_stems_waiting_for_their_result_are_picked_up_after_a_restart(harn
         await result(harness, submit, "⏳")
     harness.musicapi.generation_outcome = "succeeded"
     async with harness.running(**FAST):
-        text = await result(harness, submit, "🎚️")
+        edit = await final_edit(harness, submit, "🎚️")
+    text = edit.json["content"]
     assert "in stems: 2 files" in text and "Night Drive - Vocals" in text
+    assert [f.filename for f in edit.files] == [
+        "Night Drive (2) - vocals.mp3",
+        "Night Drive (2) - instrumental.mp3",
+    ], "attached after the restart too"
     assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["stems/basic"], "never sent twice"

@@ -51,6 +51,10 @@ class Answer:
 #: What the fake's CDN serves for a song's audio and cover art unless a test says otherwise.
 SONG_BYTES = 48 * 1024
 IMAGE_BYTES = 4 * 1024
+#: ... and for a stem's audio, a WAV and a MIDI file.
+STEM_BYTES = 40 * 1024
+WAV_BYTES = 160 * 1024
+MIDI_BYTES = 2 * 1024
 
 
 @dataclass
@@ -116,7 +120,7 @@ class FakeMusicAPI:
     #: Scripted answers to get-credits, taken first.
     credits_answers: deque[Answer] = field(default_factory=deque)
     _created: asyncio.Condition = field(default_factory=asyncio.Condition)
-    # -- the CDN: the files its answers name (songs' audio and cover art, MIDI), at /files/<name> ----
+    # -- the CDN: the files its answers name (songs' audio and cover art, stems, WAV, MIDI), at /files/<name>
     #: Where this fake listens (its answers' file URLs start with it); set by whoever serves it.
     base_url: str = ""
     files: dict[str, Served] = field(default_factory=dict)
@@ -126,6 +130,10 @@ class FakeMusicAPI:
     most_files_busy: int = 0
     #: The size of each song's audio a finished task names (a test may make them larger).
     song_bytes: int = SONG_BYTES
+    #: ... of each stem's audio, of a WAV and of a MIDI file.
+    stem_bytes: int = STEM_BYTES
+    wav_bytes: int = WAV_BYTES
+    midi_bytes: int = MIDI_BYTES
 
     async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
         """Until MusicAPI has received `count` upload requests."""
@@ -354,9 +362,8 @@ class FakeMusicAPI:
             self.generations[task_id] = {**body, "_stems": True}
             return web.json_response({"task_id": task_id, "message": "success"})
         if endpoint == "wav":
-            return web.json_response(
-                {"code": 200, "data": {"wav_url": f"https://cdn.musicapi.example/{clip}.wav"}}
-            )
+            self.files.setdefault(f"{clip}.wav", Served(self.wav_bytes))
+            return web.json_response({"code": 200, "data": {"wav_url": self.file_url(f"{clip}.wav")}})
         if endpoint == "bpm":
             return web.json_response(
                 {"code": 200, "data": {"avg_bpm": 122.4, "max_bpm": 124.1, "min_bpm": 120.2}}
@@ -368,8 +375,9 @@ class FakeMusicAPI:
             {"name": "Synth Voice", "notes": [{"start": 0.52, "end": 0.91, "pitch": 64, "velocity": 0.8}]},
             {"name": "Bass", "notes": []},
         ]
+        self.files.setdefault(f"{clip}.mid", Served(self.midi_bytes))
         return web.json_response({
-            "code": 200, "data": {"midi_url": f"https://cdn.musicapi.example/{clip}.mid", "instruments": instruments}
+            "code": 200, "data": {"midi_url": self.file_url(f"{clip}.mid"), "instruments": instruments}
         })  # fmt: skip
 
     async def _mashup(self, request: web.Request) -> web.StreamResponse:
@@ -406,9 +414,10 @@ class FakeMusicAPI:
         for n, name in enumerate(names, start=1):
             clip = f"{task_id}-stem-{n}"
             self.generated_clips.add(clip)
+            self.files.setdefault(f"{clip}.mp3", Served(self.stem_bytes))
             data.append({
                 "clip_id": clip, "state": "succeeded", "title": f"Night Drive - {name}",
-                "stem_type": name.lower(), "audio_url": f"https://cdn.musicapi.example/{clip}.mp3",
+                "stem_type": name.lower(), "audio_url": self.file_url(f"{clip}.mp3"),
             })  # fmt: skip
         return {"code": 200, "task_id": task_id, "data": data}
 

@@ -13,14 +13,21 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import discord
 
-from bot.discord_app.attachments import Attachments, Outgoing, edit_by_token, limit_for, song_message
+from bot.discord_app.attachments import (
+    Attachments,
+    Outgoing,
+    edit_by_token,
+    file_message,
+    limit_for,
+    song_message,
+)
 from bot.discord_app.delivery import TOKEN_MARGIN
 from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
 from bot.domain.followups.catalog import CATALOG, ResultKind
+from bot.domain.followups.files import attached
 from bot.domain.followups.ports import FollowUpStore
 from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation
-from bot.domain.media import song_files
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
 
@@ -80,17 +87,22 @@ class FollowUpDelivery:
         view: discord.ui.View | None,
         interaction: discord.Interaction | None,
     ) -> AsyncIterator[Outgoing]:
-        """The message to show: a result's songs with their files attached (see `attachments`)."""
-        if (
-            record.state is not FollowUpState.SUCCEEDED
-            or not self.attachments.enabled
-            or CATALOG[record.action].result is not ResultKind.SONGS
-        ):
+        """The message to show: a result with its files attached (see `attachments`): songs with their
+        cover art, stems, a MIDI file; a WAV stays a link."""
+        if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
             yield Outgoing(content, view)
             return
+        songs = CATALOG[record.action].result is ResultKind.SONGS
+        wanted = attached(record)
+        if not wanted and not songs:
+            yield Outgoing(content, view)  # a link or a value: nothing to fetch
+            return
         limit = limit_for(interaction)
-        async with self.attachments.gather(song_files(record.songs), limit) as bundle:
-            yield song_message(texts, content, record.songs, view, bundle, limit)
+        async with self.attachments.gather(wanted, limit) as bundle:
+            if songs:
+                yield song_message(texts, content, record.songs, view, bundle, limit)
+            else:
+                yield file_message(texts, content, view, bundle, limit)
 
     async def _edit(
         self, record: FollowUpRecord, message: Outgoing, interaction: discord.Interaction | None

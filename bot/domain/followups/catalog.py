@@ -3,7 +3,8 @@ one click), the MusicAPI call it makes, the setting that prices it, and what its
 
 Adding an operation: a member of `Operation`, an entry in `CATALOG`, its price setting
 (`<OPERATION>_CREDITS` in the settings), its texts in the six catalogs (`followup.button.<op>`,
-`followup.modal.<op>`, `followup.working.<op>`, `followup.done.<op>`), and a test.
+`followup.modal.<op>`, `followup.working.<op>`, `followup.done.<op>`), and a test. What its result
+attaches follows from its result kind (`files.attached`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.domain.followups.records import (
     parse_seconds,
     parse_weight,
 )
+from bot.domain.media import FileKind
 
 #: Discord's limit on a text input's value.
 MAX_INPUT = 4000
@@ -131,6 +133,9 @@ class Spec:
     model: bool = True
     #: Whether it takes a second clip of the member's own (chosen from a list), sent beside the first.
     pair: bool = False
+    #: A link result whose file is attached too, of this kind (MIDI's `.mid`); None keeps the link alone
+    #: (a three-minute WAV is about 30 MiB, more than Discord takes by default).
+    link_file: FileKind | None = None
 
     @property
     def price_setting(self) -> str:
@@ -286,6 +291,7 @@ CATALOG: Mapping[Operation, Spec] = {
         within_day=True,
         clip_key="clip_id",
         model=False,
+        link_file=FileKind.MIDI,
     ),
     Operation.BPM: Spec(
         Operation.BPM, Endpoint.BPM, ResultKind.VALUE, {ClipOrigin.SONG: ""}, clip_key="clip_id", model=False
