@@ -40,6 +40,8 @@ class Requester:
     channel_id: int | None
     locale: str
     token_expires_at: float
+    #: What Discord takes per file where the interaction was (its `attachment_size_limit`), when it said.
+    attachment_limit: int | None = None
 
 
 @dataclass(slots=True)

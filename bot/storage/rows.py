@@ -19,7 +19,7 @@ UPLOAD_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
 FOLLOW_UP_FIELDS = (
     "user_id", "guild_id", "channel_id", "application_id", "interaction_id", "interaction_token",
     "locale", "action", "origin", "source_id", "source_clip_id", "source_label", "task_type", "model",
-    "credits", "state", "task_id", "callback_token",
+    "credits", "state", "task_id", "callback_token", "attachment_limit",
 )  # fmt: skip
 FOLLOW_UP_INSERTED = (
     *FOLLOW_UP_FIELDS,
@@ -116,6 +116,7 @@ def follow_up_record(row: Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
         next_poll_at=seconds(row["next_poll_ms"]),
         songs=list(songs),
         result=_result(row["result"]),
+        attachment_limit=row["attachment_limit"],
     )
 
 

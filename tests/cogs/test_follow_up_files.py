@@ -5,13 +5,15 @@ art. (A MIDI result's `.mid`, and a WAV that stays a link: with their operations
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.cogs.test_attachments import links_of
 from tests.cogs.test_follow_up_catalog import mashup_form, song_result
 from tests.cogs.test_follow_ups import FAST, button, final_edit, open_modal, result, upload_clip
 from tests.fakes import payloads
-from tests.fakes.discord_api import ATTACHMENT_LIMIT, Call
+from tests.fakes.discord_api import ATTACHMENT_LIMIT, CHANNEL_ID, Call
 from tests.fakes.musicapi import IMAGE_BYTES, SONG_BYTES, STEM_BYTES, Served
 from tests.harness import Harness
 
@@ -108,3 +110,50 @@ async def test_a_mashup_arrives_as_attached_mp3s(harness: Harness) -> None:
         submit = await harness.interact(payloads.modal_submit(modal, {1: "upbeat synth-pop blend"}))
         edit = await final_edit(harness, submit, "mashed up")
     assert_songs_attached(harness, edit)
+
+
+# -- the size limit of the place a follow-up was asked in, kept for its result ----------------------------
+MIB = 1024 * 1024
+
+
+async def boosted_extend(harness: Harness) -> dict[str, Any]:
+    """In a server that takes 50 MiB per file: upload, submit Extend from an interaction that says so;
+    MusicAPI makes two 12 MiB songs and finishes after the answer is gone from memory (polled). The
+    submit's payload."""
+    harness.discord.attachment_limit = 50 * MIB
+    harness.musicapi.song_bytes = 12 * MIB
+    harness.musicapi.generation_outcome = "running"
+    components = await upload_clip(harness)
+    modal = await open_modal(harness, button(components, "Extend"), components)
+    submit = payloads.modal_submit(modal, {})
+    submit["attachment_size_limit"] = 50 * MIB
+    await harness.interact(submit)
+    await result(harness, submit, "⏳")
+    return submit
+
+
+async def test_a_later_result_is_held_to_the_limit_of_the_server_it_was_asked_in(
+    harness: Harness, store_url: str
+) -> None:
+    async with harness.running(**FAST, database_url=store_url):
+        submit = await boosted_extend(harness)
+        harness.musicapi.generation_outcome = "succeeded"
+        edit = await final_edit(harness, submit)
+    assert [f.size for f in edit.files][::2] == [12 * MIB, 12 * MIB], "not links: the server takes them"
+    assert "📎" not in edit.json["content"]
+
+
+async def test_a_dm_of_a_later_result_takes_only_what_any_place_takes(harness: Harness) -> None:
+    harness.discord.fail[("POST", f"/channels/{CHANNEL_ID}/messages")] = (
+        403,
+        {"message": "Missing Access", "code": 50001},
+    )
+    async with harness.running(**FAST):
+        submit = await boosted_extend(harness)
+        harness.expire_token(submit)
+        harness.musicapi.generation_outcome = "succeeded"
+        (dm,) = await harness.discord.wait_for(
+            "POST", "/channels/", where=lambda c: not c.path.startswith(f"/channels/{CHANNEL_ID}/")
+        )
+    assert [f.filename for f in dm.files] == ["cover-1.jpg", "cover-2.jpg"]
+    assert "📎 Night Drive (1).mp3 is 12.0 MB, more than Discord takes here (10.0 MB)" in dm.json["content"]

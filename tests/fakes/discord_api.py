@@ -95,6 +95,8 @@ class FakeDiscord:
     #: The largest file Discord takes in a message (per file), and what each message has attached now
     #: (keyed by `@original:<token>` or the message id), kept across edits as Discord keeps them.
     attachment_limit: int = ATTACHMENT_LIMIT
+    #: DM channels opened (a DM takes ATTACHMENT_LIMIT per file, however boosted the server is).
+    dm_channels: set[int] = field(default_factory=set)
     attached: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: Files members gave, served at /cdn/attachments/...: attachment id -> size.
     cdn: dict[str, int] = field(default_factory=dict)
@@ -207,11 +209,7 @@ class FakeDiscord:
         if method == "GET" and parts[:1] == ["channels"] and len(parts) == 2:
             return _lookup(self.channels, int(parts[1]))
         if path == "/users/@me/channels" and method == "POST":
-            return lambda c: {
-                "id": str(snowflake()),
-                "type": 1,
-                "recipients": [user(int(c.json["recipient_id"]))],
-            }
+            return self._open_dm
         return None
 
     def _put_commands(self, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -230,13 +228,24 @@ class FakeDiscord:
         self.commands[key] = stored
         return stored
 
+    def _open_dm(self, call: Call) -> dict[str, Any]:
+        channel_id = snowflake()
+        self.dm_channels.add(channel_id)
+        return {"id": str(channel_id), "type": 1, "recipients": [user(int(call.json["recipient_id"]))]}
+
     # -- files -----------------------------------------------------------------------------------------
+    def _limit_for(self, call: Call) -> int:
+        """What Discord takes per file there: the server's limit, or the default in a DM."""
+        parts = call.path.strip("/").split("/")
+        in_dm = parts[:1] == ["channels"] and len(parts) > 1 and parts[1].isdigit()
+        return ATTACHMENT_LIMIT if in_dm and int(parts[1]) in self.dm_channels else self.attachment_limit
+
     def _refuse_files(self, call: Call) -> web.Response | None:
         """What Discord refuses in a message's files: one over the limit (413), more than ten, an
         `attachments` entry or an `attachment://` name that matches no file of the request (50035)."""
         if not call.files:
             return None
-        if any(f.size > self.attachment_limit for f in call.files):
+        if any(f.size > self._limit_for(call) for f in call.files):
             return _json({"message": "Request entity too large", "code": 40005}, 413)
         payload = call.json if isinstance(call.json, dict) else {}
         problem = None

@@ -108,6 +108,9 @@ class FollowUpRecord:
     updated_at: float = 0.0
     next_poll_at: float = 0.0
     id: int | None = None
+    #: What Discord takes per file where it was asked for (the interaction's `attachment_size_limit`),
+    #: so that a result arriving later is held to it; None when unknown (Discord's default then).
+    attachment_limit: int | None = None
 
     @property
     def key(self) -> int:

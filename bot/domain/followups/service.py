@@ -228,6 +228,7 @@ class FollowUpService:
             interaction_token=who.token,
             token_expires_at=who.token_expires_at,
             locale=who.locale,
+            attachment_limit=who.attachment_limit,
             action=request.operation,
             origin=source.origin,
             source_id=source.source_id,

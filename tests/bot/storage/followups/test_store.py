@@ -230,3 +230,11 @@ async def test_every_operation_of_the_catalog_is_kept(store: FollowUpStore, oper
     made = dataclasses.replace(record(), action=operation)
     stored = await store.reserve(made, day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
     assert stored is not None and stored.action is operation
+
+
+async def test_the_size_discord_takes_where_it_was_asked_is_kept(store: FollowUpStore) -> None:
+    boosted = dataclasses.replace(record(), attachment_limit=50 * 1024 * 1024)
+    stored = await store.reserve(boosted, day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert stored is not None and stored.attachment_limit == 50 * 1024 * 1024
+    unknown = await store.reserve(record(user_id=8), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert unknown is not None and unknown.attachment_limit is None
