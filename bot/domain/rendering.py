@@ -149,8 +149,17 @@ def _skipped(texts: Texts, record: UploadRecord) -> str:
 
 
 def outcomes(texts: Texts, records: Sequence[UploadRecord], follow_ups: bool = False) -> str:
-    """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
-    return fit_message("\n\n".join(outcome(texts, r, follow_ups) for r in records))
+    """The whole answer to one interaction: the message its files came from (when they did), then one
+    paragraph per file, within Discord's 2000 characters."""
+    paragraphs = [outcome(texts, r, follow_ups) for r in records]
+    source = records[0].source_message if records else None
+    if source and _MESSAGE_LINK.fullmatch(source):
+        paragraphs.insert(0, texts("upload.from_message", link=source))
+    return fit_message("\n\n".join(paragraphs))
+
+
+#: A Discord message's link, as the bot keeps it for an upload from a message.
+_MESSAGE_LINK = re.compile(r"https://discord\.com/channels/(?:\d{1,20}|@me)/\d{1,20}/\d{1,20}")
 
 
 def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:

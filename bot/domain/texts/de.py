@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "Dein anderer Clip…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "Das kostet **{credits} Credits** vom MusicAPI-Konto des Bot-Besitzers. Fehlgeschlagene Aufgaben erstattet MusicAPI.",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ Aus dieser Nachricht: {link}",
 }

@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "Your other clip…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "This uses **{credits} credits** of the bot owner's MusicAPI account. MusicAPI refunds tasks that fail.",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ From this message: {link}",
 }

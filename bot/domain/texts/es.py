@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "Tu otro clip…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "Esto usa **{credits} créditos** de la cuenta de MusicAPI del dueño del bot. MusicAPI reembolsa las tareas que fallan.",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ De este mensaje: {link}",
 }

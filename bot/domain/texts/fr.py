@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "Ton autre clip…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "Cela utilise **{credits} crédits** du compte MusicAPI du propriétaire du bot. MusicAPI rembourse les tâches qui échouent.",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ Depuis ce message : {link}",
 }

@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "もう一つのクリップ…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "ボットのオーナーの MusicAPI アカウントから **{credits} クレジット** を使います。失敗したタスクは MusicAPI が返金します。",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ 元のメッセージ: {link}",
 }

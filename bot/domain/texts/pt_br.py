@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "followup.pair.placeholder": "Seu outro clipe…",
     # The follow-up catalog: the cost line of a form whose result is not songs.
     "followup.modal.cost_plain": "Isto usa **{credits} créditos** da conta da MusicAPI do dono do bot. A MusicAPI reembolsa tarefas que falham.",
+    # An upload from a message points to it.
+    "upload.from_message": "↪️ Desta mensagem: {link}",
 }

@@ -35,7 +35,7 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 11
+    assert version == len(migrations("sqlite")) == 12
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
     assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts", "instances"} <= tables
@@ -140,7 +140,7 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 

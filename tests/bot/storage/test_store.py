@@ -253,3 +253,12 @@ async def test_a_message_whose_row_is_busy_is_still_claimed_whole_on_postgresql(
         await first.close()
         await second.close()
     assert (claimed_first, claimed_second) == ([7], [])
+
+
+async def test_the_message_an_upload_came_from_is_kept(store: UploadStore) -> None:
+    link = "https://discord.com/channels/1/2/3"
+    added = await store.add(dataclasses.replace(record(901), source_message=link))
+    (kept,) = await store.by_interaction(901)
+    assert kept.id == added.id and kept.source_message == link
+    (plain,) = [await store.add(record(902))]
+    assert plain.source_message is None
