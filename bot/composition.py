@@ -21,10 +21,11 @@ from bot.discord_app.desk import UploadLimits
 from bot.discord_app.reachability import wait_for_discord
 from bot.domain.account import check_account
 from bot.domain.background import Background
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followup_service import FollowUpPolicy, FollowUpService
-from bot.domain.followup_watcher import FollowUpWatcher
-from bot.domain.followups import FollowUpAction
+from bot.domain.followups.catalog import CATALOG
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import Operation
+from bot.domain.followups.service import FollowUpPolicy, FollowUpService
+from bot.domain.followups.watcher import FollowUpWatcher
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.links import fetchable
@@ -40,7 +41,7 @@ from bot.musicapi import MusicAPIClient
 from bot.storage import follow_up_store, open_store, spend_ledger
 from bot.web import WebServer
 from bot.web.callbacks import CallbackReceiver
-from bot.web.followup_webhooks import FollowUpWebhookReceiver
+from bot.web.followups import FollowUpWebhookReceiver
 
 if TYPE_CHECKING:
     from bot.metrics import PrometheusMetrics
@@ -131,6 +132,8 @@ class App:
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
         log.info("%s", describe_limits(s))
+        if (retired := s.retired_model()) is not None:
+            log.warning("%s", retired)
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
@@ -343,10 +346,12 @@ def _follow_ups(
     """Extend and Cover: the owner's policy, and where results come back (a webhook in callback mode)."""
     secret = s.musicapi_webhook_secret
     policy = FollowUpPolicy(
-        actions=frozenset(FollowUpAction(a) for a in s.follow_ups),
+        actions=frozenset(Operation(a) for a in s.follow_ups),
+        prices={op: int(getattr(s, spec.price_setting.lower())) for op, spec in CATALOG.items()},
         daily_budget=s.guild_daily_credits,
         cooldown=s.follow_up_cooldown,
         model=s.follow_up_model,
+        lyrics_limit=s.follow_up_lyrics_limit,
         low_credits_alert=s.low_credits_alert,
         first_poll=s.musicapi_poll_after if s.callback_mode else s.musicapi_poll_interval,
         poll_interval=s.musicapi_poll_interval,

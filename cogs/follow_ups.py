@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.followup_views import FollowUpButton, GrantedButton
+from bot.discord_app.followups.views import FollowUpButton, GrantedButton, MoreMenu, PartnerMenu
 from bot.discord_app.host import Host
 from bot.discord_app.translator import command_text as _
 
@@ -51,5 +51,5 @@ class FollowUps(commands.Cog):
 
 
 async def setup(bot: Host) -> None:
-    bot.add_dynamic_items(FollowUpButton, GrantedButton)
+    bot.add_dynamic_items(FollowUpButton, GrantedButton, MoreMenu, PartnerMenu)
     await bot.add_cog(FollowUps(bot))

@@ -34,7 +34,7 @@ class MessageUpload(commands.Cog):
         if not items:
             await refuse(interaction, texts_for(interaction)("message.no_audio"))
             return
-        await self.host.desk.upload(interaction, items)
+        await self.host.desk.upload(interaction, items, source_message=message.jump_url)
 
 
 async def setup(bot: Host) -> None:

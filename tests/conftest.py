@@ -26,3 +26,12 @@ def postgres_server() -> Iterator[PostgresServer]:
 async def postgres_url(postgres_server: PostgresServer) -> str:
     """DATABASE_URL of an empty database of this test's own."""
     return await postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """DATABASE_URL of an empty store, once for each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'log.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return await server.new_database()

@@ -149,12 +149,17 @@ def _shard_ids(raw: Any) -> tuple[int, ...]:
     return tuple(sorted(ids))
 
 
-#: FOLLOW_UPS: the actions members may start from a clip_id.
-FOLLOW_UP_ACTIONS = ("extend", "cover")
+#: FOLLOW_UPS: the operations members may start from a clip_id (the follow-up catalog's names).
+FOLLOW_UP_ACTIONS = (
+    "extend", "cover", "add_vocals", "add_instrumental", "mashup", "remaster", "stems", "wav", "midi", "bpm",
+)  # fmt: skip
+#: FOLLOW_UP_MODEL: MusicAPI's current models, and the retired ids it still maps to them.
+CURRENT_MODELS = ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini")
+RETIRED_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5")
 
 
 def _follow_ups(raw: Any) -> frozenset[str]:
-    rule = "must be on, off, or a comma-separated list of extend and cover"
+    rule = f"must be on, off, or a comma-separated list of {', '.join(FOLLOW_UP_ACTIONS)}"
     if isinstance(raw, frozenset | set):
         raw = ",".join(sorted(raw)) or "off"
     value = str(raw).strip().lower()
@@ -179,7 +184,7 @@ def _non_negative_float(raw: Any) -> float:
 def _model(raw: Any) -> str:
     value = str(raw).strip().lower()
     if not re.fullmatch(r"sonic-v\d+(-[0-9a-z]+){0,3}", value):
-        raise ValueError("must be a MusicAPI model version such as sonic-v4-5 or sonic-v5")
+        raise ValueError(f"must be a MusicAPI model version: {', '.join(CURRENT_MODELS)}")
     return value
 
 
@@ -244,7 +249,7 @@ class Settings(BaseSettings):
     follow_ups: Annotated[frozenset[str], BeforeValidator(_follow_ups)] = frozenset(FOLLOW_UP_ACTIONS)
     guild_daily_credits: NonNegativeInt = 150
     follow_up_cooldown: Annotated[float, BeforeValidator(_non_negative_float)] = 60.0
-    follow_up_model: Annotated[str, BeforeValidator(_model)] = "sonic-v4-5"
+    follow_up_model: Annotated[str, BeforeValidator(_model)] = CURRENT_MODELS[0]
     low_credits_alert: NonNegativeInt = 100
     # Results as files: songs attached so that Discord plays them (off: links only).
     attachments: Annotated[bool, BeforeValidator(_switch)] = True
@@ -261,6 +266,34 @@ class Settings(BaseSettings):
     metrics_host: Text = "127.0.0.1"
     metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
     metrics_token: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
+    # -- the follow-up catalog: what each operation costs, in credits (`<OPERATION>_CREDITS`) ------------
+    extend_credits: NonNegativeInt = 15
+    cover_credits: NonNegativeInt = 15
+    add_vocals_credits: NonNegativeInt = 15
+    add_instrumental_credits: NonNegativeInt = 15
+    remaster_credits: NonNegativeInt = 15
+    mashup_credits: NonNegativeInt = 14
+    stems_credits: NonNegativeInt = 30
+    wav_credits: NonNegativeInt = 2
+    midi_credits: NonNegativeInt = 1
+    bpm_credits: NonNegativeInt = 1
+    #: Characters of lyrics the follow-up forms take (MusicAPI: 5,000 on v4.5 and later).
+    follow_up_lyrics_limit: PositiveInt = 5000
+
+    def retired_model(self) -> str | None:
+        """One warning line when FOLLOW_UP_MODEL is not one of MusicAPI's current models: a retired id
+        still answers (MusicAPI maps it to its current model), so it is a warning, not an error."""
+        if self.follow_up_model in CURRENT_MODELS:
+            return None
+        what = (
+            "a model MusicAPI retired"
+            if self.follow_up_model in RETIRED_MODELS
+            else "not a model MusicAPI lists"
+        )
+        return (
+            f"FOLLOW_UP_MODEL={self.follow_up_model} is {what} (MusicAPI maps old ids to its current model); "
+            f"its current models are {', '.join(CURRENT_MODELS)}"
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -33,7 +33,7 @@ import discord
 from discord.webhook.async_ import async_context
 
 from bot.domain import rendering
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 from bot.domain.media import (
     DEFAULT_ATTACHMENT_LIMIT,
     MAX_FILES,
@@ -278,8 +278,7 @@ def song_message(
     """A result's songs: the text with a line per file that goes as a link, the cover art of each song
     as an embed's image (attached when it came, else from MusicAPI's URL), and a link button per song to
     its file on MusicAPI's CDN."""
-    notes = bundle.notes(texts, limit)
-    text = rendering.fit_message("\n".join([content, *notes]) if notes else content)
+    text = _with_notes(texts, content, bundle, limit)
     embeds = []
     for n, song in enumerate(songs[:MAX_EMBEDS], start=1):
         image = bundle.image_of(n) or rendering.file_link(song.image_url)
@@ -300,6 +299,18 @@ def song_message(
     return Outgoing(text, view, bundle, embeds)
 
 
+def file_message(
+    texts: Texts, content: str, view: discord.ui.View | None, bundle: Bundle, limit: int
+) -> Outgoing:
+    """A result's files (stems, a MIDI file): the text, with a line per file that goes as a link."""
+    return Outgoing(_with_notes(texts, content, bundle, limit), view, bundle)
+
+
+def _with_notes(texts: Texts, content: str, bundle: Bundle, limit: int) -> str:
+    notes = bundle.notes(texts, limit)
+    return rendering.fit_message("\n".join([content, *notes]) if notes else content)
+
+
 def _add_to_row(view: discord.ui.View, button: discord.ui.Button[discord.ui.View], row: int) -> bool:
     """Put `button` in `row` (below the message's other buttons) when it has room, else anywhere; False
     when the message has no room left."""
@@ -318,6 +329,7 @@ __all__ = [
     "Bundle",
     "Outgoing",
     "edit_by_token",
+    "file_message",
     "file_name",
     "limit_for",
     "song_files",

@@ -17,17 +17,17 @@ from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.delivery import Delivery
 from bot.discord_app.desk import UploadDesk, UploadLimits
 from bot.discord_app.error_handler import on_app_command_error
-from bot.discord_app.followup_delivery import FollowUpDelivery
-from bot.discord_app.followup_desk import FollowUpDesk
-from bot.discord_app.followup_views import upload_buttons
+from bot.discord_app.followups.delivery import FollowUpDelivery
+from bot.discord_app.followups.desk import FollowUpDesk
+from bot.discord_app.followups.views import upload_buttons
 from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
 from bot.discord_app.invite import invite_url
 from bot.discord_app.reach import ReachTree, guild_installs_only
 from bot.discord_app.responses import UnsureResponses
 from bot.discord_app.translator import CatalogTranslator
-from bot.domain.followup_ports import FollowUpMetrics
-from bot.domain.followup_service import FollowUpService
+from bot.domain.followups.ports import FollowUpMetrics
+from bot.domain.followups.service import FollowUpService
 from bot.domain.ports import Metrics, UploadStore
 from bot.domain.reach import Reach
 from bot.domain.uploads import UploadService

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
@@ -70,12 +70,16 @@ class UploadDesk:
         )
 
     async def upload(
-        self, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
+        self,
+        interaction: discord.Interaction,
+        items: Sequence[Source | SourceRejected],
+        source_message: str | None = None,
     ) -> None:
-        """Upload every source (listing skipped files with their reason) and give the one final answer."""
+        """Upload every source (listing skipped files with their reason) and give the one final answer;
+        `source_message`: the link of the message the files come from, which the answer points to."""
         async with self._open(interaction) as open_:
             if open_:
-                await self._upload(interaction, items)
+                await self._upload(interaction, items, source_message)
 
     async def upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
         """Upload the audio of a message the member linked to, if they may read it."""
@@ -104,10 +108,13 @@ class UploadDesk:
             if not items:
                 await refuse(interaction, texts("message.no_audio"))
                 return
-            await self._upload(interaction, items)
+            await self._upload(interaction, items, link.jump_url)
 
     async def _upload(
-        self, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
+        self,
+        interaction: discord.Interaction,
+        items: Sequence[Source | SourceRejected],
+        source_message: str | None = None,
     ) -> None:
         texts = texts_for(interaction)
         wanted = sum(isinstance(item, Source) for item in items)
@@ -134,7 +141,8 @@ class UploadDesk:
             raise
         progress = _Progress(interaction, self._delivery)
         try:
-            records = await self._uploads.start(requester(interaction), items, on_place=progress.show)
+            who = replace(requester(interaction), source_message=source_message)
+            records = await self._uploads.start(who, items, on_place=progress.show)
         except AlreadyRecorded:
             raise
         except Exception:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.desk import UploadLimits
-from bot.domain.followups import ClipOrigin, FollowUpAction
+from bot.domain.followups.records import ClipOrigin, Operation
 from bot.domain.records import UploadRecord
 from bot.domain.sources import MessageLink, Source, SourceRejected
 
@@ -22,7 +22,10 @@ class Desk(Protocol):
     def limits(self) -> UploadLimits: ...
     def audio_of(self, message: discord.Message) -> list[Source | SourceRejected]: ...
     async def upload(
-        self, interaction: discord.Interaction, items: Sequence[Source | SourceRejected]
+        self,
+        interaction: discord.Interaction,
+        items: Sequence[Source | SourceRejected],
+        source_message: str | None = None,
     ) -> None: ...
     async def upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None: ...
 
@@ -40,7 +43,7 @@ class FollowUps(Protocol):
     async def press(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None = None,

@@ -36,6 +36,7 @@ def requester(interaction: discord.Interaction) -> Requester:
         channel_id=interaction.channel_id,
         locale=interaction.locale.value,
         token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME,
+        attachment_limit=interaction.filesize_limit or None,
     )
 
 

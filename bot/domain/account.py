@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits
+from bot.domain.followups.ports import Credits
 
 log = logging.getLogger("bot")
 

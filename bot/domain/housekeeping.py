@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 
 from bot.domain.background import Background
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import budget_day
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import budget_day
 from bot.domain.ports import UploadStore
 from bot.domain.records import UploadRecord
 from bot.domain.uploads import UploadService

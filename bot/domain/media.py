@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO, Protocol
 
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 
 #: What Discord takes per message when it says nothing else (`attachment_size_limit`, unboosted servers).
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
@@ -124,7 +124,42 @@ def stem_files(title: str, stems: Sequence[tuple[str, str | None]]) -> list[Want
 
 def midi_file(title: str, url: str) -> Wanted:
     """A MIDI result as `<title>.mid`. (A WAV is no attachment: a three-minute one is about 30 MiB.)"""
-    return Wanted(url, file_name(title, "mid"), FileKind.MIDI)
+    return linked_file(FileKind.MIDI, title, url)
+
+
+#: The extension a file linked from a result gets, by its kind.
+_EXTENSIONS = {FileKind.AUDIO: "mp3", FileKind.MIDI: "mid"}
+
+
+def linked_file(kind: FileKind, title: str, url: str) -> Wanted:
+    """The file a result links to, as `<title>.<extension of its kind>` (`Night Bus.mid`)."""
+    extension = _EXTENSIONS.get(kind) or _image_extension(url)
+    return Wanted(url, file_name(title, extension), kind)
+
+
+def stem_parts(stems: Sequence[Song]) -> list[tuple[str, str | None]]:
+    """Each stem's part (lower case) and audio link. MusicAPI names the part in the title's suffix
+    (`Night Bus - Vocals`); without one, the stem with "vocal" in its title is the vocals and, in a
+    two-stem answer, the other one the instrumental; any other stem is `part <n>`."""
+    suffixes = [_suffix(stem.title) for stem in stems]
+    vocal = [i for i, stem in enumerate(stems) if "vocal" in stem.title.lower()]
+    parts = []
+    for i, (stem, suffix) in enumerate(zip(stems, suffixes, strict=True)):
+        if suffix:
+            part = suffix
+        elif i in vocal:
+            part = "vocals"
+        elif len(stems) == 2 and len(vocal) == 1:
+            part = "instrumental"
+        else:
+            part = f"part {i + 1}"
+        parts.append((part, stem.audio_url))
+    return parts
+
+
+def _suffix(title: str) -> str:
+    head, dash, tail = title.rpartition(" - ")
+    return " ".join(tail.split()).lower() if dash and head.strip() else ""
 
 
 def unique_names(wanted: Sequence[Wanted]) -> list[Wanted]:

@@ -40,6 +40,10 @@ class Requester:
     channel_id: int | None
     locale: str
     token_expires_at: float
+    #: What Discord takes per file where the interaction was (its `attachment_size_limit`), when it said.
+    attachment_limit: int | None = None
+    #: The Discord message the files come from (its link), for an upload from a message or a message link.
+    source_message: str | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +83,8 @@ class UploadRecord:
     updated_at: float = 0.0
     #: The bot instance that sends it (its name; see `bot.domain.instances`).
     instance: str = ""
+    #: The Discord message its file came from (its link), so that the answer points to it.
+    source_message: str | None = None
     id: int | None = None
 
     @property

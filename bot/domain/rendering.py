@@ -7,8 +7,17 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits
-from bot.domain.followups import CREATE_CREDITS, Allowance, FollowUpRecord, FollowUpState, Refusal, Song
+from bot.domain.followups.catalog import CATALOG, ResultKind
+from bot.domain.followups.ports import Credits
+from bot.domain.followups.records import (
+    Allowance,
+    ClipOrigin,
+    FollowUpRecord,
+    FollowUpState,
+    Operation,
+    Refusal,
+    Song,
+)
 from bot.domain.hosts import shown_links
 from bot.domain.media import Miss
 from bot.domain.records import UploadRecord, UploadState
@@ -140,8 +149,17 @@ def _skipped(texts: Texts, record: UploadRecord) -> str:
 
 
 def outcomes(texts: Texts, records: Sequence[UploadRecord], follow_ups: bool = False) -> str:
-    """The whole answer to one interaction: one paragraph per file, within Discord's 2000 characters."""
-    return fit_message("\n\n".join(outcome(texts, r, follow_ups) for r in records))
+    """The whole answer to one interaction: the message its files came from (when they did), then one
+    paragraph per file, within Discord's 2000 characters."""
+    paragraphs = [outcome(texts, r, follow_ups) for r in records]
+    source = records[0].source_message if records else None
+    if source and _MESSAGE_LINK.fullmatch(source):
+        paragraphs.insert(0, texts("upload.from_message", link=source))
+    return fit_message("\n\n".join(paragraphs))
+
+
+#: A Discord message's link, as the bot keeps it for an upload from a message.
+_MESSAGE_LINK = re.compile(r"https://discord\.com/channels/(?:\d{1,20}|@me)/\d{1,20}/\d{1,20}")
 
 
 def history(texts: Texts, records: Sequence[UploadRecord], page: int) -> str:
@@ -195,31 +213,88 @@ def song(texts: Texts, n: int, item: Song) -> str:
 def follow_up_failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
     """Why a follow-up made nothing; only what happened is claimed (refunds only where MusicAPI refunds)."""
     reason = plain(detail, 300) if detail else ""
-    own = {ErrorKind.BAD_REQUEST, ErrorKind.COPYRIGHT, ErrorKind.NO_CREDITS, ErrorKind.FAILED}
+    own = {
+        ErrorKind.BAD_REQUEST,
+        ErrorKind.COPYRIGHT,
+        ErrorKind.NO_CREDITS,
+        ErrorKind.FAILED,
+        ErrorKind.FORBIDDEN,
+    }
     own |= {ErrorKind.TIMED_OUT, ErrorKind.UNCONFIRMED}
     if kind not in own:
         return failure(texts, kind, label, detail)
     key = f"followup.error.{kind.value}"
-    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
+    if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED, ErrorKind.FORBIDDEN) and not reason:
         key += "_no_reason"
     return texts(key, label=plain(label), reason=reason)
 
 
 def follow_up(texts: Texts, record: FollowUpRecord) -> str:
-    """A follow-up as it stands: at work, its songs, or why it made nothing."""
+    """A follow-up as it stands: at work, its result (songs, files, a link or a value, as the catalog says
+    the operation yields), or why it made nothing."""
     label = plain(record.source_label, 80)
+    op = record.action.value
     if record.state is FollowUpState.PENDING:
-        return texts(f"followup.working.{record.action.value}", label=label, credits=record.credits)
-    if record.state is FollowUpState.FAILED or not record.songs:
-        kind = record.error_kind or ErrorKind.FAILED
-        return fit_message(follow_up_failure(texts, kind, record.source_label, record.error_detail or ""))
-    head = texts(f"followup.done.{record.action.value}", label=label, count=len(record.songs))
-    rows = [song(texts, i, s) for i, s in enumerate(record.songs, start=1)]
-    return fit_message("\n\n".join([head, *rows, texts("followup.hint")]))
+        return texts(f"followup.working.{op}", label=label, credits=record.credits)
+    kind = CATALOG[record.action].result
+    if record.state is FollowUpState.FAILED or not (record.songs or record.result):
+        error = record.error_kind or ErrorKind.FAILED
+        return fit_message(follow_up_failure(texts, error, record.source_label, record.error_detail or ""))
+    if kind is ResultKind.SONGS:
+        head = texts(f"followup.done.{op}", label=label, count=len(record.songs))
+        rows = [song(texts, i, s) for i, s in enumerate(record.songs, start=1)]
+        return fit_message("\n\n".join([head, *rows, texts("followup.hint")]))
+    if kind is ResultKind.FILES:
+        head = texts(f"followup.done.{op}", label=label, count=len(record.songs))
+        return fit_message(
+            "\n".join([head, *(_file(texts, i, s) for i, s in enumerate(record.songs, start=1))])
+        )
+    return fit_message(_value(texts, record, label))
 
 
-def refusal_of(texts: Texts, allowance: Allowance) -> str:
-    """Why a follow-up may not start now, and when it may."""
+def _file(texts: Texts, n: int, item: Song) -> str:
+    """One audio file of a result (a stem), under its own name."""
+    url = _link(item.audio_url)
+    return texts(
+        "followup.file",
+        n=n,
+        title=plain(item.title, 80) if item.title.strip() else texts("followup.song.untitled"),
+        audio=texts("followup.song.listen", url=url) if url else texts("followup.song.no_audio"),
+    )
+
+
+def _value(texts: Texts, record: FollowUpRecord, label: str) -> str:
+    """A link (WAV, MIDI with its instruments) or a value (BPM), with what it cost."""
+    result = record.result or {}
+    op = record.action.value
+    if "bpm" in result:
+        bpm = [v if isinstance(v, int | float) else None for v in list(result["bpm"])[:3]]
+        bpm += [None] * (3 - len(bpm))
+        low, high = bpm[1], bpm[2]
+        spread = texts("followup.bpm.range", low=f"{low:g}", high=f"{high:g}") if low and high else ""
+        return texts(
+            f"followup.done.{op}", label=label, bpm=f"{bpm[0] or 0:g}", range=spread, credits=record.credits
+        )
+    url = _link(result.get("url") if isinstance(result.get("url"), str) else None)
+    if url is None:
+        return follow_up_failure(texts, ErrorKind.FAILED, record.source_label)
+    line = texts(f"followup.done.{op}", label=label, url=url, credits=record.credits)
+    names = [plain(str(n), 40) for n in result.get("instruments") or [] if str(n).strip()]
+    if names:
+        line += "\n" + texts("followup.midi.instruments", names=", ".join(names))
+    return line
+
+
+def refusal_of(texts: Texts, allowance: Allowance, operation: Operation) -> str:
+    """Why a follow-up may not start now, and when it may (or why it never will on this clip)."""
+    name = texts(f"followup.button.{operation.value}")
+    if allowance.refusal is Refusal.CLIP_KIND:
+        takes = next(iter(CATALOG[operation].task_types), ClipOrigin.UPLOAD)
+        return texts(
+            "followup.refused.clip_kind", operation=name, kind=texts(f"followup.takes.{takes.value}")
+        )
+    if allowance.refusal is Refusal.TOO_OLD:
+        return texts("followup.refused.too_old", operation=name)
     when = f"<t:{int(allowance.frees_at + 0.999)}:R>"
     if allowance.refusal is Refusal.OVER_BUDGET:
         return texts("followup.over_budget", budget=allowance.budget, when=when)
@@ -237,6 +312,7 @@ def credits_report(
     *,
     budget: int,
     threshold: int,
+    cost: str,
 ) -> str:
     """The owner's view: credits left at MusicAPI, and what each server spent on follow-ups today."""
     if credits is not None:
@@ -245,7 +321,7 @@ def credits_report(
             credits=credits.total,
             extra=credits.extra_credits,
             threshold=threshold if threshold > 0 else texts("owner.alert_off"),
-            cost=CREATE_CREDITS,
+            cost=cost,
         )
     else:
         head = texts("owner.credits.unavailable", reason=problem)
@@ -267,8 +343,9 @@ def with_day_total(texts: Texts, report: str, spent: int, ceiling: int) -> str:
     return fit_message(report + "\n\n" + texts("owner.total", spent=spent, ceiling=limit))
 
 
-def low_credits(texts: Texts, credits: Credits, threshold: int) -> str:
-    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=CREATE_CREDITS)
+def low_credits(texts: Texts, credits: Credits, threshold: int, cost: str) -> str:
+    """`cost`: what follow-ups cost, `15` or a range `1–30`."""
+    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=cost)
 
 
 # -- files attached to answers ----------------------------------------------------------------------------

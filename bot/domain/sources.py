@@ -62,3 +62,9 @@ class MessageLink:
     guild_id: int | None
     channel_id: int
     message_id: int
+
+    @property
+    def jump_url(self) -> str:
+        """The message's link as Discord writes it (`@me` for a DM)."""
+        where = self.guild_id if self.guild_id is not None else "@me"
+        return f"https://discord.com/channels/{where}/{self.channel_id}/{self.message_id}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.domain.errors import ErrorKind, OverCeiling, UploadError
-from bot.domain.followups import budget_day
+from bot.domain.followups.records import budget_day
 
 log = logging.getLogger("bot.spending")
 

@@ -246,6 +246,7 @@ class UploadService:
             "position": position,
             "batch_size": size,
             "instance": self.instance,
+            "source_message": who.source_message,
         }
         if isinstance(item, SourceRejected):
             return UploadRecord(

@@ -13,9 +13,16 @@ import aiohttp
 
 from bot.domain.account import AccountHealth
 from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
-from bot.domain.followup_ports import Credits, Generation
+from bot.domain.followups.ports import Credits, Generation
 from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
-from bot.musicapi.parsing import error_for, parse_credits, parse_generation, parse_task, text_field
+from bot.musicapi.parsing import (
+    error_for,
+    parse_credits,
+    parse_generation,
+    parse_task,
+    parse_value,
+    text_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ANSWER_BYTES = 256 * 1024
 #: How long opening a connection may take; a request that could not connect certainly did not arrive.
 CONNECT_TIMEOUT = 10.0
+#: MIDI is asked for again while MusicAPI makes it: this often (seconds), and at most this many times.
+MIDI_EVERY = 3.0
+MIDI_ASKS = 20
 #: A 429's Retry-After is honoured (the request sent again after it) when it is at most this long.
 MAX_RETRY_AFTER = 10.0
 
@@ -80,18 +90,32 @@ class MusicAPIClient:
         body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")
         return parse_task({**body, "task_id": body.get("task_id", task_id)})
 
-    async def create(self, body: Mapping[str, Any]) -> str:
-        """POST /api/v1/sonic/create (extend, cover): MusicAPI's task id. Costs credits, so it is never
-        sent again when it may have arrived; a 200 without a task id cannot be followed, so it is
+    async def start_task(self, endpoint: str, body: Mapping[str, Any]) -> str:
+        """POST /api/v1/sonic/{endpoint} (create, stems/basic): MusicAPI's task id. Costs credits, so it is
+        never sent again when it may have arrived; a 200 without a task id cannot be followed, so it is
         reported as unconfirmed too."""
-        answer = await self._call("POST", "/api/v1/sonic/create", body, endpoint="create")
+        answer = await self._call("POST", f"/api/v1/sonic/{endpoint}", body, endpoint=endpoint)
         data = answer.get("data")
         task_id = text_field(answer.get("task_id")) or (
             text_field(data.get("task_id")) if isinstance(data, Mapping) else None
         )
         if task_id is None:
-            raise UploadUnconfirmed("create answer without task_id")
+            raise UploadUnconfirmed(f"{endpoint} answer without task_id")
         return task_id
+
+    async def run(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /api/v1/sonic/{endpoint} for wav, midi or bpm; the result read from its answer. MIDI is
+        made while MusicAPI is asked: "generating" answers are followed by the same POST (its answer
+        proves the last one arrived) every MIDI_EVERY seconds, at most MIDI_ASKS times."""
+        path = f"/api/v1/sonic/{endpoint}"
+        for ask in range(MIDI_ASKS if endpoint == "midi" else 1):
+            if ask:
+                await self._sleep(MIDI_EVERY)
+            answer = await self._call("POST", path, body, endpoint=endpoint)
+            value = parse_value(endpoint, answer)
+            if value is not None:
+                return value
+        raise UploadUnconfirmed(f"{endpoint} gave no result in {MIDI_ASKS} asks")  # they arrived: may cost
 
     async def get_generation(self, task_id: str) -> Generation:
         body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")

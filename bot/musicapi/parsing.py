@@ -17,13 +17,16 @@ from bot.domain.errors import (
     ServiceUnavailable,
     TaskFailed,
     Unauthorized,
+    UploadUnconfirmed,
 )
-from bot.domain.followup_ports import Credits, Generation
-from bot.domain.followups import MAX_SONGS, Song
+from bot.domain.followups.ports import Credits, Generation
+from bot.domain.followups.records import MAX_SONGS, Song
 from bot.domain.ports import TaskResult, TaskState
 from bot.domain.redact import redact_urls
 
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
+#: Instruments of a MIDI answer named in its result.
+MAX_INSTRUMENTS = 12
 _COPYRIGHT_MARKERS = ("matches an existing recording", "catalog", "copyright")
 _SUCCEEDED = ("", "succeeded", "success", "complete", "completed")
 
@@ -175,6 +178,34 @@ def parse_generation(body: Any) -> Generation:
             return Generation(TaskState.SUCCEEDED, songs=tuple(songs), task_id=task_id)
     running = any(state == TaskState.RUNNING.value for state in states)
     return Generation(TaskState.RUNNING if running else TaskState.PENDING, task_id=task_id)
+
+
+def parse_value(endpoint: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The result of a call answered at once, as the store keeps it; None while MusicAPI is still at work
+    (MIDI's "generating" answers). A MIDI answer saying it failed is a failed task."""
+    data = body.get("data")
+    data = data if isinstance(data, Mapping) else body
+    if endpoint == "bpm":
+        bpm = [_number(data.get(key)) for key in ("avg_bpm", "min_bpm", "max_bpm")]
+        if bpm[0] is None:
+            raise UploadUnconfirmed("bpm answer without avg_bpm")  # it arrived, and may have cost
+        return {"bpm": [round(v, 1) if v is not None else None for v in bpm]}
+    url = _link(data.get("wav_url" if endpoint == "wav" else "midi_url")) or _link(data.get("url"))
+    if endpoint == "midi":
+        if url is None:
+            if "fail" in _message(body).lower() or "fail" in _message(data).lower():
+                raise TaskFailed(_reason(data) or _reason(body))
+            return None
+        instruments = data.get("instruments")
+        names = [
+            str(text_field(item.get("name")) or "")[:60]
+            for item in (instruments if isinstance(instruments, list) else [])[:MAX_INSTRUMENTS]
+            if isinstance(item, Mapping)
+        ]
+        return {"url": url, "instruments": [name for name in names if name]}
+    if url is None:
+        raise UploadUnconfirmed(f"{endpoint} answer without a link")  # it arrived, and may have cost
+    return {"url": url}
 
 
 def parse_credits(body: Mapping[str, Any]) -> Credits:

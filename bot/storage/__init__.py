@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.domain.followup_ports import FollowUpStore
+from bot.domain.followups.ports import FollowUpStore
 from bot.domain.ports import UploadStore
 from bot.domain.spending import SpendLedger
 from bot.storage.errors import StoreUnavailable
+from bot.storage.followups.sqlite import SQLiteFollowUpStore
 from bot.storage.spend import PostgresSpendLedger, SQLiteSpendLedger
 from bot.storage.sqlite import SQLiteUploadStore
-from bot.storage.sqlite_followups import SQLiteFollowUpStore
 from bot.storage.urls import check, is_postgres, sqlite_path
 
 __all__ = ["StoreUnavailable", "follow_up_store", "open_store", "spend_ledger"]
@@ -34,7 +34,7 @@ def follow_up_store(store: UploadStore) -> FollowUpStore:
     from bot.storage.postgres import PostgresUploadStore
 
     if isinstance(store, PostgresUploadStore):
-        from bot.storage.postgres_followups import PostgresFollowUpStore
+        from bot.storage.followups.postgres import PostgresFollowUpStore
 
         return PostgresFollowUpStore(store.pool)
     raise StoreUnavailable(f"no follow-up store for {type(store).__name__}")

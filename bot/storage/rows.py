@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 
 #: The upload log's columns: one per field of the record.
@@ -19,7 +19,7 @@ UPLOAD_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
 FOLLOW_UP_FIELDS = (
     "user_id", "guild_id", "channel_id", "application_id", "interaction_id", "interaction_token",
     "locale", "action", "origin", "source_id", "source_clip_id", "source_label", "task_type", "model",
-    "credits", "state", "task_id", "callback_token",
+    "credits", "state", "task_id", "callback_token", "attachment_limit",
 )  # fmt: skip
 FOLLOW_UP_INSERTED = (
     *FOLLOW_UP_FIELDS,
@@ -97,7 +97,7 @@ def follow_up_record(row: Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
         interaction_token=str(row["interaction_token"]),
         token_expires_at=seconds(row["token_expires_ms"]),
         locale=str(row["locale"]),
-        action=FollowUpAction(row["action"]),
+        action=Operation(row["action"]),
         origin=ClipOrigin(row["origin"]),
         source_id=int(row["source_id"]),
         source_clip_id=str(row["source_clip_id"]),
@@ -115,7 +115,18 @@ def follow_up_record(row: Row, songs: Sequence[Song] = ()) -> FollowUpRecord:
         updated_at=seconds(row["updated_ms"]),
         next_poll_at=seconds(row["next_poll_ms"]),
         songs=list(songs),
+        result=_result(row["result"]),
+        attachment_limit=row["attachment_limit"],
     )
+
+
+def _result(raw: str | None) -> dict[str, Any] | None:
+    """A stored result that is not songs; anything unreadable reads as none."""
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def song(row: Row) -> Song:

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bot.domain.followup_service import WEBHOOK_PATH
+from bot.domain.followups.service import WEBHOOK_PATH
 from bot.domain.uploads import CALLBACK_PATH
 from bot.web.callbacks import MAX_CALLBACK_BYTES, CallbackReceiver
-from bot.web.followup_webhooks import FollowUpWebhookReceiver
+from bot.web.followups import FollowUpWebhookReceiver
 
 log = logging.getLogger(__name__)
 #: aiohttp's own messages about the requests it serves (malformed ones, handlers that failed).

@@ -245,10 +245,25 @@ async def test_bot_connects_once_the_gateway_comes_back(harness: Harness) -> Non
 
 
 async def test_the_log_says_what_follow_ups_may_spend(harness: Harness) -> None:
-    lines = await log_until_connected(harness, GUILD_DAILY_CREDITS="45", FOLLOW_UPS="cover")
+    lines = await log_until_connected(
+        harness, GUILD_DAILY_CREDITS="45", FOLLOW_UPS="cover,remaster", REMASTER_CREDITS="12"
+    )
     (line,) = [line for line in lines if "follow-ups:" in line]
-    assert "follow-ups: cover (15 credits each, model sonic-v4-5); 45 credits per server a day" in line
+    assert (
+        "follow-ups: cover 15, remaster 12 (credits each), model sonic-v6; 45 credits per server a day"
+        in line
+    )
     assert "cooldown 60s; alert below 100 credits; results by polling every 20s" in line
+    assert not [line for line in lines if "FOLLOW_UP_MODEL" in line], "a current model gives no warning"
+
+
+async def test_a_retired_model_starts_the_bot_with_one_warning_naming_the_current_ones(
+    harness: Harness,
+) -> None:
+    lines = await log_until_connected(harness, FOLLOW_UP_MODEL="sonic-v4-5")
+    (warning,) = [line for line in lines if "FOLLOW_UP_MODEL" in line]
+    assert "WARNING" in warning and "sonic-v4-5" in warning
+    assert "sonic-v6, sonic-v6-wild, sonic-v6-mini" in warning
 
 
 async def test_a_network_down_at_boot_is_waited_for_and_the_bot_connects_once_it_is_up(

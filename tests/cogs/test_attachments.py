@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from tests.bot.web.test_metrics import scrape, value
-from tests.cogs.test_follow_ups import FAST, buttons_of, extend_from_upload, final_edit
+from tests.cogs.test_follow_ups import FAST, SONG_MENU, buttons_of, extend_from_upload, final_edit
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, ATTACHMENT_LIMIT, CHANNEL_ID, Call
 from tests.fakes.musicapi import IMAGE_BYTES, SONG_BYTES, Answer, Served, flat_callback
@@ -58,7 +58,7 @@ async def test_songs_arrive_as_mp3s_with_cover_art_buttons_and_a_link_to_each_fi
     assert f"clip_id: `{task_id}-song-1`" in body["content"] and "📎" not in body["content"]
     assert links_of(edit) == [harness.musicapi.file_url(f"{task_id}-song-{n}.mp3") for n in (1, 2)]
     follow_ups = [b["label"] for b in buttons_of(body["components"]) if "custom_id" in b]
-    assert follow_ups == ["Extend 1", "Cover 1", "Extend 2", "Cover 2"]
+    assert follow_ups == [f"{op} {n}" for n in (1, 2) for op in SONG_MENU]
     assert harness.discord.files_of(f"@original:{submit['token']}") == names
 
 

@@ -12,6 +12,7 @@ from tests.cogs.test_follow_ups import (
     FAST,
     MODAL,
     OTHER,
+    UPLOAD_MENU,
     buttons_of,
     press,
     result,
@@ -51,9 +52,10 @@ async def test_a_member_allowed_to_use_it_follows_up_on_someone_elses_clip(harne
         offered = await granted_buttons(harness, result_message(components))
         assert "your server's admins allow it" in offered["content"]
         granted = buttons_of(offered["components"])
-        assert [b["label"] for b in granted] == ["Extend", "Cover"]
-        assert all(b["custom_id"].startswith("followup-grant:cover:") or
-                   b["custom_id"].startswith("followup-grant:extend:") for b in granted)  # fmt: skip
+        assert [b["label"] for b in granted] == [op for op in UPLOAD_MENU if op != "Mashup"], (
+            "Mashup pairs the clip with one of the member's own: not handed out"
+        )
+        assert all(b["custom_id"].startswith("followup-grant:") for b in granted)
         _, call = await press(harness, granted[1]["custom_id"], offered["components"], user_id=OTHER)
         assert call.json["type"] == MODAL
         modal = call.json["data"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.followups import CREATE_CREDITS, budget_day
+from bot.domain.followups.records import budget_day
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, Call
 from tests.fakes.musicapi import CREATE_COST, Answer, clip_id_for
@@ -24,12 +24,27 @@ OTHER = USER_ID + 5
 #: Polling at once and often, no cooldown: each test turns on what it is about.
 FAST: dict[str, Any] = {"musicapi_poll_interval": 0.1, "follow_up_cooldown": 0}
 MODAL = 9
+#: What Extend and Cover cost unless a test sets EXTEND_CREDITS / COVER_CREDITS.
+CREATE_CREDITS = 15
 DEFERRED = 5
 EPHEMERAL = 64
 
 
+#: The menu under an upload, and under each song (numbered when a message shows several).
+UPLOAD_MENU = ["Extend", "Cover", "Add vocals", "Add instrumental", "Mashup"]
+SONG_MENU = ["Extend", "Cover", "Mashup", "Remaster", "Stems"]
+#: And, where five buttons run out, in one select menu under the message.
+SONG_MORE = ["WAV", "MIDI", "BPM"]
+
+
 def buttons_of(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [b for row in components for b in row["components"]]
+    return [b for row in components for b in row["components"] if b["type"] == 2]
+
+
+def button(components: list[dict[str, Any]], label: str) -> str:
+    """The custom_id of the button labelled `label`."""
+    (found,) = [b["custom_id"] for b in buttons_of(components) if b.get("label") == label]
+    return str(found)
 
 
 async def upload_clip(harness: Harness, secret: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
@@ -113,21 +128,24 @@ async def test_an_upload_answer_carries_extend_and_cover(harness: Harness) -> No
         components = await upload_clip(harness)
         (record,) = await app.store.history(USER_ID, limit=1)
     buttons = buttons_of(components)
-    assert [b["label"] for b in buttons] == ["Extend", "Cover"]
+    assert [b["label"] for b in buttons] == UPLOAD_MENU
     assert [b["custom_id"] for b in buttons] == [
         f"followup:extend:upload:{record.id}",
         f"followup:cover:upload:{record.id}",
+        f"followup:add_vocals:upload:{record.id}",
+        f"followup:add_instrumental:upload:{record.id}",
+        f"followup:mashup:upload:{record.id}",
     ]
 
 
 async def test_extend_asks_in_a_modal_with_the_cost_then_shows_two_songs(harness: Harness) -> None:
-    async with harness.running(**FAST, follow_up_model="sonic-v5"):
+    async with harness.running(**FAST, follow_up_model="sonic-v6-wild"):
         components = await upload_clip(harness)
         modal = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
         assert modal["title"] == "Extend this clip"
         cost = modal["components"][0]
         assert cost["type"] == 10 and f"**{CREATE_CREDITS} credits**" in cost["content"]
-        assert "sonic-v5" in cost["content"]
+        assert "sonic-v6-wild" in cost["content"]
         assert labels(modal) == [
             "Lyrics for the new part (optional)", "Style", "Title (optional)", "Continue from (optional)",
         ]  # fmt: skip
@@ -147,7 +165,7 @@ async def test_extend_asks_in_a_modal_with_the_cost_then_shows_two_songs(harness
     (body,) = harness.musicapi.creates
     assert body == {
         "task_type": "extend_upload_music", "continue_clip_id": clip_id_for(0), "custom_mode": True,
-        "mv": "sonic-v5", "prompt": "[Verse]\nneon rain", "tags": "synthwave, dreamy", "title": "Neon",
+        "mv": "sonic-v6-wild", "prompt": "[Verse]\nneon rain", "tags": "synthwave, dreamy", "title": "Neon",
         "continue_at": 65.0,
     }  # fmt: skip
     (task_id,) = harness.musicapi.generations
@@ -158,7 +176,7 @@ async def test_extend_asks_in_a_modal_with_the_cost_then_shows_two_songs(harness
         assert f"clip_id: `{clip}`" in text
         assert f"[listen]({harness.musicapi.file_url(clip + '.mp3')})" in text
     songs = [b for b in buttons_of(final.json["components"]) if "custom_id" in b]
-    assert [b["label"] for b in songs] == ["Extend 1", "Cover 1", "Extend 2", "Cover 2"]
+    assert [b["label"] for b in songs] == [f"{op} {n}" for n in (1, 2) for op in SONG_MENU]
     assert all(b["custom_id"].startswith("followup:") and ":song:" in b["custom_id"] for b in songs)
 
 
@@ -184,11 +202,11 @@ async def test_a_generated_song_chains_with_extend_music_not_the_upload_type(har
         submit = await extend_from_upload(harness)
         final = await final_edit(harness, submit)
         songs = final.json["components"]
-        cover_song_2 = buttons_of(songs)[3]["custom_id"]
+        cover_song_2 = button(songs, "Cover 2")
         modal = await open_modal(harness, cover_song_2, songs)
         second = await harness.interact(payloads.modal_submit(modal, {1: "punk"}))
         text = await result(harness, second)
-        extend_song_1 = buttons_of(songs)[0]["custom_id"]
+        extend_song_1 = button(songs, "Extend 1")
         modal = await open_modal(harness, extend_song_1, songs)
         third = await harness.interact(payloads.modal_submit(modal, {}))
         await result(harness, third)
@@ -353,7 +371,7 @@ async def test_the_result_reaches_the_channel_once_the_token_has_expired(harness
         (post,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
     assert post.json["content"].startswith(f"<@{USER_ID}> 🎶")
     assert post.json["allowed_mentions"]["users"] == [USER_ID]
-    assert len([b for b in buttons_of(post.json["components"]) if "custom_id" in b]) == 4
+    assert len([b for b in buttons_of(post.json["components"]) if "custom_id" in b]) == 2 * len(SONG_MENU)
 
 
 async def test_modal_text_comes_in_the_members_language(harness: Harness) -> None:
@@ -423,7 +441,7 @@ async def test_an_upload_answer_posted_in_the_channel_keeps_its_buttons(harness:
         )
         (post,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
     assert "`late-clip`" in post.json["content"]
-    assert [b["label"] for b in buttons_of(post.json["components"])] == ["Extend", "Cover"]
+    assert [b["label"] for b in buttons_of(post.json["components"])] == UPLOAD_MENU
 
 
 async def test_two_forms_submitted_at_once_start_one_follow_up_within_the_cooldown(harness: Harness) -> None:

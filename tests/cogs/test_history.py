@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, USER_ID
@@ -207,8 +207,8 @@ async def test_deleting_the_history_takes_the_members_follow_ups_with_it(harness
         made = FollowUpRecord(
             user_id=USER_ID, guild_id=None, channel_id=None, application_id=APP_ID, interaction_id=77,
             interaction_token="tok", token_expires_at=time.time() + 900, locale="en-US",
-            action=FollowUpAction.COVER, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="seed-clip-01",
-            source_label="my-demo.mp3", task_type="cover_upload_music", model="sonic-v4-5",
+            action=Operation.COVER, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="seed-clip-01",
+            source_label="my-demo.mp3", task_type="cover_upload_music", model="sonic-v4-5", credits=15,
         )  # fmt: skip
         stored = await follow_ups.reserve(
             made, day="2026-01-01", daily_budget=0, cooldown_since=time.time() + 1

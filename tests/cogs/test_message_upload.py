@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cogs.test_follow_ups import UPLOAD_MENU
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID
 from tests.fakes.musicapi import Answer, clip_id_for
@@ -23,6 +24,7 @@ async def test_context_menu_uploads_the_single_audio_file(harness: Harness) -> N
         assert (await harness.callback_of(payload)).json["type"] == 5
         text = await harness.answer(payload)
     assert f"`{clip_id_for(0)}`" in text and "beat.wav" in text
+    assert text.startswith(f"↪️ From this message: {link_to(msg)}\n\n"), "the answer points to the message"
     assert harness.musicapi.uploads == [{"url": msg["attachments"][0]["url"]}]
 
 
@@ -35,10 +37,12 @@ async def test_context_menu_lists_each_file_with_its_own_result(harness: Harness
     ]
     harness.musicapi.script(Answer(200, {"code": 200, "clip_id": "clip-verse"}),
                             Answer(400, {"code": 400, "message": "Audio is too short."}))  # fmt: skip
+    msg = payloads.message_object(files)
     async with harness.running():
-        payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
+        payload = await harness.interact(payloads.message_menu(msg))
         text = await harness.answer(payload)
-    paragraphs = text.split("\n\n")
+    source, *paragraphs = text.split("\n\n")
+    assert source == f"↪️ From this message: {link_to(msg)}"
     assert len(paragraphs) == 3  # the image is not audio and is left out
     assert "verse.mp3" in paragraphs[0] and "`clip-verse`" in paragraphs[0]
     assert "chorus.ogg" in paragraphs[1] and "Audio is too short" in paragraphs[1]
@@ -74,6 +78,7 @@ async def test_message_link_uploads_with_fresh_attachment_urls(harness: Harness,
         payload = await harness.interact(payloads.upload(url=link_to(msg, host=host)))
         text = await harness.answer(payload)
     assert f"`{clip_id_for(0)}`" in text and "mixdown.flac" in text
+    assert f"↪️ From this message: {link_to(msg)}" in text, "Discord's own host, whichever the link used"
     assert harness.discord.sent("GET", f"/channels/{CHANNEL_ID}/messages/{msg['id']}")
     assert harness.musicapi.uploads == [{"url": fresh["url"]}]
 
@@ -246,7 +251,8 @@ async def test_message_menu_in_a_dm(harness: Harness) -> None:
     msg = payloads.message_object([payloads.attachment("idea.m4a", "audio/mp4")])
     async with harness.running():
         payload = await harness.interact(payloads.message_menu(msg, guild=False))
-        assert "idea.m4a" in await harness.answer(payload)
+        text = await harness.answer(payload)
+    assert "idea.m4a" in text and f"↪️ From this message: {link_to(msg, guild='@me')}" in text
 
 
 @pytest.mark.parametrize(
@@ -316,8 +322,9 @@ async def test_each_clip_of_a_message_gets_its_own_numbered_extend_and_cover(har
     async with harness.running():
         payload = await harness.interact(payloads.message_menu(payloads.message_object(files)))
         (edit,) = await harness.edits_of(payload)
-    paragraphs = edit.json["content"].split("\n\n")
+    source, *paragraphs = edit.json["content"].split("\n\n")
+    assert source.startswith("↪️ From this message: ")
     succeeded = [n for n, text in enumerate(paragraphs, start=1) if "clip_id: `" in text]
     assert len(succeeded) == 2, "one of the three was refused"
     labels = [[b["label"] for b in row["components"]] for row in edit.json["components"]]
-    assert labels == [[f"Extend {n}", f"Cover {n}"] for n in succeeded]
+    assert labels == [[f"{op} {n}" for op in UPLOAD_MENU] for n in succeeded]

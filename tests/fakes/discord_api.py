@@ -95,6 +95,8 @@ class FakeDiscord:
     #: The largest file Discord takes in a message (per file), and what each message has attached now
     #: (keyed by `@original:<token>` or the message id), kept across edits as Discord keeps them.
     attachment_limit: int = ATTACHMENT_LIMIT
+    #: DM channels opened (a DM takes ATTACHMENT_LIMIT per file, however boosted the server is).
+    dm_channels: set[int] = field(default_factory=set)
     attached: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: Files members gave, served at /cdn/attachments/...: attachment id -> size.
     cdn: dict[str, int] = field(default_factory=dict)
@@ -207,11 +209,7 @@ class FakeDiscord:
         if method == "GET" and parts[:1] == ["channels"] and len(parts) == 2:
             return _lookup(self.channels, int(parts[1]))
         if path == "/users/@me/channels" and method == "POST":
-            return lambda c: {
-                "id": str(snowflake()),
-                "type": 1,
-                "recipients": [user(int(c.json["recipient_id"]))],
-            }
+            return self._open_dm
         return None
 
     def _put_commands(self, key: str, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -230,13 +228,24 @@ class FakeDiscord:
         self.commands[key] = stored
         return stored
 
+    def _open_dm(self, call: Call) -> dict[str, Any]:
+        channel_id = snowflake()
+        self.dm_channels.add(channel_id)
+        return {"id": str(channel_id), "type": 1, "recipients": [user(int(call.json["recipient_id"]))]}
+
     # -- files -----------------------------------------------------------------------------------------
+    def _limit_for(self, call: Call) -> int:
+        """What Discord takes per file there: the server's limit, or the default in a DM."""
+        parts = call.path.strip("/").split("/")
+        in_dm = parts[:1] == ["channels"] and len(parts) > 1 and parts[1].isdigit()
+        return ATTACHMENT_LIMIT if in_dm and int(parts[1]) in self.dm_channels else self.attachment_limit
+
     def _refuse_files(self, call: Call) -> web.Response | None:
         """What Discord refuses in a message's files: one over the limit (413), more than ten, an
         `attachments` entry or an `attachment://` name that matches no file of the request (50035)."""
         if not call.files:
             return None
-        if any(f.size > self.attachment_limit for f in call.files):
+        if any(f.size > self._limit_for(call) for f in call.files):
             return _json({"message": "Request entity too large", "code": 40005}, 413)
         payload = call.json if isinstance(call.json, dict) else {}
         problem = None
@@ -524,8 +533,37 @@ def _invalid_button(button: Any) -> str | None:
     return None
 
 
+def _invalid_select(select: Any) -> str | None:
+    """A string select (type 3): custom_id 1-100, placeholder ≤150, 1-25 options of label and value 1-100
+    (description ≤100), distinct values."""
+    if not _text(select.get("custom_id"), 1, 100):
+        return "a select menu needs a custom_id of 1-100 characters"
+    if (
+        "placeholder" in select
+        and select["placeholder"] is not None
+        and not _text(select["placeholder"], 0, 150)
+    ):
+        return "a select menu's placeholder is at most 150 characters"
+    options = select.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= 25:
+        return "a select menu offers 1-25 options"
+    values = [o.get("value") if isinstance(o, dict) else None for o in options]
+    for option in options:
+        if not _text(option.get("label"), 1, 100) or not _text(option.get("value"), 1, 100):
+            return "a select option needs a label and a value of 1-100 characters"
+        if option.get("description") is not None and not _text(option["description"], 0, 100):
+            return "a select option's description is at most 100 characters"
+    if len(set(values)) != len(values):
+        return "select option values must be unique"
+    low, high = select.get("min_values", 1), select.get("max_values", 1)
+    if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= len(options)):
+        return "a select menu's min_values/max_values must fit its options"
+    return None
+
+
 def invalid_components(components: Any) -> str | None:
-    """Message components: at most 5 action rows of 1-5 buttons each, unique custom_ids."""
+    """Message components: at most 5 action rows, each of 1-5 buttons or one select menu alone; unique
+    custom_ids."""
     if components is None:
         return None
     if not isinstance(components, list) or len(components) > 5:
@@ -538,7 +576,11 @@ def invalid_components(components: Any) -> str | None:
         if not isinstance(items, list) or not 1 <= len(items) <= 5:
             return "an action row holds 1-5 components"
         for item in items:
-            if (problem := _invalid_button(item)) is not None:
+            is_select = isinstance(item, dict) and item.get("type") == 3
+            if is_select and len(items) != 1:
+                return "a select menu takes an action row of its own"
+            problem = _invalid_select(item) if is_select else _invalid_button(item)
+            if problem is not None:
                 return problem
             custom_id = item.get("custom_id")
             if custom_id in seen:

@@ -22,8 +22,18 @@ from aiohttp import web
 from tests.fakes.discord_api import file_bytes
 
 API_KEY = "test-musicapi-key"
-#: What one create (extend, cover) costs.
+#: What one create (extend, cover, add_vocals, add_instrumental, remaster) costs.
 CREATE_COST = 15
+#: MusicAPI's current models, and the retired ids it still takes (mapped to its current model).
+MODELS = ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini")
+RETIRED_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5")
+#: Task types on uploaded clips only (add_* only within 24 hours of the upload), and on generated songs only.
+UPLOAD_TASKS = ("extend_upload_music", "cover_upload_music", "add_vocals", "add_instrumental")
+SONG_TASKS = ("extend_music", "cover_music", "remaster")
+DAY = 24 * 60 * 60
+#: What the calls on a song cost (musicapi.md's defaults).
+SONIC_COSTS = {"stems/basic": 30, "wav": 2, "midi": 1, "bpm": 1}
+MASHUP_COST = 14
 
 
 @dataclass
@@ -41,6 +51,10 @@ class Answer:
 #: What the fake's CDN serves for a song's audio and cover art unless a test says otherwise.
 SONG_BYTES = 48 * 1024
 IMAGE_BYTES = 4 * 1024
+#: ... and for a stem's audio, a WAV and a MIDI file.
+STEM_BYTES = 40 * 1024
+WAV_BYTES = 160 * 1024
+MIDI_BYTES = 2 * 1024
 
 
 @dataclass
@@ -91,11 +105,22 @@ class FakeMusicAPI:
     #: former, extend_music and cover_music only the latter.
     uploaded_clips: set[str] = field(default_factory=set)
     generated_clips: set[str] = field(default_factory=set)
+    #: When each clip was uploaded or made (unix seconds); tests age a clip by moving it back.
+    clip_times: dict[str, float] = field(default_factory=dict)
+    #: Calls on a song (stems/basic, wav, midi, bpm): (endpoint, body), in order; scripted answers first.
+    sonic_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    sonic_answers: deque[Answer] = field(default_factory=deque)
+    #: Bodies of mashup requests, in order.
+    mashups: list[dict[str, Any]] = field(default_factory=list)
+    #: Stems one stems task yields; "generating" answers a MIDI request gets before its file.
+    stem_count: int = 2
+    midi_interim: int = 1
+    _midi_asked: dict[str, int] = field(default_factory=dict)
     credit_checks: int = 0
     #: Scripted answers to get-credits, taken first.
     credits_answers: deque[Answer] = field(default_factory=deque)
     _created: asyncio.Condition = field(default_factory=asyncio.Condition)
-    # -- the CDN: the files its answers name (songs' audio and cover art, MIDI), at /files/<name> ----
+    # -- the CDN: the files its answers name (songs' audio and cover art, stems, WAV, MIDI), at /files/<name>
     #: Where this fake listens (its answers' file URLs start with it); set by whoever serves it.
     base_url: str = ""
     files: dict[str, Served] = field(default_factory=dict)
@@ -105,6 +130,10 @@ class FakeMusicAPI:
     most_files_busy: int = 0
     #: The size of each song's audio a finished task names (a test may make them larger).
     song_bytes: int = SONG_BYTES
+    #: ... of each stem's audio, of a WAV and of a MIDI file.
+    stem_bytes: int = STEM_BYTES
+    wav_bytes: int = WAV_BYTES
+    midi_bytes: int = MIDI_BYTES
 
     async def wait_for_uploads(self, count: int = 1, within: float = 10.0) -> None:
         """Until MusicAPI has received `count` upload requests."""
@@ -118,6 +147,9 @@ class FakeMusicAPI:
         app.router.add_post("/api/v1/sonic/create", self._create)
         app.router.add_get("/api/v1/get-credits", self._credits)
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_post("/api/v1/sonic/mashup", self._mashup)
+        for endpoint in SONIC_COSTS:
+            app.router.add_post(f"/api/v1/sonic/{endpoint}", self._sonic)
         return app
 
     def file_url(self, name: str) -> str:
@@ -195,6 +227,7 @@ class FakeMusicAPI:
                 self.tasks[task_id] = {"callback_url": body["callback_url"], "url": body["url"]}
                 return web.json_response({"code": 200, "task_id": task_id, "message": "success"})
             self.uploaded_clips.add(clip_id_for(n))
+            self.clip_times[clip_id_for(n)] = time.time()
             return web.json_response({"code": 200, "clip_id": clip_id_for(n), "message": "success"})
         return await self._answer(request, answer)
 
@@ -263,19 +296,23 @@ class FakeMusicAPI:
     def _invalid_create(self, body: dict[str, Any]) -> str | None:
         """MusicAPI's 400s for a create body that does not follow musicapi.md."""
         kind = body.get("task_type")
-        if kind not in ("extend_upload_music", "cover_upload_music", "extend_music", "cover_music"):
+        if kind not in UPLOAD_TASKS + SONG_TASKS:
             return "task_type is invalid."
         clip = body.get("continue_clip_id")
         if not isinstance(clip, str) or not clip:
             return "continue_clip_id is required."
-        if "_upload_" in kind and clip in self.generated_clips:
+        if kind in UPLOAD_TASKS and clip in self.generated_clips:
             return "continue_clip_id is not an uploaded clip."
-        if "_upload_" not in kind and clip in self.uploaded_clips:
+        if kind in SONG_TASKS and clip in self.uploaded_clips:
             return "continue_clip_id is an uploaded clip: use extend_upload_music or cover_upload_music."
-        if body.get("mv") not in ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5"):
-            return "mv is invalid."
-        if not isinstance(body.get("custom_mode"), bool):
+        if kind.startswith("add_") and time.time() - self.clip_times.get(clip, time.time()) > DAY:
+            return "continue_clip_id must be uploaded within the last 24 hours."
+        if body.get("mv") not in MODELS + RETIRED_MODELS:
+            return "The 'mv' field is invalid."
+        if kind != "remaster" and not isinstance(body.get("custom_mode"), bool):
             return "custom_mode must be a boolean."
+        if kind == "add_vocals" and not body.get("prompt"):
+            return "prompt is required."
         limit = 3000 if body["mv"] in ("sonic-v3-5", "sonic-v4") else 5000
         if len(str(body.get("prompt", ""))) > limit:
             return f"prompt is longer than {limit} characters."
@@ -288,12 +325,110 @@ class FakeMusicAPI:
             return "audio_weight must be between 0 and 1."
         return None
 
+    # -- stems/basic, wav, midi, bpm ------------------------------------------------------------------
+    def _refuse_clip(self, endpoint: str, clip: Any) -> str | None:
+        """MusicAPI's 400s: these take songs it made (wav any clip it knows); MIDI only from the last day."""
+        if not isinstance(clip, str) or not clip:
+            return "clip_id is required."
+        if endpoint != "wav" and clip not in self.generated_clips:
+            return "clip_id must be a clip generated by our service."
+        if clip not in self.generated_clips | self.uploaded_clips:
+            return "clip not found."
+        if endpoint == "midi" and time.time() - self.clip_times.get(clip, time.time()) > DAY:
+            return "MIDI is only available for the latest clip id in 24 hours."
+        return None
+
+    async def _sonic(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
+        endpoint = request.path.removeprefix("/api/v1/sonic/")
+        body = await request.json()
+        self.sonic_calls.append((endpoint, body))
+        if self.sonic_answers:
+            return await self._answer(request, self.sonic_answers.popleft())
+        clip = body.get("clip_id")
+        problem = self._refuse_clip(endpoint, clip)
+        if problem:
+            return web.json_response({"code": 400, "message": problem}, status=400)
+        asked = self._midi_asked.get(clip, 0) if endpoint == "midi" else 0
+        if asked == 0 or endpoint != "midi":  # a repeat of a MIDI request being made costs nothing more
+            if self.credits + self.extra_credits < SONIC_COSTS[endpoint]:
+                return web.json_response(
+                    {"code": 403, "message": "The remaining credits are not enough."}, status=403
+                )
+            self.credits -= SONIC_COSTS[endpoint]
+        if endpoint == "stems/basic":
+            task_id = f"stems-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+            self.generations[task_id] = {**body, "_stems": True}
+            return web.json_response({"task_id": task_id, "message": "success"})
+        if endpoint == "wav":
+            self.files.setdefault(f"{clip}.wav", Served(self.wav_bytes))
+            return web.json_response({"code": 200, "data": {"wav_url": self.file_url(f"{clip}.wav")}})
+        if endpoint == "bpm":
+            return web.json_response(
+                {"code": 200, "data": {"avg_bpm": 122.4, "max_bpm": 124.1, "min_bpm": 120.2}}
+            )
+        self._midi_asked[clip] = asked + 1
+        if asked < self.midi_interim:
+            return web.json_response({"code": 200, "message": "generating midi...", "data": {"midi_url": ""}})
+        instruments = [
+            {"name": "Synth Voice", "notes": [{"start": 0.52, "end": 0.91, "pitch": 64, "velocity": 0.8}]},
+            {"name": "Bass", "notes": []},
+        ]
+        self.files.setdefault(f"{clip}.mid", Served(self.midi_bytes))
+        return web.json_response({
+            "code": 200, "data": {"midi_url": self.file_url(f"{clip}.mid"), "instruments": instruments}
+        })  # fmt: skip
+
+    async def _mashup(self, request: web.Request) -> web.StreamResponse:
+        """Exactly two clips it knows (uploads worked in a client), lyrics or a description, a valid model;
+        the task id inside `data` (one of the shapes musicapi.md says to accept)."""
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return web.json_response({"code": 401, "message": "Invalid authorization format."}, status=401)
+        body = await request.json()
+        self.mashups.append(body)
+        clips = body.get("mashup_clip_ids")
+        problem = None
+        if not isinstance(clips, list) or len(clips) != 2 or len(set(map(str, clips))) != 2:
+            problem = "mashup_clip_ids must be exactly two clip ids."
+        elif not set(clips) <= self.generated_clips | self.uploaded_clips:
+            problem = "clip not found."
+        elif not (body.get("prompt") or body.get("gpt_description_prompt")):
+            problem = "prompt or gpt_description_prompt is required."
+        elif body.get("mv") not in MODELS + RETIRED_MODELS:
+            problem = "The 'mv' field is invalid."
+        elif not isinstance(body.get("custom_mode"), bool):
+            problem = "custom_mode must be a boolean."
+        if problem:
+            return web.json_response({"code": 400, "message": problem}, status=400)
+        self.credits -= MASHUP_COST
+        task_id = f"mash-{next(self._counter)}-{uuid.uuid4().hex[:8]}"
+        self.generations[task_id] = body
+        return web.json_response({"code": 200, "data": {"task_id": task_id}})
+
+    def stems(self, task_id: str) -> dict[str, Any]:
+        """A stems task's result: one clip per stem, named by its title's suffix (and `stem_type`)."""
+        names = ["Vocals", "Instrumental", "Drums", "Bass", "Other"][: self.stem_count]
+        names += [f"Part {n}" for n in range(len(names) + 1, self.stem_count + 1)]
+        data = []
+        for n, name in enumerate(names, start=1):
+            clip = f"{task_id}-stem-{n}"
+            self.generated_clips.add(clip)
+            self.files.setdefault(f"{clip}.mp3", Served(self.stem_bytes))
+            data.append({
+                "clip_id": clip, "state": "succeeded", "title": f"Night Drive - {name}",
+                "stem_type": name.lower(), "audio_url": self.file_url(f"{clip}.mp3"),
+            })  # fmt: skip
+        return {"code": 200, "task_id": task_id, "data": data}
+
     def generation_body(self, task_id: str) -> dict[str, Any]:
         """The task as MusicAPI reports it now: scripted, else `generation_outcome`."""
         queued = self.generation_answers.get(task_id)
         if queued:
             return queued.popleft() if len(queued) > 1 else queued[0]
         if self.generation_outcome == "succeeded":
+            if self.generations.get(task_id, {}).get("_stems"):
+                return self.stems(task_id)
             return self.finished(task_id)
         if self.generation_outcome == "failed":
             return self.failed(task_id)
@@ -308,6 +443,7 @@ class FakeMusicAPI:
             self.generated_clips.add(clip)
             self.files.setdefault(f"{clip}.mp3", Served(self.song_bytes))
             self.files.setdefault(f"{clip}.jpg", Served(IMAGE_BYTES))
+            self.clip_times.setdefault(clip, time.time())
             songs.append({
                 "clip_id": clip, "state": "succeeded", "title": f"Night Drive ({i + 1})",
                 "tags": "lo-fi, mellow", "audio_url": self.file_url(f"{clip}.mp3"),
@@ -320,7 +456,9 @@ class FakeMusicAPI:
         """A failed generation: MusicAPI refunds its credits."""
         if task_id in self.generations and not self.generations[task_id].get("_refunded"):
             self.generations[task_id]["_refunded"] = True
-            self.credits += CREATE_COST
+            made = self.generations[task_id]
+            cost = SONIC_COSTS["stems/basic"] if made.get("_stems") else CREATE_COST
+            self.credits += MASHUP_COST if "mashup_clip_ids" in made else cost
         return {"code": 200, "task_id": task_id, "message": "success",
                 "data": [{"clip_id": "", "state": "failed", "error_message": reason, "message": reason}]}  # fmt: skip
 

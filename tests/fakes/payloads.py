@@ -139,6 +139,29 @@ def button(
     return payload
 
 
+def select(
+    custom_id: str,
+    value: str,
+    *,
+    components: list[dict[str, Any]],
+    locale: str = "en-US",
+    user_id: int = USER_ID,
+    message_flags: int = 0,
+) -> dict[str, Any]:
+    """A choice in a select menu (component type 3) of a message the bot sent, carrying its components."""
+    message = discord_message({"content": "", "flags": message_flags}, type=20, components=components)
+    payload = _base(
+        3,
+        {"custom_id": custom_id, "component_type": 3, "values": [value]},
+        locale=locale,
+        guild=True,
+        user_id=user_id,
+        token=None,
+    )
+    payload["message"] = message
+    return payload
+
+
 def modal_submit(
     modal: dict[str, Any],
     values: dict[int, str],

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config.settings import Settings, SettingsError, load_settings
+from bot.config.settings import FOLLOW_UP_ACTIONS, Settings, SettingsError, load_settings
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 
@@ -366,16 +366,39 @@ def test_retention_days_take_whole_days_in_range_and_refuse_anything_else_in_one
 
 def test_follow_up_defaults() -> None:
     s = load()
-    assert s.follow_ups == frozenset({"extend", "cover"})
+    assert s.follow_ups == frozenset(FOLLOW_UP_ACTIONS)
     assert (s.guild_daily_credits, s.follow_up_cooldown, s.follow_up_model, s.low_credits_alert) == (
-        150, 60.0, "sonic-v4-5", 100,
+        150, 60.0, "sonic-v6", 100,
     )  # fmt: skip
+    assert s.follow_up_lyrics_limit == 5000 and s.retired_model() is None
+
+
+def test_prices_default_to_musicapis_latest_reading_and_each_is_a_setting() -> None:
+    s = load()
+    assert (s.extend_credits, s.cover_credits, s.add_vocals_credits) == (15, 15, 15)
+    assert (s.add_instrumental_credits, s.remaster_credits) == (15, 15)
+    assert load(EXTEND_CREDITS="20").extend_credits == 20
+    err = error_for(COVER_CREDITS="-1")
+    assert err.names == ["COVER_CREDITS"]
+
+
+@pytest.mark.parametrize("model", ["sonic-v4-5", "sonic-v5", "sonic-v3-5"])
+def test_a_retired_model_still_loads_and_gives_one_warning_naming_the_current_ones(model: str) -> None:
+    warning = load(FOLLOW_UP_MODEL=model).retired_model()
+    assert warning is not None and "\n" not in warning
+    assert model in warning and "retired" in warning
+    assert all(current in warning for current in ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini"))
+
+
+@pytest.mark.parametrize("model", ["sonic-v6", "sonic-v6-wild", "sonic-v6-mini"])
+def test_the_current_models_give_no_warning(model: str) -> None:
+    assert load(FOLLOW_UP_MODEL=model).retired_model() is None
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("on", {"extend", "cover"}),
+        ("on", set(FOLLOW_UP_ACTIONS)),
         ("off", set()),
         ("Cover", {"cover"}),
         ("extend, cover", {"extend", "cover"}),
@@ -387,7 +410,7 @@ def test_follow_ups_names_the_actions(raw: str, expected: set[str]) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("FOLLOW_UPS", "remix"), ("FOLLOW_UPS", "extend,stems"), ("FOLLOW_UPS", ","),
+    [("FOLLOW_UPS", "remix"), ("FOLLOW_UPS", "extend,karaoke"), ("FOLLOW_UPS", ","),
      ("GUILD_DAILY_CREDITS", "-15"), ("GUILD_DAILY_CREDITS", "lots"), ("FOLLOW_UP_COOLDOWN", "-1"),
      ("FOLLOW_UP_COOLDOWN", "inf"), ("FOLLOW_UP_MODEL", "gpt-4"), ("FOLLOW_UP_MODEL", "sonic v5"),
      ("LOW_CREDITS_ALERT", "1.5")],

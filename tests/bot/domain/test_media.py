@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.followups import Song
+from bot.domain.followups.records import Song
 from bot.domain.links import check_link, fetchable
 from bot.domain.media import (
     MAX_NAME,
@@ -16,9 +16,11 @@ from bot.domain.media import (
     Miss,
     Wanted,
     file_name,
+    linked_file,
     midi_file,
     song_files,
     stem_files,
+    stem_parts,
     unique_names,
     within,
 )
@@ -152,3 +154,35 @@ def test_stems_and_midi_are_named_after_the_song() -> None:
     assert stem_files("Night Bus", [("vocals", None)]) == []
     midi = midi_file("Night Bus", "https://x.org/n.mid")
     assert (midi.filename, midi.kind) == ("Night Bus.mid", FileKind.MIDI)
+
+
+@pytest.mark.parametrize(
+    ("titles", "parts"),
+    [
+        (["Night Bus - Vocals", "Night Bus - Instrumental"], ["vocals", "instrumental"]),
+        (["A - B - Drums", "Bass"], ["drums", "part 2"]),
+        (["Lead vocal take", "Backing"], ["vocals", "instrumental"]),  # two stems: the other one
+        (["Backing", "Lead vocal take"], ["instrumental", "vocals"]),
+        (["One", "Two"], ["part 1", "part 2"]),  # no clue: neither is called the vocals
+        (["Vocals", "Vocal harmony", "Keys"], ["vocals", "vocals", "part 3"]),
+        ([" - Keys"], ["part 1"]),  # a suffix with nothing before it names no part
+    ],
+)
+def test_a_stems_part_is_read_from_its_title(titles: list[str], parts: list[str]) -> None:
+    stems = [Song(f"c{i}", title, audio_url=f"https://x.org/{i}.mp3") for i, title in enumerate(titles)]
+    assert stem_parts(stems) == [(part, s.audio_url) for part, s in zip(parts, stems, strict=True)]
+
+
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=12), st.text(max_size=100))
+def test_stems_get_distinct_plain_mp3_names_whatever_musicapi_calls_them(
+    titles: list[str], song: str
+) -> None:
+    stems = [Song(f"c{i}", title, audio_url=f"https://x.org/{i}.mp3") for i, title in enumerate(titles)]
+    names = [w.filename for w in stem_files(song, stem_parts(stems))]
+    assert len(names) == len(titles) and len({n.lower() for n in names}) == len(names)
+    assert all(n.endswith(".mp3") and "/" not in n and "\\" not in n for n in names)
+
+
+def test_a_linked_file_takes_the_extension_of_its_kind() -> None:
+    assert linked_file(FileKind.MIDI, "Night Bus", "https://x.org/f").filename == "Night Bus.mid"
+    assert linked_file(FileKind.AUDIO, "Night Bus", "https://x.org/f.wav").filename == "Night Bus.mp3"

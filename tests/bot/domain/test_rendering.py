@@ -415,3 +415,16 @@ def test_outcomes_within_discord_limit(count: int) -> None:
     assert 0 < len(text) <= 2000
     if count >= 10:
         assert text.endswith("…")
+
+
+def test_an_answer_points_to_the_message_its_files_came_from() -> None:
+    source = "https://discord.com/channels/@me/2/3"
+    text = outcomes(TEXTS, [record(source_message=source), record(source_message=source)])
+    assert text.startswith(f"↪️ From this message: {source}\n\n") and text.count(source) == 1
+
+
+@pytest.mark.parametrize(
+    "kept", ["https://evil.example/channels/1/2/3", "https://discord.com/channels/1/2/3 @everyone", ""]
+)
+def test_only_a_discord_message_link_is_shown_as_the_source(kept: str) -> None:
+    assert "From this message" not in outcomes(TEXTS, [record(source_message=kept)])

@@ -11,11 +11,12 @@ import aiosqlite
 import asyncpg
 import pytest
 
+from bot.domain.followups.records import FollowUpState, Operation
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.domain.rendering import outcome
 from bot.domain.texts import Texts
-from bot.storage import StoreUnavailable, open_store, sqlite
+from bot.storage import StoreUnavailable, follow_up_store, open_store, sqlite
 from bot.storage.migrations import Migration, migrations
 from bot.storage.sqlite import SQLiteUploadStore, migrate
 from tests.fakes.discord_api import USER_ID
@@ -34,7 +35,7 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 9
+    assert version == len(migrations("sqlite")) == 13
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
     assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts", "instances"} <= tables
@@ -139,7 +140,7 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
 
 
@@ -285,3 +286,55 @@ async def test_a_postgresql_database_with_interactions_recorded_twice_upgrades(p
         await conn.close()
     first, later = (r["interaction_id"] for r in follow_ups)
     assert first == 22 and later < 0  # the later copy steps aside, its data kept
+
+
+async def test_a_version_6_database_keeps_its_follow_ups_and_takes_every_operation(tmp_path: Path) -> None:
+    """Migration 9 copies the follow-ups into a table that no longer lists the operations; the copy keeps
+    every index the table had, the one that records each interaction once included."""
+    path = tmp_path / "v6.db"
+    async with aiosqlite.connect(path) as db:
+        for step in migrations("sqlite")[:6]:
+            await db.executescript(step.sql)
+        await db.execute("PRAGMA user_version = 6")
+        await db.execute(
+            "INSERT INTO follow_ups (user_id, budget_guild, budget_day, application_id, interaction_id,"
+            " interaction_token, token_expires_ms, locale, action, origin, source_id, source_clip_id,"
+            " source_label, task_type, model, credits, state, created_ms, updated_ms, next_poll_ms)"
+            " VALUES (?, 0, '2026-11-24', 1, 2, '', 0, 'en-US', 'extend', 'upload', 1, 'clip', 'demo.mp3',"
+            " 'extend_upload_music', 'sonic-v4-5', 15, 'succeeded', 1, 1, 1)",
+            (USER_ID,),
+        )
+        await db.execute(
+            "INSERT INTO follow_up_songs (follow_up_id, position, clip_id, title) VALUES (1, 0, 'song-1', 'A')"
+        )
+        await db.commit()
+    store = await SQLiteUploadStore.open(path)
+    try:
+        follow_ups = follow_up_store(store)
+        kept = await follow_ups.get(1)
+        assert kept is not None and kept.action is Operation.EXTEND
+        assert [s.clip_id for s in kept.songs] == ["song-1"]
+        assert kept.songs[0].image_url is None
+        new = dataclasses.replace(
+            kept, id=None, interaction_id=3, action=Operation.ADD_VOCALS, state=FollowUpState.PENDING
+        )
+        stored = await follow_ups.reserve(
+            new, day="2026-11-25", daily_budget=0, cooldown_since=time.time() + 1
+        )
+        assert stored is not None and stored.action is Operation.ADD_VOCALS and stored.key == 2
+        with pytest.raises(AlreadyRecorded):
+            await follow_ups.reserve(
+                dataclasses.replace(new, interaction_id=2),
+                day="2026-11-25",
+                daily_budget=0,
+                cooldown_since=time.time() + 1,
+            )
+    finally:
+        await store.close()
+    async with aiosqlite.connect(path) as db:
+        rows = await db.execute_fetchall(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'follow_ups'"
+        )
+    indexes = {str(row[0]): str(row[1]) for row in rows}
+    assert {"follow_ups_spend", "follow_ups_by_user", "follow_ups_due", "follow_ups_once"} <= set(indexes)
+    assert indexes["follow_ups_once"].startswith("CREATE UNIQUE INDEX")

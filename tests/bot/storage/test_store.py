@@ -267,3 +267,12 @@ async def test_an_instance_name_is_held_by_one_store_and_free_once_it_closes(sto
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_message_an_upload_came_from_is_kept(store: UploadStore) -> None:
+    link = "https://discord.com/channels/1/2/3"
+    added = await store.add(dataclasses.replace(record(901), source_message=link))
+    (kept,) = await store.by_interaction(901)
+    assert kept.id == added.id and kept.source_message == link
+    (plain,) = [await store.add(record(902))]
+    assert plain.source_message is None

@@ -13,13 +13,22 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import discord
 
-from bot.discord_app.attachments import Attachments, Outgoing, edit_by_token, limit_for, song_message
+from bot.discord_app.attachments import (
+    Attachments,
+    Outgoing,
+    edit_by_token,
+    file_message,
+    limit_for,
+    song_message,
+)
 from bot.discord_app.delivery import TOKEN_MARGIN
-from bot.discord_app.followup_views import song_buttons
+from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import FollowUpAction, FollowUpRecord, FollowUpState
-from bot.domain.media import song_files
+from bot.domain.followups.catalog import CATALOG, ResultKind
+from bot.domain.followups.files import attached
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation
+from bot.domain.media import DEFAULT_ATTACHMENT_LIMIT
 from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
 
@@ -32,7 +41,7 @@ class FollowUpDelivery:
         client: discord.Client,
         store: FollowUpStore,
         session: aiohttp.ClientSession,
-        actions: frozenset[FollowUpAction],
+        actions: frozenset[Operation],
         clock: Callable[[], float] = time.time,
         attachments: Attachments | None = None,
     ) -> None:
@@ -62,10 +71,17 @@ class FollowUpDelivery:
             texts = Texts(record.locale)
             content = rendering.follow_up(texts, record)
             view = song_buttons(record, texts, self._actions)
-            async with self._message(record, texts, content, view, interaction) as message:
+            limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
+            async with self._message(record, texts, content, view, limit) as message:
                 shown = await self._edit(record, message, interaction)
                 if not shown and record.finished:
-                    shown = await self._fallback(record, message)
+                    shown = await self._post(record, message)
+                if not shown and record.finished and limit <= DEFAULT_ATTACHMENT_LIMIT:
+                    shown = await self._dm(record, message)
+            if not shown and record.finished and limit > DEFAULT_ATTACHMENT_LIMIT:
+                # A DM takes what Discord takes anywhere: its files are gathered again within that.
+                async with self._message(record, texts, content, view, DEFAULT_ATTACHMENT_LIMIT) as message:
+                    shown = await self._dm(record, message)
             if shown and record.finished:
                 await self._store.mark_delivered(follow_up_id)
             return shown and record.finished
@@ -77,15 +93,23 @@ class FollowUpDelivery:
         texts: Texts,
         content: str,
         view: discord.ui.View | None,
-        interaction: discord.Interaction | None,
+        limit: int,
     ) -> AsyncIterator[Outgoing]:
-        """The message to show: a result's songs with their files attached (see `attachments`)."""
+        """The message to show: a result with its files attached (see `attachments`), each within `limit`
+        bytes: songs with their cover art, stems, a MIDI file; a WAV stays a link."""
         if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
             yield Outgoing(content, view)
             return
-        limit = limit_for(interaction)
-        async with self.attachments.gather(song_files(record.songs), limit) as bundle:
-            yield song_message(texts, content, record.songs, view, bundle, limit)
+        songs = CATALOG[record.action].result is ResultKind.SONGS
+        wanted = attached(record)
+        if not wanted and not songs:
+            yield Outgoing(content, view)  # a link or a value: nothing to fetch
+            return
+        async with self.attachments.gather(wanted, limit) as bundle:
+            if songs:
+                yield song_message(texts, content, record.songs, view, bundle, limit)
+            else:
+                yield file_message(texts, content, view, bundle, limit)
 
     async def _edit(
         self, record: FollowUpRecord, message: Outgoing, interaction: discord.Interaction | None
@@ -104,23 +128,27 @@ class FollowUpDelivery:
             return False
         return True
 
-    async def _fallback(self, record: FollowUpRecord, message: Outgoing) -> bool:
+    async def _post(self, record: FollowUpRecord, message: Outgoing) -> bool:
+        """In the channel where it was asked for, mentioning the member (a server's channel only)."""
+        if record.guild_id is None or record.channel_id is None:
+            return False
         extra = message.send_kwargs()
         content = extra.pop("content")
-        if record.guild_id is not None and record.channel_id is not None:
-            mention = discord.AllowedMentions(
-                users=[discord.Object(record.user_id)], everyone=False, roles=False
+        mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
+        try:
+            channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
+            text = rendering.fit_message(f"<@{record.user_id}> {content}")
+            await channel.send(text, allowed_mentions=mention, **extra)
+        except discord.HTTPException as exc:
+            log.info(
+                "could not post follow-up %s in its channel (HTTP %s); trying a DM", record.id, exc.status
             )
-            try:
-                channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
-                text = rendering.fit_message(f"<@{record.user_id}> {content}")
-                await channel.send(text, allowed_mentions=mention, **extra)
-            except discord.HTTPException as exc:
-                log.info(
-                    "could not post follow-up %s in its channel (HTTP %s); trying a DM", record.id, exc.status
-                )
-            else:
-                return True
+            return False
+        return True
+
+    async def _dm(self, record: FollowUpRecord, message: Outgoing) -> bool:
+        extra = message.send_kwargs()
+        content = extra.pop("content")
         try:
             dm = await self._client.create_dm(discord.Object(record.user_id))
             await dm.send(content, allowed_mentions=discord.AllowedMentions.none(), **extra)
@@ -133,3 +161,9 @@ class FollowUpDelivery:
             )
             return False
         return True
+
+
+def _stored_limit(record: FollowUpRecord) -> int:
+    """The size Discord took per file where the follow-up was asked for (kept with it), for a result that
+    arrives after its interaction is gone; Discord's default when it was not said."""
+    return record.attachment_limit or DEFAULT_ATTACHMENT_LIMIT

@@ -8,9 +8,16 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.discord_app.followup_delivery import FollowUpDelivery
-from bot.discord_app.followup_grants import Grants
-from bot.discord_app.followup_views import FORM, GrantedButton, buttons_on, follow_up_form, form_fields
+from bot.discord_app.followups.delivery import FollowUpDelivery
+from bot.discord_app.followups.views import (
+    FORM,
+    PARTNER,
+    GrantedButton,
+    buttons_on,
+    follow_up_form,
+    form_fields,
+    partner_menu,
+)
 from bot.discord_app.interactions import (
     Redelivered,
     answer_once,
@@ -24,19 +31,19 @@ from bot.discord_app.interactions import (
 from bot.discord_app.reach import refused_here
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits, FollowUpMetrics, NoFollowUpMetrics
-from bot.domain.followup_service import FollowUpService
-from bot.domain.followups import (
+from bot.domain.followups.catalog import CATALOG
+from bot.domain.followups.grants import Grants
+from bot.domain.followups.ports import Credits, FollowUpMetrics, NoFollowUpMetrics
+from bot.domain.followups.records import (
     Allowance,
     ClipOrigin,
     ClipSource,
-    FollowUpAction,
     FollowUpState,
     InputRejected,
+    Operation,
     budget_day,
-    cover_request,
-    extend_request,
 )
+from bot.domain.followups.service import FollowUpService
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.reach import Reach
 from bot.domain.texts import Texts
@@ -71,10 +78,10 @@ class FollowUpDesk:
         self.reach = Reach()
 
     def _may_follow_up(
-        self, interaction: discord.Interaction, source: ClipSource, action: FollowUpAction, grant: str | None
+        self, interaction: discord.Interaction, source: ClipSource, action: Operation, grant: str | None
     ) -> bool:
         """The member's own clip, or one a server's admins let them follow up on (a grant, see
-        `followup_grants`)."""
+        `domain.followups.grants`)."""
         if interaction.user.id == source.owner_id:
             return True
         return grant is not None and self.grants.valid(
@@ -84,7 +91,7 @@ class FollowUpDesk:
     async def press(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None = None,
@@ -111,12 +118,48 @@ class FollowUpDesk:
             )
             await refuse(interaction, texts("followup.not_yours"))
             return
-        allowance = await service.allowance(interaction.user.id, interaction.guild_id)
+        unfit = service.takes(action, source)
+        allowance = (
+            Allowance(unfit)
+            if unfit
+            else await service.allowance(interaction.user.id, interaction.guild_id, action)
+        )
         if not allowance.allowed:
             self._metrics.follow_up_refused(allowance.refusal.value if allowance.refusal else "refused")
-            await refuse(interaction, rendering.refusal_of(texts, allowance))
+            await refuse(interaction, rendering.refusal_of(texts, allowance, action))
             return
-        form = follow_up_form(action, origin, source_id, texts, service.policy.model, grant=grant)
+        if CATALOG[action].pair:
+            await self._offer_partners(interaction, action, source)
+            return
+        if service.one_click(action):
+            try:
+                await self.submit(interaction, action, source, {})
+            except (Redelivered, AlreadyRecorded) as exc:
+                log.info("%s: nothing started for this delivery", exc)
+            return
+        await self._show_form(interaction, action, source, grant=grant)
+
+    async def _show_form(
+        self,
+        interaction: discord.Interaction,
+        action: Operation,
+        source: ClipSource,
+        *,
+        grant: str | None = None,
+        partner: ClipSource | None = None,
+    ) -> None:
+        service, policy = self._service, self._service.policy
+        form = follow_up_form(
+            CATALOG[action],
+            source.origin,
+            source.source_id,
+            texts_for(interaction),
+            credits=service.price(action),
+            model=policy.model,
+            lyrics_limit=policy.lyrics_limit,
+            grant=grant,
+            partner=f"{partner.origin.value}:{partner.source_id}" if partner else None,
+        )
         try:
             await respond(interaction, interaction.response.send_modal(form))
         except Redelivered:
@@ -125,6 +168,53 @@ class FollowUpDesk:
             # Its submit is read from the interaction (`form_submitted`), the same before and after a
             # restart: discord.py need not keep the modal.
             form.stop()
+
+    async def _offer_partners(
+        self, interaction: discord.Interaction, action: Operation, source: ClipSource
+    ) -> None:
+        """A pair (Mashup): only the member sees a list of their own clips to choose the other one from."""
+        texts = texts_for(interaction)
+        clips = await self._service.partners(interaction.user.id, besides=source)
+        if not clips:
+            await refuse(interaction, texts("followup.pair.none"))
+            return
+        view = partner_menu(
+            action, source.origin, source.source_id, [(c.origin, c.source_id, c.label) for c in clips], texts
+        )
+        await answer_once(
+            interaction,
+            interaction.response.send_message(
+                texts("followup.pair.pick", label=rendering.plain(source.label, 80)),
+                view=view,
+                ephemeral=True,
+            ),
+        )
+
+    async def _partner(self, interaction: discord.Interaction, value: str | None) -> ClipSource | None:
+        """The other clip of a pair, named `upload:12` or `song:34`: only one of the member's own."""
+        match = PARTNER.fullmatch(value or "")
+        if match is None:
+            return None
+        partner = await self._service.source(ClipOrigin(match["origin"]), int(match["id"]))
+        return partner if partner is not None and partner.owner_id == interaction.user.id else None
+
+    async def paired(
+        self, interaction: discord.Interaction, action: Operation, named: tuple[ClipOrigin, int], partner: str
+    ) -> None:
+        """The other clip of a pair was chosen: the form, after the same checks as the button's."""
+        texts = texts_for(interaction)
+        if self.closing:
+            await refuse(interaction, texts("error.shutdown"))
+            return
+        source = await self._service.source(*named)
+        other = await self._partner(interaction, partner)
+        if not self._service.enabled(action) or source is None or other is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        if not self._may_follow_up(interaction, source, action, None):
+            await refuse(interaction, texts("followup.not_yours"))
+            return
+        await self._show_form(interaction, action, source, partner=other)
 
     async def form_submitted(self, interaction: discord.Interaction) -> None:
         """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
@@ -138,10 +228,11 @@ class FollowUpDesk:
         try:
             await self._form_submitted(
                 interaction,
-                FollowUpAction(match["action"]),
+                Operation(match["action"]),
                 ClipOrigin(match["origin"]),
                 int(match["id"]),
                 match["grant"],
+                match["partner"],
             )
         except (Redelivered, AlreadyRecorded) as exc:
             log.info("%s: nothing started for this delivery", exc)
@@ -152,10 +243,11 @@ class FollowUpDesk:
     async def _form_submitted(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         origin: ClipOrigin,
         source_id: int,
         grant: str | None,
+        partner_named: str | None = None,
     ) -> None:
         texts = texts_for(interaction)
         if not self._service.enabled(action):
@@ -170,46 +262,36 @@ class FollowUpDesk:
             self._metrics.follow_up_refused("not_owner")
             await refuse(interaction, texts("followup.not_yours"))
             return
-        await self.submit(interaction, action, source, form_fields(interaction.data))
+        partner = await self._partner(interaction, partner_named) if CATALOG[action].pair else None
+        if CATALOG[action].pair and partner is None:
+            await refuse(interaction, texts("followup.gone"))
+            return
+        await self.submit(interaction, action, source, form_fields(interaction.data), partner)
 
     async def submit(
         self,
         interaction: discord.Interaction,
-        action: FollowUpAction,
+        action: Operation,
         source: ClipSource,
         fields: dict[str, str],
+        partner: ClipSource | None = None,
     ) -> None:
-        """The modal came back: check it, reserve the credits, ask MusicAPI, answer in the channel."""
+        """The form came back (or a one-click operation was pressed): check it, reserve the credits, ask
+        MusicAPI, answer in the channel."""
         texts = texts_for(interaction)
         if self.closing:
             await refuse(interaction, texts("error.shutdown"))
             return
-        model = self._service.policy.model
         try:
-            if action is FollowUpAction.EXTEND:
-                request = extend_request(
-                    lyrics=fields.get("lyrics", ""),
-                    style=fields.get("style", ""),
-                    title=fields.get("title", ""),
-                    continue_at=fields.get("continue_at", ""),
-                    model=model,
-                )
-            else:
-                request = cover_request(
-                    style=fields.get("style", ""),
-                    lyrics=fields.get("lyrics", ""),
-                    title=fields.get("title", ""),
-                    audio_weight=fields.get("audio_weight", ""),
-                    model=model,
-                )
+            request = CATALOG[action].request(fields, self._service.policy.lyrics_limit)
         except InputRejected as exc:
             self._metrics.follow_up_refused("bad_input")
             await refuse(interaction, _input_problem(texts, exc))
             return
         await think(interaction)
-        started = await self._service.start(requester(interaction), source, request)
+        started = await self._service.start(requester(interaction), source, request, partner)
         if isinstance(started, Allowance):
-            await refuse(interaction, rendering.refusal_of(texts, started))
+            await refuse(interaction, rendering.refusal_of(texts, started, action))
             return
         if started.state is FollowUpState.FAILED and started.error_kind is not ErrorKind.UNCONFIRMED:
             # MusicAPI refused it at once: only the member needs to read why.
@@ -237,7 +319,10 @@ class FollowUpDesk:
         found = [
             item
             for item in buttons_on(message)
-            if me is not None and message.author.id == me.id and self._service.enabled(item[0])
+            if me is not None
+            and message.author.id == me.id
+            and self._service.enabled(item[0])
+            and not CATALOG[item[0]].pair  # its form names a clip of the member's own: see `paired`
         ]
         if not found:
             await refuse(interaction, texts("followup.no_clip"))
@@ -277,6 +362,7 @@ class FollowUpDesk:
             names,
             budget=policy.daily_budget,
             threshold=policy.low_credits_alert,
+            cost=self._service.price_range(),
         )
         if (ceiling := self._service.ceiling) is not None:
             report = rendering.with_day_total(texts, report, await ceiling.today(), ceiling.ceiling)
@@ -298,7 +384,7 @@ class FollowUpDesk:
             app = await self._client.application_info()
             owner_id = app.team.owner_id if app.team is not None and app.team.owner_id else app.owner.id
             dm = await self._client.create_dm(discord.Object(owner_id))
-            await dm.send(rendering.low_credits(Texts(None), credits, threshold))
+            await dm.send(rendering.low_credits(Texts(None), credits, threshold, self._service.price_range()))
         except discord.HTTPException as exc:
             log.warning("could not DM the bot's owner about low credits (HTTP %s)", exc.status)
             return False

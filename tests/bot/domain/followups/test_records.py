@@ -1,4 +1,4 @@
-"""What a member types into the Extend and Cover modals: checked before anything is sent."""
+"""The checks on what a member types into a form, and the budget's day."""
 
 from __future__ import annotations
 
@@ -10,19 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.followups import (
-    DEFAULT_CONTINUE_AT,
-    ClipOrigin,
-    FollowUpAction,
+from bot.domain.followups.records import (
     InputRejected,
     budget_day,
-    cover_request,
-    extend_request,
-    lyrics_limit,
     next_budget_day,
     parse_seconds,
     parse_weight,
-    task_type,
 )
 
 T = TypeVar("T")
@@ -70,41 +63,6 @@ def test_any_weight_is_read_in_bounds_or_refused(raw: str) -> None:
 )
 def test_weights(raw: str, weight: float) -> None:
     assert parse_weight(raw) == weight
-
-
-@given(lyrics=st.text(max_size=6000), style=st.text(max_size=300), title=st.text(max_size=120))
-def test_any_modal_becomes_a_body_or_a_reason(lyrics: str, style: str, title: str) -> None:
-    for make in (
-        lambda: extend_request(lyrics=lyrics, style=style, title=title, continue_at="", model="sonic-v4"),
-        lambda: cover_request(style=style, lyrics=lyrics, title=title, audio_weight="", model="sonic-v4"),
-    ):
-        request, refused = _read(make)
-        if request is None:
-            assert refused in ("followup.input.too_long", "followup.input.no_style")
-            continue
-        body = request.body(ClipOrigin.UPLOAD, "clip", "sonic-v4")
-        assert len(str(body.get("prompt", ""))) <= lyrics_limit("sonic-v4") == 3000
-        assert "\n" not in str(body.get("tags", "")) and "\n" not in str(body.get("title", ""))
-        assert not any(ord(c) < 32 and c not in "\n\t\r" for c in str(body.get("prompt", "")))
-        if request.action is FollowUpAction.COVER:
-            assert body["tags"]
-
-
-def test_an_empty_extend_continues_where_musicapi_recommends() -> None:
-    body = extend_request(lyrics="", style="", title="", continue_at="", model="sonic-v5").body(
-        ClipOrigin.SONG, "song-clip", "sonic-v5"
-    )
-    assert body == {
-        "task_type": "extend_music", "continue_clip_id": "song-clip", "custom_mode": True, "mv": "sonic-v5",
-        "continue_at": DEFAULT_CONTINUE_AT,
-    }  # fmt: skip
-
-
-def test_task_types() -> None:
-    assert task_type(FollowUpAction.EXTEND, ClipOrigin.UPLOAD) == "extend_upload_music"
-    assert task_type(FollowUpAction.COVER, ClipOrigin.UPLOAD) == "cover_upload_music"
-    assert task_type(FollowUpAction.EXTEND, ClipOrigin.SONG) == "extend_music"
-    assert task_type(FollowUpAction.COVER, ClipOrigin.SONG) == "cover_music"
 
 
 def test_the_budget_day_turns_at_midnight_utc() -> None:

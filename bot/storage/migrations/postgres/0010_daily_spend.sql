@@ -1,4 +1,4 @@
--- The whole bot's spend per UTC day (TOTAL_DAILY_CREDITS), as SQLite's 0007: one row per day, changed
+-- The whole bot's spend per UTC day (TOTAL_DAILY_CREDITS), as SQLite's 0013: one row per day, changed
 -- in place by one atomic statement, shared by every instance.
 CREATE TABLE daily_spend (
     day TEXT PRIMARY KEY,

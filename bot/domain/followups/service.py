@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from bot.domain.errors import (
     UploadTimedOut,
     UploadUnconfirmed,
 )
-from bot.domain.followup_ports import (
+from bot.domain.followups.catalog import CATALOG, DAY_SECONDS, FollowUpRequest, ResultKind
+from bot.domain.followups.ports import (
     Credits,
     FollowUpAPI,
     FollowUpMetrics,
@@ -29,19 +31,16 @@ from bot.domain.followup_ports import (
     Generation,
     NoFollowUpMetrics,
 )
-from bot.domain.followups import (
-    CREATE_CREDITS,
+from bot.domain.followups.records import (
     Allowance,
     ClipOrigin,
     ClipSource,
-    FollowUpAction,
     FollowUpRecord,
-    FollowUpRequest,
     FollowUpState,
+    Operation,
     Refusal,
     budget_day,
     next_budget_day,
-    task_type,
 )
 from bot.domain.ports import TaskState, UploadStore
 from bot.domain.records import Requester, UploadState
@@ -52,6 +51,10 @@ log = logging.getLogger("bot.followups")
 WEBHOOK_PATH = "/musicapi/webhook"
 #: The owner alert raised when MusicAPI's credits fall below LOW_CREDITS_ALERT.
 LOW_CREDITS = "low_credits"
+#: Operations asking nothing run on one click up to this price; dearer ones show their cost first.
+ONE_CLICK_CREDITS = 2
+#: Clips offered to pair one with (a select menu offers at most 25).
+MAX_PARTNERS = 25
 #: Follow-ups taken per poll round.
 CLAIM_LIMIT = 50
 #: How long after it was settled a result nobody has seen is shown again, and how often.
@@ -67,10 +70,14 @@ AlertOwner = Callable[[Credits, int], Awaitable[bool]]
 class FollowUpPolicy:
     """The owner's settings for follow-ups."""
 
-    actions: frozenset[FollowUpAction]
+    actions: frozenset[Operation]
+    #: What each operation costs, in credits (its `<OPERATION>_CREDITS` setting).
+    prices: Mapping[Operation, int]
     daily_budget: int
     cooldown: float
     model: str
+    #: Characters of lyrics a form takes (FOLLOW_UP_LYRICS_LIMIT).
+    lyrics_limit: int
     low_credits_alert: int
     #: Seconds after MusicAPI took a follow-up before it is first asked (the poll interval without a
     #: webhook; MUSICAPI_POLL_AFTER with one), between asks, and when the bot gives up.
@@ -105,17 +112,40 @@ class FollowUpService:
         budget = f"{p.daily_budget} credits per server a day" if p.daily_budget else "no daily budget"
         alert = f"alert below {p.low_credits_alert} credits" if p.low_credits_alert else "no low-credit alert"
         results = "webhooks" if self.webhook_base else f"polling every {p.poll_interval:g}s"
-        actions = ", ".join(sorted(a.value for a in p.actions))
+        actions = ", ".join(f"{op.value} {self.price(op)}" for op in CATALOG if op in p.actions)
         return (
-            f"follow-ups: {actions} ({CREATE_CREDITS} credits each, model {p.model}); {budget}; "
+            f"follow-ups: {actions} (credits each), model {p.model}; {budget}; "
             f"cooldown {p.cooldown:g}s; {alert}; results by {results}"
         )
 
-    def enabled(self, action: FollowUpAction) -> bool:
+    def enabled(self, action: Operation) -> bool:
         return action in self.policy.actions
 
+    def price(self, operation: Operation) -> int:
+        """What the operation costs, in credits."""
+        return self.policy.prices[operation]
+
+    def one_click(self, operation: Operation) -> bool:
+        """Whether the operation runs on one click: it asks nothing, and costs at most ONE_CLICK_CREDITS
+        (any dearer one first shows a form with its cost)."""
+        return CATALOG[operation].one_click and self.price(operation) <= ONE_CLICK_CREDITS
+
+    def price_range(self) -> str:
+        """What the operations members may start cost: `15`, or `1–30`."""
+        prices = sorted({self.price(op) for op in self.policy.actions}) or [0]
+        return str(prices[0]) if len(prices) == 1 else f"{prices[0]}–{prices[-1]}"
+
+    def takes(self, operation: Operation, source: ClipSource) -> Refusal | None:
+        """Whether the operation takes this clip: its kind, and its age where MusicAPI keeps a window."""
+        spec = CATALOG[operation]
+        if not spec.takes(source.origin):
+            return Refusal.CLIP_KIND
+        if spec.within_day and self.clock() - source.made_at > DAY_SECONDS:
+            return Refusal.TOO_OLD
+        return None
+
     @property
-    def actions(self) -> frozenset[FollowUpAction]:
+    def actions(self) -> frozenset[Operation]:
         return self.policy.actions
 
     # -- before anything is spent ---------------------------------------------------------------------
@@ -125,15 +155,42 @@ class FollowUpService:
             upload = await self.uploads.get(source_id)
             if upload is None or upload.state is not UploadState.SUCCEEDED or not upload.clip_id:
                 return None
-            return ClipSource(origin, source_id, upload.clip_id, upload.user_id, upload.label)
+            return ClipSource(
+                origin, source_id, upload.clip_id, upload.user_id, upload.label, made_at=upload.created_at
+            )
         found = await self.store.song(source_id)
         if found is None:
             return None
         song, made_by = found
-        return ClipSource(origin, source_id, song.clip_id, made_by.user_id, song.title or song.clip_id)
+        return ClipSource(
+            origin,
+            source_id,
+            song.clip_id,
+            made_by.user_id,
+            song.title or song.clip_id,
+            made_at=made_by.updated_at,
+        )
 
-    async def allowance(self, user_id: int, guild_id: int | None) -> Allowance:
-        """Whether the member may start a follow-up now (the cooldown, then the server's budget)."""
+    async def partners(self, user_id: int, besides: ClipSource) -> list[ClipSource]:
+        """The member's own clips another one can be paired with (Mashup): their recent uploads with a
+        clip_id, and the songs the bot made for them, newest first, at most MAX_PARTNERS."""
+        found: list[ClipSource] = []
+        for upload in await self.uploads.history(user_id, limit=MAX_PARTNERS):
+            if upload.state is UploadState.SUCCEEDED and upload.clip_id and upload.id is not None:
+                found.append(
+                    ClipSource(
+                        ClipOrigin.UPLOAD, upload.id, upload.clip_id, user_id, upload.label, upload.created_at
+                    )
+                )
+        for song, made_by in await self.store.recent_songs(user_id, limit=MAX_PARTNERS):
+            if song.id is not None and CATALOG[made_by].result is ResultKind.SONGS:
+                found.append(
+                    ClipSource(ClipOrigin.SONG, song.id, song.clip_id, user_id, song.title or song.clip_id)
+                )
+        return [c for c in found if c.clip_id != besides.clip_id][:MAX_PARTNERS]
+
+    async def allowance(self, user_id: int, guild_id: int | None, operation: Operation) -> Allowance:
+        """Whether the member may start the operation now (the cooldown, then the server's budget)."""
         now = self.clock()
         cooldown = self.policy.cooldown
         if cooldown > 0:
@@ -143,9 +200,9 @@ class FollowUpService:
         budget = self.policy.daily_budget
         if budget > 0:
             spent = await self.store.spent(guild_id or 0, budget_day(now))
-            if spent + CREATE_CREDITS > budget:
+            if spent + self.price(operation) > budget:
                 return Allowance(Refusal.OVER_BUDGET, next_budget_day(now), spent, budget)
-        if self.ceiling is not None and await self.ceiling.would_pass(CREATE_CREDITS):
+        if self.ceiling is not None and await self.ceiling.would_pass(self.price(operation)):
             return Allowance(Refusal.OVER_CEILING, next_budget_day(now))
         return Allowance()
 
@@ -156,12 +213,17 @@ class FollowUpService:
         return f"{self.webhook_base}{WEBHOOK_PATH}/{record.key}.{record.callback_token}"
 
     async def start(
-        self, who: Requester, source: ClipSource, request: FollowUpRequest
+        self, who: Requester, source: ClipSource, request: FollowUpRequest, partner: ClipSource | None = None
     ) -> FollowUpRecord | Allowance:
-        """Reserve the credits (or say why not), send the create, record MusicAPI's task.
+        """Reserve the credits (or say why not), send the request, record MusicAPI's task (or, for a call
+        answered at once, its result). `partner`: the other clip of a pair (Mashup).
 
         The returned record is pending with a task id, or failed (refused by MusicAPI, or unconfirmed).
         """
+        if (unfit := self.takes(request.operation, source)) is not None:
+            return Allowance(unfit)
+        if partner is not None:
+            request = dataclasses.replace(request, partner_clip_id=partner.clip_id)
         now = self.clock()
         record = FollowUpRecord(
             user_id=who.user_id,
@@ -172,21 +234,24 @@ class FollowUpService:
             interaction_token=who.token,
             token_expires_at=who.token_expires_at,
             locale=who.locale,
-            action=request.action,
+            attachment_limit=who.attachment_limit,
+            action=request.operation,
             origin=source.origin,
             source_id=source.source_id,
             source_clip_id=source.clip_id,
-            source_label=source.label,
-            task_type=task_type(request.action, source.origin),
+            source_label=f"{source.label} + {partner.label}" if partner else source.label,
+            task_type=CATALOG[request.operation].task_types[source.origin],
             model=self.policy.model,
-            credits=CREATE_CREDITS,
-            callback_token=secrets.token_urlsafe(32) if self.webhook_base else None,
+            credits=self.price(request.operation),
+            callback_token=secrets.token_urlsafe(32)
+            if self.webhook_base and CATALOG[request.operation].webhook
+            else None,
             # Until MusicAPI's answer brings a task id, only a restart or a lost answer lets the watcher
             # see it: then, after this grace, its member is told.
             next_poll_at=now + self.policy.unconfirmed_grace,
         )
         try:
-            whole_bot = await self.ceiling.reserve(CREATE_CREDITS) if self.ceiling is not None else None
+            whole_bot = await self.ceiling.reserve(record.credits) if self.ceiling is not None else None
         except OverCeiling:
             self.metrics.follow_up_refused(Refusal.OVER_CEILING.value)
             return Allowance(Refusal.OVER_CEILING, next_budget_day(now))
@@ -199,19 +264,23 @@ class FollowUpService:
         if stored is None and whole_bot is not None and self.ceiling is not None:
             await self.ceiling.release(whole_bot)
         if stored is None:
-            refused = await self.allowance(who.user_id, who.guild_id)
+            refused = await self.allowance(who.user_id, who.guild_id, request.operation)
             if refused.allowed:  # another follow-up took the last room between the two reads
                 refused = Allowance(Refusal.COOLDOWN, frees_at=now + self.policy.cooldown)
             self.metrics.follow_up_refused(refused.refusal.value if refused.refusal else "refused")
             return refused
         self.metrics.credits_reserved(stored.credits)
+        spec = CATALOG[request.operation]
         body: dict[str, Any] = request.body(source.origin, source.clip_id, self.policy.model)
-        if (url := self.webhook_url(stored)) is not None:
+        if spec.webhook and (url := self.webhook_url(stored)) is not None:
             body["webhook_url"] = url
             if self.webhook_secret:
                 body["webhook_secret"] = self.webhook_secret
         try:
-            task_id = await self.api.create(body)
+            if spec.synchronous:
+                value = await self.api.run(spec.endpoint.value, body)
+            else:
+                task_id = await self.api.start_task(spec.endpoint.value, body)
         except UploadUnconfirmed as exc:
             # It may have arrived (and may cost): never sent again; the member is told plainly.
             await self.fail(stored, exc, refund=False, show=False)
@@ -222,8 +291,15 @@ class FollowUpService:
             if isinstance(exc, OutOfCredits) and self.policy.low_credits_alert > 0:
                 self.in_background(self.check_credits())
             return stored
+        if spec.synchronous:
+            if await self.store.finish(stored.key, state=FollowUpState.SUCCEEDED, result=value):
+                stored.state, stored.result = FollowUpState.SUCCEEDED, value
+                self._settled(stored, "succeeded", show=False)
+            self._after_spend()
+            return stored
         stored.task_id = task_id
-        stored.next_poll_at = self.clock() + self.policy.first_poll
+        first_poll = self.policy.first_poll if body.get("webhook_url") else self.policy.poll_interval
+        stored.next_poll_at = self.clock() + first_poll
         await self.store.set_task(stored.key, task_id, stored.next_poll_at)
         log.info(
             "follow-up id=%s user=%s guild=%s action=%s task=%s started",
@@ -233,9 +309,13 @@ class FollowUpService:
             stored.task_type,
             task_id,
         )
+        self._after_spend()
+        return stored
+
+    def _after_spend(self) -> None:
+        """Credits were spent: look whether they are running low (the owner is told once)."""
         if self.policy.low_credits_alert > 0:
             self.in_background(self.check_credits())
-        return stored
 
     # -- settling ---------------------------------------------------------------------------------------
     async def settle(self, record: FollowUpRecord, result: Generation) -> bool:
@@ -342,10 +422,10 @@ class FollowUpService:
             await self.store.clear_alert(LOW_CREDITS)
         elif await self.store.raise_alert(LOW_CREDITS, now):
             log.error(
-                "MusicAPI credits are low: %d left, below LOW_CREDITS_ALERT=%d; follow-ups cost %d each",
+                "MusicAPI credits are low: %d left, below LOW_CREDITS_ALERT=%d; follow-ups cost %s each",
                 credits.total,
                 threshold,
-                CREATE_CREDITS,
+                self.price_range(),
             )
             if self.alert_owner is not None and not await self.alert_owner(credits, threshold):
                 log.warning("could not send the low-credits DM to the bot's owner")

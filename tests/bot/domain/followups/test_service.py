@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followup_ports import Credits, Generation
-from bot.domain.followup_service import FollowUpPolicy, FollowUpService
-from bot.domain.followups import (
+from bot.domain.followups.ports import Credits, Generation
+from bot.domain.followups.records import (
     ClipOrigin,
-    FollowUpAction,
     FollowUpRecord,
     FollowUpState,
+    Operation,
     budget_day,
 )
+from bot.domain.followups.service import FollowUpPolicy, FollowUpService
 from bot.domain.ports import TaskState
 from bot.storage import follow_up_store
 from bot.storage.sqlite import SQLiteUploadStore
@@ -41,7 +41,10 @@ class API:
     result: Generation = field(default_factory=lambda: Generation(TaskState.RUNNING))
     asked: list[str] = field(default_factory=list)
 
-    async def create(self, body: Mapping[str, Any]) -> str:
+    async def start_task(self, endpoint: str, body: Mapping[str, Any]) -> str:
+        raise UploadError("not used here")
+
+    async def run(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
         raise UploadError("not used here")
 
     async def get_generation(self, task_id: str) -> Generation:
@@ -53,7 +56,8 @@ class API:
 
 
 POLICY = FollowUpPolicy(
-    actions=frozenset(FollowUpAction), daily_budget=0, cooldown=0, model="sonic-v4-5", low_credits_alert=0,
+    actions=frozenset(Operation), prices=dict.fromkeys(Operation, 15), daily_budget=0, cooldown=0,
+    model="sonic-v6", lyrics_limit=5000, low_credits_alert=0,
     first_poll=20, poll_interval=20, deadline=1800, unconfirmed_grace=180,
 )  # fmt: skip
 
@@ -79,9 +83,9 @@ async def service(tmp_path: Path) -> AsyncIterator[tuple[FollowUpService, API, C
 async def stored(svc: FollowUpService, clock: Clock, task_id: str | None) -> FollowUpRecord:
     record = FollowUpRecord(
         user_id=7, guild_id=1, channel_id=2, application_id=3, interaction_id=4, interaction_token="t",
-        token_expires_at=clock.now + 900, locale="en-US", action=FollowUpAction.COVER, origin=ClipOrigin.UPLOAD,
+        token_expires_at=clock.now + 900, locale="en-US", action=Operation.COVER, origin=ClipOrigin.UPLOAD,
         source_id=1, source_clip_id="clip", source_label="demo.mp3", task_type="cover_upload_music",
-        model="sonic-v4-5", next_poll_at=clock.now + 180,
+        model="sonic-v4-5", credits=15, next_poll_at=clock.now + 180,
     )  # fmt: skip
     found = await svc.store.reserve(
         record, day=budget_day(clock.now), daily_budget=0, cooldown_since=clock.now + 1

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.domain.errors import ErrorKind
-from bot.domain.followup_ports import FollowUpStore
-from bot.domain.followups import ClipOrigin, FollowUpAction, FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.ports import FollowUpStore
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.ports import AlreadyRecorded
 from bot.storage import follow_up_store, open_store
 
@@ -30,8 +30,8 @@ def record(
         user_id=user_id, guild_id=guild_id, channel_id=9, application_id=1,
         interaction_id=interaction_id if interaction_id is not None else next(_interactions),
         interaction_token="tok", token_expires_at=time.time() + 900, locale="en-US",
-        action=FollowUpAction.EXTEND, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="clip",
-        source_label="demo.mp3", task_type="extend_upload_music", model="sonic-v4-5", next_poll_at=due,
+        action=Operation.EXTEND, origin=ClipOrigin.UPLOAD, source_id=1, source_clip_id="clip",
+        source_label="demo.mp3", task_type="extend_upload_music", model="sonic-v4-5", credits=15, next_poll_at=due,
     )  # fmt: skip
 
 
@@ -223,3 +223,18 @@ async def test_a_songs_cover_art_is_kept_with_it(store: FollowUpStore) -> None:
     assert got is not None and [s.image_url for s in got.songs] == ["https://x.example/1.jpg"]
     found = await store.song(got.songs[0].id or 0)
     assert found is not None and found[0].image_url == "https://x.example/1.jpg"
+
+
+@pytest.mark.parametrize("operation", list(Operation))
+async def test_every_operation_of_the_catalog_is_kept(store: FollowUpStore, operation: Operation) -> None:
+    made = dataclasses.replace(record(), action=operation)
+    stored = await store.reserve(made, day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert stored is not None and stored.action is operation
+
+
+async def test_the_size_discord_takes_where_it_was_asked_is_kept(store: FollowUpStore) -> None:
+    boosted = dataclasses.replace(record(), attachment_limit=50 * 1024 * 1024)
+    stored = await store.reserve(boosted, day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert stored is not None and stored.attachment_limit == 50 * 1024 * 1024
+    unknown = await store.reserve(record(user_id=8), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
+    assert unknown is not None and unknown.attachment_limit is None

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from bot.domain.background import Background
-from bot.domain.followup_service import REDELIVER_EVERY, FollowUpService
+from bot.domain.followups.service import REDELIVER_EVERY, FollowUpService
 from bot.domain.instances import Presence
 
 log = logging.getLogger(__name__)

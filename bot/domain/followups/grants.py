@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable
 
-from bot.domain.followups import ClipOrigin, FollowUpAction
+from bot.domain.followups.records import ClipOrigin, Operation
 
 #: How long a grant may be used: as long as the interaction that handed it out.
 GRANT_LIFETIME = 15 * 60
@@ -33,19 +33,17 @@ class Grants:
         self._clock = clock
 
     def _signature(
-        self, user_id: int, action: FollowUpAction, origin: ClipOrigin, source_id: int, expires: int
+        self, user_id: int, action: Operation, origin: ClipOrigin, source_id: int, expires: int
     ) -> str:
         key = hashlib.sha256(b"follow-up grant\0" + self._secret().encode()).digest()
         message = f"{user_id}:{action.value}:{origin.value}:{source_id}:{expires}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
-    def issue(self, user_id: int, action: FollowUpAction, origin: ClipOrigin, source_id: int) -> str:
+    def issue(self, user_id: int, action: Operation, origin: ClipOrigin, source_id: int) -> str:
         expires = int(self._clock()) + GRANT_LIFETIME
         return f"{expires}.{self._signature(user_id, action, origin, source_id, expires)}"
 
-    def valid(
-        self, grant: str, user_id: int, action: FollowUpAction, origin: ClipOrigin, source_id: int
-    ) -> bool:
+    def valid(self, grant: str, user_id: int, action: Operation, origin: ClipOrigin, source_id: int) -> bool:
         """The grant was issued by this bot to this member for this clip and action, and has not expired."""
         expires_text, _, signature = grant.partition(".")
         if not _EXPIRES.fullmatch(expires_text) or int(expires_text) < self._clock():

@@ -1,5 +1,5 @@
-"""Follow-ups: new music made from a clip_id (Extend, Cover), as the store keeps them, and the checks on
-what a member typed into the modal."""
+"""Follow-ups: what a member starts on a clip_id, as the store keeps it, and the checks on what they typed
+into a form."""
 
 from __future__ import annotations
 
@@ -8,24 +8,30 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.errors import ErrorKind
 
-#: What one create costs on MusicAPI (musicapi.md: 15 credits for extend and cover alike).
-CREATE_CREDITS = 15
-#: MusicAPI's recommended `continue_at` when the member leaves it empty.
-DEFAULT_CONTINUE_AT = 0.1
-#: Discord's limit on a text input's value; lyrics are also bounded by the model (`lyrics_limit`).
-MAX_INPUT = 4000
+#: What members may type into one-line fields.
 MAX_STYLE = 200
 MAX_TITLE = 80
-#: Songs kept from one result (MusicAPI usually makes two).
-MAX_SONGS = 4
+#: Songs (or stems) kept from one result: MusicAPI usually makes two songs, and two or four stems.
+MAX_SONGS = 12
 
 
-class FollowUpAction(StrEnum):
+class Operation(StrEnum):
+    """What a member may start on a clip; each is an entry of `catalog.CATALOG`."""
+
     EXTEND = "extend"
     COVER = "cover"
+    ADD_VOCALS = "add_vocals"
+    ADD_INSTRUMENTAL = "add_instrumental"
+    MASHUP = "mashup"
+    REMASTER = "remaster"
+    STEMS = "stems"
+    WAV = "wav"
+    MIDI = "midi"
+    BPM = "bpm"
 
 
 class ClipOrigin(StrEnum):
@@ -39,17 +45,6 @@ class FollowUpState(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-
-
-def task_type(action: FollowUpAction, origin: ClipOrigin) -> str:
-    """MusicAPI's task type: the `_upload_` ones work only on uploaded clips, the others on generated songs."""
-    middle = "_upload_" if origin is ClipOrigin.UPLOAD else "_"
-    return f"{action.value}{middle}music"
-
-
-def lyrics_limit(model: str) -> int:
-    """Characters of lyrics the model takes (3,000 for sonic-v3-5 and v4, 5,000 after), within Discord's."""
-    return min(3000 if model in ("sonic-v3-5", "sonic-v4") else 5000, MAX_INPUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +71,8 @@ class ClipSource:
     clip_id: str
     owner_id: int
     label: str
+    #: When it was uploaded or made (unix seconds): some operations take only clips of the last 24 hours.
+    made_at: float = 0.0
 
 
 @dataclass(slots=True)
@@ -90,25 +87,30 @@ class FollowUpRecord:
     interaction_token: str
     token_expires_at: float
     locale: str
-    action: FollowUpAction
+    action: Operation
     origin: ClipOrigin
     source_id: int
     source_clip_id: str
     source_label: str
     task_type: str
     model: str
-    credits: int = CREATE_CREDITS
+    credits: int = 0
     state: FollowUpState = FollowUpState.PENDING
     task_id: str | None = None
     callback_token: str | None = None
     error_kind: ErrorKind | None = None
     error_detail: str | None = None
     songs: list[Song] = field(default_factory=list)
+    #: What a result that is not songs holds: a link (`url`, MIDI's `instruments`) or a value (`bpm`).
+    result: dict[str, Any] | None = None
     delivered: bool = False
     created_at: float = 0.0
     updated_at: float = 0.0
     next_poll_at: float = 0.0
     id: int | None = None
+    #: What Discord takes per file where it was asked for (the interaction's `attachment_size_limit`),
+    #: so that a result arriving later is held to it; None when unknown (Discord's default then).
+    attachment_limit: int | None = None
 
     @property
     def key(self) -> int:
@@ -126,37 +128,6 @@ class FollowUpRecord:
         return self.guild_id or 0
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUpRequest:
-    """What the member asked for in the modal, checked; `body` is the create call's payload."""
-
-    action: FollowUpAction
-    lyrics: str = ""
-    style: str = ""
-    title: str = ""
-    continue_at: float | None = None
-    audio_weight: float | None = None
-
-    def body(self, origin: ClipOrigin, clip_id: str, model: str) -> dict[str, object]:
-        body: dict[str, object] = {
-            "task_type": task_type(self.action, origin),
-            "continue_clip_id": clip_id,
-            "custom_mode": True,
-            "mv": model,
-        }
-        if self.lyrics:
-            body["prompt"] = self.lyrics
-        if self.style:
-            body["tags"] = self.style
-        if self.title:
-            body["title"] = self.title
-        if self.action is FollowUpAction.EXTEND:
-            body["continue_at"] = DEFAULT_CONTINUE_AT if self.continue_at is None else self.continue_at
-        elif self.audio_weight is not None:
-            body["audio_weight"] = self.audio_weight
-        return body
-
-
 class InputRejected(Exception):
     """A modal field the bot will not send; `key` names the sentence, `values` its parameters."""
 
@@ -171,12 +142,12 @@ _TIME = re.compile(r"^(?:([0-9]{1,3}):)?([0-9]{1,4}(?:[.,][0-9]{1,3})?)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def _one_line(text: str, limit: int, field_key: str) -> str:
-    value = " ".join(_clean(text).split())
+def one_line(text: str, limit: int, field_key: str) -> str:
+    value = " ".join(clean_text(text).split())
     if len(value) > limit:
         raise InputRejected("followup.input.too_long", field=field_key, limit=limit)
     return value
@@ -217,37 +188,6 @@ def parse_weight(raw: str) -> float | None:
     return round(value, 3)
 
 
-def extend_request(*, lyrics: str, style: str, title: str, continue_at: str, model: str) -> FollowUpRequest:
-    """The Extend modal's fields, checked; raise InputRejected with the first problem."""
-    words = _clean(lyrics)
-    if len(words) > lyrics_limit(model):
-        raise InputRejected("followup.input.too_long", field="lyrics", limit=lyrics_limit(model))
-    return FollowUpRequest(
-        FollowUpAction.EXTEND,
-        lyrics=words,
-        style=_one_line(style, MAX_STYLE, "style"),
-        title=_one_line(title, MAX_TITLE, "title"),
-        continue_at=parse_seconds(continue_at),
-    )
-
-
-def cover_request(*, style: str, lyrics: str, title: str, audio_weight: str, model: str) -> FollowUpRequest:
-    """The Cover modal's fields, checked: a style is required."""
-    words = _clean(lyrics)
-    if len(words) > lyrics_limit(model):
-        raise InputRejected("followup.input.too_long", field="lyrics", limit=lyrics_limit(model))
-    tags = _one_line(style, MAX_STYLE, "style")
-    if not tags:
-        raise InputRejected("followup.input.no_style")
-    return FollowUpRequest(
-        FollowUpAction.COVER,
-        lyrics=words,
-        style=tags,
-        title=_one_line(title, MAX_TITLE, "title"),
-        audio_weight=parse_weight(audio_weight),
-    )
-
-
 def budget_day(now: float) -> str:
     """The UTC day a follow-up's credits count against (`2026-11-24`)."""
     return datetime.fromtimestamp(now, UTC).date().isoformat()
@@ -266,6 +206,10 @@ class Refusal(StrEnum):
     OVER_BUDGET = "over_budget"
     #: The whole bot's daily ceiling (TOTAL_DAILY_CREDITS), across servers and DMs.
     OVER_CEILING = "over_ceiling"
+    #: The operation does not take this kind of clip (an upload, or a song the bot made).
+    CLIP_KIND = "clip_kind"
+    #: The operation takes only clips made or uploaded within the last 24 hours.
+    TOO_OLD = "too_old"
 
 
 @dataclass(frozen=True, slots=True)

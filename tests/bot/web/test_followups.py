@@ -15,7 +15,7 @@ import aiohttp
 
 from tests.bot.test_main import run_bot
 from tests.bot.web.test_callbacks import signed
-from tests.cogs.test_follow_ups import FAST, buttons_of, extend_from_upload, open_modal, result
+from tests.cogs.test_follow_ups import FAST, UPLOAD_MENU, buttons_of, extend_from_upload, open_modal, result
 from tests.fakes import payloads
 from tests.harness import Harness, free_port
 
@@ -173,4 +173,4 @@ async def test_an_upload_and_its_buttons_in_callback_mode(harness: Harness) -> N
         )
         edits = await harness.edits_of(payload, count=2)
     assert "`clip-by-callback`" in edits[-1].json["content"]
-    assert [b["label"] for b in buttons_of(edits[-1].json["components"])] == ["Extend", "Cover"]
+    assert [b["label"] for b in buttons_of(edits[-1].json["components"])] == UPLOAD_MENU

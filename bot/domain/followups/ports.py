@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followups import FollowUpRecord, FollowUpState, Song
+from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.ports import TaskState
 
 
@@ -39,8 +39,14 @@ class Credits:
 
 
 class FollowUpAPI(Protocol):
-    async def create(self, body: Mapping[str, Any]) -> str:
-        """POST /api/v1/sonic/create; MusicAPI's task id. Never sent twice when it may have arrived."""
+    async def start_task(self, endpoint: str, body: Mapping[str, Any]) -> str:
+        """POST /api/v1/sonic/{endpoint} (create, stems/basic, ...); MusicAPI's task id. Never sent twice
+        when it may have arrived."""
+        ...
+
+    async def run(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /api/v1/sonic/{endpoint} for a call answered at once (wav, midi, bpm); its result as the
+        store keeps it: `{"url": ...}` (MIDI: with `instruments`), or `{"bpm": [average, low, high]}`."""
         ...
 
     async def get_generation(self, task_id: str) -> Generation: ...
@@ -86,12 +92,13 @@ class FollowUpStore(Protocol):
         *,
         state: FollowUpState,
         songs: Sequence[Song] = (),
+        result: Mapping[str, Any] | None = None,
         error_kind: ErrorKind | None = None,
         detail: str = "",
         refund: bool = False,
     ) -> bool:
-        """Settle a pending follow-up: its songs (each kept once, by position), state and error; its
-        credits set to 0 when `refund`. False when it was no longer pending (nothing changes)."""
+        """Settle a pending follow-up: its songs (each kept once, by position) or other `result`, state and
+        error; its credits set to 0 when `refund`. False when it was no longer pending (nothing changes)."""
         ...
 
     async def claim_due(self, now: float, *, next_poll_at: float, limit: int) -> list[FollowUpRecord]:
@@ -106,6 +113,11 @@ class FollowUpStore(Protocol):
 
     async def song(self, song_id: int) -> tuple[Song, FollowUpRecord] | None:
         """A song the bot made, and the follow-up that made it."""
+        ...
+
+    async def recent_songs(self, user_id: int, *, limit: int) -> list[tuple[Song, Operation]]:
+        """The songs (and stems) of the member's succeeded follow-ups, newest first, with the operation
+        that made each."""
         ...
 
     async def mark_delivered(self, follow_up_id: int) -> None: ...

@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.discord_app.followup_grants import GRANT_LIFETIME, Grants
-from bot.domain.followups import ClipOrigin, FollowUpAction
+from bot.domain.followups.grants import GRANT_LIFETIME, Grants
+from bot.domain.followups.records import ClipOrigin, Operation
 
-EXTEND, COVER = FollowUpAction.EXTEND, FollowUpAction.COVER
+EXTEND, COVER = Operation.EXTEND, Operation.COVER
 UPLOAD, SONG = ClipOrigin.UPLOAD, ClipOrigin.SONG
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.domain.errors import MusicAPIError
-from bot.domain.followup_service import FollowUpService
+from bot.domain.followups.service import FollowUpService
 from bot.musicapi import parse_generation
 from bot.web.callbacks import MAX_CALLBACK_BYTES, signed_body, token_matches, url_key
 

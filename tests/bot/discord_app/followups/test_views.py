@@ -1,0 +1,117 @@
+"""Every menu and form the follow-up catalog makes, in every language, within what Discord accepts (the
+fake Discord's own checks), with every operation at most two clicks from its clip."""
+
+from __future__ import annotations
+
+import time
+
+import discord
+import pytest
+
+from bot.discord_app.followups.views import (
+    BUTTON,
+    FORM,
+    follow_up_form,
+    partner_menu,
+    song_buttons,
+    upload_buttons,
+)
+from bot.domain.followups.catalog import CATALOG, offered
+from bot.domain.followups.records import MAX_SONGS, ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
+from bot.domain.records import SourceKind, UploadRecord, UploadState
+from bot.domain.texts import CATALOGS, Texts
+from tests.fakes.discord_api import invalid_components, invalid_modal
+
+LOCALES = sorted(CATALOGS)
+BIG = 10**18  # ids as long as Discord's snowflakes: the custom_ids' worst case
+
+
+def uploads(count: int) -> list[UploadRecord]:
+    return [
+        UploadRecord(
+            interaction_id=1,
+            application_id=1,
+            interaction_token="t",
+            token_expires_at=time.time(),
+            user_id=7,
+            guild_id=None,
+            channel_id=None,
+            locale="en-US",
+            source_kind=SourceKind.LINK,
+            label="x",
+            id=BIG + n,
+            position=n,
+            state=UploadState.SUCCEEDED,
+            clip_id=f"clip-{n}",
+        )
+        for n in range(count)
+    ]
+
+
+def result(count: int, action: Operation = Operation.EXTEND) -> FollowUpRecord:
+    return FollowUpRecord(
+        user_id=7, guild_id=None, channel_id=None, application_id=1, interaction_id=1, interaction_token="t",
+        token_expires_at=0, locale="en-US", action=action, origin=ClipOrigin.UPLOAD, source_id=1,
+        source_clip_id="c", source_label="x", task_type="", model="sonic-v6", state=FollowUpState.SUCCEEDED,
+        songs=[Song(clip_id=f"s{n}", id=BIG + n, position=n) for n in range(count)],
+    )  # fmt: skip
+
+
+def reachable(view: discord.ui.View) -> set[tuple[str, str]]:
+    """(operation, clip id) pairs a member reaches: a button (one click) or a menu option (two)."""
+    found = set()
+    for item in view.to_components():
+        for child in item["components"]:
+            for value in [child.get("custom_id", "")] + [o["value"] for o in child.get("options", [])]:
+                if match := BUTTON.fullmatch(str(value)):
+                    found.add((match["action"], match["id"]))
+    return found
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_an_upload_answer_offers_every_operation_within_discords_limits(locale: str, count: int) -> None:
+    view = upload_buttons(uploads(count), Texts(locale), frozenset(Operation))
+    assert view is not None
+    assert invalid_components(view.to_components()) is None
+    ops = offered(frozenset(Operation), ClipOrigin.UPLOAD)
+    assert reachable(view) == {(op.value, str(BIG + n)) for op in ops for n in range(count)}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("count", range(1, MAX_SONGS + 1))
+def test_a_result_offers_every_operation_on_each_song_within_discords_limits(locale: str, count: int) -> None:
+    view = song_buttons(result(count), Texts(locale), frozenset(Operation))
+    assert view is not None
+    assert invalid_components(view.to_components()) is None
+    ops = offered(frozenset(Operation), ClipOrigin.SONG)
+    shown = min(count, 4)  # a row per song and the menu's row: four songs fit
+    assert reachable(view) == {(op.value, str(BIG + n)) for op in ops for n in range(shown)}
+
+
+def test_files_values_and_links_carry_no_menu() -> None:
+    for op in (Operation.STEMS, Operation.WAV, Operation.BPM):
+        assert song_buttons(result(2, op), Texts(None), frozenset(Operation)) is None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("op", list(Operation))
+def test_every_form_is_one_discord_accepts_in_every_language(locale: str, op: Operation) -> None:
+    spec = CATALOG[op]
+    origin = next(iter(spec.task_types))
+    grant = f"{10**11}.{'a' * 16}"
+    form = follow_up_form(
+        spec, origin, BIG, Texts(locale), credits=15, model="sonic-v6-mini", lyrics_limit=5000,
+        grant=None if spec.pair else grant, partner=f"song:{BIG}" if spec.pair else None,
+    )  # fmt: skip
+    data = form.to_dict()
+    assert invalid_modal(data) is None, data
+    match = FORM.fullmatch(data["custom_id"])
+    assert match is not None and match["action"] == op.value
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_list_of_clips_to_pair_with_is_a_menu_discord_accepts(locale: str) -> None:
+    clips = [(ClipOrigin.SONG, BIG + n, "a title " * 30) for n in range(30)]
+    view = partner_menu(Operation.MASHUP, ClipOrigin.UPLOAD, BIG, clips, Texts(locale))
+    assert invalid_components(view.to_components()) is None
