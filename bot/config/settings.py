@@ -349,6 +349,10 @@ def shown(name: str, raw: str) -> str:
     """A value as it may be echoed back: secrets never, a URL without its password."""
     if name in SECRETS:
         return "(hidden)"
+    scheme, separator, rest = raw.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if separator and at and ":" in credentials:  # the password may hold / ? or #, which end a URL's netloc
+        return repr(f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}")
     try:
         parts = urlsplit(raw)
         if parts.password is not None:
