@@ -142,3 +142,14 @@ def test_the_readme_runs_the_container_privately_and_waits_for_its_shutdown() ->
     (run,) = re.findall(r"docker run (?:[^\n\\]|\\\n)*", readme)
     assert "-p 127.0.0.1:8080:8080" in run
     assert seconds(re.findall(r"--stop-timeout (\d+)", run)[0]) >= shutdown_takes_at_most() + 10
+
+
+def test_the_systemd_units_install_steps_create_every_folder_it_may_write() -> None:
+    """systemd refuses to start a unit whose ReadWritePaths does not exist (226/NAMESPACE), and a fresh
+    checkout has no data/ folder (it is git-ignored): the header's steps must make it."""
+    header = [
+        line.removeprefix("#").strip() for line in UNIT.read_text().splitlines() if line.startswith("#")
+    ]
+    made = {word for line in header if line.startswith(("mkdir", "install -d")) for word in line.split()}
+    for path in unit_value("ReadWritePaths").split():
+        assert path.startswith("-") or path in made, (path, header)

@@ -382,6 +382,10 @@ def shown(name: str, raw: str) -> str:
     """A value as it may be echoed back: secrets never, a URL without its password."""
     if name in SECRETS:
         return "(hidden)"
+    scheme, separator, rest = raw.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if separator and at and ":" in credentials:  # the password may hold / ? or #, which end a URL's netloc
+        return repr(f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}")
     try:
         parts = urlsplit(raw)
         if parts.password is not None:
@@ -415,11 +419,12 @@ NOT_SETTINGS = frozenset({"POSTGRES_PASSWORD", "BOT_PUBLISH_ADDRESS"})
 
 def unknown_names(names: Iterable[str]) -> list[str]:
     """One line for each name (from a `.env`) that is no setting: a misspelt setting is otherwise
-    silently ignored. The line names the setting it most likely meant; it never shows the value."""
+    silently ignored. The line names the setting it most likely meant; it never shows the value.
+    Names are exact: the bot reads `MAX_QUEUE`, so a `.env`'s `max_queue` is one of these lines."""
     known = sorted(field.upper() for field in Settings.model_fields)
     lines = []
     for name in names:
-        if name.upper() in known or name.upper() in NOT_SETTINGS:
+        if name in known or name in NOT_SETTINGS:
             continue
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"

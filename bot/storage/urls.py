@@ -16,9 +16,19 @@ def is_postgres(url: str) -> bool:
 def check(url: str) -> None:
     """Raise ValueError when DATABASE_URL names no backend the bot has."""
     if is_postgres(url):
+        credentials = url.split("://", 1)[1].rpartition("@")[0]
+        if any(mark in credentials for mark in "/?#"):
+            raise ValueError(
+                "must not have / ? or # in its user name or password: percent-encode them (%2F %3F %23), "
+                "or choose a password of letters and digits"
+            )
         parts = urlsplit(url)
         if not parts.hostname or not parts.path.strip("/"):
             raise ValueError("must name a host and a database, like postgresql://bot:secret@db:5432/musicbot")
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+        except ValueError:
+            raise ValueError("must have a port number after the host, like db:5432") from None
         return
     sqlite_path(url)
 

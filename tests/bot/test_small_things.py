@@ -31,11 +31,23 @@ async def test_a_env_line_naming_no_setting_is_one_warning(harness: Harness) -> 
 
 
 def test_names_that_are_settings_or_composes_are_not_warned_about() -> None:
-    assert unknown_names(["DISCORD_TOKEN", "guild_daily_credits", "POSTGRES_PASSWORD"]) == []
+    assert unknown_names(["DISCORD_TOKEN", "GUILD_DAILY_CREDITS", "POSTGRES_PASSWORD"]) == []
     (line,) = unknown_names(["WEBPORT"])
     assert "WEBPORT" in line and "did you mean WEB_PORT?" in line
     (line,) = unknown_names(["HELLO"])
     assert "see .env.example" in line
+
+
+def test_a_setting_in_lower_case_is_warned_about_since_the_bot_reads_only_upper_case() -> None:
+    (line,) = unknown_names(["max_queue"])
+    assert "max_queue" in line and "did you mean MAX_QUEUE?" in line
+
+
+async def test_a_setting_in_lower_case_in_env_is_not_silently_ignored(harness: Harness) -> None:
+    (harness.tmp_path / ".env").write_text("log_level=DEBUG\n")
+    lines = await log_until_connected(harness)
+    warnings = [line for line in lines if "WARNING" in line and ".env" in line]
+    assert len(warnings) == 1 and "did you mean LOG_LEVEL?" in warnings[0], warnings
 
 
 def who() -> str:

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config.settings import FOLLOW_UP_ACTIONS, Settings, SettingsError, load_settings
+from bot.storage.urls import describe
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 
@@ -245,6 +246,41 @@ def test_a_url_with_a_password_is_never_echoed() -> None:
     assert message.startswith("DATABASE_URL ")
     assert "bot:***@db.example.com:5432" in message
     assert "hunter2" not in str(error_for(MUSICAPI_BASE_URL="ftp://bot:hunter2@x"))
+
+
+@pytest.mark.parametrize("password", ["hunter/22", "hunter#22", "hunter?22"])
+def test_a_password_that_breaks_the_url_is_one_line_naming_the_fix_and_never_echoed(password: str) -> None:
+    # `openssl rand -base64` gives such passwords; a `#` once made the whole URL (password included) the
+    # echoed value, and a `/` passed the check and then crashed the first log line.
+    err = error_for(DATABASE_URL=f"postgresql://bot:{password}@db:5432/musicbot")
+    assert err.names == ["DATABASE_URL"] and len(str(err).splitlines()) == 1
+    assert "percent-encode" in str(err) and "%2F" in str(err)
+    assert "hunter" not in str(err) and "bot:***@db:5432/musicbot" in str(err)
+    encoded = "postgresql://bot:hunter%2F22@db:5432/musicbot"
+    assert load(DATABASE_URL=encoded).database_url == encoded
+
+
+def test_a_port_that_is_not_a_number_is_one_line() -> None:
+    err = error_for(DATABASE_URL="postgresql://bot:hunter2@db:abc/musicbot")
+    assert str(err) == (
+        "DATABASE_URL must have a port number after the host, like db:5432 "
+        "(got 'postgresql://bot:***@db:abc/musicbot')"
+    )
+
+
+@given(st.text(min_size=6, max_size=20).filter(lambda p: "@" not in p and p.strip() == p))
+def test_any_password_is_taken_or_refused_in_one_line_and_never_shown(password: str) -> None:
+    url = f"postgresql://bot:{password}@db.example.com:5432/musicbot"
+    try:
+        shown = describe(load(DATABASE_URL=url).database_url)
+    except SettingsError as err:
+        refused: SettingsError | None = err
+        shown = str(err)
+    else:
+        refused = None
+    assert password not in shown
+    if refused is not None:
+        assert refused.names == ["DATABASE_URL"] and len(shown.splitlines()) == 1
 
 
 def test_upload_timeout_may_not_be_below_the_musicapi_timeout() -> None:
