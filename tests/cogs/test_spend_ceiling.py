@@ -156,3 +156,30 @@ async def test_with_user_installs_the_commands_keep_their_places(harness: Harnes
         (sync,) = await harness.discord.wait_for("PUT", f"/applications/{APP_ID}/commands")
     by_name = {c["name"]: c for c in sync.json}
     assert by_name["upload"]["integration_types"] == [0, 1] and by_name["upload"]["contexts"] == [0, 1, 2]
+
+
+async def test_each_operation_reserves_its_own_price_against_the_ceiling(harness: Harness) -> None:
+    """Upload (2), Extend (15), then WAV at its own price (2) fills the ceiling exactly; BPM (1) would
+    pass it, so it is refused and MusicAPI is not asked. Reserving a flat create price for every
+    operation would refuse the WAV already."""
+    from tests.cogs.test_follow_up_catalog import choose, song_result
+
+    async with harness.running(**FAST, total_daily_credits=2 + CREATE_COST + 2, upload_credits=2) as app:
+        songs, _ = await song_result(harness)
+        wav = await choose(harness, songs, "WAV 1")
+        wav_text = await result(harness, wav, "💾")
+        bpm = await choose(harness, songs, "BPM 1")
+        refusal = await _any_answer(harness, bpm)
+        spent = await app.follow_ups.ceiling.today()  # type: ignore[union-attr]
+    assert "MusicAPI credits used: 2" in wav_text
+    assert CEILING_TEXT in refusal
+    assert [name for name, _ in harness.musicapi.sonic_calls] == ["wav"]
+    assert spent == 2 + CREATE_COST + 2
+
+
+async def _any_answer(harness: Harness, payload: dict[str, Any]) -> str:
+    """What the member was told: the interaction's own response, or the follow-up after a defer."""
+    (callback,) = await harness.discord.wait_for("POST", f"/interactions/{payload['id']}/")
+    if callback.json["type"] == 4:
+        return str(callback.json["data"]["content"])
+    return await _first_answer(harness, payload)
