@@ -315,6 +315,8 @@ async def test_a_one_click_operation_out_of_credits_says_so_and_spends_nothing(h
         assert await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) == 15, (
             "the BPM not counted"
         )
+        ceiling = app.follow_ups.ceiling
+        assert ceiling is not None and await ceiling.today() == 2 + 15, "nor against the day's ceiling"
     assert note.json["flags"] & EPHEMERAL and "out of credits" in note.json["content"]
 
 
