@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common.sampling import read_memory_kib as memory_kib  # noqa: E402
 from tests.cogs.test_follow_ups import buttons_of, open_modal, upload_clip  # noqa: E402
 from tests.fakes import payloads  # noqa: E402
 from tests.fakes.discord_api import APP_ID, USER_ID  # noqa: E402
@@ -57,15 +58,6 @@ class Figures:
 def _die_with_parent() -> None:
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def memory_kib(pid: int) -> dict[str, int]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0])
-    return values
 
 
 def reset_peak(pid: int) -> None:
