@@ -157,3 +157,6 @@ async def test_a_dm_of_a_later_result_takes_only_what_any_place_takes(harness: H
         )
     assert [f.filename for f in dm.files] == ["cover-1.jpg", "cover-2.jpg"]
     assert "📎 Night Drive (1).mp3 is 12.0 MB, more than Discord takes here (10.0 MB)" in dm.json["content"]
+    # The DM is built anew within its own limit: its link buttons come once, not on top of the first try's.
+    links = [c["label"] for row in dm.json["components"] for c in row["components"] if c.get("url")]
+    assert links == ["File 1", "File 2"]

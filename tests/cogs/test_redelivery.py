@@ -156,7 +156,7 @@ async def test_a_form_submit_delivered_twice_asks_musicapi_once(
 async def test_a_form_submit_applied_despite_a_5xx_and_delivered_again_asks_musicapi_once(
     harness: Harness, store: dict[str, Any]
 ) -> None:
-    async with harness.running(**FAST, **store):
+    async with harness.running(**FAST, **store) as app:
         components = await upload_clip(harness)
         modal = await open_modal(harness, buttons_of(components)[0]["custom_id"], components)
         submit = payloads.modal_submit(modal, {1: "[Verse]\nnew words", 2: "lo-fi"})
@@ -165,7 +165,10 @@ async def test_a_form_submit_applied_despite_a_5xx_and_delivered_again_asks_musi
         await harness.interact(submit)
         await result(harness, submit)
         await asyncio.sleep(CALM + 1.5)
+        spent_today = await app.follow_ups.ceiling.today()  # type: ignore[union-attr]
     assert len(harness.musicapi.creates) == 1
+    # The second delivery's reservation against the day's ceiling was given back: one upload, one extend.
+    assert spent_today == 2 + 15
     assert final_edits(harness, submit, "🎶") == 1
     assert messages_after(harness, submit) == []
 

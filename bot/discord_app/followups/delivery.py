@@ -70,9 +70,8 @@ class FollowUpDelivery:
                 return True
             texts = Texts(record.locale)
             content = rendering.follow_up(texts, record)
-            view = song_buttons(record, texts, self._actions)
             limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
-            async with self._message(record, texts, content, view, limit) as message:
+            async with self._message(record, texts, content, limit) as message:
                 shown = await self._edit(record, message, interaction)
                 if not shown and record.finished:
                     shown = await self._post(record, message)
@@ -80,7 +79,7 @@ class FollowUpDelivery:
                     shown = await self._dm(record, message)
             if not shown and record.finished and limit > DEFAULT_ATTACHMENT_LIMIT:
                 # A DM takes what Discord takes anywhere: its files are gathered again within that.
-                async with self._message(record, texts, content, view, DEFAULT_ATTACHMENT_LIMIT) as message:
+                async with self._message(record, texts, content, DEFAULT_ATTACHMENT_LIMIT) as message:
                     shown = await self._dm(record, message)
             if shown and record.finished:
                 await self._store.mark_delivered(follow_up_id)
@@ -92,11 +91,12 @@ class FollowUpDelivery:
         record: FollowUpRecord,
         texts: Texts,
         content: str,
-        view: discord.ui.View | None,
         limit: int,
     ) -> AsyncIterator[Outgoing]:
         """The message to show: a result with its files attached (see `attachments`), each within `limit`
-        bytes: songs with their cover art, stems, a MIDI file; a WAV stays a link."""
+        bytes: songs with their cover art, stems, a MIDI file; a WAV stays a link. Each message gets a
+        view of its own: `song_message` adds the files' link buttons to the view it is given."""
+        view = song_buttons(record, texts, self._actions)
         if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
             yield Outgoing(content, view)
             return

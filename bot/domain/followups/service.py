@@ -255,12 +255,18 @@ class FollowUpService:
         except OverCeiling:
             self.metrics.follow_up_refused(Refusal.OVER_CEILING.value)
             return Allowance(Refusal.OVER_CEILING, next_budget_day(now))
-        stored = await self.store.reserve(
-            record,
-            day=budget_day(now),
-            daily_budget=self.policy.daily_budget,
-            cooldown_since=now - self.policy.cooldown if self.policy.cooldown > 0 else now + 1,
-        )
+        try:
+            stored = await self.store.reserve(
+                record,
+                day=budget_day(now),
+                daily_budget=self.policy.daily_budget,
+                cooldown_since=now - self.policy.cooldown if self.policy.cooldown > 0 else now + 1,
+            )
+        except BaseException:
+            # A repeated delivery (AlreadyRecorded) or a store that failed: nothing will be sent.
+            if whole_bot is not None and self.ceiling is not None:
+                await self.ceiling.release(whole_bot)
+            raise
         if stored is None and whole_bot is not None and self.ceiling is not None:
             await self.ceiling.release(whole_bot)
         if stored is None:
