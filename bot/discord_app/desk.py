@@ -132,7 +132,10 @@ class UploadDesk:
                 user_id,
                 wait,
             )
-            await refuse(interaction, rendering.line_too_long(texts, wait))
+            if wait > self._uploads.line_wait:
+                await refuse(interaction, rendering.line_too_long(texts, wait))
+            else:  # the wait would do, but MAX_QUEUE uploads already wait: say that, not a short wait
+                await refuse(interaction, rendering.line_full(texts, self._uploads.queue.capacity))
             return
         try:
             await think(interaction)

@@ -110,6 +110,11 @@ def line_too_long(texts: Texts, seconds: float) -> str:
     return texts("upload.line_too_long", wait=_eta(texts, seconds))
 
 
+def line_full(texts: Texts, capacity: int) -> str:
+    """A refusal at the door: the line already holds `capacity` waiting uploads (MAX_QUEUE, a bound on memory)."""
+    return texts("upload.line_full", count=capacity)
+
+
 def pending(texts: Texts, label: str) -> str:
     return texts("upload.pending", label=plain(label))
 

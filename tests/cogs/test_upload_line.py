@@ -108,7 +108,7 @@ async def test_past_the_memory_bound_a_new_upload_is_refused_at_once_and_nothing
     assert refusal.json["type"] == 4  # a message at once, no "thinking"
     assert refusal.json["data"]["flags"] & EPHEMERAL
     assert "line for MusicAPI is too long" in refusal.json["data"]["content"]
-    assert "would wait less than a minute" in refusal.json["data"]["content"]
+    assert "it is full, and this bot keeps at most 1 waiting" in refusal.json["data"]["content"]
     assert link(2) not in [u["url"] for u in harness.musicapi.uploads]
     assert len(harness.musicapi.uploads) == 2
 

@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher hängt sie nicht an dieser Antwort.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "Die Warteschlange für MusicAPI ist gerade zu lang: Dein Upload würde {wait} auf seine Reihe warten, länger als ein Upload dauern darf. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
+    "upload.line_full": "Die Warteschlange für MusicAPI ist gerade zu lang: Sie ist voll, dieser Bot lässt höchstens {count} warten. Es wurde nichts gesendet; bitte versuche es in ein paar Minuten noch einmal.",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "Ich kann diese Nachricht nicht lesen: Mir fehlt in ihrem Kanal die Berechtigung **Kanäle ansehen** (oder ich bin nicht auf diesem Server). Ein Server-Admin kann sie mir geben, oder hänge die Datei direkt an.",
     "link.missing_read_history": "Ich kann diese Nachricht nicht lesen: Mir fehlt in ihrem Kanal die Berechtigung **Nachrichtenverlauf anzeigen**. Ein Server-Admin kann sie mir geben, oder hänge die Datei direkt an.",

@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} is {size}, more than Discord takes here ({limit}), so it is not attached to this answer.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "The line for MusicAPI is too long right now: your upload would wait {wait} for its turn, longer than an upload may take. Nothing was sent; please try again in a few minutes.",
+    "upload.line_full": "The line for MusicAPI is too long right now: it is full, and this bot keeps at most {count} waiting. Nothing was sent; please try again in a few minutes.",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "I can't read that message: I'm missing the **View Channels** permission in its channel (or I'm not in that server). A server admin can give it to me, or attach the file directly.",
     "link.missing_read_history": "I can't read that message: I'm missing the **Read Message History** permission in its channel. A server admin can give it to me, or attach the file directly.",

@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} ocupa {size}, más de lo que Discord acepta aquí ({limit}), así que no va adjunto a esta respuesta.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "La fila para MusicAPI es demasiado larga ahora: tu subida esperaría {wait} su turno, más de lo que puede durar una subida. No se envió nada; inténtalo de nuevo en unos minutos.",
+    "upload.line_full": "La fila para MusicAPI es demasiado larga ahora: está llena, y este bot deja esperar como máximo a {count}. No se envió nada; inténtalo de nuevo en unos minutos.",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "No puedo leer ese mensaje: me falta el permiso **Ver canales** en su canal (o no estoy en ese servidor). Un admin del servidor puede dármelo, o adjunta el archivo directamente.",
     "link.missing_read_history": "No puedo leer ese mensaje: me falta el permiso **Leer el historial de mensajes** en su canal. Un admin del servidor puede dármelo, o adjunta el archivo directamente.",

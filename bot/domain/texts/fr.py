@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} fait {size}, plus que ce que Discord accepte ici ({limit}) : il n'est pas joint à cette réponse.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "La file pour MusicAPI est trop longue en ce moment : ton import attendrait {wait} son tour, plus longtemps qu'un import ne peut durer. Rien n'a été envoyé ; réessaie dans quelques minutes.",
+    "upload.line_full": "La file pour MusicAPI est trop longue en ce moment : elle est pleine, ce bot en fait attendre au plus {count}. Rien n'a été envoyé ; réessaie dans quelques minutes.",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "Je ne peux pas lire ce message : il me manque la permission **Voir les salons** dans son salon (ou je ne suis pas sur ce serveur). Un admin du serveur peut me la donner, ou joins directement le fichier.",
     "link.missing_read_history": "Je ne peux pas lire ce message : il me manque la permission **Voir les anciens messages** dans son salon. Un admin du serveur peut me la donner, ou joins directement le fichier.",

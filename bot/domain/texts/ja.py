@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} は {size} で、ここで Discord が受け付ける大きさ ({limit}) を超えるため、この返信には添付しません。",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "現在MusicAPIへの順番待ちの列が長すぎます。このアップロードは順番まで{wait}待つことになり、アップロードに許された時間を超えてしまいます。何も送信していません。数分後にもう一度お試しください。",
+    "upload.line_full": "現在MusicAPIへの順番待ちの列が長すぎます。列がいっぱいで、このボットが待たせられるのは最大{count}件です。何も送信していません。数分後にもう一度お試しください。",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "そのメッセージを読み取れません。そのチャンネルで **チャンネルを見る** 権限がありません（またはそのサーバーに参加していません）。サーバー管理者に権限を付与してもらうか、ファイルを直接添付してください。",
     "link.missing_read_history": "そのメッセージを読み取れません。そのチャンネルで **メッセージ履歴を読む** 権限がありません。サーバー管理者に権限を付与してもらうか、ファイルを直接添付してください。",

@@ -149,6 +149,7 @@ MESSAGES: dict[str, str] = {
     "media.member_too_large": "📎 {name} tem {size}, mais do que o Discord aceita aqui ({limit}), então não vai anexado a esta resposta.",
     # The line admits by time: a refusal says how long the wait would have been.
     "upload.line_too_long": "A fila para a MusicAPI está longa demais agora: seu envio esperaria {wait} pela vez, mais do que um envio pode levar. Nada foi enviado; tente de novo em alguns minutos.",
+    "upload.line_full": "A fila para a MusicAPI está longa demais agora: está cheia, e este bot deixa esperar no máximo {count}. Nada foi enviado; tente de novo em alguns minutos.",
     # Operator safety: a permission the bot lacks, where it works, the whole bot's daily ceiling.
     "link.missing_view_channel": "Não consigo ler essa mensagem: me falta a permissão **Ver canais** no canal dela (ou não estou nesse servidor). Um admin do servidor pode me dar essa permissão, ou anexe o arquivo diretamente.",
     "link.missing_read_history": "Não consigo ler essa mensagem: me falta a permissão **Ver histórico de mensagens** no canal dela. Um admin do servidor pode me dar essa permissão, ou anexe o arquivo diretamente.",
