@@ -23,11 +23,11 @@ from bot.domain.errors import (
 )
 from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
-from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadAccepted, UploadStore
+from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
 from bot.domain.records import ERASED_TOKEN, Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
-from bot.domain.spending import DailyCeiling, uncharged
+from bot.domain.spending import DailyCeiling, Reservation, uncharged
 
 log = logging.getLogger("bot.uploads")
 
@@ -309,10 +309,18 @@ class UploadService:
         callback = self.callback_url(record)
         task = asyncio.current_task()
         sent = False
+        reservation: Reservation | None = None
         try:
             if self._stopping:
                 self.queue.forfeit()
                 raise ShuttingDown()
+            try:
+                # Before the turn, not inside it: the write holds no slot at MusicAPI, stays out of the
+                # measured pace, and a burst's reservations are taken together (see storage/spend.py).
+                reservation = await self._reserve()
+            except BaseException:
+                self.queue.forfeit()
+                raise
             if task is not None:
                 self._waiting.add(task)
             try:
@@ -324,7 +332,13 @@ class UploadService:
                         sent, turn = True, time.monotonic()
                         self._metrics.upload_waited(turn - arrived)
                         try:
-                            accepted = await self._charged_upload(source.url, callback)
+                            accepted = await self.client.upload(source.url, callback_url=callback)
+                        except UploadError as exc:
+                            if reservation is not None and uncharged(exc):
+                                # MusicAPI certainly charged nothing: the credits count no more.
+                                await self._give_back(reservation)
+                                reservation = None
+                            raise
                         finally:
                             self._metrics.upload_at_musicapi(time.monotonic() - turn)
             except asyncio.CancelledError:
@@ -362,19 +376,19 @@ class UploadService:
                 log.exception("could not record the failure of upload %s", record.id)
         finally:
             self._sending.discard(record.key)
+            if reservation is not None and not sent:  # its turn never came: nothing was sent
+                await self._give_back(reservation)
 
-    async def _charged_upload(self, url: str, callback: str | None) -> UploadAccepted:
-        """One upload, its credits reserved against the day's ceiling first (OverCeiling: nothing sent),
-        and given back when MusicAPI certainly charged nothing."""
-        if self._ceiling is None or self._upload_credits == 0:  # uploads that cost nothing reserve nothing
-            return await self.client.upload(url, callback_url=callback)
-        reservation = await self._ceiling.reserve(self._upload_credits)
-        try:
-            return await self.client.upload(url, callback_url=callback)
-        except UploadError as exc:
-            if uncharged(exc):
-                await self._ceiling.release(reservation)
-            raise
+    async def _reserve(self) -> Reservation | None:
+        """The upload's credits reserved against the day's ceiling (OverCeiling: nothing is sent); None
+        when uploads cost nothing or there is no ceiling."""
+        if self._ceiling is None or self._upload_credits == 0:
+            return None
+        return await self._ceiling.reserve(self._upload_credits)
+
+    async def _give_back(self, reservation: Reservation) -> None:
+        if self._ceiling is not None:
+            await self._ceiling.release(reservation)
 
     async def settle(
         self, record: UploadRecord, *, clip_id: str | None = None, error: UploadError | None = None

@@ -183,3 +183,29 @@ async def _any_answer(harness: Harness, payload: dict[str, Any]) -> str:
     if callback.json["type"] == 4:
         return str(callback.json["data"]["content"])
     return await _first_answer(harness, payload)
+
+
+async def test_an_upload_past_the_ceiling_is_refused_without_waiting_for_a_turn(harness: Harness) -> None:
+    """The ceiling is checked before the line: with the one slot at MusicAPI busy, the upload that would
+    pass the ceiling is refused while the first is still at MusicAPI, not once its turn comes."""
+    harness.musicapi.delay = 2.0
+    async with harness.running(
+        total_daily_credits=2,
+        upload_credits=2,
+        musicapi_concurrency=1,
+        upload_timeout=60.0,
+        musicapi_timeout=10.0,
+    ):
+        first = await harness.interact(payloads.upload(url=LINK, user_id=USER_ID + 1))
+        await harness.musicapi.wait_for_uploads(1)
+        second = await harness.interact(payloads.upload(url=LINK, user_id=USER_ID + 2))
+        refused = await harness.answer(second)
+        first_done = [
+            c
+            for c in harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{first['token']}")
+            if "clip_id" in str(c.json)
+        ]
+        assert "clip_id" in await harness.answer(first)
+    assert CEILING_TEXT in refused
+    assert first_done == [], "the refusal came while the first upload was still at MusicAPI"
+    assert len(harness.musicapi.uploads) == 1
