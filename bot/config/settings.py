@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BeforeValidator, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.domain.followups.records import Operation
 from bot.storage.urls import check as check_database_url
 from bot.storage.urls import is_postgres
 
@@ -150,9 +151,7 @@ def _shard_ids(raw: Any) -> tuple[int, ...]:
 
 
 #: FOLLOW_UPS: the operations members may start from a clip_id (the follow-up catalog's names).
-FOLLOW_UP_ACTIONS = (
-    "extend", "cover", "add_vocals", "add_instrumental", "mashup", "remaster", "stems", "wav", "midi", "bpm",
-)  # fmt: skip
+FOLLOW_UP_ACTIONS = tuple(operation.value for operation in Operation)
 #: FOLLOW_UP_MODEL: MusicAPI's current models, and the retired ids it still maps to them.
 CURRENT_MODELS = ("sonic-v6", "sonic-v6-wild", "sonic-v6-mini")
 RETIRED_MODELS = ("sonic-v3-5", "sonic-v4", "sonic-v4-5", "sonic-v4-5-plus", "sonic-v5")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain.errors import ErrorKind, OverCeiling, UploadError
@@ -68,15 +68,15 @@ class DailyCeiling:
     ledger: SpendLedger
     ceiling: int
     clock: Callable[[], float] = time.time
-    _warned_day: list[str] = field(default_factory=list)
+    _warned_day: str | None = None
 
     async def reserve(self, credits: int) -> Reservation:
         """Reserve `credits` for a call about to be sent; raise OverCeiling when that would pass the
         ceiling (the caller sends nothing)."""
         day = budget_day(self.clock())
         if not await self.ledger.reserve_spend(day, credits, self.ceiling):
-            if day not in self._warned_day:  # once a day, not once per refused call
-                self._warned_day[:] = [day]
+            if day != self._warned_day:  # once a day, not once per refused call
+                self._warned_day = day
                 log.warning(
                     "TOTAL_DAILY_CREDITS=%d reached for %s (UTC): uploads and follow-ups are refused until "
                     "midnight UTC",

@@ -6,6 +6,7 @@ over rows locked with `FOR UPDATE SKIP LOCKED`: two instances asking at once get
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -259,8 +260,10 @@ class PostgresUploadStore:
 
     async def close(self) -> None:
         for conn in self._names.values():
-            await conn.execute("SELECT pg_advisory_unlock_all()")  # the names' locks (not reset on release)
-            await self._pool.release(conn)
+            # The names' locks (not reset on release); a connection already gone has let them go.
+            with contextlib.suppress(Exception):
+                await conn.execute("SELECT pg_advisory_unlock_all()")
+                await self._pool.release(conn)
         self._names.clear()
         await self._pool.close()
 

@@ -251,6 +251,20 @@ async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, sto
     assert final.files == [] and "attachments" not in final.json
 
 
+async def test_a_choice_the_bot_never_offered_is_answered_as_a_clip_it_cannot_find(harness: Harness) -> None:
+    async with harness.running(**FAST):
+        songs, _ = await song_result(harness)
+        menu = menu_of(songs)
+        payload = await harness.interact(
+            payloads.select(menu["custom_id"], "not-an-option", components=songs)
+        )
+        answer = await harness.callback_of(payload)
+    assert answer.json["type"] == 4 and answer.json["data"]["flags"] & EPHEMERAL
+    assert "can't find this clip any more" in answer.json["data"]["content"]
+    assert [name for name, _ in harness.musicapi.sonic_calls] == []
+    assert len(harness.musicapi.creates) == 1  # the Extend that made the songs, nothing after
+
+
 async def test_bpm_from_the_select_menu_is_one_line(harness: Harness, store_url: str) -> None:
     async with harness.running(**FAST, database_url=store_url):
         songs, task_id = await song_result(harness)

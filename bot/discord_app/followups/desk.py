@@ -342,9 +342,11 @@ class FollowUpDesk:
         """Owner only: MusicAPI's credits left, and each server's follow-up spend today."""
         texts = texts_for(interaction)
         if not await self._client.is_owner(interaction.user):
-            await interaction.response.send_message(texts("owner.only"), ephemeral=True)
+            await answer_once(
+                interaction, interaction.response.send_message(texts("owner.only"), ephemeral=True)
+            )
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await respond(interaction, interaction.response.defer(ephemeral=True, thinking=True))
         credits: Credits | None = None
         problem = ""
         try:

@@ -14,6 +14,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
+from bot.discord_app.interactions import refuse, texts_for
 from bot.domain.followups.catalog import CATALOG, FieldKind, ResultKind, Spec, offered
 from bot.domain.followups.grants import GRANT_PATTERN
 from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation
@@ -220,7 +221,7 @@ class MoreMenu(
         chosen = BUTTON.fullmatch(str(values[0])) if isinstance(values, list) and values else None
         host = cast(_HasFollowUps, interaction.client)
         if chosen is None:  # not an option this bot makes: answered as a clip it cannot find
-            await host.follow_ups.press(interaction, Operation.EXTEND, ClipOrigin.SONG, 0)
+            await refuse(interaction, texts_for(interaction)("followup.gone"))
             return
         await host.follow_ups.press(
             interaction, Operation(chosen["action"]), ClipOrigin(chosen["origin"]), int(chosen["id"])

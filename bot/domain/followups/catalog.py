@@ -299,10 +299,6 @@ CATALOG: Mapping[Operation, Spec] = {
 }
 
 
-def spec(operation: Operation) -> Spec:
-    return CATALOG[operation]
-
-
 def offered(operations: frozenset[Operation], origin: ClipOrigin) -> list[Operation]:
     """The operations among `operations` that take a clip of `origin`, in the catalog's order."""
     return [op for op, s in CATALOG.items() if op in operations and s.takes(origin)]
