@@ -331,9 +331,7 @@ def _attachments(
         timeout=s.attachment_timeout,
         concurrency=s.attachment_downloads,
     )
-    return Attachments(
-        downloader, timeout=s.attachment_timeout, concurrency=s.attachment_downloads, metrics=metrics
-    )
+    return Attachments(downloader, timeout=s.attachment_timeout, turns=downloader.turns, metrics=metrics)
 
 
 def _follow_ups(

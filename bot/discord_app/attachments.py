@@ -114,12 +114,14 @@ class Attachments:
         *,
         timeout: float = 30.0,
         concurrency: int = 4,
+        turns: asyncio.Semaphore | None = None,
         metrics: FileMetrics | None = None,
     ) -> None:
         self._fetcher = fetcher
         self._metrics = metrics
         self._timeout = timeout
-        self._turns = asyncio.Semaphore(concurrency)
+        #: Reading a member's own file takes a turn among the downloads (`turns`, shared with the fetcher).
+        self._turns = turns if turns is not None else asyncio.Semaphore(concurrency)
 
     @property
     def enabled(self) -> bool:

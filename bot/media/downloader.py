@@ -41,6 +41,11 @@ class Downloader:
         self._timeout = timeout
         self._turns = asyncio.Semaphore(concurrency)
 
+    @property
+    def turns(self) -> asyncio.Semaphore:
+        """The downloads at once (ATTACHMENT_DOWNLOADS): a member's own files take their turns here too."""
+        return self._turns
+
     async def fetch(self, wanted: Wanted, cap: int) -> Fetched | Missed:
         """The file in full (at most `cap` bytes), or why not: never raises for what the far end does."""
         if not self._allowed(wanted.url):
