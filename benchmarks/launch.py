@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import os
 import runpy
 import signal
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +46,9 @@ statements: Counter[str] = Counter()
 store_calls: Counter[str] = Counter()
 wakeups = [0]
 marks = [0]
+#: Garbage collections so far, by generation: [how many, seconds spent in them] (all threads).
+collections: dict[int, list[float]] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+_collecting: list[float] = []
 profiler: cProfile.Profile | None = None
 
 
@@ -93,6 +98,20 @@ def _trace_asyncpg() -> None:
 
     for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
         setattr(Connection, name, counted(getattr(Connection, name)))
+
+
+def _time_collections(phase: str, info: dict[str, int]) -> None:
+    """gc.callbacks: the time each collection takes, by generation (a collection runs on whichever
+    thread allocated past the threshold, and holds the GIL throughout)."""
+    if phase == "start":
+        _collecting.append(time.perf_counter())
+    elif _collecting:
+        spent = collections[info["generation"]]
+        spent[0] += 1
+        spent[1] += time.perf_counter() - _collecting.pop()
+
+
+gc.callbacks.append(_time_collections)
 
 
 def _profile() -> cProfile.Profile | None:
@@ -153,6 +172,7 @@ def _mark(signum: int, frame: FrameType | None) -> None:
         "statements": dict(statements),
         "store_calls": dict(store_calls),
         "wakeups": wakeups[0],
+        "gc": {str(generation): spent for generation, spent in collections.items()},
         "threads": {str(t.native_id): thread_label(t) for t in threading.enumerate() if t.native_id},
     }
     with open(os.environ["BENCH_MARKS_OUT"], "a") as out:

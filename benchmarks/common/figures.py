@@ -45,6 +45,7 @@ class Figures:
     statements_per_upload: float  # statements the store ran (SQLite or PostgreSQL)
     store_calls_per_upload: float  # calls into the upload store (each a statement, alone or batched)
     wakeups_per_upload: float  # trips through another thread back to the event loop
+    gc_per_upload_ms: float  # garbage collection, in any thread
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float
@@ -79,6 +80,7 @@ def per_upload(result: BurstResult) -> dict[str, float]:
         "statements_per_upload": result.counts.statement_total / result.n,
         "store_calls_per_upload": sum(result.counts.store_calls.values()) / result.n,
         "wakeups_per_upload": result.counts.wakeups / result.n,
+        "gc_per_upload_ms": result.counts.collecting_seconds * ms,
     }
 
 
@@ -147,6 +149,7 @@ class CallbackFigures:
     statements_per_upload: float
     store_calls_per_upload: float
     wakeups_per_upload: float
+    gc_per_upload_ms: float
     peak_mib: float
     rss_before_mib: float
     rss_after_mib: float

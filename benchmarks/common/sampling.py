@@ -82,6 +82,8 @@ class Counts:
     store_calls: dict[str, int]  # calls into the upload store, by method
     wakeups: int  # the event loop woken from another thread (a trip through a thread)
     labels: dict[int, str]  # thread id -> label
+    collections: int = 0  # garbage collections (every generation)
+    collecting_seconds: float = 0.0  # the time spent in them
 
     @staticmethod
     def between(before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]]) -> Counts:
@@ -98,6 +100,8 @@ class Counts:
             spent("store_calls"),
             sum(m["wakeups"] for m in after) - sum(m["wakeups"] for m in before),
             {int(tid): label for m in after for tid, label in m["threads"].items()},
+            int(_gc_total(after, 0) - _gc_total(before, 0)),
+            _gc_total(after, 1) - _gc_total(before, 1),
         )
 
     @property
@@ -109,6 +113,11 @@ class Counts:
         calls = ", ".join(f"{k} {v / n:.2f}" for k, v in self.store_calls.items()) or "none"
         run = ", ".join(f"{k} {v / n:.2f}" for k, v in self.statements.items()) or "none"
         return f"store calls per upload: {calls}\nstore statements per upload: {run}"
+
+
+def _gc_total(marks: Sequence[dict[str, Any]], field: int) -> float:
+    """The collections (field 0) or the seconds in them (field 1), summed over generations and marks."""
+    return sum(spent[field] for m in marks for spent in m.get("gc", {}).values())
 
 
 def read_tree_cpu_seconds(pid: int) -> float:

@@ -32,6 +32,7 @@ ROWS: Sequence[tuple[str, str, str, float | None] | None] = (
     ("store calls per upload", "store_calls_per_upload", ".2f", None),
     ("store statements per upload", "statements_per_upload", ".2f", None),
     ("thread round trips per upload", "wakeups_per_upload", ".2f", None),
+    ("garbage collection per upload (ms)", "gc_per_upload_ms", ".3f", None),
     ("first response p50 (ms)", "first_response_p50_ms", ".1f", None),
     ("clip_id answer p50 (s)", "answer_p50_s", ".2f", None),
     ("clip_id answer p99 (s)", "answer_p99_s", ".2f", None),
@@ -49,6 +50,7 @@ THREAD_ROWS = (
     "store_calls_per_upload",
     "statements_per_upload",
     "wakeups_per_upload",
+    "gc_per_upload_ms",
 )
 
 

@@ -19,7 +19,7 @@ from bot.discord_app.desk import UploadDesk, UploadLimits
 from bot.discord_app.error_handler import on_app_command_error
 from bot.discord_app.followups.delivery import FollowUpDelivery
 from bot.discord_app.followups.desk import FollowUpDesk
-from bot.discord_app.followups.views import upload_buttons
+from bot.discord_app.followups.views import UploadMenus
 from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, launch_shard, quiet_reconnects
 from bot.discord_app.host import History, Host
 from bot.discord_app.invite import invite_url
@@ -96,7 +96,7 @@ class MusicBot(commands.AutoShardedBot):
             store,
             session,
             metrics,
-            buttons=(lambda records, texts: upload_buttons(records, texts, actions)) if actions else None,
+            buttons=UploadMenus(actions) if actions else None,
             attachments=attachments,
             alone=lambda: uploads.alone,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import discord
 
@@ -144,7 +144,7 @@ class UploadDesk:
             raise
         progress = _Progress(interaction, self._delivery)
         try:
-            who = replace(requester(interaction), source_message=source_message)
+            who = requester(interaction, source_message)
             records = await self._uploads.start(who, items, on_place=progress.show)
         except AlreadyRecorded:
             raise

@@ -25,8 +25,9 @@ def texts_for(interaction: discord.Interaction) -> Texts:
     return Texts(interaction.locale.value)
 
 
-def requester(interaction: discord.Interaction) -> Requester:
-    """What the upload needs to know of the interaction, to answer now or after a restart."""
+def requester(interaction: discord.Interaction, source_message: str | None = None) -> Requester:
+    """What the upload needs to know of the interaction, to answer now or after a restart;
+    `source_message`: the link of the message its files come from."""
     return Requester(
         interaction_id=interaction.id,
         application_id=interaction.application_id,
@@ -37,6 +38,7 @@ def requester(interaction: discord.Interaction) -> Requester:
         locale=interaction.locale.value,
         token_expires_at=interaction.created_at.timestamp() + TOKEN_LIFETIME,
         attachment_limit=interaction.filesize_limit or None,
+        source_message=source_message,
     )
 
 

@@ -29,12 +29,12 @@ STREAMING_HOSTS = frozenset(
 )  # fmt: skip
 
 #: Names that never point at a public host.
-_PRIVATE_SUFFIXES = (
+_PRIVATE_SUFFIXES = frozenset({
     "localhost", "local", "localdomain", "internal", "intranet", "lan", "home", "corp",
     "home.arpa", "test", "invalid", "example", "onion", "arpa",
     # service discovery inside clusters: Kubernetes (`<svc>.<ns>.svc`, `.svc.cluster.local`), Consul
     "svc", "cluster", "consul",
-)  # fmt: skip
+})  # fmt: skip
 
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")  # \s is str.isspace(): Unicode spaces too
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -184,17 +184,20 @@ def _check_host(raw_host: str) -> str:
         if not _is_public_ip(ip):
             raise SourceRejected(Rejection.PRIVATE_HOST)
         return host
-    try:
-        ascii_host = host.encode("idna").decode("ascii").rstrip(".")
-    except UnicodeError:
-        raise SourceRejected(Rejection.MALFORMED) from None
+    if host.isascii():
+        ascii_host = host  # IDNA leaves it as it is; the checks below refuse what the codec would
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii").rstrip(".")
+        except UnicodeError:
+            raise SourceRejected(Rejection.MALFORMED) from None
     if ascii_host != host:
         # IDNA folds full-width digits and ideographic dots: `１２７。０。０。１` is 127.0.0.1 to a fetcher.
         return _check_host(ascii_host)
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise SourceRejected(Rejection.MALFORMED)
-    if len(labels) < 2 or any(ascii_host == s or ascii_host.endswith("." + s) for s in _PRIVATE_SUFFIXES):
+    if len(labels) < 2 or _matches(ascii_host, _PRIVATE_SUFFIXES):
         raise SourceRejected(Rejection.PRIVATE_HOST)
     return ascii_host
 

@@ -285,14 +285,83 @@ def upload_buttons(
     records: Sequence[UploadRecord], texts: Texts, actions: frozenset[Operation]
 ) -> discord.ui.View | None:
     """The menu for each upload of an answer that has a clip_id; None when there is none."""
-    clips = [
-        (r.key, r.position + 1) for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id
-    ]
+    clips = _upload_clips(records)
     if not clips or not offered(actions, ClipOrigin.UPLOAD):
         return None
     view = discord.ui.View(timeout=None)
     _menu(view, texts, actions, ClipOrigin.UPLOAD, clips, len(records))
     return view
+
+
+def _upload_clips(records: Sequence[UploadRecord]) -> list[tuple[int, int]]:
+    """(id, number in the message) of each upload of an answer that has a clip_id."""
+    return [
+        (r.key, r.position + 1) for r in records if r.state is UploadState.SUCCEEDED and r.clip_id and r.id
+    ]
+
+
+class PreparedMenu(discord.ui.View):
+    """A menu given as the components Discord receives. Its buttons and select menu are answered by the
+    DynamicItems registered at startup (their custom_ids follow those templates), so the message needs no
+    discord.py item per button and the view is not kept after sending."""
+
+    def __init__(self, components: list[dict[str, Any]]) -> None:
+        super().__init__(timeout=None)
+        self._components = components
+
+    def to_components(self) -> list[dict[str, Any]]:
+        return self._components
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
+class UploadMenus:
+    """`upload_buttons` for the answer of every upload, each shape built once: the components of a
+    language and a set of numbered clips are made through discord.py's items the first time, with each
+    clip's place for its id; later answers of that shape fill in their clips' ids."""
+
+    #: Shapes kept at most (a language and which of up to MAX_ROWS clips of a message have a clip_id).
+    KEPT = 512
+
+    def __init__(self, actions: frozenset[Operation]) -> None:
+        self._actions = actions
+        self._shapes: dict[tuple[str, tuple[int, ...], int], list[dict[str, Any]]] = {}
+
+    def __call__(self, records: Sequence[UploadRecord], texts: Texts) -> discord.ui.View | None:
+        clips = _upload_clips(records)
+        if not clips or not offered(self._actions, ClipOrigin.UPLOAD):
+            return None
+        key = (texts.locale, tuple(n for _, n in clips), len(records))
+        shape = self._shapes.get(key)
+        if shape is None:
+            if len(self._shapes) >= self.KEPT:
+                self._shapes.clear()
+            view = discord.ui.View(timeout=None)
+            # Each clip's place in the list stands for its id: custom_ids and option values end in it.
+            places = [(place, n) for place, (_, n) in enumerate(clips)]
+            _menu(view, texts, self._actions, ClipOrigin.UPLOAD, places, key[2])
+            shape = self._shapes[key] = view.to_components()
+        ids = [str(clip_id) for clip_id, _ in clips]
+        return PreparedMenu([_filled(row, ids) for row in shape])
+
+
+def _filled(component: dict[str, Any], ids: Sequence[str]) -> dict[str, Any]:
+    """A copy of a component of a prepared shape, each custom_id and option value ending in its clip's id
+    instead of its place."""
+    filled = dict(component)
+    if "custom_id" in filled:
+        filled["custom_id"] = _with_id(filled["custom_id"], ids)
+    if "components" in filled:
+        filled["components"] = [_filled(child, ids) for child in filled["components"]]
+    if "options" in filled:
+        filled["options"] = [{**o, "value": _with_id(o["value"], ids)} for o in filled["options"]]
+    return filled
+
+
+def _with_id(custom_id: str, ids: Sequence[str]) -> str:
+    head, _, place = custom_id.rpartition(":")
+    return f"{head}:{ids[int(place)]}"
 
 
 def song_buttons(

@@ -7,10 +7,13 @@ import time
 
 import discord
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.discord_app.followups.views import (
     BUTTON,
     FORM,
+    UploadMenus,
     follow_up_form,
     partner_menu,
     song_buttons,
@@ -87,6 +90,33 @@ def test_a_result_offers_every_operation_on_each_song_within_discords_limits(loc
     ops = offered(frozenset(Operation), ClipOrigin.SONG)
     shown = min(count, 4)  # a row per song and the menu's row: four songs fit
     assert reachable(view) == {(op.value, str(BIG + n)) for op in ops for n in range(shown)}
+
+
+@given(
+    locale=st.sampled_from(LOCALES),
+    succeeded=st.lists(st.booleans(), min_size=1, max_size=10),
+    ids=st.lists(st.integers(1, BIG * 9), min_size=20, max_size=20, unique=True),
+    actions=st.sets(st.sampled_from(list(Operation))),
+)
+def test_prepared_upload_menus_are_the_menus_their_items_make(
+    locale: str, succeeded: list[bool], ids: list[int], actions: set[Operation]
+) -> None:
+    """The menu each upload answer gets (a shape built once, its clips' ids filled in) is exactly the one
+    discord.py's items make for those uploads, for the first answer of its shape and the next."""
+    menus = UploadMenus(frozenset(actions))
+    for first in (0, 10):  # the second answer of the same shape reuses what the first one built
+        records = uploads(len(succeeded))
+        for record, ok, upload_id in zip(records, succeeded, ids[first:], strict=False):
+            record.id = upload_id
+            record.state = UploadState.SUCCEEDED if ok else UploadState.FAILED
+        expected = upload_buttons(records, Texts(locale), frozenset(actions))
+        prepared = menus(records, Texts(locale))
+        if expected is None:
+            assert prepared is None
+            continue
+        assert prepared is not None
+        assert prepared.to_components() == expected.to_components()
+        assert not prepared.is_dispatchable()  # nothing kept per message: startup's DynamicItems answer
 
 
 def test_files_values_and_links_carry_no_menu() -> None:
