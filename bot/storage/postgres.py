@@ -19,9 +19,9 @@ from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, upload_column, upload_record
+from bot.storage.rows import UPLOAD_INSERTED, upload_record, upload_values
 
-_INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
+_INSERTED = UPLOAD_INSERTED
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
 _MIGRATION_LOCK = 0x6D75_7369_6362_6F74
 #: Heartbeats of instances take turns under this advisory lock (each decides knowing what others hold).
@@ -85,7 +85,7 @@ class PostgresUploadStore:
         record.id = await self._pool.fetchval(
             f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders})"  # noqa: S608
             " ON CONFLICT (interaction_id, position) DO NOTHING RETURNING id",
-            *(upload_column(record, name) for name in _INSERTED),
+            *upload_values(record),
         )
         if record.id is None:
             raise AlreadyRecorded(record.interaction_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -14,6 +15,8 @@ from bot.domain.records import SourceKind, UploadRecord, UploadState
 
 #: The upload log's columns: one per field of the record.
 UPLOAD_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
+#: The columns a new upload's row is written with (the store numbers it).
+UPLOAD_INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
 
 #: Follow-up columns written from a record; `budget_guild` and `budget_day` are added when reserving.
 FOLLOW_UP_FIELDS = (
@@ -57,14 +60,30 @@ def error_kind(value: str | None) -> ErrorKind | None:
         return ErrorKind.FAILED
 
 
-def upload_column(record: UploadRecord, name: str) -> Any:
-    """A record's field as the store keeps it."""
-    value = getattr(record, name)
-    if name == "skip_params":
-        return json.dumps(value)
-    if isinstance(value, UploadState | SourceKind | ErrorKind):
-        return value.value
-    return value
+def _value(member: UploadState | SourceKind | ErrorKind | None) -> str | None:
+    return None if member is None else member.value
+
+
+_read_inserted = operator.attrgetter(*UPLOAD_INSERTED)
+#: The inserted columns kept in another form than the record's: (place among UPLOAD_INSERTED, how).
+_STORED_AS = [
+    (UPLOAD_INSERTED.index(name), how)
+    for name, how in (
+        ("state", _value),
+        ("source_kind", _value),
+        ("error_kind", _value),
+        ("skip_params", json.dumps),
+    )
+]
+
+
+def upload_values(record: UploadRecord) -> list[Any]:
+    """A new upload's row: the values of UPLOAD_INSERTED as the store keeps them (read in one step, as
+    every upload of the upload path is written)."""
+    values = list(_read_inserted(record))
+    for place, how in _STORED_AS:
+        values[place] = how(values[place])
+    return values
 
 
 def upload_record(row: Row) -> UploadRecord:

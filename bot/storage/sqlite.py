@@ -21,7 +21,7 @@ from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, upload_column, upload_record
+from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, upload_record, upload_values
 
 _COLUMNS = UPLOAD_COLUMNS
 
@@ -135,11 +135,11 @@ class SQLiteUploadStore:
     # column) belongs in this INSERT rather than in a statement of its own.
     async def _insert_many(self, records: list[UploadRecord]) -> list[int | None]:
         """Ids of the new rows; None for an interaction's upload recorded before (in this batch too)."""
-        names = [n for n in _COLUMNS if n != "id"]
+        names = UPLOAD_INSERTED
         rows = await self._db.execute_fetchall(
             f"INSERT INTO uploads ({', '.join(names)}) VALUES {_placeholders(len(records), len(names))}"  # noqa: S608
             " ON CONFLICT (interaction_id, position) DO NOTHING RETURNING id, interaction_id, position",
-            [upload_column(r, n) for r in records for n in names],
+            [value for r in records for value in upload_values(r)],
         )
         ids = {(int(r[1]), int(r[2])): int(r[0]) for r in rows}
         return [ids.pop((r.interaction_id, r.position), None) for r in records]
