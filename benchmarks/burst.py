@@ -1,6 +1,6 @@
 """Bursts of `/upload` interactions against this bot and against a minimal baseline bot.
 
-    python benchmarks/burst.py [--mode both|sync|callback|line|metrics|stores|instances] [--n 200]
+    python benchmarks/burst.py [--mode both|sync|floor|callback|line|metrics|stores|instances] [--n 200]
                                [--callback-n 500] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
 
 Each bot runs as its own subprocess (benchmarks/launch.py, which counts what it asks of the store and of
@@ -10,7 +10,7 @@ sends its burst as fast as the fake gateway takes it; it records when each inter
 and its clip_id reach the fake Discord, and samples the bot's CPU time (by thread) and memory from /proc
 before and after. Each scenario is a module of benchmarks/ (see benchmarks/common/scenario.py for what
 one provides); it prints its figures beside the minimal bot's from the same run, as ratios, with the
-target beside each. `--mode both` (the default) runs sync, callback, line and metrics.
+target beside each. `--mode both` (the default) runs sync, floor, callback, line and metrics.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ elif str(ROOT) not in sys.path:
 from benchmarks.common.scenario import Run  # noqa: E402
 
 #: The scenarios, each a module of benchmarks/; a new one is a module and its name here.
-SCENARIOS = ("sync", "callback", "line", "metrics", "stores", "instances")
+SCENARIOS = ("sync", "floor", "callback", "line", "metrics", "stores", "instances")
 #: What --mode both runs (the others start a PostgreSQL server of their own).
-BOTH = ("sync", "callback", "line", "metrics")
+BOTH = ("sync", "floor", "callback", "line", "metrics")
 
 
 def scenario(name: str) -> ModuleType:

@@ -194,4 +194,6 @@ if which == "ours":
     bot.storage.open_store = _counted_store(bot.storage.open_store)  # type: ignore[assignment]
     runpy.run_path(str(ROOT / "tests" / "support" / "launch_bot.py"), run_name="__main__")
 else:
+    if os.environ.get("BENCH_DURABLE_DB"):
+        _trace_sqlite()
     runpy.run_path(str(ROOT / "benchmarks" / "minimal_bot.py"), run_name="__main__")

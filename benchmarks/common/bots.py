@@ -63,6 +63,14 @@ def minimal_bot(concurrency: int | None = 1000) -> BotSpec:
     return BotSpec("minimal", [sys.executable, str(ROOT / "benchmarks" / "launch.py"), "minimal"], env)
 
 
+def durable_minimal_bot(concurrency: int | None = 1000) -> BotSpec:
+    """The minimal bot with our bot's upload store and the three writes our upload path makes of it
+    (benchmarks/minimal_bot.py, BENCH_DURABLE_DB): what durability alone costs. Its database is a fresh
+    file in the bot's working directory."""
+    spec = minimal_bot(concurrency)
+    return BotSpec("minimal-durable", spec.argv, {**spec.env, "BENCH_DURABLE_DB": "minimal-durable.db"})
+
+
 def connections_per_host(concurrency: int) -> int:
     """The connections per host our bot's HTTP session holds with MUSICAPI_CONCURRENCY=`concurrency`."""
     return max(CONNECTIONS_PER_HOST, concurrency + SPARE_CONNECTIONS)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.common.bots import minimal_bot, our_bot
+from benchmarks.common.bots import durable_minimal_bot, minimal_bot, our_bot
 from benchmarks.common.bursts import run_link_burst
 from benchmarks.common.figures import Figures, median_figures
 from benchmarks.common.postgres import postgres_server
@@ -51,12 +51,13 @@ def progress(run: Run, round_: int, what: str) -> None:
 
 
 async def sync_burst(run: Run, round_: int, which: str) -> Figures:
-    """The sync burst of our bot ("ours") or of the minimal bot ("minimal") in this round: run once per
-    round, however many scenarios hold their figures against it."""
+    """The sync burst of our bot ("ours"), of the minimal bot ("minimal") or of the minimal bot with our
+    upload store ("minimal-durable") in this round: run once per round, however many scenarios hold
+    their figures against it."""
     runs: list[Figures] = run.figures[f"sync/{which}"]
     if len(runs) <= round_:
         progress(run, round_, which)
-        spec = our_bot() if which == "ours" else minimal_bot()
+        spec = {"ours": our_bot, "minimal": minimal_bot, "minimal-durable": durable_minimal_bot}[which]()
         args = run.args
         runs.append(await run_link_burst(spec, args.n, args.delay, args.warmup, args.profile))
     return runs[round_]
