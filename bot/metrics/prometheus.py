@@ -66,6 +66,21 @@ class _Now(Collector):
         yield connected
 
 
+class _Children:
+    """A labelled metric's children, each looked up once per set of label values (prometheus-client's
+    `labels` takes a lock and converts every value on each call; the bot's label values are few)."""
+
+    def __init__(self, metric: Counter) -> None:
+        self._metric = metric
+        self._found: dict[tuple[str, ...], Counter] = {}
+
+    def __call__(self, *values: str) -> Counter:
+        child = self._found.get(values)
+        if child is None:
+            child = self._found[values] = self._metric.labels(*values)
+        return child
+
+
 class PrometheusMetrics:
     """Counters and histograms the bot's parts report to (the domain's `Metrics`), and the scrape."""
 
@@ -114,15 +129,26 @@ class PrometheusMetrics:
             ["kind", "outcome"], registry=r,
         )  # fmt: skip
 
+        self._uploads_by, self._requests_by, self._answers_by = (
+            _Children(self._uploads),
+            _Children(self._requests),
+            _Children(self._answers),
+        )
+        self._callbacks_by, self._follow_ups_by = _Children(self._callbacks), _Children(self._follow_ups)
+        self._follow_ups_refused_by, self._files_by = (
+            _Children(self._follow_ups_refused),
+            _Children(self._files),
+        )
+
     def file_attached(self, kind: str, outcome: str) -> None:
-        self._files.labels(kind, outcome).inc()
+        self._files_by(kind, outcome).inc()
 
     def read_at_scrape(self, readings: Readings) -> None:
         """Report the line, pending uploads and the gateway as they are when Prometheus scrapes."""
         self.registry.register(_Now(readings))
 
     def upload_settled(self, outcome: str, source_kind: str, seconds: float) -> None:
-        self._uploads.labels(outcome, source_kind).inc()
+        self._uploads_by(outcome, source_kind).inc()
         self._upload_seconds.observe(seconds)
 
     def upload_waited(self, seconds: float) -> None:
@@ -132,19 +158,19 @@ class PrometheusMetrics:
         self._at_musicapi.observe(seconds)
 
     def musicapi_request(self, endpoint: str, status: str) -> None:
-        self._requests.labels(endpoint, status).inc()
+        self._requests_by(endpoint, status).inc()
 
     def answer_shown(self, path: str) -> None:
-        self._answers.labels(path).inc()
+        self._answers_by(path).inc()
 
     def callback_received(self, result: str) -> None:
-        self._callbacks.labels(result).inc()
+        self._callbacks_by(result).inc()
 
     def follow_up_settled(self, action: str, outcome: str) -> None:
-        self._follow_ups.labels(action, outcome).inc()
+        self._follow_ups_by(action, outcome).inc()
 
     def follow_up_refused(self, reason: str) -> None:
-        self._follow_ups_refused.labels(reason).inc()
+        self._follow_ups_refused_by(reason).inc()
 
     def credits_reserved(self, credits: int) -> None:
         self._credits.inc(credits)
