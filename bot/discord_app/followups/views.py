@@ -326,11 +326,12 @@ class UploadMenus:
 
     def __init__(self, actions: frozenset[Operation]) -> None:
         self._actions = actions
+        self._any = bool(offered(actions, ClipOrigin.UPLOAD))
         self._shapes: dict[tuple[str, tuple[int, ...], int], list[dict[str, Any]]] = {}
 
     def __call__(self, records: Sequence[UploadRecord], texts: Texts) -> discord.ui.View | None:
-        clips = _upload_clips(records)
-        if not clips or not offered(self._actions, ClipOrigin.UPLOAD):
+        clips = _upload_clips(records) if self._any else []
+        if not clips:
             return None
         key = (texts.locale, tuple(n for _, n in clips), len(records))
         shape = self._shapes.get(key)
