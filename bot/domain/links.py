@@ -52,15 +52,16 @@ def read_link(url: str) -> Source | MessageLink:
     streaming page. Anything else raises SourceRejected. The link is parsed once."""
     url = url.strip()
     parts = _split(url)
-    message = _message_link(parts)
+    hostname = parts.hostname or ""
+    message = _message_link(parts, hostname)
     if message is not None:
         return message
-    host = _check_host(parts.hostname or "")
+    host = _check_host(hostname)
     if host in _DISCORD_HOSTS:
         raise SourceRejected(Rejection.DISCORD_PAGE)
     if _matches(host, STREAMING_HOSTS):
         raise SourceRejected(Rejection.STREAMING_PAGE, host=host)
-    return Source(kind=SourceKind.LINK, url=url, label=link_label(url))
+    return Source(kind=SourceKind.LINK, url=url, label=_label(hostname, parts.path))
 
 
 def check_link(url: str) -> Source:
@@ -79,12 +80,16 @@ def link_label(url: str) -> str:
         host = parts.hostname or ""
     except ValueError:
         return "link"
-    return f"{shown_host(host)}{parts.path}" if host else "link"
+    return _label(host, parts.path)
 
 
-def _message_link(parts: SplitResult) -> MessageLink | None:
+def _label(host: str, path: str) -> str:
+    return f"{shown_host(host)}{path}" if host else "link"
+
+
+def _message_link(parts: SplitResult, hostname: str) -> MessageLink | None:
     """A Discord message link (`https://discord.com/channels/<guild>/<channel>/<message>`), else None."""
-    host = (parts.hostname or "").rstrip(".")
+    host = hostname.rstrip(".")
     match = _DISCORD_MESSAGE_PATH.match(parts.path)
     if host not in _DISCORD_HOSTS or match is None:
         return None
@@ -93,8 +98,13 @@ def _message_link(parts: SplitResult) -> MessageLink | None:
 
 
 def _matches(host: str, domains: frozenset[str]) -> bool:
-    labels = host.split(".")
-    return any(".".join(labels[i:]) in domains for i in range(len(labels)))
+    """`host` is one of `domains` or a name under one."""
+    while True:
+        if host in domains:
+            return True
+        _, dot, host = host.partition(".")
+        if not dot:
+            return False
 
 
 def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.links import _PRIVATE_SUFFIXES, MAX_URL_LENGTH, check_link
+from bot.domain.links import _PRIVATE_SUFFIXES, MAX_URL_LENGTH, check_link, link_label
 from bot.domain.sources import Rejection, Source, SourceRejected
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,6 +156,17 @@ def test_accepted_urls_are_safe(url: str) -> None:
     except SourceRejected:
         return
     assert_acceptable(source, url)
+
+
+@SETTINGS
+@given(url_like())
+def test_an_accepted_links_label_is_the_one_link_label_gives(url: str) -> None:
+    """read_link labels a link from the parse it checked; `link_label` (which parses on its own) agrees."""
+    try:
+        source = check_link(url)
+    except SourceRejected:
+        return
+    assert source.label == link_label(url.strip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +318,7 @@ def test_zero_padded_ipv4_is_refused(
 @SETTINGS
 @given(
     st.lists(st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?\Z"), max_size=3),
-    st.sampled_from([*_PRIVATE_SUFFIXES, "svc.cluster.local"]),
+    st.sampled_from([*sorted(_PRIVATE_SUFFIXES), "svc.cluster.local"]),
     st.sampled_from(["", "."]),
 )
 def test_names_under_private_suffixes_are_refused(labels: list[str], suffix: str, dot: str) -> None:
