@@ -12,6 +12,8 @@ How a result uses it: name the files to attach (`domain.media`: `song_files(song
         await edit_by_token(session, application_id, token, message)        # the answer by its token, or
         await channel.send(**message.send_kwargs())                          # a post or a DM
 
+(`answers.Answers` does the last three in turn: edit, else post in the channel, else DM.)
+
 Each download is bounded (size, time, number at once) by the `Fetcher`; `gather` takes no longer than the
 fetcher's time limit, and the spooled files are removed when the block ends. An edit with a bundle lists
 the message's attachments (replacing what it had); an edit without one leaves them as they are.
@@ -63,8 +65,6 @@ class Bundle:
 
     fetched: list[Fetched] = field(default_factory=list)
     missed: list[Missed] = field(default_factory=list)
-    #: An edit with this bundle removes files the message had (instead of keeping them).
-    drop: bool = False
 
     def files(self) -> list[discord.File]:
         """Fresh `discord.File`s for one request (each read from its start)."""
@@ -79,6 +79,14 @@ class Bundle:
             self.fetched.append(outcome)
         else:
             self.missed.append(outcome)
+
+    def held_to(self, limit: int) -> Bundle:
+        """This bundle where Discord takes at most `limit` bytes a file: the larger files go as links (their
+        spooled files stay open until this bundle's block ends)."""
+        if all(item.size <= limit for item in self.fetched):
+            return self
+        over = [Missed(f.wanted, Miss.TOO_LARGE, f.size, limit) for f in self.fetched if f.size > limit]
+        return Bundle([f for f in self.fetched if f.size <= limit], [*self.missed, *over])
 
     def image_of(self, n: int) -> str | None:
         """`attachment://<name>` of item `n`'s cover art when it was fetched."""
@@ -237,6 +245,20 @@ class Outgoing:
             extra["attachments"] = self.bundle.files()
         return extra
 
+    def payload(self) -> dict[str, Any]:
+        """The JSON body of an edit that uploads nothing: what `edit_by_token` would send (no buttons when
+        `view` is None; no files when the bundle is empty)."""
+        payload: dict[str, Any] = {
+            "content": self.content,
+            "components": self.view.to_components() if self.view is not None else [],
+            "allowed_mentions": {"parse": []},
+        }
+        if self.embeds:
+            payload["embeds"] = [embed.to_dict() for embed in self.embeds[:MAX_EMBEDS]]
+        if self.bundle is not None:
+            payload["attachments"] = []
+        return payload
+
     def send_kwargs(self) -> dict[str, Any]:
         """For `Messageable.send` (a new message: its files, if any)."""
         extra = self._common()
@@ -250,6 +272,12 @@ async def edit_by_token(
 ) -> None:
     """Edit an interaction's original response by its token alone (the interaction object is gone after
     a restart), files included, as `Interaction.edit_original_response` would."""
+    if message.bundle is None or not message.bundle.fetched:
+        # Nothing to upload: the JSON body alone, without discord.py's multipart machinery.
+        await async_context.get().edit_original_interaction_response(
+            application_id, token, session=session, payload=message.payload()
+        )
+        return
     kwargs = message.edit_kwargs()
     params = discord.http.handle_message_parameters(
         content=kwargs["content"],

@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import aiohttp
 import discord
-from discord.webhook.async_ import async_context
 
-from bot.discord_app.attachments import Attachments, Bundle
+from bot.discord_app.answers import Answers
+from bot.discord_app.attachments import Attachments, Bundle, Outgoing, limit_for
 from bot.domain import rendering
 from bot.domain.ports import Metrics, NoMetrics, UploadStore
-from bot.domain.records import ERASED_TOKEN, UploadRecord, UploadState
+from bot.domain.records import UploadRecord, UploadState
 from bot.domain.texts import Texts
 
-log = logging.getLogger(__name__)
-
-#: Do not count on a token that has less than this many seconds left.
-TOKEN_MARGIN = 10.0
+#: What an answer without the member's own files is shown with: no files read, none to close.
+_NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 #: The buttons under an interaction's finished answer (Extend and Cover on each clip_id), or None.
 Buttons = Callable[[Sequence[UploadRecord], Texts], discord.ui.View | None]
@@ -49,13 +45,11 @@ class Delivery:
     ) -> None:
         #: A member's `/upload file:` goes with its answer (turned off: the answer names it only).
         self.attachments = attachments or Attachments(None)
-        self._client = client
+        self._answers = Answers(client, session, clock)
         self._alone = alone
         self._buttons = buttons
         self._metrics = metrics or NoMetrics()
         self._store = store
-        self._session = session
-        self._clock = clock
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, interaction_id: int) -> asyncio.Lock:
@@ -71,7 +65,7 @@ class Delivery:
         it is outdated by the time the interaction's answers take their turn."""
         async with self._lock(interaction.id):
             if still_current():
-                await self._edit_interaction(interaction, content)
+                await self._answers.edit_live(interaction, Outgoing(content))
 
     async def deliver(
         self,
@@ -130,18 +124,21 @@ class Delivery:
         # nothing came of the upload (a refused file is not passed around by the bot): then it goes.
         hearable = any(r.state is UploadState.SUCCEEDED or not r.finished for r in records)
         live = interaction is not None and not again and hearable
-        given = self.attachments.member_files(interaction) if live and interaction is not None else None
-        async with given or _no_files() as bundle:
-            if not hearable:
-                bundle.drop = True  # an edit that lists no files: whatever the message had is removed
-            if notes := bundle.member_notes(texts):
-                content = rendering.fit_message("\n".join([content, *notes]))
-            shown = await self._edit(first, content, interaction, view, bundle)
+        given = self.attachments.member_files(interaction) if live and interaction is not None else _NO_FILES
+        async with given as files:
+            message = _message(texts, content, view, files) if hearable else Outgoing(content, view, Bundle())
+            shown = await self._answers.edit(first, message, interaction)
             path = "edited" if shown else None
             if again:
                 return shown, done  # only to put the final answer back in place: never a second post or DM
             if not shown and done:
-                path = await self._fallback(first, records, content, view, bundle)
+                limit = limit_for(interaction if live else None)  # what the member's files were read within
+                path = await self._answers.elsewhere(
+                    first,
+                    message,
+                    limit,
+                    lambda cap: _message(texts, content, view, files.held_to(cap) if files else None),
+                )
                 shown = path is not None
         if done:
             self._metrics.answer_shown(path or "undelivered")
@@ -153,101 +150,12 @@ class Delivery:
                 record.delivered = True  # the caller's copies, so that they are not shown again
         return shown, done
 
-    async def _edit(
-        self,
-        record: UploadRecord,
-        content: str,
-        interaction: discord.Interaction | None,
-        view: discord.ui.View | None = None,
-        bundle: Bundle | None = None,
-    ) -> bool:
-        if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
-            return False  # expired, or erased once it expired or its answer was shown: post or DM instead
-        if interaction is not None:
-            return await self._edit_interaction(interaction, content, view, bundle)
-        payload: dict[str, Any] = {"content": content, "allowed_mentions": {"parse": []}}
-        if view is not None:
-            payload["components"] = view.to_components()
-        if bundle is not None and bundle.drop:
-            payload["attachments"] = []
-        try:
-            # discord.py has no public call to edit a response by its token alone (the interaction
-            # object is gone after a restart); its webhook adapter is what Interaction itself uses.
-            await async_context.get().edit_original_interaction_response(
-                record.application_id,
-                record.interaction_token,
-                session=self._session,
-                payload=payload,
-            )
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            _could_not_edit(record.interaction_id, exc)
-            return False
-        return True
 
-    async def _edit_interaction(
-        self,
-        interaction: discord.Interaction,
-        content: str,
-        view: discord.ui.View | None = None,
-        bundle: Bundle | None = None,
-    ) -> bool:
-        """Edit the answer of a live interaction (over the connection it arrived on)."""
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
-        if bundle is not None and (bundle.fetched or bundle.drop):
-            extra["attachments"] = bundle.files()
-        try:
-            await interaction.edit_original_response(
-                content=content, allowed_mentions=discord.AllowedMentions.none(), **extra
-            )
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            _could_not_edit(interaction.id, exc)
-            return False
-        return True
-
-    async def _fallback(
-        self,
-        record: UploadRecord,
-        records: list[UploadRecord],
-        content: str,
-        view: discord.ui.View | None = None,
-        bundle: Bundle | None = None,
-    ) -> str | None:
-        """The reply can no longer be edited: mention the member in the channel, or DM them; return which
-        ("channel" or "dm"), or None when neither worked."""
-        extra: dict[str, Any] = {"view": view} if view is not None else {}
-        if bundle is not None and bundle.fetched:
-            extra["files"] = bundle.files()
-        mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
-        text = rendering.fit_message(f"<@{record.user_id}> {content}")
-        if record.guild_id is not None and record.channel_id is not None:
-            try:
-                channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
-                await channel.send(text, allowed_mentions=mention, **extra)
-            except discord.HTTPException as exc:
-                log.info("could not post in channel %s (HTTP %s); trying a DM", record.channel_id, exc.status)
-            else:
-                return "channel"
-        try:
-            dm = await self._client.create_dm(discord.Object(record.user_id))
-            await dm.send(content, allowed_mentions=discord.AllowedMentions.none(), **extra)
-        except discord.HTTPException as exc:
-            log.error(
-                "could not deliver upload(s) %s to user %s (HTTP %s); the clip_id is in the store",
-                ",".join(str(r.id) for r in records),
-                record.user_id,
-                exc.status,
-            )
-            return None
-        return "dm"
-
-
-@contextlib.asynccontextmanager
-async def _no_files() -> AsyncIterator[Bundle]:
-    yield Bundle()
-
-
-def _could_not_edit(interaction_id: int, exc: Exception) -> None:
-    if isinstance(exc, discord.HTTPException):
-        log.warning("could not edit the reply to interaction %s (HTTP %s)", interaction_id, exc.status)
-    else:
-        log.warning("could not reach Discord for interaction %s (%s)", interaction_id, type(exc).__name__)
+def _message(texts: Texts, content: str, view: discord.ui.View | None, files: Bundle | None) -> Outgoing:
+    """The answer with the member's own files that were read (an edit without any leaves the message's
+    files as they are), and a line for each that is too large to go with it."""
+    if files is None:
+        return Outgoing(content, view)
+    if notes := files.member_notes(texts):
+        content = rendering.fit_message("\n".join([content, *notes]))
+    return Outgoing(content, view, files if files.fetched else None)

@@ -223,6 +223,62 @@ async def test_a_larger_interaction_limit_lets_a_larger_file_through(harness: Ha
     assert [f.size for f in edit.files] == [size]
 
 
+def boosted_upload(harness: Harness, size: int) -> dict[str, Any]:
+    """An `/upload file:` of `size` bytes in a server that takes 50 MiB per file, whose answer can no
+    longer be edited (the upload outlived its token)."""
+    harness.discord.attachment_limit = 50 * MIB
+    file = payloads.attachment("Long Take.wav", "audio/wav", size=size)
+    harness.discord.cdn[file["id"]] = size
+    upload = payloads.upload(file=file)
+    upload["attachment_size_limit"] = 50 * MIB
+    harness.expire_token(upload)
+    return upload
+
+
+def channel_closed(harness: Harness) -> None:
+    harness.discord.fail[("POST", f"/channels/{CHANNEL_ID}/messages")] = (
+        403,
+        {"message": "Missing Access", "code": 50001},
+    )
+
+
+async def a_dm(harness: Harness) -> Call:
+    (dm,) = await harness.discord.wait_for(
+        "POST", "/channels/", where=lambda c: not c.path.startswith(f"/channels/{CHANNEL_ID}/")
+    )
+    return dm
+
+
+async def test_an_upload_answer_posted_after_its_token_expired_carries_a_file_the_server_takes(
+    harness: Harness,
+) -> None:
+    size = ATTACHMENT_LIMIT + MIB
+    async with harness.running():
+        await harness.interact(boosted_upload(harness, size))
+        (post,) = await harness.discord.wait_for("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert post.json["content"].startswith("<@") and "📎" not in post.json["content"]
+    assert [(f.filename, f.size) for f in post.files] == [("Long Take.wav", size)]
+
+
+async def test_an_upload_answer_dmed_when_the_channel_is_closed_carries_the_whole_file(
+    harness: Harness,
+) -> None:
+    channel_closed(harness)
+    async with harness.running():
+        await harness.interact(boosted_upload(harness, 300_000))
+        dm = await a_dm(harness)
+    assert [(f.filename, f.size) for f in dm.files] == [("Long Take.wav", 300_000)]
+
+
+async def test_an_upload_answer_dmed_takes_only_what_any_place_takes(harness: Harness) -> None:
+    channel_closed(harness)
+    async with harness.running():
+        await harness.interact(boosted_upload(harness, ATTACHMENT_LIMIT + MIB))
+        dm = await a_dm(harness)
+    assert dm.files == [], "not a file the DM refuses"
+    assert "📎 Long Take.wav is 11.0 MB, more than Discord takes here (10.0 MB)" in dm.json["content"]
+
+
 async def test_the_members_file_stays_when_a_callback_brings_the_clip_id(harness: Harness) -> None:
     file = payloads.attachment("My Demo.mp3", size=5000)
     harness.discord.cdn[file["id"]] = 5000

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -13,15 +12,8 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import discord
 
-from bot.discord_app.attachments import (
-    Attachments,
-    Outgoing,
-    edit_by_token,
-    file_message,
-    limit_for,
-    song_message,
-)
-from bot.discord_app.delivery import TOKEN_MARGIN
+from bot.discord_app.answers import Answers
+from bot.discord_app.attachments import Attachments, Bundle, Outgoing, file_message, limit_for, song_message
 from bot.discord_app.followups.views import song_buttons
 from bot.domain import rendering
 from bot.domain.followups.catalog import CATALOG, ResultKind
@@ -29,10 +21,7 @@ from bot.domain.followups.files import attached
 from bot.domain.followups.ports import FollowUpStore
 from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation
 from bot.domain.media import DEFAULT_ATTACHMENT_LIMIT
-from bot.domain.records import ERASED_TOKEN
 from bot.domain.texts import Texts
-
-log = logging.getLogger(__name__)
 
 
 class FollowUpDelivery:
@@ -47,11 +36,9 @@ class FollowUpDelivery:
     ) -> None:
         #: Songs arrive as files (turned off: as links only).
         self.attachments = attachments or Attachments(None)
-        self._client = client
+        self._answers = Answers(client, session, clock)
         self._store = store
-        self._session = session
         self._actions = actions
-        self._clock = clock
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, follow_up_id: int) -> asyncio.Lock:
@@ -71,96 +58,44 @@ class FollowUpDelivery:
             texts = Texts(record.locale)
             content = rendering.follow_up(texts, record)
             limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
-            async with self._message(record, texts, content, limit) as message:
-                shown = await self._edit(record, message, interaction)
+            async with self._files(record, limit) as bundle:
+
+                def within(cap: int) -> Outgoing:
+                    return self._message(record, texts, content, bundle.held_to(cap) if bundle else None, cap)
+
+                message = within(limit)
+                shown = await self._answers.edit(record, message, interaction)
                 if not shown and record.finished:
-                    shown = await self._post(record, message)
-                if not shown and record.finished and limit <= DEFAULT_ATTACHMENT_LIMIT:
-                    shown = await self._dm(record, message)
-            if not shown and record.finished and limit > DEFAULT_ATTACHMENT_LIMIT:
-                # A DM takes what Discord takes anywhere: its files are gathered again within that.
-                async with self._message(record, texts, content, DEFAULT_ATTACHMENT_LIMIT) as message:
-                    shown = await self._dm(record, message)
+                    shown = await self._answers.elsewhere(record, message, limit, within) is not None
             if shown and record.finished:
                 await self._store.mark_delivered(follow_up_id)
             return shown and record.finished
 
     @contextlib.asynccontextmanager
-    async def _message(
-        self,
-        record: FollowUpRecord,
-        texts: Texts,
-        content: str,
-        limit: int,
-    ) -> AsyncIterator[Outgoing]:
-        """The message to show: a result with its files attached (see `attachments`), each within `limit`
-        bytes: songs with their cover art, stems, a MIDI file; a WAV stays a link. Each message gets a
-        view of its own: `song_message` adds the files' link buttons to the view it is given."""
-        view = song_buttons(record, texts, self._actions)
+    async def _files(self, record: FollowUpRecord, limit: int) -> AsyncIterator[Bundle | None]:
+        """The result's files (see `attachments`), each within `limit` bytes: songs with their cover art,
+        stems, a MIDI file; a WAV stays a link. None when it has none to attach."""
         if record.state is not FollowUpState.SUCCEEDED or not self.attachments.enabled:
-            yield Outgoing(content, view)
+            yield None
             return
-        songs = CATALOG[record.action].result is ResultKind.SONGS
         wanted = attached(record)
-        if not wanted and not songs:
-            yield Outgoing(content, view)  # a link or a value: nothing to fetch
+        if not wanted and CATALOG[record.action].result is not ResultKind.SONGS:
+            yield None  # a link or a value: nothing to fetch
             return
         async with self.attachments.gather(wanted, limit) as bundle:
-            if songs:
-                yield song_message(texts, content, record.songs, view, bundle, limit)
-            else:
-                yield file_message(texts, content, view, bundle, limit)
+            yield bundle
 
-    async def _edit(
-        self, record: FollowUpRecord, message: Outgoing, interaction: discord.Interaction | None
-    ) -> bool:
-        if record.interaction_token == ERASED_TOKEN or self._clock() > record.token_expires_at - TOKEN_MARGIN:
-            return False  # expired, or erased once it expired or its result was shown: post or DM instead
-        try:
-            if interaction is not None:
-                await interaction.edit_original_response(
-                    **message.edit_kwargs(), allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                await edit_by_token(self._session, record.application_id, record.interaction_token, message)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not edit the answer of follow-up %s (%s)", record.id, type(exc).__name__)
-            return False
-        return True
-
-    async def _post(self, record: FollowUpRecord, message: Outgoing) -> bool:
-        """In the channel where it was asked for, mentioning the member (a server's channel only)."""
-        if record.guild_id is None or record.channel_id is None:
-            return False
-        extra = message.send_kwargs()
-        content = extra.pop("content")
-        mention = discord.AllowedMentions(users=[discord.Object(record.user_id)], everyone=False, roles=False)
-        try:
-            channel = self._client.get_partial_messageable(record.channel_id, guild_id=record.guild_id)
-            text = rendering.fit_message(f"<@{record.user_id}> {content}")
-            await channel.send(text, allowed_mentions=mention, **extra)
-        except discord.HTTPException as exc:
-            log.info(
-                "could not post follow-up %s in its channel (HTTP %s); trying a DM", record.id, exc.status
-            )
-            return False
-        return True
-
-    async def _dm(self, record: FollowUpRecord, message: Outgoing) -> bool:
-        extra = message.send_kwargs()
-        content = extra.pop("content")
-        try:
-            dm = await self._client.create_dm(discord.Object(record.user_id))
-            await dm.send(content, allowed_mentions=discord.AllowedMentions.none(), **extra)
-        except discord.HTTPException as exc:
-            log.error(
-                "could not show follow-up %s to user %s (HTTP %s); its songs are in the store",
-                record.id,
-                record.user_id,
-                exc.status,
-            )
-            return False
-        return True
+    def _message(
+        self, record: FollowUpRecord, texts: Texts, content: str, bundle: Bundle | None, limit: int
+    ) -> Outgoing:
+        """The message to show, its files held to `limit`. Each message gets a view of its own:
+        `song_message` adds the files' link buttons to the view it is given."""
+        view = song_buttons(record, texts, self._actions)
+        if bundle is None:
+            return Outgoing(content, view)
+        if CATALOG[record.action].result is ResultKind.SONGS:
+            return song_message(texts, content, record.songs, view, bundle, limit)
+        return file_message(texts, content, view, bundle, limit)
 
 
 def _stored_limit(record: FollowUpRecord) -> int:

@@ -9,9 +9,11 @@ import tempfile
 import aiohttp
 import discord
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.discord_app.attachments import Bundle, Outgoing, edit_by_token
-from bot.domain.media import Fetched, FileKind, Wanted
+from bot.domain.media import Fetched, FileKind, Miss, Missed, Wanted
 from tests.fakes.discord_api import APP_ID, ATTACHMENT_LIMIT
 from tests.harness import Harness
 
@@ -73,3 +75,24 @@ async def test_the_fake_refuses_what_discord_refuses(
         await send(harness, Outgoing("x", None, bundle, embeds))
     assert refused.value.status == status
     assert harness.discord.files_of(f"@original:{TOKEN}") == []
+
+
+@given(st.lists(st.integers(0, 60), max_size=10), st.integers(0, 60))
+def test_a_bundle_held_to_a_smaller_limit_sends_the_larger_files_as_links(
+    sizes: list[int], limit: int
+) -> None:
+    earlier = Missed(Wanted("https://cdn.example.org/gone.mp3", "gone.mp3"), Miss.UNAVAILABLE)
+    bundle = Bundle([fetched(f"{n}.mp3", size) for n, size in enumerate(sizes)], [earlier])
+    try:
+        held = bundle.held_to(limit)
+        assert [f.wanted.filename for f in held.fetched] == [
+            f"{n}.mp3" for n, s in enumerate(sizes) if s <= limit
+        ]
+        assert held.missed[0] is earlier
+        assert [(m.wanted.filename, m.reason, m.size, m.limit) for m in held.missed[1:]] == [
+            (f"{n}.mp3", Miss.TOO_LARGE, s, limit) for n, s in enumerate(sizes) if s > limit
+        ]
+        assert (held is bundle) == all(s <= limit for s in sizes)
+    finally:
+        for item in bundle.fetched:
+            item.close()

@@ -1,0 +1,112 @@
+"""Answering an interaction where its member sees it: edit its response (the live interaction's, else by
+its token), else post in its channel mentioning the member, else DM them. Upload answers (`delivery`) and
+follow-up results (`followups.delivery`) both go this way; what they send is an `attachments.Outgoing`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import aiohttp
+import discord
+
+from bot.discord_app.attachments import Outgoing, edit_by_token
+from bot.domain import rendering
+from bot.domain.media import DEFAULT_ATTACHMENT_LIMIT
+from bot.domain.records import ERASED_TOKEN
+
+log = logging.getLogger(__name__)
+
+#: Do not count on a token that has less than this many seconds left.
+TOKEN_MARGIN = 10.0
+#: Answers ping nobody; a channel post pings its member only (`Answers.elsewhere`).
+NO_MENTIONS = discord.AllowedMentions.none()
+
+#: The same message with its files held to a smaller size per file (a DM takes only what any place takes).
+Within = Callable[[int], Outgoing]
+
+
+class Addressee(Protocol):
+    """Where an interaction's answer goes: an upload or follow-up record."""
+
+    interaction_id: int
+    application_id: int
+    interaction_token: str
+    token_expires_at: float
+    user_id: int
+    guild_id: int | None
+    channel_id: int | None
+
+
+class Answers:
+    """Puts one message in front of an interaction's member, by the first way that works."""
+
+    def __init__(
+        self, client: discord.Client, session: aiohttp.ClientSession, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._client = client
+        self._session = session
+        self._clock = clock
+
+    async def edit(
+        self, to: Addressee, message: Outgoing, interaction: discord.Interaction | None = None
+    ) -> bool:
+        """Edit the interaction's response: the live interaction's (over the connection it arrived on),
+        else by its token; False when the token is spent (expired, or erased once it expired or its answer
+        was shown) or the edit failed."""
+        if to.interaction_token == ERASED_TOKEN or self._clock() > to.token_expires_at - TOKEN_MARGIN:
+            return False
+        if interaction is not None:
+            return await self.edit_live(interaction, message)
+        try:
+            await edit_by_token(self._session, to.application_id, to.interaction_token, message)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            _could_not_edit(to.interaction_id, exc)
+            return False
+        return True
+
+    async def edit_live(self, interaction: discord.Interaction, message: Outgoing) -> bool:
+        try:
+            await interaction.edit_original_response(**message.edit_kwargs(), allowed_mentions=NO_MENTIONS)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            _could_not_edit(interaction.id, exc)
+            return False
+        return True
+
+    async def elsewhere(self, to: Addressee, message: Outgoing, limit: int, within: Within) -> str | None:
+        """The response can no longer be edited: post `message` in the interaction's channel mentioning
+        the member (a server's channel only), else DM it to them, its files (held to `limit` bytes each)
+        `within` what a DM takes. Which worked ("channel" or "dm"), or None when neither did."""
+        if to.guild_id is not None and to.channel_id is not None:
+            mention = discord.AllowedMentions(users=[discord.Object(to.user_id)], everyone=False, roles=False)
+            extra = message.send_kwargs()
+            text = rendering.fit_message(f"<@{to.user_id}> {extra.pop('content')}")
+            try:
+                channel = self._client.get_partial_messageable(to.channel_id, guild_id=to.guild_id)
+                await channel.send(text, allowed_mentions=mention, **extra)
+            except discord.HTTPException as exc:
+                log.info("could not post in channel %s (HTTP %s); trying a DM", to.channel_id, exc.status)
+            else:
+                return "channel"
+        dm = message if limit <= DEFAULT_ATTACHMENT_LIMIT else within(DEFAULT_ATTACHMENT_LIMIT)
+        try:
+            dm_channel = await self._client.create_dm(discord.Object(to.user_id))
+            await dm_channel.send(allowed_mentions=NO_MENTIONS, **dm.send_kwargs())
+        except discord.HTTPException as exc:
+            log.error(
+                "could not answer interaction %s of user %s (HTTP %s); its result is in the store",
+                to.interaction_id,
+                to.user_id,
+                exc.status,
+            )
+            return None
+        return "dm"
+
+
+def _could_not_edit(interaction_id: int, exc: Exception) -> None:
+    if isinstance(exc, discord.HTTPException):
+        log.warning("could not edit the reply to interaction %s (HTTP %s)", interaction_id, exc.status)
+    else:
+        log.warning("could not reach Discord for interaction %s (%s)", interaction_id, type(exc).__name__)
