@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -19,7 +19,7 @@ from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, upload_column, upload_record
+from bot.storage.rows import UPLOAD_COLUMNS, Row, upload_column, upload_record
 
 _INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
@@ -50,6 +50,33 @@ def changed_rows(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+class PostgresRunner:
+    """Runs the shared statements on PostgreSQL, on the pool or on one connection in a transaction."""
+
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, target: Any) -> None:
+        self._target = target  # an asyncpg Pool or Connection: both run statements alike
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._target.fetch(sql, *args))
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return changed_rows(await self._target.execute(sql, *args))
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._target.executemany(sql, args)
+
+    @contextlib.asynccontextmanager
+    async def serialized(self, *locks: tuple[int, str]) -> AsyncIterator[PostgresRunner]:
+        """One connection in a transaction, holding advisory locks on `locks` until it commits."""
+        pool = self._target
+        async with pool.acquire() as conn, conn.transaction():
+            for lock_class, key in locks:
+                await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", lock_class, key)
+            yield PostgresRunner(conn)
+
+
 class PostgresUploadStore:
     """The upload log in PostgreSQL: one pool of connections per instance."""
 
@@ -58,6 +85,7 @@ class PostgresUploadStore:
         self._clock = clock
         #: Connections holding an instance name's lock (for the life of the process).
         self._names: dict[str, asyncpg.Connection] = {}
+        self._runner = PostgresRunner(pool)
 
     @classmethod
     async def open(cls, url: str, clock: Callable[[], float] = time.time) -> PostgresUploadStore:
@@ -248,9 +276,10 @@ class PostgresUploadStore:
         )
 
     @property
-    def pool(self) -> asyncpg.Pool:
-        """The pool, for the other tables in the same database (follow-ups)."""
-        return self._pool
+    def runner(self) -> PostgresRunner:
+        """Runs the statements of the other tables in the same database (follow-ups, the day's spend) on
+        the same pool."""
+        return self._runner
 
     async def ping(self) -> bool:
         try:

@@ -1,8 +1,7 @@
 """The domain's `FollowUpStore`, written once for both backends.
 
-Each statement is written once, with PostgreSQL's numbered placeholders (`$1`); SQLite reads them as its
-own numbered ones (`?1`). What differs between the backends is how a statement runs, not what it says:
-`Runner` is that difference. Steps that must not interleave with another instance's:
+Each statement is written once, for either backend's `Runner` (`storage.runner`). Steps that must not
+interleave with another instance's:
 
 - reserving: the INSERT itself checks the budget and the cooldown, and records each interaction once
   (another delivery of it conflicts on the unique interaction id: `AlreadyRecorded`); on PostgreSQL it
@@ -18,8 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation, Song
@@ -27,7 +25,6 @@ from bot.domain.ports import AlreadyRecorded
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
     SONG_FIELDS,
-    Row,
     follow_up_record,
     follow_up_values,
     ms,
@@ -35,33 +32,13 @@ from bot.storage.rows import (
     song_values,
 )
 from bot.storage.rows import song as song_from_row
+from bot.storage.runner import Runner
 
 _OPERATIONS = frozenset(op.value for op in Operation)
 #: Lock classes (the first key of PostgreSQL's two-key advisory locks).
 BUDGET_LOCK = 0x6675
 MEMBER_LOCK = 0x6676
 FOLLOW_UP_LOCK = 0x6677
-
-
-class Runner(Protocol):
-    """How one backend runs a statement written with `$1` placeholders."""
-
-    #: Appended to the sub-selects that claim rows: PostgreSQL's ` FOR UPDATE SKIP LOCKED`, or nothing.
-    skip_locked: str
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
-
-    async def execute(self, sql: str, *args: Any) -> int:
-        """Run it; the number of rows it changed."""
-        ...
-
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
-
-    def serialized(self, *locks: tuple[int, str]) -> AbstractAsyncContextManager[Runner]:
-        """A runner whose statements run as one step, apart from any other holding one of `locks`
-        (taken in the order given) until the block ends."""
-        ...
-
 
 _WIDTH = len(FOLLOW_UP_INSERTED)
 RESERVE = (
