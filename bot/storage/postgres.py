@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
@@ -69,12 +70,20 @@ class PostgresRunner:
 
     @contextlib.asynccontextmanager
     async def serialized(self, *locks: tuple[int, str]) -> AsyncIterator[PostgresRunner]:
-        """One connection in a transaction, holding advisory locks on `locks` until it commits."""
+        """One connection in a transaction, holding advisory locks on `locks` until it commits: all taken
+        in one statement, in the order given (a select list is evaluated left to right)."""
         pool = self._target
         async with pool.acquire() as conn, conn.transaction():
-            for lock_class, key in locks:
-                await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", lock_class, key)
+            if locks:
+                await conn.execute(_lock_sql(len(locks)), *(part for lock in locks for part in lock))
             yield PostgresRunner(conn)
+
+
+@functools.cache
+def _lock_sql(count: int) -> str:
+    """One statement taking `count` two-key advisory locks, `$1, hashtext($2)` first."""
+    taken = (f"pg_advisory_xact_lock(${2 * n + 1}, hashtext(${2 * n + 2}))" for n in range(count))
+    return "SELECT " + ", ".join(taken)
 
 
 class PostgresUploadStore:

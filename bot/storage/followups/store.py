@@ -5,8 +5,9 @@ interleave with another instance's:
 
 - reserving: the INSERT itself checks the budget and the cooldown, and records each interaction once
   (another delivery of it conflicts on the unique interaction id: `AlreadyRecorded`); on PostgreSQL it
-  runs holding advisory locks on the server's budget of the day and on the member (in that order), so
-  that two instances never both pass the budget or the cooldown (SQLite runs one statement at a time);
+  runs holding advisory locks on the server's budget of the day and on the member (in that order, taken
+  in one statement), so that two instances never both pass the budget or the cooldown (SQLite runs one
+  statement at a time); the INSERT returns the row, so nothing is read back;
 - settling: only a pending row changes, its songs are written once by position; on PostgreSQL under a
   lock on the follow-up;
 - claiming due polls and unseen results: one UPDATE each, skipping rows another instance has locked.
@@ -48,7 +49,7 @@ RESERVE = (
     f"   WHERE budget_guild = ${_WIDTH + 2} AND budget_day = ${_WIDTH + 3}) + ${_WIDTH + 4} <= ${_WIDTH + 1})"
     f" AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ${_WIDTH + 5} AND created_ms >= ${_WIDTH + 6}"
     "   AND (state = 'pending' OR task_id IS NOT NULL))"
-    " ON CONFLICT (interaction_id) DO NOTHING RETURNING id"
+    " ON CONFLICT (interaction_id) DO NOTHING RETURNING *"
 )
 RECORDED = "SELECT 1 FROM follow_ups WHERE interaction_id = $1"
 SPENT = (
@@ -158,7 +159,7 @@ class SQLFollowUpStore:
             if await self._db.fetch(RECORDED, record.interaction_id):
                 raise AlreadyRecorded(record.interaction_id)
             return None
-        return await self.get(int(rows[0]["id"]))
+        return follow_up_record(rows[0])  # a new follow-up: no songs yet
 
     async def spent(self, budget_guild: int, day: str) -> int:
         (row,) = await self._db.fetch(SPENT, budget_guild, day)
