@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain.errors import ErrorKind, OverCeiling, UploadError
+from bot.domain.errors import ErrorKind, OverCeiling, ServiceUnavailable, UploadError
 from bot.domain.followups.records import budget_day
 
 log = logging.getLogger("bot.spending")
@@ -33,8 +33,10 @@ class SpendLedger(Protocol):
         ...
 
 
-#: Failures after which MusicAPI certainly charged nothing: it refused the call, or never received it.
-#: (A timeout or a lost answer may have been charged, so those keep their credits reserved.)
+#: Failures after which MusicAPI certainly charged nothing: it refused the call (observed: rejected
+#: requests cost nothing), it reported the task failed (documented: failed tasks are refunded), or the bot
+#: never sent it. Anything else (a timeout, a lost answer, a 5xx, an answer the bot could not read)
+#: may have been charged, so its credits stay counted.
 UNCHARGED = frozenset(
     {
         ErrorKind.BAD_REQUEST,
@@ -44,13 +46,18 @@ UNCHARGED = frozenset(
         ErrorKind.NO_SUBSCRIPTION,
         ErrorKind.FORBIDDEN,
         ErrorKind.RATE_LIMITED,
+        ErrorKind.FAILED,
+        ErrorKind.QUEUE_TIMED_OUT,
+        ErrorKind.OVER_CEILING,
     }
 )
 
 
 def uncharged(error: UploadError) -> bool:
-    """Whether MusicAPI certainly charged nothing for a call that ended in `error`."""
-    return error.kind in UNCHARGED or getattr(error, "delivered", True) is False
+    """Whether MusicAPI certainly charged nothing (or gave it back) for work that ended in `error`: the
+    one rule for giving credits back, for uploads and follow-ups alike. A request that certainly did
+    not arrive (`ServiceUnavailable.delivered` false) charged nothing whatever its kind."""
+    return error.kind in UNCHARGED or (isinstance(error, ServiceUnavailable) and not error.delivered)
 
 
 @dataclass(frozen=True, slots=True)

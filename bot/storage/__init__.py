@@ -1,4 +1,5 @@
-"""Where uploads are kept. `open_store(url)` picks the backend from DATABASE_URL."""
+"""Where uploads are kept. `open_store(url)` picks the backend from DATABASE_URL; the follow-ups and the
+day's spend live beside the uploads, in the same database (`follow_up_store`, `spend_ledger`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from bot.domain.followups.ports import FollowUpStore
 from bot.domain.ports import UploadStore
 from bot.domain.spending import SpendLedger
 from bot.storage.errors import StoreUnavailable
-from bot.storage.followups.sqlite import SQLiteFollowUpStore
-from bot.storage.spend import PostgresSpendLedger, SQLiteSpendLedger
+from bot.storage.followups.store import SQLFollowUpStore
+from bot.storage.runner import Runner
+from bot.storage.spend import SQLSpendLedger
 from bot.storage.sqlite import SQLiteUploadStore
 from bot.storage.urls import check, is_postgres, sqlite_path
 
@@ -29,23 +31,20 @@ async def open_store(url: str) -> UploadStore:
 
 def follow_up_store(store: UploadStore) -> FollowUpStore:
     """The follow-ups kept beside `store`'s uploads, in the same database."""
-    if isinstance(store, SQLiteUploadStore):
-        return SQLiteFollowUpStore(store.connection)
-    from bot.storage.postgres import PostgresUploadStore
-
-    if isinstance(store, PostgresUploadStore):
-        from bot.storage.followups.postgres import PostgresFollowUpStore
-
-        return PostgresFollowUpStore(store.pool)
-    raise StoreUnavailable(f"no follow-up store for {type(store).__name__}")
+    return SQLFollowUpStore(_runner(store))
 
 
 def spend_ledger(store: UploadStore) -> SpendLedger:
     """The whole bot's daily spend, kept beside `store`'s uploads, in the same database."""
+    return SQLSpendLedger(_runner(store))
+
+
+def _runner(store: UploadStore) -> Runner:
+    """How the tables beside `store`'s uploads run their statements: on its connection, or its pool."""
     if isinstance(store, SQLiteUploadStore):
-        return SQLiteSpendLedger(store.connection)
+        return store.runner
     from bot.storage.postgres import PostgresUploadStore
 
     if isinstance(store, PostgresUploadStore):
-        return PostgresSpendLedger(store.pool)
-    raise StoreUnavailable(f"no spend ledger for {type(store).__name__}")
+        return store.runner
+    raise StoreUnavailable(f"no other tables beside {type(store).__name__}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_INSERTED, upload_record, upload_values
+from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
 
 _INSERTED = UPLOAD_INSERTED
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
@@ -50,6 +51,41 @@ def changed_rows(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+class PostgresRunner:
+    """Runs the shared statements on PostgreSQL, on the pool or on one connection in a transaction."""
+
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, target: Any) -> None:
+        self._target = target  # an asyncpg Pool or Connection: both run statements alike
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._target.fetch(sql, *args))
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return changed_rows(await self._target.execute(sql, *args))
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._target.executemany(sql, args)
+
+    @contextlib.asynccontextmanager
+    async def serialized(self, *locks: tuple[int, str]) -> AsyncIterator[PostgresRunner]:
+        """One connection in a transaction, holding advisory locks on `locks` until it commits: all taken
+        in one statement, in the order given (a select list is evaluated left to right)."""
+        pool = self._target
+        async with pool.acquire() as conn, conn.transaction():
+            if locks:
+                await conn.execute(_lock_sql(len(locks)), *(part for lock in locks for part in lock))
+            yield PostgresRunner(conn)
+
+
+@functools.cache
+def _lock_sql(count: int) -> str:
+    """One statement taking `count` two-key advisory locks, `$1, hashtext($2)` first."""
+    taken = (f"pg_advisory_xact_lock(${2 * n + 1}, hashtext(${2 * n + 2}))" for n in range(count))
+    return "SELECT " + ", ".join(taken)
+
+
 class PostgresUploadStore:
     """The upload log in PostgreSQL: one pool of connections per instance."""
 
@@ -58,6 +94,7 @@ class PostgresUploadStore:
         self._clock = clock
         #: Connections holding an instance name's lock (for the life of the process).
         self._names: dict[str, asyncpg.Connection] = {}
+        self._runner = PostgresRunner(pool)
 
     @classmethod
     async def open(cls, url: str, clock: Callable[[], float] = time.time) -> PostgresUploadStore:
@@ -248,9 +285,10 @@ class PostgresUploadStore:
         )
 
     @property
-    def pool(self) -> asyncpg.Pool:
-        """The pool, for the other tables in the same database (follow-ups)."""
-        return self._pool
+    def runner(self) -> PostgresRunner:
+        """Runs the statements of the other tables in the same database (follow-ups, the day's spend) on
+        the same pool."""
+        return self._runner
 
     async def ping(self) -> bool:
         try:

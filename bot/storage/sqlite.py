@@ -7,9 +7,11 @@ import fcntl
 import hashlib
 import os
 import pwd
+import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, upload_record, upload_values
+from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record, upload_values
 
 _COLUMNS = UPLOAD_COLUMNS
 
@@ -61,6 +63,41 @@ def _writable_folder(folder: Path) -> None:
         )
 
 
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+class SQLiteRunner:
+    """Runs the shared statements on SQLite: `$1` read as `?1`. Each statement is atomic and one
+    connection runs them one at a time, so `serialized` needs no lock: every step the store takes
+    in several statements tolerates another step between them (a pending row changes only once)."""
+
+    skip_locked = ""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._sql: dict[str, str] = {}
+
+    def _own(self, sql: str) -> str:
+        own = self._sql.get(sql)
+        if own is None:
+            own = self._sql[sql] = _PLACEHOLDER.sub(r"?\1", sql)
+        return own
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._db.execute_fetchall(self._own(sql), args))
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self._db.execute(self._own(sql), args) as cursor:
+            return int(cursor.rowcount)
+
+    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(self._own(sql), args)
+
+    @asynccontextmanager
+    async def serialized(self, *locks: tuple[int, str]) -> AsyncIterator[SQLiteRunner]:
+        yield self
+
+
 class SQLiteUploadStore:
     """The upload log in one SQLite file. Writes and lookups made in the same turn of the event loop go to
     the worker thread as one statement: under a burst that is one trip (and one WAL commit) for many."""
@@ -77,6 +114,7 @@ class SQLiteUploadStore:
         self._task_ids = Batched(self._set_task_many, max_batch=MAX_BATCH)
         self._deliveries = Batched(self._deliver_many, max_batch=MAX_BATCH)
         self._gets = Batched(self._get_many, max_batch=MAX_BATCH)
+        self._runner = SQLiteRunner(db)
 
     @classmethod
     async def open(cls, path: Path) -> SQLiteUploadStore:
@@ -293,9 +331,10 @@ class SQLiteUploadStore:
             return int(cursor.rowcount)
 
     @property
-    def connection(self) -> aiosqlite.Connection:
-        """The open connection, for the other tables in the same file (follow-ups)."""
-        return self._db
+    def runner(self) -> SQLiteRunner:
+        """Runs the statements of the other tables in the same file (follow-ups, the day's spend) on the
+        same connection."""
+        return self._runner
 
     async def ping(self) -> bool:
         try:

@@ -4,12 +4,23 @@ elsewhere, is answered in one sentence and sends nothing to MusicAPI."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
+from bot.domain.followups.records import budget_day
 from tests.cogs.test_credits import credits_answer
-from tests.cogs.test_follow_ups import EPHEMERAL, FAST, buttons_of, open_modal, press, result, upload_clip
+from tests.cogs.test_follow_ups import (
+    EPHEMERAL,
+    FAST,
+    buttons_of,
+    extend_from_upload,
+    open_modal,
+    press,
+    result,
+    upload_clip,
+)
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, GUILD_ID, USER_ID
 from tests.fakes.musicapi import CREATE_COST, Answer
@@ -209,3 +220,33 @@ async def test_an_upload_past_the_ceiling_is_refused_without_waiting_for_a_turn(
     assert CEILING_TEXT in refused
     assert first_done == [], "the refusal came while the first upload was still at MusicAPI"
     assert len(harness.musicapi.uploads) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "counted"),
+    [
+        (Answer(500, {"code": 500, "message": "Internal Server Error."}), CREATE_COST),
+        (Answer(200, text="<html><body>upstream hiccup</body></html>"), CREATE_COST),
+        (Answer(400, {"code": 400, "message": "tags contain a forbidden artist name."}), 0),
+    ],
+    ids=["server-error", "unreadable-answer", "refused"],
+)
+async def test_a_follow_up_that_may_have_been_carried_out_keeps_its_credits_counted(
+    harness: Harness, store_url: str, answer: Answer, counted: int
+) -> None:
+    """A create that reached MusicAPI and came back with a 500, or with an answer the bot cannot read,
+    may have been carried out and charged: its credits stay counted against the day's ceiling (as
+    /credits shows it) and the server's budget. One MusicAPI refused costs nothing, and counts nothing."""
+    harness.musicapi.create_answers.append(answer)
+    async with harness.running(
+        **FAST, database_url=store_url, total_daily_credits=300, upload_credits=2, guild_daily_credits=150
+    ) as app:
+        submit = await extend_from_upload(harness)
+        note = await _first_answer(harness, submit)
+        _, report = await credits_answer(harness)
+        spent = await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time()))
+    assert ("Nothing was spent" in note) == (counted == 0)
+    assert report is not None
+    assert f"(UTC, uploads and follow-ups): {2 + counted} of 300 credits" in report
+    assert spent == counted
+    assert len(harness.musicapi.creates) == 1  # never sent again

@@ -44,7 +44,7 @@ from bot.domain.followups.records import (
 )
 from bot.domain.ports import TaskState, UploadStore
 from bot.domain.records import Requester, UploadState
-from bot.domain.spending import DailyCeiling, Reservation
+from bot.domain.spending import DailyCeiling, Reservation, uncharged
 
 log = logging.getLogger("bot.followups")
 
@@ -287,13 +287,10 @@ class FollowUpService:
                 value = await self.api.run(spec.endpoint.value, body)
             else:
                 task_id = await self.api.start_task(spec.endpoint.value, body)
-        except UploadUnconfirmed as exc:
-            # It may have arrived (and may cost): never sent again; the member is told plainly.
-            await self.fail(stored, exc, refund=False, show=False)
-            return stored
         except UploadError as exc:
-            # Refused: nothing was made, nothing spent. The modal's answer tells the member.
-            await self.fail(stored, exc, refund=True, show=False)
+            # Never sent again (it may have arrived, and cost); its credits given back only when it
+            # certainly cost nothing (`uncharged`). The modal's answer tells the member.
+            await self.fail(stored, exc, show=False)
             if isinstance(exc, OutOfCredits) and self.policy.low_credits_alert > 0:
                 self.in_background(self.check_credits())
             return stored
@@ -334,15 +331,15 @@ class FollowUpService:
             return done
         if result.state is TaskState.SUCCEEDED:
             # "Succeeded" without a song: nothing to show, and no refund to promise.
-            return await self.fail(record, ServiceUnavailable("task succeeded without songs"), refund=False)
+            return await self.fail(record, ServiceUnavailable("task succeeded without songs"))
         # MusicAPI refunds failed generations.
-        return await self.fail(record, result.error or TaskFailed(), refund=True)
+        return await self.fail(record, result.error or TaskFailed())
 
-    async def fail(
-        self, record: FollowUpRecord, error: UploadError, *, refund: bool, show: bool = True
-    ) -> bool:
-        """Settle a pending follow-up as failed; `refund`: its credits no longer count against the
-        budget. `show`: the member is shown it now (the modal's own answer shows a refusal at once)."""
+    async def fail(self, record: FollowUpRecord, error: UploadError, *, show: bool = True) -> bool:
+        """Settle a pending follow-up as failed; its credits no longer count against the server's budget
+        and the day's ceiling when MusicAPI certainly charged nothing for it (`spending.uncharged`).
+        `show`: the member is shown it now (the modal's own answer shows a refusal at once)."""
+        refund = uncharged(error)
         done = await self.store.finish(
             record.key,
             state=FollowUpState.FAILED,
@@ -388,11 +385,11 @@ class FollowUpService:
         due = await self.store.claim_due(now, next_poll_at=now + self.policy.poll_interval, limit=CLAIM_LIMIT)
         for record in due:
             if record.task_id is None:
-                await self.fail(record, UploadUnconfirmed("no task id"), refund=False)
+                await self.fail(record, UploadUnconfirmed("no task id"))
                 continue
             if now - record.created_at > self.policy.deadline:
                 # The task may still finish (and cost): no refund is promised.
-                await self.fail(record, UploadTimedOut("no result before the deadline"), refund=False)
+                await self.fail(record, UploadTimedOut("no result before the deadline"))
                 continue
             try:
                 result = await self.api.get_generation(record.task_id)

@@ -1,2 +1,2 @@
-"""Follow-ups in the upload log's database: the statements both backends share (`statements`), and one
-module per backend for what only it does."""
+"""Follow-ups in the upload log's database: the domain's `FollowUpStore`, its statements written once for
+both backends (`store`)."""

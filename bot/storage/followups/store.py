@@ -1,13 +1,13 @@
 """The domain's `FollowUpStore`, written once for both backends.
 
-Each statement is written once, with PostgreSQL's numbered placeholders (`$1`); SQLite reads them as its
-own numbered ones (`?1`). What differs between the backends is how a statement runs, not what it says:
-`Runner` is that difference. Steps that must not interleave with another instance's:
+Each statement is written once, for either backend's `Runner` (`storage.runner`). Steps that must not
+interleave with another instance's:
 
 - reserving: the INSERT itself checks the budget and the cooldown, and records each interaction once
   (another delivery of it conflicts on the unique interaction id: `AlreadyRecorded`); on PostgreSQL it
-  runs holding advisory locks on the server's budget of the day and on the member (in that order), so
-  that two instances never both pass the budget or the cooldown (SQLite runs one statement at a time);
+  runs holding advisory locks on the server's budget of the day and on the member (in that order, taken
+  in one statement), so that two instances never both pass the budget or the cooldown (SQLite runs one
+  statement at a time); the INSERT returns the row, so nothing is read back;
 - settling: only a pending row changes, its songs are written once by position; on PostgreSQL under a
   lock on the follow-up;
 - claiming due polls and unseen results: one UPDATE each, skipping rows another instance has locked.
@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups.records import FollowUpRecord, FollowUpState, Operation, Song
@@ -27,7 +26,6 @@ from bot.domain.ports import AlreadyRecorded
 from bot.storage.rows import (
     FOLLOW_UP_INSERTED,
     SONG_FIELDS,
-    Row,
     follow_up_record,
     follow_up_values,
     ms,
@@ -35,33 +33,13 @@ from bot.storage.rows import (
     song_values,
 )
 from bot.storage.rows import song as song_from_row
+from bot.storage.runner import Runner
 
 _OPERATIONS = frozenset(op.value for op in Operation)
 #: Lock classes (the first key of PostgreSQL's two-key advisory locks).
 BUDGET_LOCK = 0x6675
 MEMBER_LOCK = 0x6676
 FOLLOW_UP_LOCK = 0x6677
-
-
-class Runner(Protocol):
-    """How one backend runs a statement written with `$1` placeholders."""
-
-    #: Appended to the sub-selects that claim rows: PostgreSQL's ` FOR UPDATE SKIP LOCKED`, or nothing.
-    skip_locked: str
-
-    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
-
-    async def execute(self, sql: str, *args: Any) -> int:
-        """Run it; the number of rows it changed."""
-        ...
-
-    async def executemany(self, sql: str, args: Sequence[Sequence[Any]]) -> None: ...
-
-    def serialized(self, *locks: tuple[int, str]) -> AbstractAsyncContextManager[Runner]:
-        """A runner whose statements run as one step, apart from any other holding one of `locks`
-        (taken in the order given) until the block ends."""
-        ...
-
 
 _WIDTH = len(FOLLOW_UP_INSERTED)
 RESERVE = (
@@ -71,7 +49,7 @@ RESERVE = (
     f"   WHERE budget_guild = ${_WIDTH + 2} AND budget_day = ${_WIDTH + 3}) + ${_WIDTH + 4} <= ${_WIDTH + 1})"
     f" AND NOT EXISTS (SELECT 1 FROM follow_ups WHERE user_id = ${_WIDTH + 5} AND created_ms >= ${_WIDTH + 6}"
     "   AND (state = 'pending' OR task_id IS NOT NULL))"
-    " ON CONFLICT (interaction_id) DO NOTHING RETURNING id"
+    " ON CONFLICT (interaction_id) DO NOTHING RETURNING *"
 )
 RECORDED = "SELECT 1 FROM follow_ups WHERE interaction_id = $1"
 SPENT = (
@@ -181,7 +159,7 @@ class SQLFollowUpStore:
             if await self._db.fetch(RECORDED, record.interaction_id):
                 raise AlreadyRecorded(record.interaction_id)
             return None
-        return await self.get(int(rows[0]["id"]))
+        return follow_up_record(rows[0])  # a new follow-up: no songs yet
 
     async def spent(self, budget_guild: int, day: str) -> int:
         (row,) = await self._db.fetch(SPENT, budget_guild, day)

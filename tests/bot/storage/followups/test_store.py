@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -238,3 +239,39 @@ async def test_the_size_discord_takes_where_it_was_asked_is_kept(store: FollowUp
     assert stored is not None and stored.attachment_limit == 50 * 1024 * 1024
     unknown = await store.reserve(record(user_id=8), day=DAY, daily_budget=0, cooldown_since=time.time() + 1)
     assert unknown is not None and unknown.attachment_limit is None
+
+
+async def test_a_start_on_postgresql_takes_its_locks_in_one_statement_and_reads_nothing_back(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reserving a follow-up on PostgreSQL is the transaction, both advisory locks in one statement, and
+    the INSERT that returns the new row: no statement per lock, no reading back what was just written."""
+    uploads = await open_store(postgres_url)
+    try:
+        store = follow_up_store(uploads)
+        sent = _count_statements(monkeypatch)
+        stored = await store.reserve(record(), day=DAY, daily_budget=45, cooldown_since=time.time() - 60)
+        assert stored is not None and stored.credits == 15 and stored.source_label == "demo.mp3"
+        assert [s.split(None, 1)[0].upper() for s in sent] == ["BEGIN;", "SELECT", "INSERT", "COMMIT;"]
+        assert sent[1].count("pg_advisory_xact_lock") == 2
+        assert await store.get(stored.key) == stored  # what it returned is what the store holds
+    finally:
+        await uploads.close()
+
+
+def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement asyncpg sends from now on (the pool's included), in order."""
+    from asyncpg.connection import Connection
+
+    sent: list[str] = []
+
+    def counting(method: Any) -> Any:
+        def call(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(query)
+            return method(self, query, *args, **kwargs)
+
+        return call
+
+    for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        monkeypatch.setattr(Connection, name, counting(getattr(Connection, name)))
+    return sent
