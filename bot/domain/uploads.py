@@ -21,6 +21,7 @@ from bot.domain.errors import (
     UploadTimedOut,
     UploadUnconfirmed,
 )
+from bot.domain.followups.records import budget_day
 from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
 from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
@@ -438,4 +439,10 @@ class UploadService:
         """Apply a finished task (callback or poll) to its upload."""
         if result.state is TaskState.SUCCEEDED and result.clip_id:
             return await self.settle(record, clip_id=result.clip_id)
-        return await self.settle(record, error=result.error or TaskFailed())
+        error = result.error or TaskFailed()
+        settled = await self.settle(record, error=error)
+        if settled and uncharged(error) and self._upload_credits:
+            # MusicAPI gives back what a failed task took; so does the day it was reserved on (the day
+            # the upload was recorded, whichever instance or run reserved it).
+            await self._give_back(Reservation(budget_day(record.created_at), self._upload_credits))
+        return settled

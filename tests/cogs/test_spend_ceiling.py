@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.domain.followups.records import budget_day
+from tests.bot.web.test_callbacks import callback_mode, final_edit, start_upload
 from tests.cogs.test_credits import credits_answer
 from tests.cogs.test_follow_ups import (
     EPHEMERAL,
@@ -24,7 +25,7 @@ from tests.cogs.test_follow_ups import (
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, GUILD_ID, USER_ID
 from tests.fakes.musicapi import CREATE_COST, Answer
-from tests.harness import Harness
+from tests.harness import Harness, free_port
 
 LINK = "https://files.example.com/a.mp3"
 CEILING_TEXT = "spent all the MusicAPI credits its owner allows for today"
@@ -49,6 +50,29 @@ async def test_an_upload_musicapi_refused_gives_its_credits_back(harness: Harnes
         spent = await app.uploads._ceiling.today()  # type: ignore[union-attr]
     assert "Audio is too short" in refused and "clip_id" in taken
     assert spent == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "spent"),
+    [
+        ({"code": 200, "data": [{"clip_id": "", "state": "failed", "error": "File could not be decoded."}]}, 0),
+        ({"code": 400, "message": "Audio duration must be at least 6 seconds."}, 0),
+        ({"code": 500, "message": "internal"}, 0),  # the task failed at MusicAPI: refunded too
+    ],
+    ids=["task-failed", "refused", "server-error"],
+)  # fmt: skip
+async def test_an_upload_whose_task_failed_gives_its_credits_back(
+    harness: Harness, body: dict[str, Any], spent: int
+) -> None:
+    port = free_port()
+    async with harness.running(**callback_mode(port), total_daily_credits=10, upload_credits=2) as app:
+        payload, task_id = await start_upload(harness)
+        assert await app.uploads._ceiling.today() == 2  # type: ignore[union-attr]
+        status, _ = await harness.musicapi.send_callback(task_id, {**body, "task_id": task_id})
+        assert status == 200
+        await final_edit(harness, payload)
+        today = await app.uploads._ceiling.today()  # type: ignore[union-attr]
+    assert today == spent
 
 
 async def test_the_follow_up_that_would_pass_the_ceiling_is_refused_and_nothing_is_created(
