@@ -1,6 +1,6 @@
-"""MusicAPI's measured pace outlives the process, through the real stack and on both backends: a bot
-restarted on the same store admits by what was measured before (not by the typical 20 s), unless that
-figure is too old to say anything of MusicAPI now."""
+"""MusicAPI's measured pace outlives the process and is shared, through the real stack: a bot restarted on
+the same store (either backend), or started beside a running one, admits by what was measured before (not
+by the typical 20 s), unless that figure is too old to say anything of MusicAPI now."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 from bot.domain.pace import KEPT_FOR, Pace, UploadMode
 from bot.storage import open_store
+from tests.bot.test_instances import guild_on_shard, in_guild
 from tests.cogs.test_line_admission import DEFERRED, MESSAGE, clip_of, link
 from tests.fakes import payloads
-from tests.fakes.discord_api import USER_ID
+from tests.fakes.discord_api import GUILD_ID, USER_ID
 from tests.harness import Harness
 
 #: One request at MusicAPI at once, and 10 s for an upload in all: at the typical 20 s a request, no
@@ -22,13 +23,14 @@ LINE = {"total_daily_credits": 0, "musicapi_concurrency": 1, "upload_timeout": 1
 BURST = 5
 
 
-async def burst(harness: Harness) -> tuple[list[dict[str, Any]], int]:
+async def burst(harness: Harness, guild: int = GUILD_ID) -> tuple[list[dict[str, Any]], int]:
     """BURST members upload at once while MusicAPI is still working on every request: the bot's first
     response to each (deferred: admitted; a message: refused), then, once MusicAPI answers, how many of
     them got their clip_id."""
     harness.musicapi.gate = asyncio.Event()
     sent = [
-        await harness.interact(payloads.upload(url=link(n), user_id=USER_ID + n)) for n in range(1, BURST + 1)
+        await harness.interact(in_guild(payloads.upload(url=link(n), user_id=USER_ID + n), guild))
+        for n in range(1, BURST + 1)
     ]
     responses = [(await harness.callback_of(p)).json for p in sent]
     harness.musicapi.gate.set()
@@ -66,3 +68,22 @@ async def test_a_pace_measured_too_long_ago_is_ignored_after_a_restart(
     assert [r["type"] for r in responses] == [DEFERRED] + [MESSAGE] * (BURST - 1)
     assert clips == 1 and len(harness.musicapi.uploads) == 1
     assert "your upload would wait less than a minute for its turn" in responses[1]["data"]["content"]
+
+
+async def test_an_instance_starting_beside_a_running_one_admits_by_what_that_one_measured(
+    harness: Harness, postgres_url: str
+) -> None:
+    """Two instances (shards 0 and 1 of 2, so on PostgreSQL) share MUSICAPI_CONCURRENCY=2: one request at
+    once each. The first measures a fast MusicAPI; the second, started after that, admits a whole burst in
+    a server on its shard (at the typical 20 s it could let none of them wait)."""
+    harness.musicapi.delay = 0.05
+    shared = LINE | {"musicapi_concurrency": 2, "shard_count": 2, "instance_timeout": 1.5}
+    async with harness.running(database_url=postgres_url, shard_ids="0", **shared) as first:
+        guild = guild_on_shard(0)
+        await clip_of(harness, await harness.interact(in_guild(payloads.upload(url=link(0)), guild)))
+        while not await first.store.paces(measured_since=0.0):  # noqa: ASYNC110 - written with a heartbeat
+            await asyncio.sleep(0.05)
+        async with harness.running(database_url=postgres_url, shard_ids="1", **shared):
+            responses, clips = await burst(harness, guild_on_shard(1))
+    assert [r["type"] for r in responses] == [DEFERRED] * BURST
+    assert clips == BURST
