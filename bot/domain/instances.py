@@ -127,7 +127,8 @@ class Presence:
 
     def _new_pace(self, now: float) -> Pace | None:
         """This instance's pace, when its line measured turns since it was last written. It goes with the
-        heartbeat, in the heartbeat's own step: at most one statement a beat, none on the upload path."""
+        heartbeat, in the heartbeat's own transaction: at most one statement a beat (a figure a few seconds
+        old admits as well as a fresh one), never one per upload, whose path stays as lean as it was."""
         if self._line.measured == self._kept:
             return None
         return Pace(self._line.pace, self._mode, now)
