@@ -29,6 +29,7 @@ from bot.domain.followups.watcher import FollowUpWatcher
 from bot.domain.housekeeping import Housekeeping
 from bot.domain.instances import Presence
 from bot.domain.links import fetchable
+from bot.domain.pace import UploadMode
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 from bot.domain.reach import Reach
@@ -215,6 +216,7 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
         timeout=s.instance_timeout,
         concurrency=s.musicapi_concurrency,
         line=queue,
+        mode=UploadMode.CALLBACK if s.callback_mode else UploadMode.SYNC,
     )
     ceiling = DailyCeiling(spend_ledger(store), s.total_daily_credits)
     uploads = UploadService(

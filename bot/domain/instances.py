@@ -5,6 +5,11 @@ The deployment's limit (MUSICAPI_CONCURRENCY) holds across instances: with each 
 records what it is *holding* (its share, or the requests it still has out, if more), and it never allows
 itself more than the limit minus what the others hold. A newcomer therefore starts with what is free and
 grows as the others shrink to their new shares and their requests end.
+
+The heartbeat also carries MusicAPI's measured pace both ways (see `pace`): an instance writes its own
+when its line has measured turns since the last beat, and, while it measures nothing, goes by the fresh
+figures in the store (its own earlier ones among them), so that a restart or a newcomer starts from
+what was measured rather than from the typical figure.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from bot.domain.background import Background
+from bot.domain.pace import KEPT_FOR, Pace, UploadMode, combined
 from bot.domain.ports import UploadStore
 from bot.domain.queue import UploadQueue
 
@@ -51,9 +57,13 @@ class Presence:
         timeout: float,
         concurrency: int,
         line: UploadQueue,
+        mode: UploadMode = UploadMode.SYNC,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
+        self._mode = mode
+        self._kept = 0  # the turns the line had measured when its pace was last written
+        self._last_pace: float | None = None  # what the store said last
         self._store = store
         self._timeout = timeout
         self._concurrency = concurrency
@@ -99,16 +109,45 @@ class Presence:
         """See who else is alive and what they hold, take this instance's share of what is free, and say
         so (with that this instance is alive)."""
         now = self._clock()
+        measured = self._line.measured
+        pace = self._new_pace(now)
         others = await self._store.heartbeat(
-            self.name, now=now, seen_since=now - self._timeout, hold=self._hold
+            self.name, now=now, seen_since=now - self._timeout, hold=self._hold, pace=pace
         )
         self._last_beat = now
+        self._kept = measured
         if self._granted > self._line.concurrency:
             self._line.resize(self._granted)  # growing only once the others can see it
         live = sorted([*others, self.name])
         if live != self._live:
             log.info("instances sharing the store: %s", ", ".join(live))
         self._live = live
+        if pace is None:
+            await self._recall(now, measured)
+
+    def _new_pace(self, now: float) -> Pace | None:
+        """This instance's pace, when its line measured turns since it was last written. It goes with the
+        heartbeat, in the heartbeat's own transaction: at most one statement a beat (a figure a few seconds
+        old admits as well as a fresh one), never one per upload, whose path stays as lean as it was."""
+        if self._line.measured == self._kept:
+            return None
+        return Pace(self._line.pace, self._mode, now)
+
+    async def _recall(self, now: float, measured: int) -> None:
+        """Nothing measured here since the last beat: go by the figures in the store that are still fresh
+        (the typical one if none is). A failed read keeps the pace as it is."""
+        try:
+            stored = await self._store.paces(measured_since=now - KEPT_FOR)
+        except Exception:
+            log.warning("could not read MusicAPI's measured pace from the store")
+            return
+        if self._line.measured != measured:
+            return  # a turn ended meanwhile: fresher than anything stored
+        pace = combined(stored, mode=self._mode, now=now)
+        if pace is not None and self._last_pace is None:
+            log.info("going by MusicAPI's pace as measured before: %.1fs an upload", pace)
+        self._last_pace = pace
+        self._line.learn(pace)
 
     def _hold(self, others: dict[str, int]) -> int:
         """Take this instance's share, or what the others leave free if less; return what it now holds
@@ -162,6 +201,6 @@ class Presence:
         """Stop beating and leave, so that the others take over at once."""
         await self._background.stop()
         try:
-            await self._store.leave(self.name)
+            await self._store.leave(self.name, pace=self._new_pace(self._clock()))
         except Exception:
             log.warning("could not tell the other instances that this one stops")

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.pace import Pace
 from bot.domain.records import UploadRecord
 
 
@@ -94,12 +95,23 @@ class UploadStore(Protocol):
         ...
 
     async def heartbeat(
-        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+        self,
+        instance: str,
+        *,
+        now: float,
+        seen_since: float,
+        hold: Callable[[dict[str, int]], int],
+        pace: Pace | None = None,
     ) -> dict[str, int]:
         """The instance named `instance` is alive at `now`. `hold` is shown the other instances alive since
         `seen_since` (name: what each holds) and says what this one holds until its next heartbeat (how
         many requests to MusicAPI it may have out at once). Heartbeats of several instances take turns,
-        so each decides knowing what the others hold. Returns the others."""
+        so each decides knowing what the others hold. `pace`, if given, becomes this instance's measured
+        pace (see `paces`), in the same step. Returns the others."""
+        ...
+
+    async def paces(self, *, measured_since: float) -> list[Pace]:
+        """The measured paces of instances (running or not) that were written at or after `measured_since`."""
         ...
 
     async def hold_name(self, instance: str) -> bool:
@@ -107,8 +119,9 @@ class UploadStore(Protocol):
         dies); False while another process holds it."""
         ...
 
-    async def leave(self, instance: str) -> None:
-        """The instance stops: the others need not wait for its heartbeat to lapse."""
+    async def leave(self, instance: str, *, pace: Pace | None = None) -> None:
+        """The instance stops: the others need not wait for its heartbeat to lapse. Its measured pace stays
+        (`pace`, if given, replaces it first) for whoever starts next."""
         ...
 
     async def prune(self, finished_before: float) -> int:

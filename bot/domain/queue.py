@@ -44,15 +44,25 @@ class _Watcher:
 
 @dataclass
 class _Turns:
-    """The average length of a turn, learnt from the turns taken."""
+    """The average length of a turn, learnt from the turns taken (or told, see `learn`)."""
 
-    average: float
+    typical: float
+    average: float = field(init=False)
     taken: int = field(default=0)
+    known: bool = field(default=False)  # the average is a measurement, not the typical figure
+
+    def __post_init__(self) -> None:
+        self.average = self.typical
 
     def add(self, seconds: float) -> None:
         """The first turn measured replaces the assumed typical one; later ones move the average."""
-        self.average = seconds if self.taken == 0 else self.average + SMOOTHING * (seconds - self.average)
+        self.average = self.average + SMOOTHING * (seconds - self.average) if self.known else seconds
+        self.known = True
         self.taken += 1
+
+    def learn(self, seconds: float | None) -> None:
+        """Go by a figure measured elsewhere, as if measured here (None: the typical one again)."""
+        self.average, self.known = (self.typical, False) if seconds is None else (seconds, True)
 
 
 class UploadQueue:
@@ -111,6 +121,16 @@ class UploadQueue:
     def pace(self) -> float:
         """How long a turn at MusicAPI takes: measured on the turns taken (the typical one until then)."""
         return self._turns.average
+
+    @property
+    def measured(self) -> int:
+        """How many turns this line has measured: when it moves, `pace` moved by a measurement made here."""
+        return self._turns.taken
+
+    def learn(self, pace: float | None) -> None:
+        """Go by a pace measured elsewhere (an earlier run, other instances) until turns here move it; None:
+        back to the typical turn."""
+        self._turns.learn(pace)
 
     def expect(self, share: int) -> None:
         """This line's share of the deployment's requests at once, as it stands or as it will be once the

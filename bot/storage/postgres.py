@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 
 from bot.domain.errors import ErrorKind
+from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
+from bot.storage.rows import UPLOAD_INSERTED, Row, paces, upload_record, upload_values
 
 _INSERTED = UPLOAD_INSERTED
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
@@ -84,6 +85,18 @@ def _lock_sql(count: int) -> str:
     """One statement taking `count` two-key advisory locks, `$1, hashtext($2)` first."""
     taken = (f"pg_advisory_xact_lock(${2 * n + 1}, hashtext(${2 * n + 2}))" for n in range(count))
     return "SELECT " + ", ".join(taken)
+
+
+async def _keep_pace(db: asyncpg.Connection | asyncpg.Pool, instance: str, pace: Pace) -> None:
+    await db.execute(
+        "INSERT INTO upload_paces (instance, mode, seconds, measured_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (instance) DO UPDATE SET mode = excluded.mode, seconds = excluded.seconds,"
+        " measured_at = excluded.measured_at",
+        instance,
+        pace.mode.value,
+        pace.seconds,
+        pace.measured_at,
+    )
 
 
 class PostgresUploadStore:
@@ -218,7 +231,13 @@ class PostgresUploadStore:
         return list(dict.fromkeys(int(row["interaction_id"]) for row in sorted(rows, key=lambda r: r["id"])))
 
     async def heartbeat(
-        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+        self,
+        instance: str,
+        *,
+        now: float,
+        seen_since: float,
+        hold: Callable[[dict[str, int]], int],
+        pace: Pace | None = None,
     ) -> dict[str, int]:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _HEARTBEAT_LOCK)
@@ -235,7 +254,16 @@ class PostgresUploadStore:
                 now,
                 hold(others),
             )
+            if pace is not None:
+                await _keep_pace(conn, instance, pace)
         return others
+
+    async def paces(self, *, measured_since: float) -> list[Pace]:
+        return paces(
+            await self._pool.fetch(
+                "SELECT mode, seconds, measured_at FROM upload_paces WHERE measured_at >= $1", measured_since
+            )
+        )
 
     async def hold_name(self, instance: str) -> bool:
         # A session lock on a connection kept for it: the server lets it go when the connection ends.
@@ -248,7 +276,9 @@ class PostgresUploadStore:
         await self._pool.release(conn)
         return False
 
-    async def leave(self, instance: str) -> None:
+    async def leave(self, instance: str, *, pace: Pace | None = None) -> None:
+        if pace is not None:
+            await _keep_pace(self._pool, instance, pace)
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
 
     async def prune(self, finished_before: float) -> int:

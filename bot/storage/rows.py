@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind
 from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
+from bot.domain.pace import Pace, UploadMode
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 
 #: The upload log's columns: one per field of the record.
@@ -164,3 +165,13 @@ def song(row: Row) -> Song:
 def song_values(follow_up_id: int, position: int, s: Song) -> tuple[Any, ...]:
     """A song's row: its follow-up, then SONG_FIELDS in order."""
     return (follow_up_id, position, s.clip_id, s.title, s.duration, s.audio_url, s.tags, s.image_url)
+
+
+def paces(rows: Iterable[Row]) -> list[Pace]:
+    """Stored paces; one of a mode this bot does not know (written by a newer one) is left out."""
+    known = {mode.value: mode for mode in UploadMode}
+    return [
+        Pace(float(row["seconds"]), known[row["mode"]], float(row["measured_at"]))
+        for row in rows
+        if row["mode"] in known
+    ]

@@ -18,12 +18,13 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.errors import ErrorKind
+from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record, upload_values
+from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, paces, upload_record, upload_values
 
 _COLUMNS = UPLOAD_COLUMNS
 
@@ -255,7 +256,13 @@ class SQLiteUploadStore:
         return list(dict.fromkeys(int(row[1]) for row in sorted(rows, key=lambda r: int(r[0]))))
 
     async def heartbeat(
-        self, instance: str, *, now: float, seen_since: float, hold: Callable[[dict[str, int]], int]
+        self,
+        instance: str,
+        *,
+        now: float,
+        seen_since: float,
+        hold: Callable[[dict[str, int]], int],
+        pace: Pace | None = None,
     ) -> dict[str, int]:
         # The write lock from the first statement on: another process's heartbeat waits for this one. Other
         # writes of this process made meanwhile join the transaction, so it always ends in COMMIT (never
@@ -272,9 +279,27 @@ class SQLiteUploadStore:
                 " ON CONFLICT (name) DO UPDATE SET seen_at = excluded.seen_at, holding = excluded.holding",
                 (instance, now, hold(others)),
             )
+            if pace is not None:
+                await self._keep_pace(instance, pace)
         finally:
             await self._db.execute("COMMIT")
         return others
+
+    async def _keep_pace(self, instance: str, pace: Pace) -> None:
+        await self._db.execute(
+            "INSERT INTO upload_paces (instance, mode, seconds, measured_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (instance) DO UPDATE SET mode = excluded.mode, seconds = excluded.seconds,"
+            " measured_at = excluded.measured_at",
+            (instance, pace.mode.value, pace.seconds, pace.measured_at),
+        )
+
+    async def paces(self, *, measured_since: float) -> list[Pace]:
+        return paces(
+            await self._db.execute_fetchall(
+                "SELECT mode, seconds, measured_at FROM upload_paces WHERE measured_at >= ?",
+                (measured_since,),
+            )
+        )
 
     async def hold_name(self, instance: str) -> bool:
         # An exclusive lock on a file beside the database: the system lets it go when the process ends.
@@ -291,7 +316,9 @@ class SQLiteUploadStore:
         self._names[instance] = fd
         return True
 
-    async def leave(self, instance: str) -> None:
+    async def leave(self, instance: str, *, pace: Pace | None = None) -> None:
+        if pace is not None:
+            await self._keep_pace(instance, pace)
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:

@@ -75,6 +75,9 @@ class Served:
 @dataclass
 class FakeMusicAPI:
     delay: float = 0.0
+    #: When set to an Event, upload requests (past `delay`) wait until it is set: MusicAPI still working
+    #: on each one for as long as the test needs, then answering.
+    gate: asyncio.Event | None = None
     answers: deque[Answer] = field(default_factory=deque)
     uploads: list[dict[str, Any]] = field(default_factory=list)
     polls: list[str] = field(default_factory=list)
@@ -221,6 +224,8 @@ class FakeMusicAPI:
         answer = self.answers.popleft() if self.answers else None
         if answer is None:
             await asyncio.sleep(self.delay)
+            if self.gate is not None:
+                await self.gate.wait()
             n = next(self._counter)
             if body.get("callback_url"):
                 task_id = f"task-{n}-{uuid.uuid4().hex[:8]}"

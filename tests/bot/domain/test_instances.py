@@ -4,6 +4,7 @@ learns from its heartbeat."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,9 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.instances import Presence, share
+from bot.domain.pace import KEPT_FOR, Pace, UploadMode
 from bot.domain.ports import MusicAPI, UploadStore
-from bot.domain.queue import UploadQueue
+from bot.domain.queue import SMOOTHING, UploadQueue
 from bot.domain.uploads import Admission, UploadService
+from bot.storage import open_store
 from bot.storage.sqlite import SQLiteUploadStore
 
 
@@ -194,3 +197,144 @@ async def test_a_slow_count_of_other_instances_uploads_does_not_hold_up_the_firs
         await store.close()
     assert admitted is Admission.ADMITTED  # counted on this instance alone
     assert "to count uploads on other instances" in caplog.text
+
+
+# -- MusicAPI's measured pace, kept in the store --------------------------------------------------------
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Running:
+    """One instance: its heartbeat and its line (whose turns are timed on a clock of their own)."""
+
+    presence: Presence
+    line: UploadQueue
+    turns: Clock
+
+    async def measure(self, *seconds: float) -> None:
+        """Requests at MusicAPI that took `seconds` each."""
+        for length in seconds:
+            assert self.line.admit(1)
+            async with self.line.turn(1):
+                self.turns.now += length
+
+
+def running(store: UploadStore, name: str, now: Clock, mode: UploadMode = UploadMode.SYNC) -> Running:
+    turns = Clock(0.0)
+    line = UploadQueue(concurrency=4, capacity=100, typical_turn=20.0, clock=turns)
+    presence = Presence(store=store, name=name, timeout=30, concurrency=4, line=line, mode=mode, clock=now)
+    return Running(presence, line, turns)
+
+
+async def test_a_restarted_instance_and_a_newcomer_start_from_the_pace_measured_before(
+    store_url: str,
+) -> None:
+    store = await open_store(store_url)
+    now = Clock(1_000_000.0)
+    try:
+        first = running(store, "a", now)
+        await first.presence.beat()
+        await first.measure(2.0)
+        await first.presence.beat()  # written with the heartbeat
+        await first.presence.stop()
+        now.now += 60
+        restarted, newcomer = running(store, "a", now), running(store, "b", now)
+        callback_mode = running(store, "c", now, UploadMode.CALLBACK)
+        for instance in (restarted, newcomer, callback_mode):
+            await instance.presence.beat()
+    finally:
+        await store.close()
+    assert (restarted.line.pace, newcomer.line.pace) == (2.0, 2.0)
+    assert callback_mode.line.pace == 20.0  # a sync request's length says nothing of a callback one's
+
+
+async def test_a_pace_measured_since_the_last_beat_is_kept_when_the_instance_stops(store_url: str) -> None:
+    store = await open_store(store_url)
+    now = Clock(1_000_000.0)
+    try:
+        first = running(store, "a", now)
+        await first.presence.beat()
+        await first.measure(3.0)
+        await first.presence.stop()
+        restarted = running(store, "a", now)
+        await restarted.presence.beat()
+    finally:
+        await store.close()
+    assert restarted.line.pace == 3.0
+
+
+async def test_a_pace_nobody_refreshed_for_kept_for_is_ignored(store_url: str) -> None:
+    store = await open_store(store_url)
+    now = Clock(1_000_000.0)
+    try:
+        first = running(store, "a", now)
+        await first.measure(2.0)
+        await first.presence.beat()
+        now.now += KEPT_FOR
+        await first.presence.beat()  # idle all along: its own figure is as old as the stored one
+        late = running(store, "b", now)
+        await late.presence.beat()
+    finally:
+        await store.close()
+    assert (first.line.pace, late.line.pace) == (20.0, 20.0)
+
+
+async def test_an_idle_instance_goes_by_what_the_busy_ones_measure_and_a_busy_one_by_its_own(
+    store_url: str,
+) -> None:
+    store = await open_store(store_url)
+    now = Clock(1_000_000.0)
+    a, b = running(store, "a", now), running(store, "b", now)
+    try:
+        await a.measure(6.0)
+        await b.measure(2.0)
+        for instance in (a, b, a, b):  # each with its share of the requests at once
+            await instance.presence.beat()
+        # At its second beat each had measured nothing since its first: both go by both figures.
+        assert a.line.pace == b.line.pace == 4.0
+        now.now += 5
+        await b.measure(2.0)
+        await (
+            b.presence.beat()
+        )  # b measured: it keeps its own average (moved from 4.0 towards 2.0), and writes it
+        await (
+            a.presence.beat()
+        )  # a measured nothing since: both figures, b's fresher one counting a little more
+    finally:
+        await store.close()
+    moved = 4.0 + SMOOTHING * (2.0 - 4.0)
+    assert b.line.pace == pytest.approx(moved)
+    age = 5 / KEPT_FOR
+    assert a.line.pace == pytest.approx((6.0 * (1 - age) + moved) / (2 - age))
+
+
+class Unreadable(Unreachable):
+    """The store, whose measured paces cannot be read."""
+
+    async def paces(self, *, measured_since: float) -> list[Pace]:
+        raise OSError("connection reset")
+
+
+async def test_a_pace_that_cannot_be_read_leaves_the_line_as_it_was(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = await SQLiteUploadStore.open(tmp_path / "log.db")
+    try:
+        first = running(store, "a", Clock(1000.0))
+        await first.measure(2.0)
+        await first.presence.beat()
+        later = running(cast(UploadStore, Unreadable(store)), "a", Clock(1001.0))
+        await later.measure(5.0)
+        await later.presence.beat()  # writes its own
+        await later.presence.beat()  # measured nothing since: the read fails, the heartbeat does not
+    finally:
+        await store.close()
+    assert later.line.pace == 5.0 and later.line.concurrency == 4
+    assert "could not read MusicAPI's measured pace" in caplog.text

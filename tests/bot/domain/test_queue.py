@@ -336,6 +336,19 @@ async def test_the_first_measured_turn_replaces_the_typical_one_then_the_pace_mo
     assert q.pace == pytest.approx(1.5 + queue_module.SMOOTHING * 10)
 
 
+async def test_a_pace_learnt_from_elsewhere_counts_as_measured_and_none_brings_back_the_typical_one() -> None:
+    clock = Clock()
+    q = UploadQueue(concurrency=1, capacity=100, typical_turn=20.0, clock=clock)
+    q.learn(2.0)  # what an earlier run measured
+    assert (q.pace, q.measured) == (2.0, 0)
+    await take_turn(q, clock, 12.0)  # moves it as any later turn would, rather than replacing it
+    assert q.pace == pytest.approx(2.0 + queue_module.SMOOTHING * 10) and q.measured == 1
+    q.learn(None)  # nothing fresh to go by
+    assert (q.pace, q.measured) == (20.0, 1)
+    await take_turn(q, clock, 3.0)
+    assert q.pace == 3.0
+
+
 def test_a_new_upload_is_refused_only_when_its_expected_wait_runs_past_what_it_may_wait() -> None:
     q = line(concurrency=20, capacity=5000, typical_turn=20.0)
     assert q.admit(20, within=0.0)  # straight to MusicAPI: no wait at all

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from bot.domain.followups.records import FollowUpState, Operation
+from bot.domain.pace import Pace, UploadMode
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.domain.rendering import outcome
@@ -35,10 +36,17 @@ async def test_migrations_create_the_schema_on_an_empty_file(tmp_path: Path) -> 
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         (version,) = await (await db.execute("PRAGMA user_version")).fetchone() or (0,)
         columns = {row[1] for row in await (await db.execute("PRAGMA table_info(uploads)")).fetchall()}
-    assert version == len(migrations("sqlite")) == 13
+    assert version == len(migrations("sqlite")) == 14
     async with aiosqlite.connect(tmp_path / "new" / "bot.db") as db:
         tables = {row[0] for row in await (await db.execute("SELECT name FROM sqlite_master")).fetchall()}
-    assert {"follow_ups", "follow_up_songs", "webhook_deliveries", "owner_alerts", "instances"} <= tables
+    assert {
+        "follow_ups",
+        "follow_up_songs",
+        "webhook_deliveries",
+        "owner_alerts",
+        "instances",
+        "upload_paces",
+    } <= tables
     assert {"callback_token", "task_id", "delivered", "locale", "position", "error_detail"} <= columns
     assert {"skip_reason", "skip_params"} <= columns
     assert {"instance", "next_poll_at", "retry_at"} <= columns
@@ -140,8 +148,31 @@ def test_migration_files_are_numbered_without_gaps() -> None:
     for backend in ("sqlite", "postgres"):
         versions = [m.version for m in migrations(backend)]
         assert versions == list(range(1, len(versions) + 1)) and versions
-    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+    assert [m.version for m in migrations("sqlite")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    assert [m.version for m in migrations("postgres")] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert all(m.name.endswith(".sql") and m.sql.strip() for m in migrations("sqlite"))
+
+
+async def test_a_version_13_database_keeps_its_uploads_and_starts_with_no_measured_pace(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v13.db"
+    async with aiosqlite.connect(path) as db:
+        for step in migrations("sqlite")[:13]:
+            await db.executescript(step.sql)
+        await db.execute("PRAGMA user_version = 13")
+        await db.execute(V1_ROW, (21, USER_ID, "succeeded", "kept-clip", 100.0, 100.0))
+        await db.commit()
+    store = await SQLiteUploadStore.open(path)
+    try:
+        before = await store.paces(measured_since=0.0)
+        await store.leave("a", pace=Pace(3.5, UploadMode.SYNC, 200.0))
+        after = await store.paces(measured_since=0.0)
+        history = await store.history(USER_ID, limit=10)
+    finally:
+        await store.close()
+    assert (before, after) == ([], [Pace(3.5, UploadMode.SYNC, 200.0)])
+    assert [r.clip_id for r in history] == ["kept-clip"]
 
 
 def test_a_gap_in_the_numbers_is_refused(tmp_path: Path) -> None:

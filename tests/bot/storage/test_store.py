@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from bot.domain.errors import ErrorKind
+from bot.domain.pace import Pace, UploadMode
 from bot.domain.ports import AlreadyRecorded, UploadStore
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.storage import open_store
@@ -165,6 +166,31 @@ async def test_instances_are_alive_while_they_beat_and_gone_once_they_leave(stor
     await store.leave("b")
     assert await store.heartbeat("c", now=151.0, seen_since=0.0, hold=holds(1)) == {"a": 5}
     assert seen == [{}, {"b": 4}, {"b": 4}, {"a": 5}, {"b": 4}, {"a": 5}]
+
+
+async def test_each_instances_measured_pace_is_kept_with_its_heartbeat_and_outlives_it(
+    store: UploadStore,
+) -> None:
+    """One figure per instance, replaced by its next one, written with a heartbeat or on leaving, kept after
+    it leaves (for whoever starts next), and read back by when it was written."""
+
+    def hold(others: dict[str, int]) -> int:
+        return 1
+
+    assert await store.paces(measured_since=0.0) == []
+    await store.heartbeat("a", now=100.0, seen_since=70.0, hold=hold, pace=Pace(19.5, UploadMode.SYNC, 100.0))
+    await store.heartbeat("a", now=105.0, seen_since=75.0, hold=hold, pace=Pace(4.25, UploadMode.SYNC, 105.0))
+    await store.heartbeat("b", now=106.0, seen_since=76.0, hold=hold)  # measured nothing: writes none
+    await store.heartbeat(
+        "c", now=107.0, seen_since=77.0, hold=hold, pace=Pace(1.5, UploadMode.CALLBACK, 107.0)
+    )
+    await store.leave("c", pace=Pace(2.0, UploadMode.CALLBACK, 110.0))
+    await store.leave("a")
+    assert sorted(await store.paces(measured_since=0.0), key=lambda p: p.measured_at) == [
+        Pace(4.25, UploadMode.SYNC, 105.0),
+        Pace(2.0, UploadMode.CALLBACK, 110.0),
+    ]
+    assert await store.paces(measured_since=106.0) == [Pace(2.0, UploadMode.CALLBACK, 110.0)]
 
 
 async def test_heartbeats_at_once_take_turns_so_each_sees_what_the_others_took(store_url: str) -> None:
