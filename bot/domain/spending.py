@@ -77,10 +77,10 @@ class DailyCeiling:
     clock: Callable[[], float] = time.time
     _warned_day: str | None = None
 
-    async def reserve(self, credits: int) -> Reservation:
-        """Reserve `credits` for a call about to be sent; raise OverCeiling when that would pass the
-        ceiling (the caller sends nothing)."""
-        day = budget_day(self.clock())
+    async def reserve(self, credits: int, at: float | None = None) -> Reservation:
+        """Reserve `credits` for a call about to be sent, on the day of `at` (a time; now by default);
+        raise OverCeiling when that would pass the ceiling (the caller sends nothing)."""
+        day = budget_day(self.clock() if at is None else at)
         if not await self.ledger.reserve_spend(day, credits, self.ceiling):
             if day != self._warned_day:  # once a day, not once per refused call
                 self._warned_day = day

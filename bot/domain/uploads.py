@@ -318,7 +318,7 @@ class UploadService:
             try:
                 # Before the turn, not inside it: the write holds no slot at MusicAPI, stays out of the
                 # measured pace, and a burst's reservations are taken together (see storage/spend.py).
-                reservation = await self._reserve()
+                reservation = await self._reserve(record)
             except BaseException:
                 self.queue.forfeit()
                 raise
@@ -380,12 +380,13 @@ class UploadService:
             if reservation is not None and not sent:  # its turn never came: nothing was sent
                 await self._give_back(reservation)
 
-    async def _reserve(self) -> Reservation | None:
+    async def _reserve(self, record: UploadRecord) -> Reservation | None:
         """The upload's credits reserved against the day's ceiling (OverCeiling: nothing is sent); None
-        when uploads cost nothing or there is no ceiling."""
+        when uploads cost nothing or there is no ceiling. They count on the day the upload was recorded,
+        which is where a failed task gives them back (`settle_task`), even past midnight UTC."""
         if self._ceiling is None or self._upload_credits == 0:
             return None
-        return await self._ceiling.reserve(self._upload_credits)
+        return await self._ceiling.reserve(self._upload_credits, at=record.created_at)
 
     async def _give_back(self, reservation: Reservation) -> None:
         if self._ceiling is not None:
@@ -443,6 +444,12 @@ class UploadService:
         settled = await self.settle(record, error=error)
         if settled and uncharged(error) and self._upload_credits:
             # MusicAPI gives back what a failed task took; so does the day it was reserved on (the day
-            # the upload was recorded, whichever instance or run reserved it).
-            await self._give_back(Reservation(budget_day(record.created_at), self._upload_credits))
+            # the upload was recorded, whichever instance or run reserved it). The member's answer does
+            # not wait on it: a store that fails here costs the day's total, not the answer.
+            try:
+                await self._give_back(Reservation(budget_day(record.created_at), self._upload_credits))
+            except Exception as exc:
+                log.warning(
+                    "could not give back the credits of upload %s (%s)", record.id, type(exc).__name__
+                )
         return settled

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, Self, cast
 
 import discord
 
@@ -314,6 +314,9 @@ class PreparedMenu(discord.ui.View):
 
     def is_dispatchable(self) -> bool:
         return False
+
+    def add_item(self, item: discord.ui.Item[Any]) -> Self:
+        raise TypeError("a prepared menu is sent as it was prepared: add to the shape instead")
 
 
 class UploadMenus:

@@ -93,20 +93,24 @@ def test_a_result_offers_every_operation_on_each_song_within_discords_limits(loc
 
 
 @given(
-    locale=st.sampled_from(LOCALES),
-    succeeded=st.lists(st.booleans(), min_size=1, max_size=10),
-    ids=st.lists(st.integers(1, BIG * 9), min_size=20, max_size=20, unique=True),
+    answers=st.lists(
+        st.tuples(st.sampled_from(LOCALES), st.lists(st.booleans(), min_size=1, max_size=10)),
+        min_size=1,
+        max_size=6,
+    ),
+    ids=st.lists(st.integers(1, BIG * 9), min_size=10, max_size=10, unique=True),
     actions=st.sets(st.sampled_from(list(Operation))),
 )
 def test_prepared_upload_menus_are_the_menus_their_items_make(
-    locale: str, succeeded: list[bool], ids: list[int], actions: set[Operation]
+    answers: list[tuple[str, list[bool]]], ids: list[int], actions: set[Operation]
 ) -> None:
-    """The menu each upload answer gets (a shape built once, its clips' ids filled in) is exactly the one
-    discord.py's items make for those uploads, for the first answer of its shape and the next."""
+    """The menu each upload answer gets (a shape built once per language and numbered clips, their ids
+    filled in) is exactly the one discord.py's items make for those uploads: one UploadMenus answers a run
+    of answers in other languages and shapes, as the bot's does, each twice with other ids."""
     menus = UploadMenus(frozenset(actions))
-    for first in (0, 10):  # the second answer of the same shape reuses what the first one built
+    for n, (locale, succeeded) in enumerate(answers * 2):
         records = uploads(len(succeeded))
-        for record, ok, upload_id in zip(records, succeeded, ids[first:], strict=False):
+        for record, ok, upload_id in zip(records, succeeded, ids[n % 2 :] + ids[: n % 2], strict=False):
             record.id = upload_id
             record.state = UploadState.SUCCEEDED if ok else UploadState.FAILED
         expected = upload_buttons(records, Texts(locale), frozenset(actions))
@@ -117,6 +121,13 @@ def test_prepared_upload_menus_are_the_menus_their_items_make(
         assert prepared is not None
         assert prepared.to_components() == expected.to_components()
         assert not prepared.is_dispatchable()  # nothing kept per message: startup's DynamicItems answer
+
+
+def test_a_prepared_menu_takes_no_more_items() -> None:
+    menu = UploadMenus(frozenset(Operation))(uploads(1), Texts(None))
+    assert menu is not None
+    with pytest.raises(TypeError):
+        menu.add_item(discord.ui.Button(label="x", url="https://example.com"))
 
 
 def test_files_values_and_links_carry_no_menu() -> None:
