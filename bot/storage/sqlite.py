@@ -30,6 +30,10 @@ _COLUMNS = UPLOAD_COLUMNS
 
 #: SQLite's limit on parameters in one statement (32766) over the widest row written in batches.
 MAX_BATCH = 32766 // len(_COLUMNS)
+#: How long the mark that an answer was shown waits for the marks of other answers, to go in one
+#: statement. A crash inside it leaves the answer unmarked: the restart shows it again by editing the
+#: same message with the same words (its token is minutes from expiring), so no member sees it twice.
+DELIVERED_WINDOW = 0.05
 
 
 def _placeholders(rows: int, width: int) -> str:
@@ -113,7 +117,9 @@ class SQLiteUploadStore:
         self._inserts = Batched(self._insert_many, max_batch=MAX_BATCH)
         self._finishes = Batched(self._finish_many, max_batch=MAX_BATCH)
         self._task_ids = Batched(self._set_task_many, max_batch=MAX_BATCH)
-        self._deliveries = Batched(self._deliver_many, max_batch=MAX_BATCH)
+        # Answers are shown one by one as Discord takes each edit, rarely two in one turn of the event
+        # loop: their marks wait a moment for one another (see DELIVERED_WINDOW).
+        self._deliveries = Batched(self._deliver_many, max_batch=MAX_BATCH, window=DELIVERED_WINDOW)
         self._gets = Batched(self._get_many, max_batch=MAX_BATCH)
         self._runner = SQLiteRunner(db)
 
@@ -370,6 +376,8 @@ class SQLiteUploadStore:
             return False
 
     async def close(self) -> None:
+        for batched in (self._inserts, self._finishes, self._task_ids, self._deliveries, self._gets):
+            await batched.drain()  # nothing a caller waits on is left behind
         await self._db.close()
         for fd in self._names.values():
             os.close(fd)  # and with it the lock
