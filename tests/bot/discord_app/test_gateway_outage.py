@@ -9,7 +9,9 @@ import signal
 
 import pytest
 
+import bot.composition as composition
 import bot.discord_app.gateway as gateway
+from bot.composition import assemble, new_http_session
 from bot.domain.backoff import Backoff
 from tests.bot.test_main import run_bot
 from tests.fakes import payloads
@@ -107,3 +109,23 @@ async def test_python_m_bot_rides_out_a_refusing_gateway_in_a_bounded_log(harnes
     assert harness.discord.refused_gateway == 3 and len(outage) == 3, outage
     assert text.count("Traceback") == 1
     assert "clip_id" in answer and proc.returncode == 0
+
+
+async def test_a_login_that_never_answers_ends_the_start_at_its_bound(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord takes the login request and never answers: the start ends at LOGIN_TIMEOUT with the one
+    sentence `python -m bot` logs before exiting with 1 (a restart may cure it), instead of hanging."""
+    monkeypatch.setattr(composition, "LOGIN_TIMEOUT", 0.5)
+    harness.discord.slow[("GET", "/users/@me")] = 60.0
+    settings = harness.settings()
+    async with new_http_session(settings.musicapi_concurrency) as session, assemble(settings, session) as app:
+        try:
+            async with asyncio.timeout(20):
+                with pytest.raises(
+                    composition.DiscordUnreachable, match=r"logging in to Discord took over 0\.5s"
+                ):
+                    await app.start()
+        finally:
+            await app.close()
+    assert harness.discord.sent("GET", "/users/@me")  # it did ask
