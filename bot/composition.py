@@ -64,8 +64,6 @@ SHUTDOWN_ANSWER_WAIT = 4.0
 #: How long logging in (and syncing commands) may take once Discord answered; aiohttp alone would wait
 #: 300 s on a network that swallows packets.
 LOGIN_TIMEOUT = 90.0
-#: Allocations between two collections of the youngest generation (see `App.start`).
-GC_EVERY = 10_000
 #: How long connecting to the gateway waits for the startup check of MusicAPI's key and credits.
 ACCOUNT_CHECK_WAIT = 10.0
 
@@ -109,8 +107,7 @@ class App:
     client: MusicAPIClient
     session: aiohttp.ClientSession
     closed: bool = False
-    #: Leave what startup built out of garbage collections, and collect less often (the process runs
-    #: nothing else).
+    #: Leave what startup built out of garbage collections (the process runs nothing else).
     freeze_startup: bool = False
     #: The startup check of the MusicAPI key and credits, beside logging in.
     _account_check: Background = field(default_factory=lambda: Background("musicapi account check"))
@@ -141,10 +138,6 @@ class App:
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
-            # Reference counting frees nearly all an upload allocates; a collection every 700 allocations
-            # (the default) mostly finds nothing. Every 10,000 halves the time spent in collections (0.21
-            # -> 0.10 ms per upload in the sync burst, every round of an A/B run) at no higher peak.
-            gc.set_threshold(GC_EVERY, *gc.get_threshold()[1:])
         self.watcher.start()
         self.housekeeping.start()
         self.follow_up_watcher.start()

@@ -86,7 +86,7 @@ class Harness:
             assemble(settings, session) as app,
         ):
             task = asyncio.create_task(app.start())
-            ready = asyncio.create_task(until_ready(app))
+            ready = asyncio.create_task(_until_ready(app))
             try:
                 await asyncio.wait({task, ready}, timeout=ready_within, return_when=asyncio.FIRST_COMPLETED)
                 if task.done():
@@ -131,7 +131,7 @@ class Harness:
         return str(edit.json["content"])
 
 
-async def until_ready(app: App) -> None:
+async def _until_ready(app: App) -> None:
     """Until the bot is connected; it may wait for Discord (and its web server) before logging in."""
     while True:
         with contextlib.suppress(RuntimeError):  # discord.py: not logged in yet

@@ -4,8 +4,6 @@ Python running the README's commands."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import os
 import pwd
 import sys
@@ -13,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.composition import GC_EVERY, assemble, new_http_session
 from bot.config.settings import unknown_names
 from bot.storage import StoreUnavailable, open_store
 from tests.bot.test_main import log_until_connected
-from tests.harness import Harness, until_ready
+from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,31 +102,3 @@ async def test_the_readmes_commands_stop_on_an_old_python_with_a_sentence() -> N
     readme = (ROOT / "README.md").read_text()
     installs = [line.strip() for line in readme.splitlines() if "python3 -m venv .venv &&" in line]
     assert len(installs) >= 2 and all(line.startswith("python3 check_python.py && ") for line in installs)
-
-
-async def test_a_running_bot_leaves_startup_out_of_collections_and_collects_less_often(
-    harness: Harness,
-) -> None:
-    """What `python -m bot` does once started (`App.freeze_startup`): what startup built is frozen, and the
-    youngest generation is collected every GC_EVERY allocations. Undone after, for the other tests."""
-    settings = harness.settings()
-    threshold = gc.get_threshold()
-    try:
-        async with (
-            new_http_session(settings.musicapi_concurrency) as session,
-            assemble(settings, session) as app,
-        ):
-            app.freeze_startup = True
-            running = asyncio.create_task(app.start())
-            try:
-                async with asyncio.timeout(10):
-                    await until_ready(app)
-                assert gc.get_threshold()[0] == GC_EVERY
-                assert gc.get_freeze_count() > 0
-            finally:
-                await app.close()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(running, 10)
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)
