@@ -21,7 +21,8 @@ from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_INSERTED, Row, paces, upload_record, upload_values
+from bot.storage.paces import keep_pace, paces_since
+from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
 
 _INSERTED = UPLOAD_INSERTED
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
@@ -85,18 +86,6 @@ def _lock_sql(count: int) -> str:
     """One statement taking `count` two-key advisory locks, `$1, hashtext($2)` first."""
     taken = (f"pg_advisory_xact_lock(${2 * n + 1}, hashtext(${2 * n + 2}))" for n in range(count))
     return "SELECT " + ", ".join(taken)
-
-
-async def _keep_pace(db: asyncpg.Connection | asyncpg.Pool, instance: str, pace: Pace) -> None:
-    await db.execute(
-        "INSERT INTO upload_paces (instance, mode, seconds, measured_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (instance) DO UPDATE SET mode = excluded.mode, seconds = excluded.seconds,"
-        " measured_at = excluded.measured_at",
-        instance,
-        pace.mode.value,
-        pace.seconds,
-        pace.measured_at,
-    )
 
 
 class PostgresUploadStore:
@@ -255,15 +244,11 @@ class PostgresUploadStore:
                 hold(others),
             )
             if pace is not None:
-                await _keep_pace(conn, instance, pace)
+                await keep_pace(PostgresRunner(conn), instance, pace)
         return others
 
     async def paces(self, *, measured_since: float) -> list[Pace]:
-        return paces(
-            await self._pool.fetch(
-                "SELECT mode, seconds, measured_at FROM upload_paces WHERE measured_at >= $1", measured_since
-            )
-        )
+        return await paces_since(self._runner, measured_since)
 
     async def hold_name(self, instance: str) -> bool:
         # A session lock on a connection kept for it: the server lets it go when the connection ends.
@@ -278,7 +263,7 @@ class PostgresUploadStore:
 
     async def leave(self, instance: str, *, pace: Pace | None = None) -> None:
         if pace is not None:
-            await _keep_pace(self._pool, instance, pace)
+            await keep_pace(self._runner, instance, pace)
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
 
     async def prune(self, finished_before: float) -> int:

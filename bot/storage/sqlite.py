@@ -24,7 +24,8 @@ from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
-from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, paces, upload_record, upload_values
+from bot.storage.paces import keep_pace, paces_since
+from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record, upload_values
 
 _COLUMNS = UPLOAD_COLUMNS
 
@@ -294,26 +295,13 @@ class SQLiteUploadStore:
                 (instance, now, hold(others)),
             )
             if pace is not None:
-                await self._keep_pace(instance, pace)
+                await keep_pace(self._runner, instance, pace)
         finally:
             await self._db.execute("COMMIT")
         return others
 
-    async def _keep_pace(self, instance: str, pace: Pace) -> None:
-        await self._db.execute(
-            "INSERT INTO upload_paces (instance, mode, seconds, measured_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (instance) DO UPDATE SET mode = excluded.mode, seconds = excluded.seconds,"
-            " measured_at = excluded.measured_at",
-            (instance, pace.mode.value, pace.seconds, pace.measured_at),
-        )
-
     async def paces(self, *, measured_since: float) -> list[Pace]:
-        return paces(
-            await self._db.execute_fetchall(
-                "SELECT mode, seconds, measured_at FROM upload_paces WHERE measured_at >= ?",
-                (measured_since,),
-            )
-        )
+        return await paces_since(self._runner, measured_since)
 
     async def hold_name(self, instance: str) -> bool:
         # An exclusive lock on a file beside the database: the system lets it go when the process ends.
@@ -332,7 +320,7 @@ class SQLiteUploadStore:
 
     async def leave(self, instance: str, *, pace: Pace | None = None) -> None:
         if pace is not None:
-            await self._keep_pace(instance, pace)
+            await keep_pace(self._runner, instance, pace)
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
