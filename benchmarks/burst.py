@@ -2,6 +2,7 @@
 
     python benchmarks/burst.py [--mode both|sync|floor|callback|line|metrics|stores|instances] [--n 200]
                                [--callback-n 500] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
+                               [--no-pin]
 
 Each bot runs as its own subprocess (benchmarks/launch.py, which counts what it asks of the store and of
 its threads) against fresh loopback fakes of Discord and MusicAPI (tests/fakes, through
@@ -30,6 +31,7 @@ if sys.path[0] == str(Path(__file__).resolve().parent):
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common.bots import pin_cores  # noqa: E402
 from benchmarks.common.scenario import Run  # noqa: E402
 
 #: The scenarios, each a module of benchmarks/; a new one is a module and its name here.
@@ -70,8 +72,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="cProfile each bot's event loop during the burst into DIR/<bot>[-callback].prof "
-        "(skews the figures)",
+        help="sample every thread of each bot with py-spy during the burst into DIR/<bot>[-callback].raw, "
+        "with a summary in DIR/<bot>[-callback].raw.txt (skews the figures)",
+    )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the bots on cores of their own, apart from the fakes (default: on, given 2 cores or more)",
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="run each bot this many times; report medians (default 1)"
@@ -90,6 +98,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
 
+    if args.pin and (cores := pin_cores()):
+        print(f"the fakes on one core, the bots on core(s) {cores}", file=sys.stderr, flush=True)
     chosen = [scenario(name) for name in (BOTH if args.mode == "both" else (args.mode,))]
     run = Run(args)
     with run.stack:

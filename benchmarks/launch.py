@@ -10,9 +10,6 @@ to the loop; one per trip through a thread). Each SIGUSR1 appends one line of JS
 the counts so far, and a label for each live thread by its native id ("store" for a store's worker
 thread, "executor" for asyncio's default executor, or the thread's name), so that the benchmark can
 put the CPU time it reads from /proc/<pid>/task/<tid> under a name.
-
-With BENCH_PROFILE_OUT, the event loop's thread is profiled (cProfile) from each odd mark to the next,
-and the stats are written there: the last burst alone, as the benchmark marks it.
 """
 
 from __future__ import annotations
@@ -34,10 +31,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import cProfile
     import sqlite3
 
-# Only what each bot would import anyway is imported here (sqlite3 for ours, cProfile when profiling),
+# Only what each bot would import anyway is imported here (sqlite3 for ours),
 # so that the wrapper adds no memory of its own to the minimal bot's.
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +45,6 @@ marks = [0]
 #: Garbage collections so far, by generation: [how many, seconds spent in them] (all threads).
 collections: dict[int, list[float]] = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
 _collecting: list[float] = []
-profiler: cProfile.Profile | None = None
 
 
 def _count_statement(sql: str) -> None:
@@ -114,14 +109,6 @@ def _time_collections(phase: str, info: dict[str, int]) -> None:
 gc.callbacks.append(_time_collections)
 
 
-def _profile() -> cProfile.Profile | None:
-    if not os.environ.get("BENCH_PROFILE_OUT"):
-        return None
-    import cProfile
-
-    return cProfile.Profile()
-
-
 def _counted_store(open_store: Callable[[str], Any]) -> Callable[[str], Any]:
     """`open_store`, its store counting each call of its public coroutine methods."""
     import inspect
@@ -161,12 +148,6 @@ def thread_label(thread: threading.Thread) -> str:
 
 def _mark(signum: int, frame: FrameType | None) -> None:
     marks[0] += 1
-    if profiler is not None and marks[0] % 2 == 1:
-        profiler.clear()  # a warm-up before the measured burst is marked too: only the burst counts
-        profiler.enable()
-    elif profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # the last burst's stats are the ones kept
     line = {
         "mark": marks[0],
         "statements": dict(statements),
@@ -179,8 +160,9 @@ def _mark(signum: int, frame: FrameType | None) -> None:
         out.write(json.dumps(line) + "\n")
 
 
-profiler = _profile()
 signal.signal(signal.SIGUSR1, _mark)
+if os.environ.get("BENCH_CPU"):  # before any thread starts: every thread of the bot stays on these cores
+    os.sched_setaffinity(0, {int(cpu) for cpu in os.environ["BENCH_CPU"].split(",")})
 
 which = sys.argv[1]
 sys.argv = sys.argv[1:]

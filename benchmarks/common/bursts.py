@@ -45,6 +45,7 @@ from benchmarks.common.figures import (
     summarize,
     summarize_callbacks,
 )
+from benchmarks.common.profiling import sampled
 from benchmarks.common.sampling import Counts, sample_processes
 from tests.fakes.musicapi import task_callback
 from tests.harness import free_port
@@ -74,32 +75,45 @@ async def measure_burst(
     done = is_done or all_answered(harness, batch)
     bots = [bot, *others]
     pids = [b.pid for b in bots]
-    marks_before = [await b.mark() for b in bots]
-    side_before = side_cpu() if side_cpu else 0.0
-    before = sample_processes(pids)
-    helper = asyncio.create_task(alongside()) if alongside else None
-    try:
-        await dispatch_all(harness, batch)
+    # py-spy attaches before the first sample is taken, and stops after the last.
+    async with sampled(bot.pid, bot.spec.profile) if bot.spec.profile else contextlib.nullcontext():
+        marks_before = [await b.mark() for b in bots]
+        side_before = side_cpu() if side_cpu else 0.0
+        before = sample_processes(pids)
+        helper = asyncio.create_task(alongside()) if alongside else None
         try:
-            await harness.discord.wait_until(done, within)
-        except TimeoutError:
-            missing = sum(harness.discord.of(p["token"]).answered is None for p in batch)
-            tails = "\n".join(b.log_tail() for b in (bot, *others))
-            raise RuntimeError(
-                f"{bot.spec.name}: {missing} of {len(batch)} interactions unanswered after {within:.0f}s"
-                f"\n{tails}"
-            ) from None
-    finally:
-        if helper is not None:
-            helper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await helper
-    await asyncio.sleep(SETTLE)
-    after = sample_processes(pids)
-    side = (side_cpu() - side_before) if side_cpu else 0.0
-    counts = Counts.between(marks_before, [await b.mark() for b in bots])
+            await dispatch_all(harness, batch)
+            await wait_for(harness, bots, batch, done, within)
+        finally:
+            if helper is not None:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+        await asyncio.sleep(SETTLE)
+        after = sample_processes(pids)
+        side = (side_cpu() - side_before) if side_cpu else 0.0
+        counts = Counts.between(marks_before, [await b.mark() for b in bots])
     times = [harness.discord.of(p["token"]) for p in batch]
     return BurstResult(len(batch), times, before, after, counts, side)
+
+
+async def wait_for(
+    harness: BenchHarness,
+    bots: Sequence[BotProcess],
+    batch: Sequence[dict[str, Any]],
+    done: Callable[[], bool],
+    within: float,
+) -> None:
+    """Until `done()` holds; past `within` seconds, an error naming the unanswered and the bots' logs."""
+    try:
+        await harness.discord.wait_until(done, within)
+    except TimeoutError:
+        missing = sum(harness.discord.of(p["token"]).answered is None for p in batch)
+        tails = "\n".join(b.log_tail() for b in bots)
+        raise RuntimeError(
+            f"{bots[0].spec.name}: {missing} of {len(batch)} interactions unanswered after {within:.0f}s"
+            f"\n{tails}"
+        ) from None
 
 
 async def run_link_burst(
@@ -112,11 +126,11 @@ async def run_link_burst(
 ) -> Figures:
     """One bot, fresh fakes and database: identify, warm up, burst of N link uploads, SIGTERM.
 
-    With `profile_dir`, the bot's event loop thread is profiled during the burst into DIR/<name>.prof.
+    With `profile_dir`, py-spy samples the bot's threads during the burst into DIR/<name>.raw.
     The database is a fresh SQLite file unless the spec names another DATABASE_URL; `side_cpu` is the
     CPU counter of the database server, if there is one.
     """
-    profile = profile_dir / f"{spec.name}.prof" if profile_dir else None
+    profile = profile_dir / f"{spec.name}.raw" if profile_dir else None
     if profile is not None:
         spec = profiled(spec, profile)
     with tempfile.TemporaryDirectory(prefix=f"burst-{spec.name}-") as tmp:
@@ -246,14 +260,13 @@ async def run_callback_burst(
     up (callbacks included), then N link uploads; once each waits for its callback, all N callbacks at
     once; SIGTERM.
 
-    With `profile_dir`, the bot's event loop thread is profiled during the burst into
-    DIR/<name>-callback.prof. `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the
+    With `profile_dir`, py-spy samples the bot's threads during the burst into DIR/<name>-callback.raw. `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the
     CPU counter of the database server, if there is one.
     """
     spec = with_env(
         minimal_callback_bot(free_port()) if minimal else callback_bot(free_port()), **(env or {})
     )
-    profile = profile_dir / f"{spec.name}-callback.prof" if profile_dir else None
+    profile = profile_dir / f"{spec.name}-callback.raw" if profile_dir else None
     if profile is not None:
         spec = profiled(spec, profile)
     # Phase 1 goes in waves of 100 uploads (the bot's per-host pool); phase 2 is one wave of callbacks.
