@@ -215,9 +215,17 @@ def song(texts: Texts, n: int, item: Song) -> str:
     )
 
 
-def follow_up_failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
-    """Why a follow-up made nothing; only what happened is claimed (refunds only where MusicAPI refunds)."""
+def follow_up_failure(
+    texts: Texts, kind: ErrorKind, label: str, detail: str = "", operation: Operation | None = None
+) -> str:
+    """Why a follow-up made nothing; only what happened is claimed (refunds only where MusicAPI refunds:
+    failed generations, not the answers of its synchronous calls, WAV, MIDI and BPM, whose failures
+    MusicAPI says nothing about refunding)."""
     reason = plain(detail, 300) if detail else ""
+    if kind is ErrorKind.FAILED and operation is not None and CATALOG[operation].synchronous:
+        name = texts(f"followup.button.{operation.value}")
+        key = "followup.error.failed_result" if reason else "followup.error.failed_result_no_reason"
+        return texts(key, operation=name, label=plain(label), reason=reason)
     own = {
         ErrorKind.BAD_REQUEST,
         ErrorKind.COPYRIGHT,
@@ -244,7 +252,9 @@ def follow_up(texts: Texts, record: FollowUpRecord) -> str:
     kind = CATALOG[record.action].result
     if record.state is FollowUpState.FAILED or not (record.songs or record.result):
         error = record.error_kind or ErrorKind.FAILED
-        return fit_message(follow_up_failure(texts, error, record.source_label, record.error_detail or ""))
+        return fit_message(
+            follow_up_failure(texts, error, record.source_label, record.error_detail or "", record.action)
+        )
     if kind is ResultKind.SONGS:
         head = texts(f"followup.done.{op}", label=label, count=len(record.songs))
         rows = [song(texts, i, s) for i, s in enumerate(record.songs, start=1)]
@@ -282,7 +292,7 @@ def _value(texts: Texts, record: FollowUpRecord, label: str) -> str:
         )
     url = _link(result.get("url") if isinstance(result.get("url"), str) else None)
     if url is None:
-        return follow_up_failure(texts, ErrorKind.FAILED, record.source_label)
+        return follow_up_failure(texts, ErrorKind.FAILED, record.source_label, operation=record.action)
     line = texts(f"followup.done.{op}", label=label, url=url, credits=record.credits)
     names = [plain(str(n), 40) for n in result.get("instruments") or [] if str(n).strip()]
     if names:

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.domain.account import AccountHealth
-from bot.domain.errors import RateLimited, ServiceUnavailable, UploadUnconfirmed
+from bot.domain.errors import RateLimited, ServiceUnavailable, UploadTimedOut, UploadUnconfirmed
 from bot.domain.followups.ports import Credits, Generation
 from bot.domain.ports import Metrics, NoMetrics, TaskResult, UploadAccepted
 from bot.musicapi.parsing import (
@@ -115,7 +115,8 @@ class MusicAPIClient:
             value = parse_value(endpoint, answer)
             if value is not None:
                 return value
-        raise UploadUnconfirmed(f"{endpoint} gave no result in {MIDI_ASKS} asks")  # they arrived: may cost
+        # Every ask arrived (each answer says so) and may cost: the result did not come in time.
+        raise UploadTimedOut(f"{endpoint} gave no result in {MIDI_ASKS} asks")
 
     async def get_generation(self, task_id: str) -> Generation:
         body = await self._call("GET", f"/api/v1/sonic/task/{task_id}", None, endpoint="task")

@@ -302,6 +302,7 @@ class FollowUpDesk:
                     started.error_kind or ErrorKind.FAILED,
                     started.source_label,
                     started.error_detail or "",
+                    action,
                 ),
             )
             await self._service.store.mark_delivered(started.key)

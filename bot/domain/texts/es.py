@@ -123,6 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "La cuenta de MusicAPI de este bot se quedó sin créditos, así que no se creó nada. Un administrador del servidor puede avisar al dueño del bot.",
     "followup.error.failed": "MusicAPI no pudo hacer música a partir de **{label}**: {reason}. MusicAPI reembolsa las generaciones fallidas, así que no se gastaron créditos.",
     "followup.error.failed_no_reason": "MusicAPI no pudo hacer música a partir de **{label}**. MusicAPI reembolsa las generaciones fallidas, así que no se gastaron créditos.",
+    "followup.error.failed_result": "MusicAPI no pudo obtener el {operation} de **{label}**: {reason}. Vuelve a intentarlo más tarde.",
+    "followup.error.failed_result_no_reason": "MusicAPI no pudo obtener el {operation} de **{label}**. Vuelve a intentarlo más tarde.",
     "followup.error.timed_out": "MusicAPI no terminó a tiempo con **{label}**, así que dejé de esperar. Inténtalo de nuevo más tarde.",
     "followup.error.unconfirmed": "No pude confirmar que MusicAPI recibió la creación a partir de **{label}** (la conexión se cortó o el bot se reinició). No la envié de nuevo, para no cobrar dos veces. Inténtalo de nuevo en unos minutos.",
     # /credits y avisos para el dueño.

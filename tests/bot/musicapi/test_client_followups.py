@@ -8,7 +8,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.domain.errors import BadRequest, OutOfCredits, ServiceUnavailable, TaskFailed, UploadUnconfirmed
+from bot.domain.errors import (
+    BadRequest,
+    OutOfCredits,
+    ServiceUnavailable,
+    TaskFailed,
+    UploadTimedOut,
+    UploadUnconfirmed,
+)
 from bot.domain.followups.ports import Credits
 from bot.domain.ports import TaskState
 from bot.musicapi import parse_generation
@@ -163,7 +170,7 @@ async def test_midi_is_asked_for_again_while_musicapi_makes_it_within_a_bound(en
     assert env.sleeps == [MIDI_EVERY, MIDI_EVERY] and len(env.fake.sonic_calls) == 3
     env.fake.midi_interim = 10_000
     env.fake.generated_clips.add("slow")
-    with pytest.raises(UploadUnconfirmed):
+    with pytest.raises(UploadTimedOut):  # every ask arrived: not "unconfirmed", and it may have cost
         await env.client().run("midi", {"clip_id": "slow"})
     assert len(env.fake.sonic_calls) == 3 + MIDI_ASKS, "never more than MIDI_ASKS requests"
 
