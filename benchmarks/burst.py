@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -98,7 +99,9 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
 
-    if args.pin and (cores := pin_cores()):
+    if not args.pin:
+        os.environ.pop("BENCH_CPU", None)  # not even as the shell had it
+    elif cores := pin_cores():
         print(f"the fakes on one core, the bots on core(s) {cores}", file=sys.stderr, flush=True)
     chosen = [scenario(name) for name in (BOTH if args.mode == "both" else (args.mode,))]
     run = Run(args)

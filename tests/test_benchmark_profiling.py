@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from benchmarks.common.profiling import summary
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common.profiling import sampled, summary
+
+#: A process id no process has (above the kernel's largest, 2**22).
+GONE = 2**22 + 1
 
 RAW = "\n".join(
     [
@@ -44,3 +51,18 @@ def test_the_bots_own_frames_are_listed_apart() -> None:
         "90.0%  main (bot/__main__.py:55)",
         "60.0%  Delivery._show (bot/discord_app/delivery.py:97)",
     ]
+
+
+async def test_a_process_py_spy_cannot_sample_is_reported_after_the_block(tmp_path: Path) -> None:
+    ran = []
+    with pytest.raises(RuntimeError, match=f"py-spy could not sample process {GONE}"):
+        async with sampled(GONE, tmp_path / "gone.raw"):
+            ran.append(True)
+    assert ran == [True], "the burst runs all the same"
+    assert not (tmp_path / "gone.raw.txt").exists()
+
+
+async def test_an_error_inside_the_block_goes_up_as_it_is(tmp_path: Path) -> None:
+    with pytest.raises(ZeroDivisionError):
+        async with sampled(GONE, tmp_path / "gone.raw"):
+            raise ZeroDivisionError

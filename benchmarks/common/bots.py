@@ -56,7 +56,8 @@ def pin_cores() -> str | None:
     first and every bot to the others: BENCH_CPU, inherited by the bots, tells benchmarks/launch.py which.
     Sharing one pool of cores, a bot's CPU per upload moved with how the fakes' work fell beside it (the
     minimal bot's from 1.20 to 1.99 ms between rounds of one run; 1.62 to 1.77 ms kept apart). Returns the
-    bots' cores, or None when there are too few to keep apart."""
+    bots' cores, or None when there are too few to keep apart. A PostgreSQL server the run starts later
+    shares the first core with the fakes."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if len(cores) < 2:
         return None

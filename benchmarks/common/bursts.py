@@ -64,19 +64,23 @@ async def measure_burst(
     alongside: Callable[[], Coroutine[Any, Any, None]] | None = None,
     others: Sequence[BotProcess] = (),
     side_cpu: Callable[[], float] | None = None,
+    profile: bool = True,
 ) -> BurstResult:
     """Dispatch `batch` at once and wait until each interaction got its clip_id (or `is_done()` holds).
 
     `alongside`, if given, runs during the burst and is cancelled after it (a callback-mode scenario can
     send MusicAPI's callbacks from there). CPU and memory are sampled before the first dispatch and
     SETTLE seconds after the last answer, summed over `bot` and `others` (further instances); `side_cpu`,
-    if given, is a CPU counter (seconds) outside the bot, read at the same moments.
+    if given, is a CPU counter (seconds) outside the bot, read at the same moments. With `profile` (a
+    warm-up goes without), py-spy samples `bot` when its spec names where to (`BotSpec.profile`).
     """
     done = is_done or all_answered(harness, batch)
     bots = [bot, *others]
     pids = [b.pid for b in bots]
     # py-spy attaches before the first sample is taken, and stops after the last.
-    async with sampled(bot.pid, bot.spec.profile) if bot.spec.profile else contextlib.nullcontext():
+    async with (
+        sampled(bot.pid, bot.spec.profile) if profile and bot.spec.profile else contextlib.nullcontext()
+    ):
         marks_before = [await b.mark() for b in bots]
         side_before = side_cpu() if side_cpu else 0.0
         before = sample_processes(pids)
@@ -241,6 +245,7 @@ async def callback_batch(
         alongside=callbacks,
         others=others,
         side_cpu=side_cpu,
+        profile=measured,
     )
     if run.error is not None:
         raise RuntimeError(f"{bot.spec.name}: callback mode: {run.error}\n{bot.log_tail()}") from run.error

@@ -24,21 +24,28 @@ OURS = re.compile(r"\((bot|cogs)/")  # py-spy names a frame `function (path/to/f
 
 @contextlib.asynccontextmanager
 async def sampled(pid: int, out: Path) -> AsyncIterator[None]:
-    """py-spy samples every thread of `pid` (idle ones left out) while the block runs."""
+    """py-spy samples every thread of `pid` (idle ones left out) while the block runs. An error inside the
+    block goes on up as it is; py-spy's own failure (it could not attach, say) is raised after it."""
     py_spy = shutil.which("py-spy")
     if py_spy is None:
         raise RuntimeError("--profile samples with py-spy: pip install py-spy")
     proc = await asyncio.create_subprocess_exec(
         py_spy, "record", "--pid", str(pid), "--threads", "--function", "--rate", str(RATE), "--nonblocking",
         "--format", "raw", "--output", str(out),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    await asyncio.sleep(ATTACH)
     try:
+        await asyncio.sleep(ATTACH)
         yield
     finally:
-        proc.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
-        await proc.wait()
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        _, errors = await proc.communicate()
+    if proc.returncode not in (0, -signal.SIGINT):
+        raise RuntimeError(
+            f"py-spy could not sample process {pid}: {errors.decode(errors='replace').strip()}"
+        )
     await asyncio.to_thread(summarize_file, out)
 
 

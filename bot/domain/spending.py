@@ -53,10 +53,16 @@ UNCHARGED = frozenset(
 )
 
 
-def uncharged(error: UploadError) -> bool:
+def uncharged(error: UploadError, *, synchronous: bool = False) -> bool:
     """Whether MusicAPI certainly charged nothing (or gave it back) for work that ended in `error`: the
     one rule for giving credits back, for uploads and follow-ups alike. A request that certainly did
-    not arrive (`ServiceUnavailable.delivered` false) charged nothing whatever its kind."""
+    not arrive (`ServiceUnavailable.delivered` false) charged nothing whatever its kind.
+
+    `synchronous`: the work was one of MusicAPI's synchronous calls (WAV, MIDI, BPM), whose own answer
+    saying it failed is no failed task: MusicAPI documents refunds for failed tasks only, so those
+    credits stay counted."""
+    if synchronous and error.kind is ErrorKind.FAILED:
+        return False
     return error.kind in UNCHARGED or (isinstance(error, ServiceUnavailable) and not error.delivered)
 
 

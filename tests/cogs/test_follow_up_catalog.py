@@ -289,17 +289,21 @@ async def test_midi_asks_again_while_musicapi_makes_it_and_names_the_instruments
 
 
 async def test_a_midi_musicapi_could_not_make_is_named_without_promising_a_refund(harness: Harness) -> None:
-    """MusicAPI refunds failed generations; of a failed synchronous call (WAV, MIDI, BPM) it says nothing."""
-    async with harness.running(**FAST):
+    """MusicAPI refunds failed generations; of a failed synchronous call (WAV, MIDI, BPM) it says nothing,
+    so its credit stays counted in the server's budget and the day's total."""
+    async with harness.running(**FAST) as app:
         songs, task_id = await song_result(harness)
+        spent_before = await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time()))
         harness.musicapi.sonic_answers.append(
             Answer(200, {"code": 200, "message": "Failed to generate midi.", "data": {"midi_url": ""}})
         )
         payload = await choose(harness, songs, "MIDI 1")
         (note,) = await harness.discord.wait_for("POST", f"/webhooks/{APP_ID}/{payload['token']}")
+        spent = await app.follow_ups.store.spent(GUILD_ID, budget_day(time.time())) - spent_before
+    assert spent == 1, "MIDI_CREDITS stays counted"
     text = note.json["content"]
     assert note.json["flags"] & EPHEMERAL
-    assert "couldn't make the MIDI of **Night Drive (1)**: Failed to generate midi." in text
+    assert "couldn't get the MIDI of **Night Drive (1)**: Failed to generate midi." in text
     assert "refund" not in text and "spent" not in text and "music from" not in text
     assert harness.musicapi.sonic_calls == [("midi", {"clip_id": f"{task_id}-song-1"})]
 

@@ -294,7 +294,8 @@ class FollowUpDesk:
             await refuse(interaction, rendering.refusal_of(texts, started, action))
             return
         if started.state is FollowUpState.FAILED and started.error_kind is not ErrorKind.UNCONFIRMED:
-            # MusicAPI refused it at once: only the member needs to read why.
+            # MusicAPI refused it at once, or a synchronous call (WAV, MIDI, BPM) made nothing: only the
+            # member needs to read why.
             await refuse(
                 interaction,
                 rendering.follow_up_failure(

@@ -339,7 +339,7 @@ class FollowUpService:
         """Settle a pending follow-up as failed; its credits no longer count against the server's budget
         and the day's ceiling when MusicAPI certainly charged nothing for it (`spending.uncharged`).
         `show`: the member is shown it now (the modal's own answer shows a refusal at once)."""
-        refund = uncharged(error)
+        refund = uncharged(error, synchronous=CATALOG[record.action].synchronous)
         done = await self.store.finish(
             record.key,
             state=FollowUpState.FAILED,

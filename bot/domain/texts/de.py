@@ -123,8 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "Das MusicAPI-Konto dieses Bots hat keine Credits mehr, daher wurde nichts erstellt. Ein Server-Admin kann dem Besitzer des Bots Bescheid geben.",
     "followup.error.failed": "MusicAPI konnte aus **{label}** keine Musik machen: {reason}. MusicAPI erstattet fehlgeschlagene Generierungen, es wurden also keine Credits verbraucht.",
     "followup.error.failed_no_reason": "MusicAPI konnte aus **{label}** keine Musik machen. MusicAPI erstattet fehlgeschlagene Generierungen, es wurden also keine Credits verbraucht.",
-    "followup.error.failed_result": "MusicAPI konnte {operation} für **{label}** nicht erstellen: {reason}. Bitte versuche es später noch einmal.",
-    "followup.error.failed_result_no_reason": "MusicAPI konnte {operation} für **{label}** nicht erstellen. Bitte versuche es später noch einmal.",
+    "followup.error.failed_result": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern: {reason}. Bitte versuche es später noch einmal.",
+    "followup.error.failed_result_no_reason": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern. Bitte versuche es später noch einmal.",
     "followup.error.timed_out": "MusicAPI ist mit **{label}** nicht rechtzeitig fertig geworden, deshalb habe ich aufgehört zu warten. Bitte versuch es später noch mal.",
     "followup.error.unconfirmed": "Ich konnte nicht bestätigen, dass MusicAPI den Auftrag für **{label}** erhalten hat (die Verbindung brach ab oder der Bot wurde neu gestartet). Ich habe ihn nicht noch einmal gesendet, damit nichts doppelt berechnet wird. Bitte versuch es in ein paar Minuten noch mal.",
     # /credits und Hinweise für den Besitzer.

@@ -123,8 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "This bot's MusicAPI account is out of credits, so nothing was created. A server admin can let the bot's owner know.",
     "followup.error.failed": "MusicAPI couldn't make music from **{label}**: {reason}. MusicAPI refunds failed generations, so no credits were spent.",
     "followup.error.failed_no_reason": "MusicAPI couldn't make music from **{label}**. MusicAPI refunds failed generations, so no credits were spent.",
-    "followup.error.failed_result": "MusicAPI couldn't make the {operation} of **{label}**: {reason}. Please try again later.",
-    "followup.error.failed_result_no_reason": "MusicAPI couldn't make the {operation} of **{label}**. Please try again later.",
+    "followup.error.failed_result": "MusicAPI couldn't get the {operation} of **{label}**: {reason}. Please try again later.",
+    "followup.error.failed_result_no_reason": "MusicAPI couldn't get the {operation} of **{label}**. Please try again later.",
     "followup.error.timed_out": "MusicAPI didn't finish the follow-up of **{label}** in time, so I stopped waiting. Please try again later.",
     "followup.error.unconfirmed": "I couldn't confirm that MusicAPI received the follow-up of **{label}** (the connection broke, or the bot restarted). I didn't send it again, so nothing is charged twice. Please try again in a few minutes.",
     # The owner's /credits and alerts.

@@ -123,8 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "Le compte MusicAPI de ce bot n'a plus de crédits, donc rien n'a été créé. Un admin du serveur peut prévenir le propriétaire du bot.",
     "followup.error.failed": "MusicAPI n'a pas pu faire de musique à partir de **{label}** : {reason}. MusicAPI rembourse les générations échouées, donc aucun crédit n'a été dépensé.",
     "followup.error.failed_no_reason": "MusicAPI n'a pas pu faire de musique à partir de **{label}**. MusicAPI rembourse les générations échouées, donc aucun crédit n'a été dépensé.",
-    "followup.error.failed_result": "MusicAPI n'a pas pu produire le {operation} de **{label}** : {reason}. Réessaie plus tard.",
-    "followup.error.failed_result_no_reason": "MusicAPI n'a pas pu produire le {operation} de **{label}**. Réessaie plus tard.",
+    "followup.error.failed_result": "MusicAPI n'a pas pu obtenir le {operation} de **{label}** : {reason}. Réessaie plus tard.",
+    "followup.error.failed_result_no_reason": "MusicAPI n'a pas pu obtenir le {operation} de **{label}**. Réessaie plus tard.",
     "followup.error.timed_out": "MusicAPI n'a pas terminé à temps avec **{label}**, j'ai donc arrêté d'attendre. Réessaie plus tard.",
     "followup.error.unconfirmed": "Je n'ai pas pu confirmer que MusicAPI a reçu la création à partir de **{label}** (la connexion a été coupée ou le bot a redémarré). Je ne l'ai pas renvoyée, pour ne rien facturer deux fois. Réessaie dans quelques minutes.",
     # /credits et alertes du propriétaire.

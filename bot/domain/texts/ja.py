@@ -123,8 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "このボットの MusicAPI アカウントのクレジットが尽きたため、何も作成していません。サーバー管理者からボットのオーナーに伝えてください。",
     "followup.error.failed": "MusicAPI は **{label}** から音楽を作れませんでした: {reason}。失敗した生成は MusicAPI が返金するため、クレジットは消費されていません。",
     "followup.error.failed_no_reason": "MusicAPI は **{label}** から音楽を作れませんでした。失敗した生成は MusicAPI が返金するため、クレジットは消費されていません。",
-    "followup.error.failed_result": "MusicAPI は **{label}** の {operation} を作れませんでした: {reason}。しばらくしてからもう一度お試しください。",
-    "followup.error.failed_result_no_reason": "MusicAPI は **{label}** の {operation} を作れませんでした。しばらくしてからもう一度お試しください。",
+    "followup.error.failed_result": "MusicAPI は **{label}** の {operation} を取得できませんでした: {reason}。しばらくしてからもう一度お試しください。",
+    "followup.error.failed_result_no_reason": "MusicAPI は **{label}** の {operation} を取得できませんでした。しばらくしてからもう一度お試しください。",
     "followup.error.timed_out": "MusicAPI が **{label}** の作成を時間内に終えなかったため、待つのをやめました。後でもう一度お試しください。",
     "followup.error.unconfirmed": "MusicAPI が **{label}** からの作成を受け取ったか確認できませんでした（接続が切れたか、ボットが再起動しました）。二重に請求しないよう、再送信はしていません。数分後にもう一度お試しください。",
     # オーナー用の /credits と通知。

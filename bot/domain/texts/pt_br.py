@@ -123,8 +123,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "A conta da MusicAPI deste bot ficou sem créditos, então nada foi criado. Um admin do servidor pode avisar o dono do bot.",
     "followup.error.failed": "A MusicAPI não conseguiu fazer música a partir de **{label}**: {reason}. A MusicAPI reembolsa gerações que falham, então nenhum crédito foi gasto.",
     "followup.error.failed_no_reason": "A MusicAPI não conseguiu fazer música a partir de **{label}**. A MusicAPI reembolsa gerações que falham, então nenhum crédito foi gasto.",
-    "followup.error.failed_result": "A MusicAPI não conseguiu gerar o {operation} de **{label}**: {reason}. Tente de novo mais tarde.",
-    "followup.error.failed_result_no_reason": "A MusicAPI não conseguiu gerar o {operation} de **{label}**. Tente de novo mais tarde.",
+    "followup.error.failed_result": "A MusicAPI não conseguiu obter o {operation} de **{label}**: {reason}. Tente de novo mais tarde.",
+    "followup.error.failed_result_no_reason": "A MusicAPI não conseguiu obter o {operation} de **{label}**. Tente de novo mais tarde.",
     "followup.error.timed_out": "A MusicAPI não terminou **{label}** a tempo, então parei de esperar. Tente de novo mais tarde.",
     "followup.error.unconfirmed": "Não consegui confirmar que a MusicAPI recebeu a criação a partir de **{label}** (a conexão caiu ou o bot reiniciou). Não enviei de novo, para não cobrar duas vezes. Tente de novo em alguns minutos.",
     # /credits e avisos ao dono.

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from bot.domain import errors
 from bot.domain.errors import ErrorKind, UploadError
+from bot.domain.followups.records import Operation
 from bot.domain.links import MAX_URL_LENGTH
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.domain.rendering import (
     MENTION_BREAKER,
     error,
     failure,
+    follow_up_failure,
     human_size,
     outcome,
     outcomes,
@@ -25,7 +27,7 @@ from bot.domain.rendering import (
     success,
 )
 from bot.domain.sources import Rejection, SourceRejected
-from bot.domain.texts import Texts
+from bot.domain.texts import CATALOGS, Texts
 from bot.domain.texts.en import MESSAGES
 
 TEXTS = Texts("en-US")
@@ -428,3 +430,23 @@ def test_an_answer_points_to_the_message_its_files_came_from() -> None:
 )
 def test_only_a_discord_message_link_is_shown_as_the_source(kept: str) -> None:
     assert "From this message" not in outcomes(TEXTS, [record(source_message=kept)])
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+@pytest.mark.parametrize("reason", ["Failed to generate midi.", ""])
+def test_a_failed_synchronous_call_names_its_operation_and_promises_no_refund(
+    locale: str, reason: str
+) -> None:
+    """WAV, MIDI and BPM answer at once; MusicAPI documents refunds for failed tasks only, so their failure
+    is not worded as a failed generation that was refunded (which every task-based operation keeps)."""
+    texts = Texts(locale)
+    generation = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, Operation.EXTEND)
+    assert generation == follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason)
+    refund_key = "followup.error.failed" if reason else "followup.error.failed_no_reason"
+    assert generation == texts(refund_key, label="Night Drive", reason=reason)
+    for operation in (Operation.WAV, Operation.MIDI, Operation.BPM):
+        text = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, operation)
+        assert texts(f"followup.button.{operation.value}") in text and "Night Drive" in text
+        assert (reason in text) and text != generation
+    english = follow_up_failure(Texts("en-US"), ErrorKind.FAILED, "Night Drive", reason, Operation.MIDI)
+    assert "refund" not in english and "spent" not in english
