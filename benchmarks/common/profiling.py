@@ -12,6 +12,7 @@ import contextlib
 import re
 import shutil
 import signal
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +27,7 @@ OURS = re.compile(r"\((bot|cogs)/")  # py-spy names a frame `function (path/to/f
 async def sampled(pid: int, out: Path) -> AsyncIterator[None]:
     """py-spy samples every thread of `pid` (idle ones left out) while the block runs. An error inside the
     block goes on up as it is; py-spy's own failure (it could not attach, say) is raised after it."""
-    py_spy = shutil.which("py-spy")
+    py_spy = installed_py_spy()
     if py_spy is None:
         raise RuntimeError("--profile samples with py-spy: pip install py-spy")
     proc = await asyncio.create_subprocess_exec(
@@ -47,6 +48,13 @@ async def sampled(pid: int, out: Path) -> AsyncIterator[None]:
             f"py-spy could not sample process {pid}: {errors.decode(errors='replace').strip()}"
         )
     await asyncio.to_thread(summarize_file, out)
+
+
+def installed_py_spy() -> str | None:
+    """py-spy's command: the one installed beside this Python (its environment need not be on PATH),
+    else the one on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.is_file() else shutil.which("py-spy")
 
 
 def summarize_file(out: Path) -> None:
