@@ -153,11 +153,12 @@ class App:
         desk = self.bot.desk
         desk.closing = True
         self.bot.follow_ups.closing = True
-        if not self.bot.is_closed():
-            if not await self.uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
-                log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
-                self.uploads.stop()
-            await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        # Also when discord.py closed first (Discord ended the gateway for good): the uploads in flight
+        # are settled and answered by their tokens, over this session, before it closes.
+        if not await self.uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
+            log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
+            self.uploads.stop()
+        await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
         await self._account_check.stop()
         await self.watcher.stop()
         await self.presence.stop()

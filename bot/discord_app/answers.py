@@ -54,11 +54,11 @@ class Answers:
         self, to: Addressee, message: Outgoing, interaction: discord.Interaction | None = None
     ) -> bool:
         """Edit the interaction's response: the live interaction's (over the connection it arrived on),
-        else by its token; False when the token is spent (expired, or erased once it expired or its answer
-        was shown) or the edit failed."""
+        else by its token (also once discord.py has closed, its session with it); False when the token is
+        spent (expired, or erased once it expired or its answer was shown) or the edit failed."""
         if to.interaction_token == ERASED_TOKEN or self._clock() > to.token_expires_at - TOKEN_MARGIN:
             return False
-        if interaction is not None:
+        if interaction is not None and not interaction.client.is_closed():
             return await self.edit_live(interaction, message)
         try:
             await edit_by_token(self._session, to.application_id, to.interaction_token, message)

@@ -201,6 +201,30 @@ async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
     assert "Traceback" not in err.decode()
 
 
+async def test_a_gateway_discord_ends_for_good_still_answers_uploads_in_flight(harness: Harness) -> None:
+    """Discord closes the gateway with a code discord.py does not reconnect after (4004): discord.py closes
+    the client, its HTTP session with it, and `python -m bot` exits 1. The upload at MusicAPI meanwhile is
+    interrupted and its member told, by the interaction's token, before the process ends."""
+    harness.musicapi.delay = 30
+    proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
+    try:
+        await asyncio.wait_for(harness.discord.identified.wait(), 20)
+        await asyncio.sleep(0.3)
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        await harness.discord.sockets[0].close(code=4004, message=b"Authentication failed.")
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 1, err.decode()[-2000:]
+    assert "could not connect to Discord (ConnectionClosed)" in err.decode()
+    assert "restarting" in await harness.answer(payload, timeout=1)
+    assert "Traceback" not in err.decode() and "Session is closed" not in err.decode()
+
+
 async def test_unusable_database_stops_with_a_clear_message(harness: Harness) -> None:
     blocker = harness.tmp_path / "not-a-dir"
     blocker.write_text("a file where a folder should be")
