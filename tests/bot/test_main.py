@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -174,10 +177,12 @@ async def test_token_discord_rejects_stops_with_a_clear_message(harness: Harness
     assert "not-the-token" not in text
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
-    harness: Harness, sig: signal.Signals
-) -> None:
+@contextlib.asynccontextmanager
+async def bot_with_an_upload_in_flight(
+    harness: Harness,
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, Any]]]:
+    """`python -m bot` connected, with one upload waiting on MusicAPI (30 s); killed if still running
+    when the block ends."""
     harness.musicapi.delay = 30
     proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
     try:
@@ -186,15 +191,23 @@ async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         await harness.callback_of(payload)
         await harness.musicapi.wait_for_uploads()
+        yield proc, payload
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
+    harness: Harness, sig: signal.Signals
+) -> None:
+    async with bot_with_an_upload_in_flight(harness) as (proc, payload):
         loop = asyncio.get_running_loop()
         sent_at = loop.time()
         proc.send_signal(sig)
         _, err = await asyncio.wait_for(proc.communicate(), 15)
         elapsed = loop.time() - sent_at
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert elapsed < 10
     assert "restarting" in await harness.answer(payload, timeout=1)
@@ -205,20 +218,9 @@ async def test_a_gateway_discord_ends_for_good_still_answers_uploads_in_flight(h
     """Discord closes the gateway with a code discord.py does not reconnect after (4004): discord.py closes
     the client, its HTTP session with it, and `python -m bot` exits 1. The upload at MusicAPI meanwhile is
     interrupted and its member told, by the interaction's token, before the process ends."""
-    harness.musicapi.delay = 30
-    proc = await run_bot(harness.env(), harness.tmp_path, launcher=True)
-    try:
-        await asyncio.wait_for(harness.discord.identified.wait(), 20)
-        await asyncio.sleep(0.3)
-        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
-        await harness.callback_of(payload)
-        await harness.musicapi.wait_for_uploads()
+    async with bot_with_an_upload_in_flight(harness) as (proc, payload):
         await harness.discord.sockets[0].close(code=4004, message=b"Authentication failed.")
         _, err = await asyncio.wait_for(proc.communicate(), 30)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
     assert proc.returncode == 1, err.decode()[-2000:]
     assert "could not connect to Discord (ConnectionClosed)" in err.decode()
     assert "restarting" in await harness.answer(payload, timeout=1)
