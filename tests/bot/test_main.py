@@ -214,19 +214,6 @@ async def test_signal_shuts_down_cleanly_and_answers_in_flight_uploads(
     assert "Traceback" not in err.decode()
 
 
-async def test_a_gateway_discord_ends_for_good_still_answers_uploads_in_flight(harness: Harness) -> None:
-    """Discord closes the gateway with a code discord.py does not reconnect after (4004): discord.py closes
-    the client, its HTTP session with it, and `python -m bot` exits 1. The upload at MusicAPI meanwhile is
-    interrupted and its member told, by the interaction's token, before the process ends."""
-    async with bot_with_an_upload_in_flight(harness) as (proc, payload):
-        await harness.discord.sockets[0].close(code=4004, message=b"Authentication failed.")
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 1, err.decode()[-2000:]
-    assert "could not connect to Discord (ConnectionClosed)" in err.decode()
-    assert "restarting" in await harness.answer(payload, timeout=1)
-    assert "Traceback" not in err.decode() and "Session is closed" not in err.decode()
-
-
 async def test_unusable_database_stops_with_a_clear_message(harness: Harness) -> None:
     blocker = harness.tmp_path / "not-a-dir"
     blocker.write_text("a file where a folder should be")

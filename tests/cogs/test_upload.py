@@ -312,6 +312,20 @@ async def test_commands_during_shutdown_are_told_the_bot_is_restarting(harness: 
     assert harness.musicapi.uploads == []
 
 
+async def test_uploads_in_flight_are_answered_by_token_when_discord_py_closed_first(harness: Harness) -> None:
+    """When Discord ends the gateway for good (a close code discord.py does not reconnect after), discord.py
+    closes the client, its HTTP session with it, before the bot's own close runs. The uploads in flight are
+    still interrupted after their few seconds and their members told, by token, over the bot's session."""
+    harness.musicapi.delay = 30
+    async with harness.running() as app:
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        await harness.callback_of(payload)
+        await harness.musicapi.wait_for_uploads()
+        await app.bot.close()  # what discord.py does first
+    assert "restarting" in await harness.answer(payload, timeout=1)
+    assert len(harness.musicapi.uploads) == 1
+
+
 async def test_dev_guild_commands_are_not_synced_again_when_unchanged(harness: Harness) -> None:
     route = f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
     async with harness.running(dev_guild_id=GUILD_ID):
