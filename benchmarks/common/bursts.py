@@ -265,8 +265,9 @@ async def run_callback_burst(
     up (callbacks included), then N link uploads; once each waits for its callback, all N callbacks at
     once; SIGTERM.
 
-    With `profile_dir`, py-spy samples the bot's threads during the burst into DIR/<name>-callback.raw. `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the
-    CPU counter of the database server, if there is one.
+    With `profile_dir`, py-spy samples the bot's threads during the burst into DIR/<name>-callback.raw.
+    `env` adds to the bot's environment (DATABASE_URL, say); `side_cpu` is the CPU counter of the
+    database server, if there is one.
     """
     spec = with_env(
         minimal_callback_bot(free_port()) if minimal else callback_bot(free_port()), **(env or {})

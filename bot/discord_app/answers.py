@@ -54,24 +54,35 @@ class Answers:
         self, to: Addressee, message: Outgoing, interaction: discord.Interaction | None = None
     ) -> bool:
         """Edit the interaction's response: the live interaction's (over the connection it arrived on),
-        else by its token (also once discord.py has closed, its session with it); False when the token is
-        spent (expired, or erased once it expired or its answer was shown) or the edit failed."""
+        else by its token; False when the token is spent (expired, or erased once it expired or its answer
+        was shown) or the edit failed."""
         if to.interaction_token == ERASED_TOKEN or self._clock() > to.token_expires_at - TOKEN_MARGIN:
             return False
-        if interaction is not None and not interaction.client.is_closed():
+        if interaction is not None:
             return await self.edit_live(interaction, message)
-        try:
-            await edit_by_token(self._session, to.application_id, to.interaction_token, message)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            _could_not_edit(to.interaction_id, exc)
-            return False
-        return True
+        return await self._edit_by_token(to.interaction_id, to.application_id, to.interaction_token, message)
 
     async def edit_live(self, interaction: discord.Interaction, message: Outgoing) -> bool:
+        """Edit the live interaction's response; once discord.py has closed (Discord ended the gateway for
+        good, and discord.py's session went with it), by its token over the bot's own session."""
+        if interaction.client.is_closed():
+            return await self._edit_by_token(
+                interaction.id, interaction.application_id, interaction.token, message
+            )
         try:
             await interaction.edit_original_response(**message.edit_kwargs(), allowed_mentions=NO_MENTIONS)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             _could_not_edit(interaction.id, exc)
+            return False
+        return True
+
+    async def _edit_by_token(
+        self, interaction_id: int, application_id: int, token: str, message: Outgoing
+    ) -> bool:
+        try:
+            await edit_by_token(self._session, application_id, token, message)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            _could_not_edit(interaction_id, exc)
             return False
         return True
 

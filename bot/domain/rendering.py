@@ -215,6 +215,20 @@ def song(texts: Texts, n: int, item: Song) -> str:
     )
 
 
+#: Failures a follow-up has words of its own for; any other is worded as an upload's (`failure`).
+_FOLLOW_UP_OWN = frozenset(
+    {
+        ErrorKind.BAD_REQUEST,
+        ErrorKind.COPYRIGHT,
+        ErrorKind.NO_CREDITS,
+        ErrorKind.FAILED,
+        ErrorKind.FORBIDDEN,
+        ErrorKind.TIMED_OUT,
+        ErrorKind.UNCONFIRMED,
+    }
+)
+
+
 def follow_up_failure(
     texts: Texts, kind: ErrorKind, label: str, detail: str = "", operation: Operation | None = None
 ) -> str:
@@ -226,15 +240,7 @@ def follow_up_failure(
         name = texts(f"followup.button.{operation.value}")
         key = "followup.error.failed_result" if reason else "followup.error.failed_result_no_reason"
         return texts(key, operation=name, label=plain(label), reason=reason)
-    own = {
-        ErrorKind.BAD_REQUEST,
-        ErrorKind.COPYRIGHT,
-        ErrorKind.NO_CREDITS,
-        ErrorKind.FAILED,
-        ErrorKind.FORBIDDEN,
-    }
-    own |= {ErrorKind.TIMED_OUT, ErrorKind.UNCONFIRMED}
-    if kind not in own:
+    if kind not in _FOLLOW_UP_OWN:
         return failure(texts, kind, label, detail)
     key = f"followup.error.{kind.value}"
     if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED, ErrorKind.FORBIDDEN) and not reason:

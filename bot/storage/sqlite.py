@@ -185,8 +185,8 @@ class SQLiteUploadStore:
     # The upload path's statements (see `UploadService` for why each is needed): one INSERT per
     # recorded upload, one UPDATE when it is settled (and, in callback mode, one for its task id), one
     # UPDATE once its answer is shown; each a multi-row statement for every call made within its window
-    # (WRITE_WINDOW, DELIVERED_WINDOW), one trip to aiosqlite's thread. A check made when an upload is recorded (a unique
-    # column) belongs in this INSERT rather than in a statement of its own.
+    # (WRITE_WINDOW, DELIVERED_WINDOW), one trip to aiosqlite's thread. A check made when an upload is
+    # recorded (a unique column) belongs in this INSERT rather than in a statement of its own.
     async def _insert_many(self, records: list[UploadRecord]) -> list[int | None]:
         """Ids of the new rows; None for an interaction's upload recorded before (in this batch too)."""
         names = UPLOAD_INSERTED
