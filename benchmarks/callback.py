@@ -9,7 +9,7 @@ from __future__ import annotations
 from benchmarks.common.bursts import run_callback_burst
 from benchmarks.common.figures import CALLBACK_LATENCY_TARGET, CallbackFigures, median_callback_figures
 from benchmarks.common.scenario import Run, progress, sync_burst, sync_medians
-from benchmarks.common.tables import thread_row_specs, verdict
+from benchmarks.common.tables import round_spread, thread_row_specs, verdict
 
 NAME = "callback"
 HELP = "our bot in callback mode, beside the minimal bot in callback mode and in the sync burst"
@@ -32,10 +32,17 @@ def _ratio(value: float, base: float) -> str:
 
 
 def _beside(
-    label: str, value: float, floor: float, base: float, fmt: str, target: float | None = None
+    label: str,
+    value: float,
+    floor: float,
+    base: float,
+    fmt: str,
+    target: float | None = None,
+    rounds: str = "",
 ) -> str:
-    """Our figure, the minimal bot's in callback mode and in the sync burst, the ratios, the target."""
-    goal = f"   {verdict(value / base, target)}" if target and base else ""
+    """Our figure, the minimal bot's in callback mode and in the sync burst, the ratios, the target, and
+    the ratio's range over the rounds (`round_spread`)."""
+    goal = f"   {verdict(value / base, target)}{rounds}" if target and base else ""
     return (
         f"{label:<40}{value:>10{fmt}}{floor:>10{fmt}}{_ratio(value, floor)}{base:>10{fmt}}{_ratio(value, base)}"
         f"{goal}"
@@ -55,8 +62,13 @@ def report(run: Run) -> str:
 
     def both(label: str, name: str, fmt: str, target: float | None = None) -> str:
         value, floor = getattr(cb, name), getattr(least, name)
-        base = getattr(minimal, name) if hasattr(minimal, name) else minimal.cpu_per_upload_ms
-        return _beside(label, value, floor, base, fmt, target)
+        base_name = name if hasattr(minimal, name) else "cpu_per_upload_ms"
+        spread = (
+            round_spread(run.figures["callback"], run.figures["sync/minimal"], name, base_name)
+            if target
+            else ""
+        )
+        return _beside(label, value, floor, getattr(minimal, base_name), fmt, target, spread)
 
     args = run.args
     return "\n".join(

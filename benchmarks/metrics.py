@@ -6,7 +6,7 @@ from benchmarks.common.bots import our_bot, with_env
 from benchmarks.common.bursts import run_link_burst
 from benchmarks.common.figures import median_figures
 from benchmarks.common.scenario import Run, against_minimal, progress, sync_burst
-from benchmarks.common.tables import verdict
+from benchmarks.common.tables import round_spread, verdict
 
 NAME = "metrics"
 HELP = "our bot with METRICS on and off"
@@ -37,7 +37,8 @@ def report(run: Run) -> str:
             "",
             f"{'':<36}{'on':>10}{'off':>10}{'on/off':>11}   target",
             f"{'CPU per upload (ms)':<36}{on.cpu_per_upload_ms:>10.2f}{off.cpu_per_upload_ms:>10.2f}"
-            f"{ratio:>10.2f}x   {verdict(ratio, METRICS_TARGET)}",
+            f"{ratio:>10.2f}x   {verdict(ratio, METRICS_TARGET)}"
+            f"{round_spread(run.figures['metrics/on'], run.figures['metrics/off'], 'cpu_per_upload_ms')}",
             f"{'peak memory VmHWM (MiB)':<36}{on.peak_mib:>10.1f}{off.peak_mib:>10.1f}"
             f"{on.peak_mib / off.peak_mib:>10.2f}x",
             f"{'first response p99 (ms)':<36}{on.first_response_p99_ms:>10.1f}{off.first_response_p99_ms:>10.1f}",

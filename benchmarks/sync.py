@@ -9,7 +9,7 @@ import os
 import sys
 
 from benchmarks.common.scenario import Run, sync_burst, sync_medians
-from benchmarks.common.tables import ROWS, table_row
+from benchmarks.common.tables import ROWS, round_spread, table_row
 
 NAME = "sync"
 HELP = "our bot against the minimal bot, MusicAPI answering each upload itself"
@@ -34,5 +34,8 @@ def report(run: Run) -> str:
             lines.append("")
             continue
         label, name, fmt, target = row
-        lines.append(table_row(label, getattr(ours, name), getattr(minimal, name), fmt, target=target))
+        spread = round_spread(run.figures["sync/ours"], run.figures["sync/minimal"], name) if target else ""
+        lines.append(
+            table_row(label, getattr(ours, name), getattr(minimal, name), fmt, target=target, rounds=spread)
+        )
     return "\n".join([*lines, "", f"ours: {ours.detail}"])

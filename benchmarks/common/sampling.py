@@ -117,7 +117,7 @@ class Counts:
 
 def _gc_total(marks: Sequence[dict[str, Any]], field: int) -> float:
     """The collections (field 0) or the seconds in them (field 1), summed over generations and marks."""
-    return sum(spent[field] for m in marks for spent in m.get("gc", {}).values())
+    return float(sum(spent[field] for m in marks for spent in m.get("gc", {}).values()))
 
 
 def read_tree_cpu_seconds(pid: int) -> float:

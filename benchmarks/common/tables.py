@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from benchmarks.common.figures import CallbackFigures, Figures
 
@@ -12,11 +13,26 @@ def verdict(ratio: float, target: float) -> str:
     return f"<= {target:g}x {'ok' if ratio <= target else 'OVER'}"
 
 
-def table_row(label: str, ours: float, minimal: float, fmt: str, *, target: float | None = None) -> str:
-    """Our figure, the minimal bot's, their ratio, and the ratio's target if it has one."""
+def table_row(
+    label: str, ours: float, minimal: float, fmt: str, *, target: float | None = None, rounds: str = ""
+) -> str:
+    """Our figure, the minimal bot's, their ratio, the ratio's target if it has one, and `rounds` (the
+    ratio's range over the rounds, from `round_spread`)."""
     ratio = f"{ours / minimal:>10.2f}x" if minimal else f"{'-':>11}"
-    goal = f"   {verdict(ours / minimal if minimal else float('inf'), target)}" if target else ""
-    return f"{label:<36}{ours:>10{fmt}}{minimal:>10{fmt}}{ratio}{goal}"
+    goal = f"   {verdict(ours / minimal if minimal else float('inf'), target):<14}" if target else ""
+    return f"{label:<36}{ours:>10{fmt}}{minimal:>10{fmt}}{ratio}{goal}{rounds}".rstrip()
+
+
+def round_spread(ours: Sequence[Any], base: Sequence[Any], name: str, base_name: str | None = None) -> str:
+    """`   rounds 1.08-1.31x`: the lowest and highest ratio of one round's figure `name` of `ours` over the
+    same round's `base_name` (`name` unless given) of `base`. The median's ratio alone hides how far this
+    machine moves a figure between rounds; empty with fewer than two rounds."""
+    ratios = sorted(
+        getattr(a, name) / getattr(b, base_name or name)
+        for a, b in zip(ours, base, strict=False)
+        if getattr(b, base_name or name)
+    )
+    return f"   rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x" if len(ratios) > 1 else ""
 
 
 #: (label, Figures attribute, format, the target of our bot's figure over the minimal bot's, if any);
