@@ -25,6 +25,11 @@ from bot.domain.texts import Texts
 #: What an answer without the member's own files is shown with: no files read, none to close.
 _NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()
 
+
+def _always() -> bool:
+    return True
+
+
 #: The buttons under an interaction's finished answer (Extend and Cover on each clip_id), or None.
 Buttons = Callable[[Sequence[UploadRecord], Texts], discord.ui.View | None]
 
@@ -58,14 +63,14 @@ class Delivery:
             lock = self._locks[interaction_id] = asyncio.Lock()
         return lock
 
-    async def show_progress(
-        self, interaction: discord.Interaction, content: str, still_current: Callable[[], bool]
-    ) -> None:
-        """Put an interim answer (a place in line) in place of "thinking…", unless `still_current()` says
-        it is outdated by the time the interaction's answers take their turn."""
+    async def show_text(
+        self, interaction: discord.Interaction, content: str, still_current: Callable[[], bool] = _always
+    ) -> bool:
+        """Put `content` (a place in line, or an error no upload record holds) in place of "thinking…",
+        unless `still_current()` says it is outdated by the time the interaction's answers take their
+        turn; whether it was shown."""
         async with self._lock(interaction.id):
-            if still_current():
-                await self._answers.edit_live(interaction, Outgoing(content))
+            return still_current() and await self._answers.edit_live(interaction, Outgoing(content))
 
     async def deliver(
         self,

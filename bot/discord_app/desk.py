@@ -150,7 +150,7 @@ class UploadDesk:
             raise
         except Exception:
             log.exception("upload failed unexpectedly for interaction %s", interaction.id)
-            await interaction.edit_original_response(content=texts("error.internal"))
+            await self._delivery.show_text(interaction, texts("error.internal"))
             return
         finally:
             progress.waiting = False
@@ -168,4 +168,4 @@ class _Progress:
     async def show(self, place: int, seconds: float) -> None:
         if self.waiting:
             text = rendering.waiting(texts_for(self._interaction), place, seconds)
-            await self._delivery.show_progress(self._interaction, text, lambda: self.waiting)
+            await self._delivery.show_text(self._interaction, text, lambda: self.waiting)

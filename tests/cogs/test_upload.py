@@ -375,3 +375,15 @@ async def test_file_names_cannot_reorder_or_hide_text_in_the_answer(harness: Har
     assert "photo3pm.jpg" in refusal_text
     for answer in (text, refusal_text):
         assert not {rlo, isolate, zwsp} & set(answer)
+
+
+async def test_an_unexpected_failure_of_an_upload_still_gets_an_answer(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with harness.running() as app:
+        await app.store.close()  # the upload log is gone: the upload cannot be recorded
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert "went wrong on my side" in text
+    assert harness.musicapi.uploads == []  # never sent unrecorded
+    assert any("upload failed unexpectedly" in r.getMessage() for r in caplog.records)
