@@ -55,7 +55,12 @@ def plain(text: str, limit: int = MAX_LABEL) -> str:
     text = " ".join(redact_urls(visible(shown_links(text))).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + MENTION_BREAKER)
+    return _MARKDOWN.sub(_escaped, text).replace("@", "@" + MENTION_BREAKER)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    # A function, not the template r"\\\1": Python 3.11 expands a template in Python for each match.
+    return "\\" + match[1]
 
 
 def fit_message(text: str, limit: int = MAX_MESSAGE) -> str:
