@@ -12,15 +12,16 @@ from pathlib import Path
 
 import aiohttp
 import discord
-from dotenv import dotenv_values, load_dotenv
+from dotenv import dotenv_values
 
 from bot.cli import parse_arguments, startup_line
 from bot.composition import DiscordUnreachable, run
 from bot.config import SettingsError, load_settings
 from bot.config.logging import configure_logging
-from bot.config.settings import unknown_names
+from bot.config.settings import secret_problem, unknown_names
 from bot.discord_app.invite import application_id, invite_url
 from bot.storage import StoreUnavailable
+from bot.storage.sqlite import current_user
 from bot.web import WebServerUnavailable
 
 log = logging.getLogger("bot")
@@ -34,12 +35,13 @@ EXIT_DISCORD = 3  # Discord refused the token (or the intents)
 def print_invite() -> None:
     """`--invite`: ask Discord which application DISCORD_TOKEN belongs to, print its invite link."""
     token = os.environ.get("DISCORD_TOKEN", "").strip()
-    if not token:
-        print(
-            "musicapi-upload-bot: configuration error: DISCORD_TOKEN is not set: add it to .env or the "
-            "environment (see .env.example)",
-            file=sys.stderr,
-        )
+    problem = (
+        "is not set: add it to .env or the environment (see .env.example)"
+        if not token
+        else secret_problem(token)
+    )
+    if problem:
+        print(f"musicapi-upload-bot: configuration error: DISCORD_TOKEN {problem}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     try:
         found = asyncio.run(application_id(token))
@@ -52,22 +54,42 @@ def print_invite() -> None:
     print(invite_url(found))
 
 
+def read_env_file(path: Path) -> dict[str, str | None]:
+    """The settings a `.env` file holds (none when there is no such file); one line and exit 2 when it
+    is there but cannot be read (permissions, or text that is not UTF-8)."""
+    try:
+        return dict(dotenv_values(path)) if path.is_file() else {}
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = (
+            f"it is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"
+            if isinstance(exc, UnicodeDecodeError)
+            else f"{exc.strerror or type(exc).__name__}: the bot runs as user {current_user()}, who must be "
+            "able to read it"
+        )
+        print(f"musicapi-upload-bot: configuration error: cannot read {path}: {reason}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(argv)  # --help and --version answer here, before any setting is needed
     env_file = Path.cwd() / ".env"
-    load_dotenv(env_file)  # the working directory's .env; real environment variables win
+    from_file = read_env_file(env_file)
+    for name, value in from_file.items():  # the working directory's .env; real environment variables win
+        if value is not None:
+            os.environ.setdefault(name, value)
     if arguments.invite:
         print_invite()
         return
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:
-        for problem in exc.problems:
-            print(f"musicapi-upload-bot: configuration error: {problem.line}", file=sys.stderr)
+        # A misspelt name is often why a setting is missing: its "did you mean" goes with the errors.
+        for line in [p.line for p in exc.problems] + unknown_names(from_file):
+            print(f"musicapi-upload-bot: configuration error: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
     log.info("%s", startup_line(settings))
-    for line in unknown_names(dotenv_values(env_file)):
+    for line in unknown_names(from_file):
         log.warning("%s", line)
     try:
         asyncio.run(run(settings))

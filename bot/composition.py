@@ -8,7 +8,7 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -133,8 +133,9 @@ class App:
         await self.follow_up_watcher.recover()
         log.info("%s", self.follow_ups.describe())
         log.info("%s", describe_limits(s))
-        if (retired := s.retired_model()) is not None:
-            log.warning("%s", retired)
+        for warning in (s.retired_model(), s.unreachable_public_url()):
+            if warning is not None:
+                log.warning("%s", warning)
         self.presence.start()
         if self.freeze_startup:
             gc.freeze()  # what startup built lives as long as the process: later collections skip it
@@ -159,17 +160,26 @@ class App:
             log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
             self.uploads.stop()
         await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
-        await self._account_check.stop()
-        await self.watcher.stop()
-        await self.presence.stop()
-        await self.housekeeping.stop()
-        await self.follow_up_watcher.stop()
-        await self.uploads.queue.close()
-        await self.web.stop()
-        await self.settlement.drain(3.0)
-        await self.follow_ups.drain(3.0)
-        await self.bot.close()
-        await self.store.close()
+        # Each step runs even when one before it failed: a step left out could keep the process alive
+        # (the store's thread) or leave members unanswered.
+        steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (
+            ("the startup account check", self._account_check.stop),
+            ("the pending-upload watcher", self.watcher.stop),
+            ("the heartbeat", self.presence.stop),
+            ("housekeeping", self.housekeeping.stop),
+            ("the follow-up watcher", self.follow_up_watcher.stop),
+            ("the upload line", self.uploads.queue.close),
+            ("the web server", self.web.stop),
+            ("answers being shown", lambda: self.settlement.drain(3.0)),
+            ("follow-ups being shown", lambda: self.follow_ups.drain(3.0)),
+            ("the Discord connection", self.bot.close),
+            ("the store", self.store.close),
+        )
+        for what, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("closing %s failed; closing the rest", what)
 
 
 @contextlib.asynccontextmanager

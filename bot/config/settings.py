@@ -7,6 +7,7 @@ Every problem is reported at once, one line each, naming the variable and what i
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import math
 import re
@@ -93,14 +94,53 @@ def _text(raw: Any) -> str:
     return value
 
 
+def _has_space(text: str) -> bool:
+    """Whether `text` holds a space, a line break or another control character anywhere."""
+    return any(c.isspace() or not c.isprintable() for c in text)
+
+
+def secret_problem(value: str) -> str | None:
+    """What is wrong with a token or key (stripped, not empty), as the rest of its line: it must be one
+    word. A line break inside one (a value pasted across two lines) would reach an HTTP header, which
+    aiohttp refuses only when the first request is made."""
+    return "must be one line without spaces (copy it again, in one piece)" if _has_space(value) else None
+
+
+def _secret(raw: Any) -> str:
+    value = _text(raw)
+    if problem := secret_problem(value):
+        raise ValueError(problem)
+    return value
+
+
 def _http_url(raw: Any) -> str:
     value = str(raw).strip().rstrip("/")
+    if _has_space(value):
+        raise ValueError("must be an http(s) URL without spaces")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http(s) URL")
-    if parts.port == 0:  # .port itself raises ValueError for a port out of range or not a number
-        raise ValueError("must have a valid port")
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
+    if port == 0:
+        raise ValueError("must have a port between 1 and 65535, if it names one")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError("must not have a query (?) or fragment (#): the bot adds paths to it")
     return value
+
+
+def _private_host(host: str) -> bool:
+    """`host` (a URL's, lowercased) names this machine or a private network: `localhost`, a `.local`
+    or `.internal` name, or a loopback, private, link-local or unspecified IP literal."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def _log_level(raw: Any) -> str:
@@ -208,6 +248,8 @@ NonNegativeInt = Annotated[int, BeforeValidator(_non_negative_int)]
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 Text = Annotated[str, BeforeValidator(_text)]
+Secret = Annotated[SecretStr, BeforeValidator(_secret)]
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_optional(_secret))]
 
 
 class Settings(BaseSettings):
@@ -215,8 +257,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
-    discord_token: Annotated[SecretStr, BeforeValidator(_text)]
-    musicapi_api_key: Annotated[SecretStr, BeforeValidator(_text)]
+    discord_token: Secret
+    musicapi_api_key: Secret
     musicapi_base_url: HttpUrl = "https://api.musicapi.ai"
     dev_guild_id: Annotated[int | None, BeforeValidator(_optional(_snowflake))] = None
     max_file_mb: PositiveFloat = 100.0
@@ -231,7 +273,7 @@ class Settings(BaseSettings):
     public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
     web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside
     web_port: Annotated[int, BeforeValidator(_port)] = 8080
-    musicapi_webhook_secret: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
+    musicapi_webhook_secret: OptionalSecret = None
     musicapi_poll_after: PositiveFloat = 60.0
     musicapi_poll_interval: PositiveFloat = 20.0
     musicapi_poll_deadline: PositiveFloat = 1800.0
@@ -264,7 +306,7 @@ class Settings(BaseSettings):
     #: /metrics on a listener of its own (METRICS_PORT set), and/or only with a bearer token.
     metrics_host: Text = "127.0.0.1"
     metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
-    metrics_token: Annotated[SecretStr | None, BeforeValidator(_optional(_text))] = None
+    metrics_token: OptionalSecret = None
     # -- the follow-up catalog: what each operation costs, in credits (`<OPERATION>_CREDITS`) ------------
     extend_credits: NonNegativeInt = 15
     cover_credits: NonNegativeInt = 15
@@ -308,38 +350,58 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _agree(self) -> Self:
+        """Settings that are each valid but contradict one another: every contradiction at once, a line
+        each (starting with the variable to change), as `load_settings` reports them."""
+        problems = list(self._contradictions())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _contradictions(self) -> Iterable[str]:
         if self.upload_timeout < self.musicapi_timeout:
-            raise ValueError(
+            yield (
                 f"UPLOAD_TIMEOUT ({self.upload_timeout:g}) must not be below MUSICAPI_TIMEOUT "
                 f"({self.musicapi_timeout:g}): the whole upload cannot be shorter than one request to MusicAPI"
             )
         if self.musicapi_poll_deadline < self.musicapi_poll_after:
-            raise ValueError(
+            yield (
                 f"MUSICAPI_POLL_DEADLINE ({self.musicapi_poll_deadline:g}) must not be below "
                 f"MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}): polling would end before it starts"
             )
         if self.metrics_port is not None and self.metrics_port == self.web_port:
-            raise ValueError(
+            yield (
                 f"METRICS_PORT ({self.metrics_port}) must differ from WEB_PORT: /metrics gets a listener "
                 "of its own"
             )
         if self.shard_ids is not None and not is_postgres(self.database_url):
-            raise ValueError(
+            yield (
                 "SHARD_IDS runs a part of the bot's shards, beside other instances: they share their uploads "
                 "through PostgreSQL, so DATABASE_URL must be a postgresql:// URL"
             )
         if self.shard_ids is not None and self.shard_count is None:
-            raise ValueError("SHARD_IDS needs SHARD_COUNT: how many shards the whole bot runs")
+            yield "SHARD_IDS needs SHARD_COUNT: how many shards the whole bot runs"
         if (
             self.shard_ids is not None
             and self.shard_count is not None
             and self.shard_ids[-1] >= self.shard_count
         ):
-            raise ValueError(
+            yield (
                 f"SHARD_IDS names shard {self.shard_ids[-1]}, but SHARD_COUNT is {self.shard_count}: "
                 f"shards are numbered 0 to {self.shard_count - 1}"
             )
-        return self
+
+    def unreachable_public_url(self) -> str | None:
+        """One warning line when PUBLIC_URL names this machine or a private network, which MusicAPI
+        cannot reach: no callback would come, and every upload would wait for polling. Judged from the
+        URL alone (no name is resolved)."""
+        host = urlsplit(self.public_url).hostname if self.public_url else None
+        if host is None or not _private_host(host):
+            return None
+        return (
+            f"PUBLIC_URL names {host}, which MusicAPI cannot reach from the internet: its callbacks will not "
+            f"come, and each upload waits MUSICAPI_POLL_AFTER ({self.musicapi_poll_after:g}s) to be polled "
+            "instead; set the address this bot is reached at from outside"
+        )
 
     @property
     def instance_name(self) -> str:
@@ -398,18 +460,18 @@ def shown(name: str, raw: str) -> str:
     return repr(raw)
 
 
-def _problem(error: Mapping[str, Any], env: Mapping[str, str]) -> Problem:
+def _problems(error: Mapping[str, Any], env: Mapping[str, str]) -> list[Problem]:
     loc = error.get("loc") or ()
-    if not loc:  # a check across settings: its message names the variables
+    if not loc:  # checks across settings: a line each, each starting with the variable to change
         message = str(error["ctx"]["error"]) if "ctx" in error else str(error["msg"])
-        return Problem(message.split(" ", 1)[0], message)
+        return [Problem(line.split(" ", 1)[0], line) for line in message.splitlines()]
     name = str(loc[0]).upper()
     if error["type"] == "missing":
-        return Problem(name, f"{name} is not set: add it to .env or the environment (see .env.example)")
+        return [Problem(name, f"{name} is not set: add it to .env or the environment (see .env.example)")]
     reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else ""
     if not reason.startswith(("must", "is ")):
         reason = "is not valid"
-    return Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")
+    return [Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")]
 
 
 #: Names a `.env` may hold that are not the bot's settings: Compose's own (compose.yaml reads them).
@@ -442,4 +504,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise SettingsError([_problem(e, env) for e in exc.errors(include_url=False)]) from None
+        raise SettingsError(
+            [problem for e in exc.errors(include_url=False) for problem in _problems(e, env)]
+        ) from None

@@ -62,5 +62,8 @@ async def check_account(get_credits: Callable[[], Awaitable[Credits]], health: A
                 "MusicAPI did not answer the startup credit check (%s); the bot runs on", exc.kind.value
             )
         return
+    except Exception:  # a fault of the bot's own: said once; the bot runs on, and closes cleanly
+        log.exception("the startup credit check failed unexpectedly; the bot runs on")
+        return
     health.state, health.credits = AccountState.OK, credits.total
     log.info("MusicAPI key accepted: %d credits left", credits.total)

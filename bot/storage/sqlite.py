@@ -50,8 +50,8 @@ def _placeholders(rows: int, width: int) -> str:
     return ", ".join([one] * rows)
 
 
-def _user() -> str:
-    """Who the bot runs as, for a message about a folder it cannot write."""
+def current_user() -> str:
+    """Who the bot runs as, for a message about a file or folder it cannot read or write."""
     uid = os.geteuid()
     try:
         return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
@@ -66,12 +66,12 @@ def _writable_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except PermissionError:
         raise StoreUnavailable(
-            f"cannot create the data folder {folder.resolve()}: the bot runs as user {_user()}, who may not "
+            f"cannot create the data folder {folder.resolve()}: the bot runs as user {current_user()}, who may not "
             "create it (create it, and give it to that user)"
         ) from None
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
         raise StoreUnavailable(
-            f"cannot write the data folder {folder.resolve()}: the bot runs as user {_user()}, who may not "
+            f"cannot write the data folder {folder.resolve()}: the bot runs as user {current_user()}, who may not "
             f"write there (chown or chmod it for that user)"
         )
 

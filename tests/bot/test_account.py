@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
+from bot.domain.account import AccountHealth, AccountState, check_account
+from bot.domain.followups.ports import Credits
 from tests.bot.test_main import log_until_connected
 from tests.fakes.musicapi import API_KEY
 from tests.harness import Harness, free_port
@@ -67,3 +70,32 @@ async def test_the_log_says_what_the_whole_bot_may_spend_and_where_it_works(harn
     )
     (line,) = [line for line in lines if "spend ceiling" in line]
     assert "300 credits a day (uploads 3 each); works in 2 allowed server(s), no user installs or DMs" in line
+
+
+async def test_a_fault_in_the_startup_check_is_one_error_and_the_bot_runs_and_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken() -> Credits:
+        raise ValueError("a fault of the bot's own")
+
+    health = AccountHealth()
+    await check_account(broken, health)  # does not raise: the background task ends cleanly
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "startup credit check failed unexpectedly" in error.getMessage()
+    assert health.state is AccountState.UNKNOWN
+
+
+async def test_closing_goes_on_past_a_step_that_fails_and_closes_the_store(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A step of shutdown that fails (here the watcher's) must not leave the rest open: the store's
+    thread would keep the process alive, and Docker or systemd would have to kill it."""
+
+    async def broken() -> None:
+        raise RuntimeError("the watcher had failed")
+
+    async with harness.running() as app:
+        monkeypatch.setattr(app.watcher, "stop", broken)
+    assert app.bot.is_closed()
+    assert not await app.store.ping()  # its connection (and the thread behind it) is closed
+    assert any("closing the pending-upload watcher failed" in r.getMessage() for r in caplog.records)

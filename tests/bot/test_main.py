@@ -56,6 +56,9 @@ def clean_env(**values: str) -> dict[str, str]:
         ({"DISCORD_TOKEN": "t", "MUSICAPI_API_KEY": "k", "DEV_GUILD_ID": "my-server"}, "DEV_GUILD_ID"),
         ({"DISCORD_TOKEN": "t", "MUSICAPI_API_KEY": "k", "MUSICAPI_BASE_URL": "api.musicapi.ai"},
          "MUSICAPI_BASE_URL"),
+        # A value pasted across two lines: aiohttp would refuse it in a header, with a traceback.
+        ({"DISCORD_TOKEN": "abc\ndef", "MUSICAPI_API_KEY": "k"}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "t", "MUSICAPI_API_KEY": "key\nrest"}, "MUSICAPI_API_KEY"),
     ],
 )  # fmt: skip
 async def test_missing_or_bad_settings_stop_with_one_line(tmp_path: Path, env: dict, variable: str) -> None:
@@ -165,6 +168,52 @@ async def test_env_file_is_read(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode not in (0, None)
     assert "WEB_PORT" in err.decode(), "settings from .env were not loaded"
+
+
+async def test_an_env_file_that_is_not_utf8_stops_with_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("# caf\xe9\nDISCORD_TOKEN=t\nMUSICAPI_API_KEY=k\n".encode("latin-1"))
+    proc = await run_bot(clean_env(), tmp_path)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2
+    assert len(lines) == 1 and "cannot read" in lines[0] and ".env" in lines[0] and "UTF-8" in lines[0]
+
+
+def test_an_env_file_the_bot_may_not_read_stops_with_one_line_naming_its_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import __main__ as entry
+
+    def refused(path: Path) -> dict[str, str | None]:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=t\n")
+    monkeypatch.setattr(entry, "dotenv_values", refused)  # root, who runs the tests, may read any file
+    with pytest.raises(SystemExit) as exited:
+        entry.read_env_file(tmp_path / ".env")
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "cannot read" in line and "Permission denied" in line and "runs as user" in line
+
+
+async def test_a_misspelt_required_setting_is_named_with_its_likely_meaning(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKN=t\nMUSICAPI_API_KEY=k\n")
+    proc = await run_bot(clean_env(), tmp_path)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2
+    assert len(lines) == 2, lines
+    assert "DISCORD_TOKEN is not set" in lines[0]
+    assert "DISCORD_TOKN" in lines[1] and "did you mean DISCORD_TOKEN?" in lines[1]
+
+
+async def test_invite_refuses_a_token_in_two_pieces_in_one_line(tmp_path: Path) -> None:
+    proc = await run_bot(clean_env(DISCORD_TOKEN="abc\ndef"), tmp_path, argv=("--invite",))
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 2
+    assert len(lines) == 1 and "DISCORD_TOKEN must be one line" in lines[0]
+    assert "abc" not in lines[0]
 
 
 async def test_token_discord_rejects_stops_with_a_clear_message(harness: Harness) -> None:

@@ -230,6 +230,80 @@ def test_every_problem_is_reported_at_once_one_line_each() -> None:
     assert all(line.startswith(name + " ") for line, name in zip(lines, err.names, strict=True))
 
 
+def test_contradicting_settings_are_reported_at_once_one_line_each() -> None:
+    err = error_for(UPLOAD_TIMEOUT="10", MUSICAPI_POLL_DEADLINE="5", METRICS_PORT="8080")
+    assert err.names == ["UPLOAD_TIMEOUT", "MUSICAPI_POLL_DEADLINE", "METRICS_PORT"]
+    assert len(str(err).splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    "name", ["DISCORD_TOKEN", "MUSICAPI_API_KEY", "MUSICAPI_WEBHOOK_SECRET", "METRICS_TOKEN"]
+)
+@pytest.mark.parametrize("value", ["abc\ndef", "abc\r\ndef", "abc def", "abc\tdef", "abc\x00def"])
+def test_a_secret_in_more_than_one_piece_is_refused_without_showing_it(name: str, value: str) -> None:
+    err = error_for(**{name: value})
+    assert err.names == [name]
+    assert str(err) == f"{name} must be one line without spaces (copy it again, in one piece) (got (hidden))"
+
+
+@given(st.text(min_size=1))
+def test_a_secret_is_taken_exactly_when_it_is_one_printable_word(value: str) -> None:
+    stripped = value.strip()
+    if bool(stripped) and all(c.isprintable() and not c.isspace() for c in stripped):
+        assert load(MUSICAPI_API_KEY=value).musicapi_api_key.get_secret_value() == stripped
+    else:
+        err = error_for(MUSICAPI_API_KEY=value)
+        assert err.names == ["MUSICAPI_API_KEY"]
+        if stripped:  # the one line, whatever the value: never any of it
+            assert str(err) == (
+                "MUSICAPI_API_KEY must be one line without spaces (copy it again, in one piece) (got (hidden))"
+            )
+
+
+@pytest.mark.parametrize("name", ["MUSICAPI_BASE_URL", "PUBLIC_URL"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("https://api musicapi.ai", "without spaces"),
+        ("https://bot.example.com/?a=1", "must not have a query"),
+        ("https://bot.example.com/#top", "must not have a query"),
+        ("https://bot.example.com?", "must not have a query"),
+        ("https://bot.example.com:99999", "port between 1 and 65535"),
+        ("https://bot.example.com:0", "port between 1 and 65535"),
+    ],
+)
+def test_a_url_the_bot_adds_paths_to_is_refused_with_the_reason(name: str, value: str, reason: str) -> None:
+    err = error_for(**{name: value})
+    assert err.names == [name] and reason in str(err)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8080",
+        "http://bot.localhost",
+        "https://127.0.0.1",
+        "http://10.0.0.5:8080",
+        "http://192.168.1.20",
+        "http://[::1]:8080",
+        "http://[fe80::1]",
+        "http://0.0.0.0",
+        "http://nas.local",
+    ],
+)
+def test_a_public_url_musicapi_cannot_reach_loads_with_a_warning(url: str) -> None:
+    warning = load(PUBLIC_URL=url).unreachable_public_url()
+    assert warning is not None and warning.startswith("PUBLIC_URL names ") and "polled" in warning
+
+
+@pytest.mark.parametrize(
+    "url", [None, "https://bot.example.com", "http://93.184.216.34:8080", "http://8.8.8.8"]
+)
+def test_a_public_url_on_the_internet_gives_no_warning(url: str | None) -> None:
+    settings = load(PUBLIC_URL=url) if url else load()
+    assert settings.unreachable_public_url() is None
+
+
 def test_a_blank_webhook_secret_means_none() -> None:
     assert load(MUSICAPI_WEBHOOK_SECRET="   ").musicapi_webhook_secret is None
 
