@@ -4,6 +4,22 @@
 #   docker buildx imagetools inspect python:3.11-slim-bookworm --format '{{json .Manifest.Digest}}'
 # then change it here, or build with --build-arg BASE_IMAGE=python:3.11-slim-bookworm@sha256:<digest>.
 ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
+
+# Build stage: the bot as a wheel, built with the locked build backend (requirements-build.lock: the
+# setuptools of pyproject.toml's [build-system], exact version, hashes). No build isolation, so pip
+# fetches nothing else to build with; --check-build-dependencies stops the build if the locked backend
+# no longer satisfies pyproject.toml. The backend stays in this stage: the image below never has it.
+FROM ${BASE_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY requirements-build.lock ./
+RUN pip install --no-compile --require-hashes -r requirements-build.lock
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY cogs ./cogs
+RUN pip wheel --no-build-isolation --check-build-dependencies --no-deps --wheel-dir /wheels .
+
 FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,13 +30,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --gid 10001 bot && useradd --uid 10001 --gid 10001 --create-home --no-log-init bot
 WORKDIR /app
 
-# The exact versions the bot is tested with (requirements.lock), then the bot itself.
+# The exact versions the bot is tested with (requirements.lock), then the bot itself: the wheel built
+# above, from this image's own files only (--no-index), nothing else (--no-deps).
 COPY requirements.lock ./
 RUN pip install --no-compile --require-hashes -r requirements.lock
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY cogs ./cogs
-RUN pip install --no-compile --no-deps . && mkdir -p /app/data && chown 10001:10001 /app/data
+COPY --from=build /wheels /tmp/wheels
+RUN pip install --no-compile --no-index --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels \
+    && mkdir -p /app/data && chown 10001:10001 /app/data
 
 USER 10001:10001
 # The upload log lives here: mount a volume to keep it across container restarts.
