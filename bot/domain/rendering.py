@@ -20,7 +20,7 @@ from bot.domain.followups.records import (
 )
 from bot.domain.hosts import shown_links
 from bot.domain.media import Miss
-from bot.domain.records import UploadRecord, UploadState
+from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.domain.redact import redact_urls
 from bot.domain.sources import Rejection, SourceRejected
 from bot.domain.texts import Texts
@@ -95,7 +95,8 @@ def refusal(texts: Texts, exc: SourceRejected) -> str:
 
 
 def success(texts: Texts, clip_id: str, label: str, follow_ups: bool = False) -> str:
-    """A clip_id; `follow_ups`: the answer carries Extend and Cover buttons, and says so."""
+    """A clip_id; `follow_ups`: the answer carries a menu of follow-ups (whichever FOLLOW_UPS offers), and
+    points to it without naming any."""
     key = "upload.success_follow_ups" if follow_ups else "upload.success"
     return texts(key, clip_id=clip_id.replace("`", ""), label=plain(label))
 
@@ -124,12 +125,15 @@ def pending(texts: Texts, label: str) -> str:
     return texts("upload.pending", label=plain(label))
 
 
-def failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "") -> str:
-    """Words for a failed upload; `detail` is MusicAPI's own reason where it gave one."""
+def failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "", *, file: bool = False) -> str:
+    """Words for a failed upload; `detail` is MusicAPI's own reason where it gave one; `file`: the member
+    gave a file (or a message's attachment), not a link, and the advice says so."""
     reason = plain(detail, 300) if detail else ""
     key = f"error.{kind.value}"
     if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED) and not reason:
         key += "_no_reason"
+        if kind is ErrorKind.BAD_REQUEST and file:
+            key += "_file"
     if kind is ErrorKind.FORBIDDEN and not reason:
         reason = "403"
     return texts(key, label=plain(label), reason=reason)
@@ -146,7 +150,13 @@ def outcome(texts: Texts, record: UploadRecord, follow_ups: bool = False) -> str
     if record.state is UploadState.FAILED and record.skip_reason is not None:
         return _skipped(texts, record)
     if record.state is UploadState.FAILED:
-        return failure(texts, record.error_kind or ErrorKind.FAILED, record.label, record.error_detail or "")
+        return failure(
+            texts,
+            record.error_kind or ErrorKind.FAILED,
+            record.label,
+            record.error_detail or "",
+            file=record.source_kind is SourceKind.FILE,
+        )
     return pending(texts, record.label)
 
 
@@ -253,9 +263,10 @@ def follow_up_failure(
     return texts(key, label=plain(label), reason=reason)
 
 
-def follow_up(texts: Texts, record: FollowUpRecord) -> str:
+def follow_up(texts: Texts, record: FollowUpRecord, *, menu: bool = False) -> str:
     """A follow-up as it stands: at work, its result (songs, files, a link or a value, as the catalog says
-    the operation yields), or why it made nothing."""
+    the operation yields), or why it made nothing. `menu`: its songs carry a menu of follow-ups, and the
+    answer ends pointing to it (without naming any: FOLLOW_UPS decides which there are)."""
     label = plain(record.source_label, 80)
     op = record.action.value
     if record.state is FollowUpState.PENDING:
@@ -267,11 +278,14 @@ def follow_up(texts: Texts, record: FollowUpRecord) -> str:
             follow_up_failure(texts, error, record.source_label, record.error_detail or "", record.action)
         )
     if kind is ResultKind.SONGS:
-        head = texts(f"followup.done.{op}", label=label, count=len(record.songs))
+        head = texts(
+            f"followup.done.{op}", label=label, songs=texts.plural("count.new_songs", len(record.songs))
+        )
         rows = [song(texts, i, s) for i, s in enumerate(record.songs, start=1)]
-        return fit_message("\n\n".join([head, *rows, texts("followup.hint")]))
+        hint = [texts("followup.hint")] if menu else []
+        return fit_message("\n\n".join([head, *rows, *hint]))
     if kind is ResultKind.FILES:
-        head = texts(f"followup.done.{op}", label=label, count=len(record.songs))
+        head = texts(f"followup.done.{op}", label=label, files=texts.plural("count.files", len(record.songs)))
         return fit_message(
             "\n".join([head, *(_file(texts, i, s) for i, s in enumerate(record.songs, start=1))])
         )

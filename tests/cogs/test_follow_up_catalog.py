@@ -251,6 +251,20 @@ async def test_wav_runs_on_one_click_and_says_what_it_cost(harness: Harness, sto
     assert final.files == [] and "attachments" not in final.json
 
 
+async def test_a_dearer_wav_shows_its_cost_first_without_promising_a_refund(harness: Harness) -> None:
+    """A WAV over the one-click price asks first; its form says what it costs, and (a synchronous call,
+    which MusicAPI documents no refund for) that a failure is not refunded."""
+    async with harness.running(**FAST, wav_credits=5):
+        songs, _ = await song_result(harness)
+        payload = await choose(harness, songs, "WAV 1")
+        call = await harness.callback_of(payload)
+    assert call.json["type"] == MODAL
+    (cost,) = call.json["data"]["components"]
+    assert "**5 credits**" in cost["content"] and "doesn't refund them if this fails" in cost["content"]
+    assert "refunds tasks" not in cost["content"]
+    assert harness.musicapi.sonic_calls == [], "nothing is spent before the form is submitted"
+
+
 async def test_a_choice_the_bot_never_offered_is_answered_as_a_clip_it_cannot_find(harness: Harness) -> None:
     async with harness.running(**FAST):
         songs, _ = await song_result(harness)
@@ -304,7 +318,8 @@ async def test_a_midi_musicapi_could_not_make_is_named_without_promising_a_refun
     text = note.json["content"]
     assert note.json["flags"] & EPHEMERAL
     assert "couldn't get the MIDI of **Night Drive (1)**: Failed to generate midi." in text
-    assert "refund" not in text and "spent" not in text and "music from" not in text
+    assert "The credits for this request were used (MusicAPI doesn't refund them)" in text
+    assert "no credits were spent" not in text and "music from" not in text
     assert harness.musicapi.sonic_calls == [("midi", {"clip_id": f"{task_id}-song-1"})]
 
 
@@ -338,6 +353,17 @@ async def test_stems_show_their_cost_first_then_each_stem_by_stem(harness: Harne
     for n, name in enumerate(["Vocals", "Instrumental", "Drums", "Bass"], start=1):
         assert f"**{n}. Night Drive - {name}** · [listen]({harness.musicapi.file_url('stems-')}" in text
     assert final.json.get("components") in (None, [])
+
+
+async def test_one_stem_reads_singular(harness: Harness) -> None:
+    harness.musicapi.stem_count = 1
+    async with harness.running(**FAST):
+        songs, _ = await song_result(harness)
+        modal = await open_modal(harness, button(songs, "Stems 1"), songs)
+        assert "MusicAPI refunds tasks that fail" in modal["components"][0]["content"], "a task: refunded"
+        submit = await harness.interact(payloads.modal_submit(modal, {}))
+        final = await final_edit(harness, submit, "🎚️")
+    assert "in stems: 1 file." in final.json["content"]
 
 
 async def test_a_one_click_operation_out_of_credits_says_so_and_spends_nothing(harness: Harness) -> None:

@@ -95,4 +95,4 @@ async def test_a_message_without_clips_says_so(harness: Harness) -> None:
         offered = await granted_buttons(harness, someone)
         bots_other = await granted_buttons(harness, message({"content": "hello"}, author=bot_user()))
     for answer in (offered, bots_other):
-        assert "no clip to extend or cover" in answer["content"] and not answer.get("components")
+        assert "no clip to follow up on" in answer["content"] and not answer.get("components")

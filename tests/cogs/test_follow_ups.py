@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import time
+from collections import deque
 from typing import Any
 
 import pytest
@@ -359,6 +360,54 @@ async def test_only_the_actions_in_follow_ups_are_offered(harness: Harness) -> N
     async with harness.running(**FAST, follow_ups="cover"):
         components = await upload_clip(harness)
     assert [b["label"] for b in buttons_of(components)] == ["Cover"]
+
+
+async def test_the_answers_point_to_the_menu_follow_ups_offers_without_naming_buttons_it_lacks(
+    harness: Harness,
+) -> None:
+    """FOLLOW_UPS=add_vocals,mashup: no Extend or Cover anywhere, so no answer tells the member to press
+    them; the upload answer and the songs (which get Mashup) point to the buttons that are there."""
+    async with harness.running(**FAST, follow_ups="add_vocals,mashup"):
+        payload = await harness.interact(payloads.upload(url=LINK))
+        upload = (await harness.edits_of(payload))[-1].json
+        components = upload["components"]
+        modal = await open_modal(harness, button(components, "Add vocals"), components)
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "[Verse]\nCity lights"}))
+        final = await final_edit(harness, submit)
+    assert [b["label"] for b in buttons_of(components)] == ["Add vocals", "Mashup"]
+    songs = final.json["content"]
+    assert [b["label"] for b in buttons_of(final.json["components"]) if "custom_id" in b] == [
+        "Mashup 1",
+        "Mashup 2",
+    ]
+    for text in (upload["content"], songs):
+        assert "Use the buttons below" in text
+        assert "Extend" not in text and "Cover" not in text
+
+
+async def test_songs_without_a_menu_point_to_none(harness: Harness) -> None:
+    """FOLLOW_UPS=add_vocals: it makes songs, but offers nothing on songs; their answer says nothing of
+    buttons."""
+    async with harness.running(**FAST, follow_ups="add_vocals"):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Add vocals"), components)
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "[Verse]\nCity lights"}))
+        final = await final_edit(harness, submit)
+    text = final.json["content"]
+    assert "with vocals: 2 new songs" in text
+    assert not [b for b in buttons_of(final.json.get("components") or []) if "custom_id" in b]
+    assert "button" not in text and "Extend" not in text and "Cover" not in text
+
+
+async def test_one_new_song_reads_singular(harness: Harness) -> None:
+    harness.musicapi.generation_outcome = "running"
+    async with harness.running(**FAST):
+        submit = await extend_from_upload(harness)
+        await result(harness, submit, "⏳")
+        (task_id,) = harness.musicapi.generations
+        harness.musicapi.generation_answers[task_id] = deque([harness.musicapi.finished(task_id, count=1)])
+        text = await result(harness, submit)
+    assert "extended: 1 new song." in text and "**1. Night Drive (1)**" in text and "**2." not in text
 
 
 async def test_the_result_reaches_the_channel_once_the_token_has_expired(harness: Harness) -> None:

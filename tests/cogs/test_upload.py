@@ -59,7 +59,7 @@ async def test_attachment_becomes_clip_id(harness: Harness) -> None:
         text = await final(harness, payload)
     assert f"`{clip_id_for(0)}`" in text
     assert "My Song.mp3" in text
-    assert "extend" in text and "cover" in text
+    assert "Use the buttons below" in text
     # The CDN URL goes to MusicAPI untouched: signed query and all, no bytes through the bot.
     assert harness.musicapi.uploads == [{"url": file["url"]}]
     assert harness.musicapi.auth_headers == [f"Bearer {API_KEY}"]
@@ -206,6 +206,23 @@ async def test_musicapi_failures_become_specific_replies(
     assert "clip_id:" not in text
 
 
+@pytest.mark.parametrize(
+    ("given", "advice", "not_said"),
+    [("url", "a direct link to an audio file", "is an audio file"), ("file", "is an audio file", "link")],
+)
+async def test_a_refusal_without_a_reason_advises_on_what_the_member_gave(
+    harness: Harness, given: str, advice: str, not_said: str
+) -> None:
+    """MusicAPI's 400 with no message: a link is checked for being a direct link, a file for being audio."""
+    harness.musicapi.script(Answer(400, {"code": 400}))
+    source = {"url": "https://files.example.com/a.mp3"} if given == "url" else {"file": payloads.attachment()}
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(**source))
+        text = await final(harness, payload)
+    assert "couldn't take" in text and "6 seconds and 8 minutes" in text
+    assert advice in text and not_said not in text
+
+
 async def test_rejected_api_key_tells_admins_and_logs_an_error(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -213,7 +230,8 @@ async def test_rejected_api_key_tells_admins_and_logs_an_error(
         payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
         with caplog.at_level(logging.INFO):
             text = await final(harness, payload)
-    assert "API key" in text and "server admin" in text
+    assert "API key" in text and "server admin can let the bot's owner know" in text
+    assert "configuration" not in text, "server admins cannot change it: only the bot's owner can"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert errors and "MUSICAPI_API_KEY" in errors[0].getMessage()
     assert "wrong-key" not in caplog.text

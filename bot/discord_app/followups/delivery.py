@@ -14,7 +14,7 @@ import discord
 
 from bot.discord_app.answers import Answers
 from bot.discord_app.attachments import Attachments, Bundle, Outgoing, file_message, limit_for, song_message
-from bot.discord_app.followups.views import song_buttons
+from bot.discord_app.followups.views import has_song_menu, song_buttons
 from bot.domain import rendering
 from bot.domain.followups.catalog import CATALOG, ResultKind
 from bot.domain.followups.files import attached
@@ -56,7 +56,7 @@ class FollowUpDelivery:
             if record.finished and record.delivered:
                 return True
             texts = Texts(record.locale)
-            content = rendering.follow_up(texts, record)
+            content = rendering.follow_up(texts, record, menu=has_song_menu(record, self._actions))
             limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
             async with self._files(record, limit) as bundle:
 

@@ -368,15 +368,30 @@ def _with_id(custom_id: str, ids: Sequence[str]) -> str:
     return f"{head}:{ids[int(place)]}"
 
 
+def _menu_songs(record: FollowUpRecord, actions: frozenset[Operation]) -> list[tuple[int, int]]:
+    """(id, number in the message) of each song of a result that gets a menu: none unless the result is
+    songs and FOLLOW_UPS offers an operation on songs."""
+    yields_songs = CATALOG[record.action].result is ResultKind.SONGS
+    if (
+        record.state is not FollowUpState.SUCCEEDED
+        or not yields_songs
+        or not offered(actions, ClipOrigin.SONG)
+    ):
+        return []
+    return [(s.id, n) for n, s in enumerate(record.songs, start=1) if s.id is not None]
+
+
+def has_song_menu(record: FollowUpRecord, actions: frozenset[Operation]) -> bool:
+    """Whether `song_buttons` gives the result a menu (its answer then points to it)."""
+    return bool(_menu_songs(record, actions))
+
+
 def song_buttons(
     record: FollowUpRecord, texts: Texts, actions: frozenset[Operation]
 ) -> discord.ui.View | None:
     """The menu for each song of a result, so that members can go on."""
-    songs = [(s.id, n) for n, s in enumerate(record.songs, start=1) if s.id is not None]
-    yields_songs = CATALOG[record.action].result is ResultKind.SONGS
-    if record.state is not FollowUpState.SUCCEEDED or not songs or not yields_songs:
-        return None
-    if not offered(actions, ClipOrigin.SONG):
+    songs = _menu_songs(record, actions)
+    if not songs:
         return None
     view = discord.ui.View(timeout=None)
     _menu(view, texts, actions, ClipOrigin.SONG, songs, len(record.songs))
@@ -411,7 +426,12 @@ def follow_up_form(
         + (f":with:{partner}" if partner else "")
         + (f":{grant}" if grant else ""),
     )
-    cost = "followup.modal.cost" if spec.result is ResultKind.SONGS else "followup.modal.cost_plain"
+    if spec.synchronous:  # WAV, MIDI, BPM: MusicAPI documents no refund when its answer says it failed
+        cost = "followup.modal.cost_sync"
+    elif spec.result is ResultKind.SONGS:
+        cost = "followup.modal.cost"
+    else:
+        cost = "followup.modal.cost_plain"
     modal.add_item(discord.ui.TextDisplay(texts(cost, credits=credits, model=model)))
     for field in spec.fields:
         key = f"followup.field.{field.label}"

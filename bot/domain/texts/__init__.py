@@ -22,6 +22,9 @@ CATALOGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 
 FALLBACK = "en-US"
 
+#: Languages whose singular also counts zero (CLDR: French and Portuguese say "0 fichier", "0 arquivo").
+_SINGULAR_ZERO = frozenset({"fr", "pt-BR"})
+
 
 class Texts:
     """The messages of one locale; a key missing there falls back to English."""
@@ -35,6 +38,12 @@ class Texts:
     def __call__(self, key: str, /, **values: Any) -> str:
         template = self._messages.get(key) or en.MESSAGES[key]
         return template.format(**values)
+
+    def plural(self, key: str, count: int, /) -> str:
+        """`count` things, worded by the language: `<key>.one` for its singular, `<key>.other` for the
+        rest ("1 new song", "2 new songs"); a language without plurals (Japanese) words both alike."""
+        singular = count == 1 or (count == 0 and self.locale in _SINGULAR_ZERO)
+        return self(f"{key}.{'one' if singular else 'other'}", count=count)
 
 
 def resolve_locale(locale: str | None) -> str:

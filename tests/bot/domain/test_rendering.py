@@ -11,13 +11,15 @@ from hypothesis import strategies as st
 
 from bot.domain import errors
 from bot.domain.errors import ErrorKind, UploadError
-from bot.domain.followups.records import Operation
+from bot.domain.followups.catalog import CATALOG, ResultKind
+from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.links import MAX_URL_LENGTH
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.domain.rendering import (
     MENTION_BREAKER,
     error,
     failure,
+    follow_up,
     follow_up_failure,
     human_size,
     outcome,
@@ -334,6 +336,7 @@ def test_human_size(size: int, expected: str) -> None:
 
 
 def record(label: str = LABEL, **fields: object) -> UploadRecord:
+    values: dict[str, object] = {"source_kind": SourceKind.FILE} | fields
     return UploadRecord(
         interaction_id=1,
         application_id=2,
@@ -343,9 +346,8 @@ def record(label: str = LABEL, **fields: object) -> UploadRecord:
         guild_id=None,
         channel_id=None,
         locale="en-US",
-        source_kind=SourceKind.FILE,
         label=label,
-        **fields,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -448,5 +450,100 @@ def test_a_failed_synchronous_call_names_its_operation_and_promises_no_refund(
         text = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, operation)
         assert texts(f"followup.button.{operation.value}") in text and "Night Drive" in text
         assert (reason in text) and text != generation
+        assert SPENT[locale] in text, "it says plainly that the credits were used"
     english = follow_up_failure(Texts("en-US"), ErrorKind.FAILED, "Night Drive", reason, Operation.MIDI)
-    assert "refund" not in english and "spent" not in english
+    assert "no credits were spent" not in english and "refunds failed" not in english
+
+
+#: How each language says a failed synchronous call's credits were used (and not refunded).
+SPENT = {
+    "en-US": "The credits for this request were used (MusicAPI doesn't refund them)",
+    "de": "Die Credits für diese Anfrage sind verbraucht (MusicAPI erstattet sie nicht)",
+    "es-ES": "Los créditos de esta solicitud se gastaron (MusicAPI no los reembolsa)",
+    "fr": "Les crédits de cette demande ont été utilisés (MusicAPI ne les rembourse pas)",
+    "pt-BR": "Os créditos deste pedido foram gastos (a MusicAPI não os reembolsa)",
+    "ja": "このリクエストのクレジットは消費され、MusicAPI からの返金はありません",
+}
+
+
+def songs_result(count: int, action: Operation = Operation.EXTEND, locale: str = "en-US") -> FollowUpRecord:
+    return FollowUpRecord(
+        user_id=7, guild_id=None, channel_id=None, application_id=1, interaction_id=1, interaction_token="t",
+        token_expires_at=0, locale=locale, action=action, origin=ClipOrigin.UPLOAD, source_id=1,
+        source_clip_id="c", source_label="Night Drive", task_type="", model="sonic-v6",
+        state=FollowUpState.SUCCEEDED,
+        songs=[Song(clip_id=f"s{n}", id=n + 1, position=n, title=f"Song {n}") for n in range(count)],
+    )  # fmt: skip
+
+
+#: Each language's "1 new song" (Japanese counts alike for one and for more).
+ONE_SONG = {
+    "en-US": "1 new song.", "de": "1 neuer Song.", "es-ES": "1 canción nueva.", "fr": "1 nouveau morceau.",
+    "pt-BR": "1 música nova.", "ja": "新しい曲 1 曲。",
+}  # fmt: skip
+ONE_FILE = {
+    "en-US": "1 file.", "de": "1 Datei.", "es-ES": "1 archivo.", "fr": "1 fichier.", "pt-BR": "1 arquivo.",
+    "ja": "1 ファイル。",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+@pytest.mark.parametrize("action", [op for op, spec in CATALOG.items() if spec.result is ResultKind.SONGS])
+def test_one_new_song_reads_singular_and_two_plural(locale: str, action: Operation) -> None:
+    texts = Texts(locale)
+    one = follow_up(texts, songs_result(1, action, locale)).split("\n")[0]
+    two = follow_up(texts, songs_result(2, action, locale)).split("\n")[0]
+    assert one.endswith(ONE_SONG[locale]), one
+    assert two.endswith(texts.plural("count.new_songs", 2) + ("。" if locale == "ja" else "."))
+    assert (one.replace("1", "2") == two) is (locale == "ja"), "singular and plural differ, but in Japanese"
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_one_stem_reads_singular(locale: str) -> None:
+    text = follow_up(Texts(locale), songs_result(1, Operation.STEMS, locale))
+    assert text.split("\n")[0].endswith(ONE_FILE[locale])
+
+
+@pytest.mark.parametrize(("locale", "zero"), [("en-US", "0 new songs"), ("fr", "0 nouveau morceau"),
+                                              ("pt-BR", "0 música nova"), ("de", "0 neue Songs")])  # fmt: skip
+def test_zero_takes_each_languages_own_form(locale: str, zero: str) -> None:
+    assert Texts(locale).plural("count.new_songs", 0) == zero
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_songs_point_to_their_menu_only_when_they_have_one(locale: str) -> None:
+    texts = Texts(locale)
+    with_menu = follow_up(texts, songs_result(2, locale=locale), menu=True)
+    without = follow_up(texts, songs_result(2, locale=locale))
+    assert with_menu == without + "\n\n" + texts("followup.hint")
+    assert texts("followup.hint") not in without
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_texts_that_point_to_a_menu_name_no_operation(locale: str) -> None:
+    """FOLLOW_UPS chooses the operations: the texts that point to the menu name none of them, so none
+    tells a member to press a button that is not there."""
+    texts = Texts(locale)
+    pointing = [
+        success(texts, CLIP, LABEL, follow_ups=True),
+        texts("followup.hint"),
+        texts("followup.no_clip"),
+    ]
+    for op in Operation:
+        name = texts(f"followup.button.{op.value}")
+        for text in pointing:
+            assert name.lower() not in text.lower(), (name, text)
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_a_file_musicapi_refused_without_a_reason_is_not_called_a_link(locale: str) -> None:
+    texts = Texts(locale)
+    failed = {"state": UploadState.FAILED, "error_kind": ErrorKind.BAD_REQUEST}
+    of_file = outcome(texts, record(source_kind=SourceKind.FILE, **failed))
+    of_link = outcome(texts, record(source_kind=SourceKind.LINK, **failed))
+    assert of_file == texts("error.bad_request_no_reason_file", label=LABEL)
+    assert of_link == texts("error.bad_request_no_reason", label=LABEL)
+    assert of_file != of_link
+    if locale == "en-US":
+        assert "link" in of_link and "link" not in of_file
+        assert_readable(of_file)

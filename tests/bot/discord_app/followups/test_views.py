@@ -156,3 +156,27 @@ def test_the_list_of_clips_to_pair_with_is_a_menu_discord_accepts(locale: str) -
     clips = [(ClipOrigin.SONG, BIG + n, "a title " * 30) for n in range(30)]
     view = partner_menu(Operation.MASHUP, ClipOrigin.UPLOAD, BIG, clips, Texts(locale))
     assert invalid_components(view.to_components()) is None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("op", list(Operation))
+def test_a_forms_cost_line_promises_a_refund_only_where_musicapi_gives_one(
+    locale: str, op: Operation
+) -> None:
+    """Songs and stems are tasks MusicAPI refunds when they fail; WAV, MIDI and BPM are synchronous calls
+    it documents no refund for, so their form (when dearer than one click) promises none."""
+    spec = CATALOG[op]
+    texts = Texts(locale)
+    form = follow_up_form(
+        spec, next(iter(spec.task_types)), BIG, texts, credits=5, model="sonic-v6", lyrics_limit=5000,
+        partner=f"song:{BIG}" if spec.pair else None,
+    )  # fmt: skip
+    cost = form.to_dict()["components"][0]["content"]
+    refunding = {
+        texts("followup.modal.cost", credits=5, model="sonic-v6"),
+        texts("followup.modal.cost_plain", credits=5),
+    }
+    if spec.synchronous:
+        assert cost == texts("followup.modal.cost_sync", credits=5) and cost not in refunding
+    else:
+        assert cost in refunding

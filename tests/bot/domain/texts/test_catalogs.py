@@ -61,3 +61,26 @@ def test_missing_key_falls_back_to_english() -> None:
     texts._messages = partial  # a language that lags behind English
     assert texts("error.rate_limited") == en.MESSAGES["error.rate_limited"]
     assert texts("error.unavailable") == CATALOGS["de"]["error.unavailable"]
+
+
+def last_sentence(text: str) -> str:
+    sentences: list[str] = re.findall(r"[^.。]+[.。]", text)
+    return sentences[-1].strip()
+
+
+@pytest.mark.parametrize("code", [*LANGUAGES, FALLBACK])
+def test_a_refused_api_key_sends_members_to_the_bots_owner_as_every_account_problem_does(code: str) -> None:
+    """Only the bot's owner can change its configuration: a refused key is told like an empty account."""
+    catalog = CATALOGS[code]
+    owner = last_sentence(catalog["error.no_credits"])
+    for key in ("error.unauthorized", "error.no_subscription", "error.forbidden"):
+        assert last_sentence(catalog[key]) == owner, key
+
+
+@pytest.mark.parametrize("code", [*LANGUAGES, FALLBACK])
+def test_counted_things_have_a_singular_and_a_plural(code: str) -> None:
+    texts = Texts(code)
+    for key in ("count.new_songs", "count.files"):
+        one, two = texts.plural(key, 1), texts.plural(key, 2)
+        assert "1" in one, one
+        assert (one.replace("1", "2") == two) is (code == "ja"), (one, two)
