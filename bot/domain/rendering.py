@@ -136,7 +136,14 @@ def failure(texts: Texts, kind: ErrorKind, label: str, detail: str = "", *, file
             key += "_file"
     if kind is ErrorKind.FORBIDDEN and not reason:
         reason = "403"
-    return texts(key, label=plain(label), reason=reason)
+    return _with_reason(texts, key, reason, label=plain(label))
+
+
+def _with_reason(texts: Texts, key: str, reason: str, **values: str) -> str:
+    """`key` with MusicAPI's `reason` in it, and one full stop where the reason's own and the text's
+    would meet ("...generate midi.. The credits..." otherwise)."""
+    text = texts(key, reason=reason, **values)
+    return text.replace(f"{reason}.", reason, 1) if reason.endswith(".") else text
 
 
 def error(texts: Texts, exc: UploadError, label: str) -> str:
@@ -254,13 +261,13 @@ def follow_up_failure(
     if kind is ErrorKind.FAILED and operation is not None and CATALOG[operation].synchronous:
         name = texts(f"followup.button.{operation.value}")
         key = "followup.error.failed_result" if reason else "followup.error.failed_result_no_reason"
-        return texts(key, operation=name, label=plain(label), reason=reason)
+        return _with_reason(texts, key, reason, operation=name, label=plain(label))
     if kind not in _FOLLOW_UP_OWN:
         return failure(texts, kind, label, detail)
     key = f"followup.error.{kind.value}"
     if kind in (ErrorKind.BAD_REQUEST, ErrorKind.FAILED, ErrorKind.FORBIDDEN) and not reason:
         key += "_no_reason"
-    return texts(key, label=plain(label), reason=reason)
+    return _with_reason(texts, key, reason, label=plain(label))
 
 
 def follow_up(texts: Texts, record: FollowUpRecord, *, menu: bool = False) -> str:

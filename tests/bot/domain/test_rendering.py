@@ -445,7 +445,8 @@ def test_a_failed_synchronous_call_names_its_operation_and_promises_no_refund(
     generation = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, Operation.EXTEND)
     assert generation == follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason)
     refund_key = "followup.error.failed" if reason else "followup.error.failed_no_reason"
-    assert generation == texts(refund_key, label="Night Drive", reason=reason)
+    expected = texts(refund_key, label="Night Drive", reason=reason)
+    assert generation == expected.replace("midi..", "midi.")  # one full stop after the reason
     for operation in (Operation.WAV, Operation.MIDI, Operation.BPM):
         text = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, operation)
         assert texts(f"followup.button.{operation.value}") in text and "Night Drive" in text
@@ -547,3 +548,21 @@ def test_a_file_musicapi_refused_without_a_reason_is_not_called_a_link(locale: s
     if locale == "en-US":
         assert "link" in of_link and "link" not in of_file
         assert_readable(of_file)
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+@pytest.mark.parametrize("operation", [None, Operation.MIDI])
+def test_a_reason_that_ends_a_sentence_is_followed_by_one_full_stop(
+    locale: str, operation: Operation | None
+) -> None:
+    texts = Texts(locale)
+    with_stop = follow_up_failure(texts, ErrorKind.FAILED, LABEL, "Failed to generate midi.", operation)
+    without = follow_up_failure(texts, ErrorKind.FAILED, LABEL, "Failed to generate midi", operation)
+    assert "midi.." not in with_stop
+    if "midi." in without:  # the text puts a full stop after the reason: the same text either way
+        assert with_stop == without
+
+
+def test_a_reason_whose_full_stop_the_text_does_not_repeat_keeps_it() -> None:
+    text = error(TEXTS, errors.BadRequest("Audio duration must be at least 6 seconds."), LABEL)
+    assert text.endswith("at least 6 seconds.")
