@@ -83,9 +83,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"musicapi-upload-bot: configuration error: {problem.line}", file=sys.stderr)
         # A misspelt name is often why a setting is missing: its "did you mean" goes with the errors.
-        for line in [p.line for p in exc.problems] + unknown_names(from_file):
-            print(f"musicapi-upload-bot: configuration error: {line}", file=sys.stderr)
+        for line in unknown_names(from_file):
+            print(f"musicapi-upload-bot: warning: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
     log.info("%s", startup_line(settings))

@@ -99,6 +99,11 @@ def _has_space(text: str) -> bool:
     return any(c.isspace() or not c.isprintable() for c in text)
 
 
+def _has_break(text: str) -> bool:
+    """Whether `text` holds a line break, a tab or another control character (plain spaces aside)."""
+    return any(not c.isprintable() and c != " " for c in text)
+
+
 def secret_problem(value: str) -> str | None:
     """What is wrong with a token or key (stripped, not empty), as the rest of its line: it must be one
     word. A line break inside one (a value pasted across two lines) would reach an HTTP header, which
@@ -110,6 +115,15 @@ def _secret(raw: Any) -> str:
     value = _text(raw)
     if problem := secret_problem(value):
         raise ValueError(problem)
+    return value
+
+
+def _passphrase(raw: Any) -> str:
+    """A secret of the operator's own choosing (the webhook secret, METRICS_TOKEN): spaces may be part
+    of it, a line break may not."""
+    value = _text(raw)
+    if _has_break(value):
+        raise ValueError("must be one line (copy it again, in one piece)")
     return value
 
 
@@ -133,14 +147,15 @@ def _http_url(raw: Any) -> str:
 
 def _private_host(host: str) -> bool:
     """`host` (a URL's, lowercased) names this machine or a private network: `localhost`, a `.local`
-    or `.internal` name, or a loopback, private, link-local or unspecified IP literal."""
+    or `.internal` name, or an IP literal that is not global (loopback, private, link-local, shared
+    address space, unspecified...)."""
+    host = host.rstrip(".")
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        return not ipaddress.ip_address(host).is_global
     except ValueError:
         return False
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def _log_level(raw: Any) -> str:
@@ -249,7 +264,7 @@ PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 Text = Annotated[str, BeforeValidator(_text)]
 Secret = Annotated[SecretStr, BeforeValidator(_secret)]
-OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_optional(_secret))]
+OptionalPassphrase = Annotated[SecretStr | None, BeforeValidator(_optional(_passphrase))]
 
 
 class Settings(BaseSettings):
@@ -273,7 +288,7 @@ class Settings(BaseSettings):
     public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
     web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside
     web_port: Annotated[int, BeforeValidator(_port)] = 8080
-    musicapi_webhook_secret: OptionalSecret = None
+    musicapi_webhook_secret: OptionalPassphrase = None
     musicapi_poll_after: PositiveFloat = 60.0
     musicapi_poll_interval: PositiveFloat = 20.0
     musicapi_poll_deadline: PositiveFloat = 1800.0
@@ -306,7 +321,7 @@ class Settings(BaseSettings):
     #: /metrics on a listener of its own (METRICS_PORT set), and/or only with a bearer token.
     metrics_host: Text = "127.0.0.1"
     metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
-    metrics_token: OptionalSecret = None
+    metrics_token: OptionalPassphrase = None
     # -- the follow-up catalog: what each operation costs, in credits (`<OPERATION>_CREDITS`) ------------
     extend_credits: NonNegativeInt = 15
     cover_credits: NonNegativeInt = 15

@@ -143,7 +143,10 @@ def _with_reason(texts: Texts, key: str, reason: str, **values: str) -> str:
     """`key` with MusicAPI's `reason` in it, and one full stop where the reason's own and the text's
     would meet ("...generate midi.. The credits..." otherwise)."""
     text = texts(key, reason=reason, **values)
-    return text.replace(f"{reason}.", reason, 1) if reason.endswith(".") else text
+    if not reason.endswith("."):
+        return text
+    # The text's own stop after the reason is the one kept (a Japanese text's "。" included).
+    return text.replace(f"{reason}.", reason, 1).replace(f"{reason}。", f"{reason[:-1]}。", 1)
 
 
 def error(texts: Texts, exc: UploadError, label: str) -> str:

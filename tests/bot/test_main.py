@@ -204,7 +204,7 @@ async def test_a_misspelt_required_setting_is_named_with_its_likely_meaning(tmp_
     assert proc.returncode == 2
     assert len(lines) == 2, lines
     assert "DISCORD_TOKEN is not set" in lines[0]
-    assert "DISCORD_TOKN" in lines[1] and "did you mean DISCORD_TOKEN?" in lines[1]
+    assert "warning" in lines[1] and "DISCORD_TOKN" in lines[1] and "did you mean DISCORD_TOKEN?" in lines[1]
 
 
 async def test_invite_refuses_a_token_in_two_pieces_in_one_line(tmp_path: Path) -> None:

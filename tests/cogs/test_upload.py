@@ -405,3 +405,20 @@ async def test_an_unexpected_failure_of_an_upload_still_gets_an_answer(
     assert "went wrong on my side" in text
     assert harness.musicapi.uploads == []  # never sent unrecorded
     assert any("upload failed unexpectedly" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unexpected_failure_is_answered_by_token_once_discord_py_has_closed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The internal-error answer takes the path every answer takes: with discord.py closed meanwhile (its
+    session with it), by the interaction's token over the bot's own session."""
+    async with harness.running() as app:
+
+        async def broken(*args: object, **kwargs: object) -> None:
+            await app.bot.close()  # what discord.py does first when Discord ends the gateway for good
+            raise RuntimeError("a fault of the bot's own")
+
+        monkeypatch.setattr(app.uploads, "start", broken)
+        payload = await harness.interact(payloads.upload(url="https://files.example.com/a.mp3"))
+        text = await final(harness, payload)
+    assert "went wrong on my side" in text
