@@ -273,6 +273,14 @@ def follow_up_failure(
     return _with_reason(texts, key, reason, label=plain(label))
 
 
+def credit_count(texts: Texts, amount: int | str) -> str:
+    """An amount of credits as the language counts it: "1 credit", "15 credits"; a range of prices
+    (`1–30`, see `price_range`) is counted as many."""
+    if isinstance(amount, str) and not amount.isdecimal():
+        return texts("count.credits.other", count=amount)
+    return texts.plural("count.credits", int(amount))
+
+
 def follow_up(texts: Texts, record: FollowUpRecord, *, menu: bool = False) -> str:
     """A follow-up as it stands: at work, its result (songs, files, a link or a value, as the catalog says
     the operation yields), or why it made nothing. `menu`: its songs carry a menu of follow-ups, and the
@@ -280,7 +288,7 @@ def follow_up(texts: Texts, record: FollowUpRecord, *, menu: bool = False) -> st
     label = plain(record.source_label, 80)
     op = record.action.value
     if record.state is FollowUpState.PENDING:
-        return texts(f"followup.working.{op}", label=label, credits=record.credits)
+        return texts(f"followup.working.{op}", label=label, cost=credit_count(texts, record.credits))
     kind = CATALOG[record.action].result
     if record.state is FollowUpState.FAILED or not (record.songs or record.result):
         error = record.error_kind or ErrorKind.FAILED
@@ -347,7 +355,7 @@ def refusal_of(texts: Texts, allowance: Allowance, operation: Operation) -> str:
         return texts("followup.refused.too_old", operation=name)
     when = f"<t:{int(allowance.frees_at + 0.999)}:R>"
     if allowance.refusal is Refusal.OVER_BUDGET:
-        return texts("followup.over_budget", budget=allowance.budget, when=when)
+        return texts("followup.over_budget", budget=credit_count(texts, allowance.budget), when=when)
     if allowance.refusal is Refusal.OVER_CEILING:
         return texts("followup.over_ceiling", when=when)
     return texts("followup.cooldown", when=when)
@@ -379,7 +387,7 @@ def credits_report(
         texts(
             "owner.spend.row",
             server=plain(names.get(guild, str(guild)), 60) if guild else texts("owner.spend.dms"),
-            spent=amount,
+            spent=credit_count(texts, amount),
         )
         for guild, amount in spent.items()
     ] or [texts("owner.spend.none")]
@@ -389,13 +397,23 @@ def credits_report(
 
 def with_day_total(texts: Texts, report: str, spent: int, ceiling: int) -> str:
     """The owner's report with the whole bot's spend today against TOTAL_DAILY_CREDITS."""
-    limit = ceiling if ceiling > 0 else texts("owner.no_limit")
-    return fit_message(report + "\n\n" + texts("owner.total", spent=spent, ceiling=limit))
+    if ceiling > 0:
+        total = texts("owner.total", spent=spent, ceiling=credit_count(texts, ceiling))
+    else:
+        total = texts(
+            "owner.total.unlimited", spent=credit_count(texts, spent), limit=texts("owner.no_limit")
+        )
+    return fit_message(report + "\n\n" + total)
 
 
 def low_credits(texts: Texts, credits: Credits, threshold: int, cost: str) -> str:
     """`cost`: what follow-ups cost, `15` or a range `1–30`."""
-    return texts("owner.low_credits", credits=credits.total, threshold=threshold, cost=cost)
+    return texts(
+        "owner.low_credits",
+        credits=credit_count(texts, credits.total),
+        threshold=threshold,
+        cost=credit_count(texts, cost),
+    )
 
 
 # -- files attached to answers ----------------------------------------------------------------------------

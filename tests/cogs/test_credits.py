@@ -45,6 +45,14 @@ async def test_the_owner_sees_credits_left_and_spend_per_server_today(harness: H
     assert f"• outside servers: {CREATE_COST} credits" in report
 
 
+async def test_a_server_that_spent_one_credit_today_reads_one_credit(harness: Harness) -> None:
+    harness.discord.guilds[GUILD_ID] = {"id": str(GUILD_ID), "name": "Studio", "roles": []}
+    async with harness.running(**FAST, extend_credits=1):
+        await result(harness, await extend_from_upload(harness))
+        _, report = await credits_answer(harness)
+    assert report is not None and "• Studio: 1 credit\n" in report + "\n", report
+
+
 async def test_someone_else_is_told_it_is_for_the_owner(harness: Harness) -> None:
     async with harness.running(**FAST):
         at_startup = harness.musicapi.credit_checks
@@ -107,6 +115,17 @@ async def test_low_credits_alert_the_owner_once_with_one_error_line(
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "credits are low" in errors[0].getMessage()
     assert "Traceback" not in caplog.text
+
+
+async def test_the_alert_counts_one_credit_left_in_the_singular(harness: Harness) -> None:
+    harness.musicapi.credits = 100
+    async with harness.running(**FAST, low_credits_alert=80):
+        harness.musicapi.credits = CREATE_COST + 1
+        await result(harness, await extend_from_upload(harness))
+        await asyncio.sleep(0.3)
+    (dm,) = dms_to(harness, USER_ID)
+    assert "Your MusicAPI account has 1 credit left, below your alert at 80." in dm.json["content"]
+    assert "Each follow-up costs 1–30 credits." in dm.json["content"], "the range of prices, in the plural"
 
 
 async def test_the_alert_survives_a_restart_and_is_raised_again_after_credits_recover(

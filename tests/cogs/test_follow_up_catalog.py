@@ -260,7 +260,7 @@ async def test_a_dearer_wav_shows_its_cost_first_without_promising_a_refund(harn
         call = await harness.callback_of(payload)
     assert call.json["type"] == MODAL
     (cost,) = call.json["data"]["components"]
-    assert "**5 credits**" in cost["content"] and "doesn't refund them if this fails" in cost["content"]
+    assert "**5 credits**" in cost["content"] and "gives no refund if this fails" in cost["content"]
     assert "refunds tasks" not in cost["content"]
     assert harness.musicapi.sonic_calls == [], "nothing is spent before the form is submitted"
 
@@ -300,6 +300,18 @@ async def test_midi_asks_again_while_musicapi_makes_it_and_names_the_instruments
     assert "Instruments: Synth Voice, Bass" in text and "📎" not in text
     assert [(f.filename, f.size) for f in edit.files] == [("Night Drive (1).mid", MIDI_BYTES)], "attached"
     assert [a["filename"] for a in edit.json["attachments"]] == ["Night Drive (1).mid"]
+
+
+async def test_a_form_at_one_credit_says_one_credit_and_so_does_its_working_line(harness: Harness) -> None:
+    async with harness.running(**FAST, add_vocals_credits=1):
+        components = await upload_clip(harness)
+        modal = await open_modal(harness, button(components, "Add vocals"), components)
+        cost = modal["components"][0]["content"]
+        submit = await harness.interact(payloads.modal_submit(modal, {1: "[Verse]\nCity lights", 2: "soul"}))
+        working = await result(harness, submit, "⏳")
+        await result(harness, submit)
+    assert cost.startswith("This uses **1 credit** of the bot owner's MusicAPI account"), cost
+    assert "Adding vocals" in working and "with MusicAPI (1 credit)." in working, working
 
 
 async def test_a_midi_musicapi_could_not_make_is_named_without_promising_a_refund(harness: Harness) -> None:
@@ -385,7 +397,7 @@ async def test_the_budget_counts_every_operation_at_its_price(harness: Harness) 
         songs, _ = await song_result(harness)  # 15 of 16 credits
         refused = await harness.callback_of(await choose(harness, songs, "WAV 1"))
         assert refused.json["data"]["flags"] & EPHEMERAL
-        assert "used today's 16 credits" in refused.json["data"]["content"]
+        assert "used today's follow-up budget of 16 credits" in refused.json["data"]["content"]
         payload = await choose(harness, songs, "BPM 1")
         await result(harness, payload, "🥁")
     assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["bpm"]

@@ -269,7 +269,7 @@ async def test_the_daily_budget_is_kept_across_a_restart_and_says_when_it_frees_
         _, call = await press(harness, extend, components)
     assert call.json["type"] == 4 and call.json["data"]["flags"] & EPHEMERAL
     text = call.json["data"]["content"]
-    assert "used today's 30 credits" in text and "<t:" in text and ":R>" in text
+    assert "used today's follow-up budget of 30 credits" in text and "<t:" in text and ":R>" in text
     assert len(harness.musicapi.creates) == 2
 
 

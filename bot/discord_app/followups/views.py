@@ -432,7 +432,8 @@ def follow_up_form(
         cost = "followup.modal.cost"
     else:
         cost = "followup.modal.cost_plain"
-    modal.add_item(discord.ui.TextDisplay(texts(cost, credits=credits, model=model)))
+    price = texts.plural("count.credits", credits)
+    modal.add_item(discord.ui.TextDisplay(texts(cost, cost=price, model=model)))
     for field in spec.fields:
         key = f"followup.field.{field.label}"
         text: discord.ui.TextInput[Any] = discord.ui.TextInput(

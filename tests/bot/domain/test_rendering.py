@@ -12,21 +12,34 @@ from hypothesis import strategies as st
 from bot.domain import errors
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followups.catalog import CATALOG, ResultKind
-from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
+from bot.domain.followups.ports import Credits
+from bot.domain.followups.records import (
+    Allowance,
+    ClipOrigin,
+    FollowUpRecord,
+    FollowUpState,
+    Operation,
+    Refusal,
+    Song,
+)
 from bot.domain.links import MAX_URL_LENGTH
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.domain.rendering import (
     MENTION_BREAKER,
+    credits_report,
     error,
     failure,
     follow_up,
     follow_up_failure,
     human_size,
+    low_credits,
     outcome,
     outcomes,
     plain,
     refusal,
+    refusal_of,
     success,
+    with_day_total,
 )
 from bot.domain.sources import Rejection, SourceRejected
 from bot.domain.texts import CATALOGS, Texts
@@ -565,3 +578,87 @@ def test_a_reason_that_ends_a_sentence_is_followed_by_one_full_stop(
 def test_a_reason_whose_full_stop_the_text_does_not_repeat_keeps_it() -> None:
     text = error(TEXTS, errors.BadRequest("Audio duration must be at least 6 seconds."), LABEL)
     assert text.endswith("at least 6 seconds.")
+
+
+# ---------------------------------------------------------------------------------------------
+# credits, counted
+# ---------------------------------------------------------------------------------------------
+
+#: Each language's "1 credit" and "2 credits" (Japanese counts alike for one and for more).
+ONE_CREDIT = {
+    "en-US": "1 credit", "de": "1 Credit", "es-ES": "1 crédito", "fr": "1 crédit", "pt-BR": "1 crédito",
+    "ja": "1 クレジット",
+}  # fmt: skip
+TWO_CREDITS = {
+    "en-US": "2 credits", "de": "2 Credits", "es-ES": "2 créditos", "fr": "2 crédits", "pt-BR": "2 créditos",
+    "ja": "2 クレジット",
+}  # fmt: skip
+
+
+def says_one_credit(text: str, locale: str) -> bool:
+    """`text` counts one credit in the singular: "1 credit", never "1 credits"."""
+    wrong = TWO_CREDITS[locale].replace("2", "1")
+    return ONE_CREDIT[locale] in text and (locale == "ja" or wrong not in text)
+
+
+def working(action: Operation, credits: int, locale: str) -> FollowUpRecord:
+    return FollowUpRecord(
+        user_id=7, guild_id=None, channel_id=None, application_id=1, interaction_id=1, interaction_token="t",
+        token_expires_at=0, locale=locale, action=action, origin=ClipOrigin.SONG, source_id=1,
+        source_clip_id="c", source_label="Night Drive", task_type="", model="sonic-v6", credits=credits,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+@pytest.mark.parametrize("action", list(Operation))
+def test_a_working_line_counts_its_credits_in_the_languages_singular_and_plural(
+    locale: str, action: Operation
+) -> None:
+    texts = Texts(locale)
+    opening, closing = ("（", "）") if locale == "ja" else ("(", ")")
+    one = follow_up(texts, working(action, 1, locale))
+    two = follow_up(texts, working(action, 2, locale))
+    assert f"{opening}{ONE_CREDIT[locale]}{closing}" in one and says_one_credit(one, locale), one
+    assert f"{opening}{TWO_CREDITS[locale]}{closing}" in two, two
+    assert (one.replace("1", "2") == two) is (locale == "ja"), "singular and plural differ, but in Japanese"
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_the_low_credits_alert_counts_what_is_left_and_what_a_follow_up_costs(locale: str) -> None:
+    texts = Texts(locale)
+    one = low_credits(texts, Credits(1), 80, "1")
+    assert one.count(ONE_CREDIT[locale]) == 2 and says_one_credit(one, locale), one
+    two = low_credits(texts, Credits(2), 80, "2")
+    assert two.count(TWO_CREDITS[locale]) == 2, two
+    spread = low_credits(texts, Credits(2), 80, "1–30")
+    assert TWO_CREDITS[locale].replace("2", "1–30") in spread, "a range of prices is counted as many"
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_the_owners_report_counts_each_servers_spend(locale: str) -> None:
+    texts = Texts(locale)
+    report = credits_report(
+        texts, Credits(500), "", {0: 1, 5: 2}, {5: "Studio"}, budget=150, threshold=100, cost="1–30"
+    )
+    dms, studio = [line for line in report.split("\n") if line.startswith("• ")]
+    assert dms.endswith(f" {ONE_CREDIT[locale]}") and says_one_credit(dms, locale), dms
+    assert studio.startswith("• Studio") and studio.endswith(f" {TWO_CREDITS[locale]}"), studio
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_the_whole_bots_day_counts_its_limit(locale: str) -> None:
+    texts = Texts(locale)
+    one = with_day_total(texts, "", 0, 1)
+    assert says_one_credit(one, locale), one
+    assert TWO_CREDITS[locale] in with_day_total(texts, "", 0, 2)
+    unlimited = with_day_total(texts, "", 2, 0)
+    assert TWO_CREDITS[locale] in unlimited and texts("owner.no_limit") in unlimited, unlimited
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGS))
+def test_a_budget_of_one_credit_reads_singular(locale: str) -> None:
+    texts = Texts(locale)
+    one = refusal_of(texts, Allowance(Refusal.OVER_BUDGET, 1e9, 1, 1), Operation.MIDI)
+    two = refusal_of(texts, Allowance(Refusal.OVER_BUDGET, 1e9, 2, 2), Operation.MIDI)
+    assert says_one_credit(one, locale), one
+    assert TWO_CREDITS[locale] in two, two

@@ -23,6 +23,7 @@ from bot.domain.followups.catalog import CATALOG, offered
 from bot.domain.followups.records import MAX_SONGS, ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from bot.domain.texts import CATALOGS, Texts
+from tests.bot.domain.test_rendering import ONE_CREDIT, TWO_CREDITS
 from tests.fakes.discord_api import invalid_components, invalid_modal
 
 LOCALES = sorted(CATALOGS)
@@ -172,11 +173,33 @@ def test_a_forms_cost_line_promises_a_refund_only_where_musicapi_gives_one(
         partner=f"song:{BIG}" if spec.pair else None,
     )  # fmt: skip
     cost = form.to_dict()["components"][0]["content"]
+    five = texts.plural("count.credits", 5)
     refunding = {
-        texts("followup.modal.cost", credits=5, model="sonic-v6"),
-        texts("followup.modal.cost_plain", credits=5),
+        texts("followup.modal.cost", cost=five, model="sonic-v6"),
+        texts("followup.modal.cost_plain", cost=five),
     }
     if spec.synchronous:
-        assert cost == texts("followup.modal.cost_sync", credits=5) and cost not in refunding
+        assert cost == texts("followup.modal.cost_sync", cost=five) and cost not in refunding
     else:
         assert cost in refunding
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("op", list(Operation))
+def test_a_forms_cost_counts_one_credit_in_the_singular_and_more_in_the_plural(
+    locale: str, op: Operation
+) -> None:
+    spec, texts = CATALOG[op], Texts(locale)
+
+    def cost(credits: int) -> str:
+        form = follow_up_form(
+            spec, next(iter(spec.task_types)), BIG, texts, credits=credits, model="sonic-v6", lyrics_limit=5000,
+            partner=f"song:{BIG}" if spec.pair else None,
+        )  # fmt: skip
+        return str(form.to_dict()["components"][0]["content"])
+
+    one, two = cost(1), cost(2)
+    assert (
+        f"**{texts.plural('count.credits', 1)}**" in one and f"**{texts.plural('count.credits', 2)}**" in two
+    )
+    assert f"**{ONE_CREDIT[locale]}**" in one and f"**{TWO_CREDITS[locale]}**" in two, (one, two)

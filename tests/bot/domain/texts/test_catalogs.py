@@ -80,7 +80,7 @@ def test_a_refused_api_key_sends_members_to_the_bots_owner_as_every_account_prob
 @pytest.mark.parametrize("code", [*LANGUAGES, FALLBACK])
 def test_counted_things_have_a_singular_and_a_plural(code: str) -> None:
     texts = Texts(code)
-    for key in ("count.new_songs", "count.files"):
+    for key in ("count.new_songs", "count.files", "count.credits"):
         one, two = texts.plural(key, 1), texts.plural(key, 2)
         assert "1" in one, one
         assert (one.replace("1", "2") == two) is (code == "ja"), (one, two)
