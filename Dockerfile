@@ -8,7 +8,7 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac1
 # Build stage: the bot as a wheel, built with the locked build backend (requirements-build.lock: the
 # setuptools of pyproject.toml's [build-system], exact version, hashes). No build isolation, so pip
 # fetches nothing else to build with; --check-build-dependencies stops the build if the locked backend
-# no longer satisfies pyproject.toml. The backend stays in this stage: the image below never has it.
+# no longer satisfies pyproject.toml. The locked backend stays in this stage (the base image brings its own).
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1

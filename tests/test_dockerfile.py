@@ -156,7 +156,7 @@ def test_every_pip_step_installs_hashed_locks_or_the_bot_built_without_isolation
     assert built and installed_wheel
 
 
-def test_the_image_runs_with_the_locked_versions_and_without_the_build_backend() -> None:
+def test_the_image_runs_with_the_locked_versions_and_without_the_locked_build_backend() -> None:
     *_, runtime = stages()
     commands = pip_commands(runtime)
     assert ["install", "--no-compile", "--require-hashes", "-r", "requirements.lock"] in commands

@@ -260,7 +260,11 @@ async def test_a_dearer_wav_shows_its_cost_first_without_promising_a_refund(harn
         call = await harness.callback_of(payload)
     assert call.json["type"] == MODAL
     (cost,) = call.json["data"]["components"]
-    assert "**5 credits**" in cost["content"] and "gives no refund if this fails" in cost["content"]
+    assert (
+        "**5 credits**" in cost["content"]
+        and "promises refunds only for failed generations, so this may be charged even if it fails"
+        in cost["content"]
+    )
     assert "refunds tasks" not in cost["content"]
     assert harness.musicapi.sonic_calls == [], "nothing is spent before the form is submitted"
 
@@ -330,7 +334,10 @@ async def test_a_midi_musicapi_could_not_make_is_named_without_promising_a_refun
     text = note.json["content"]
     assert note.json["flags"] & EPHEMERAL
     assert "couldn't get the MIDI of **Night Drive (1)**: Failed to generate midi." in text
-    assert "The credits for this request were used (MusicAPI doesn't refund them)" in text
+    assert (
+        "The bot counts its credits as spent, since MusicAPI promises refunds only for failed generations"
+        in text
+    )
     assert "no credits were spent" not in text and "music from" not in text
     assert harness.musicapi.sonic_calls == [("midi", {"clip_id": f"{task_id}-song-1"})]
 

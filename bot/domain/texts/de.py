@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "Das MusicAPI-Konto dieses Bots hat keine Credits mehr, daher wurde nichts erstellt. Ein Server-Admin kann dem Besitzer des Bots Bescheid geben.",
     "followup.error.failed": "MusicAPI konnte aus **{label}** keine Musik machen: {reason}. MusicAPI erstattet fehlgeschlagene Generierungen, es wurden also keine Credits verbraucht.",
     "followup.error.failed_no_reason": "MusicAPI konnte aus **{label}** keine Musik machen. MusicAPI erstattet fehlgeschlagene Generierungen, es wurden also keine Credits verbraucht.",
-    "followup.error.failed_result": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern: {reason}. Die Credits für diese Anfrage sind verbraucht (MusicAPI erstattet sie nicht); du kannst es später noch einmal versuchen.",
-    "followup.error.failed_result_no_reason": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern. Die Credits für diese Anfrage sind verbraucht (MusicAPI erstattet sie nicht); du kannst es später noch einmal versuchen.",
+    "followup.error.failed_result": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern: {reason}. Der Bot zählt die Credits als verbraucht, da MusicAPI Erstattungen nur für fehlgeschlagene Generierungen zusagt. Du kannst es später noch einmal versuchen.",
+    "followup.error.failed_result_no_reason": "MusicAPI konnte das {operation}-Ergebnis für **{label}** nicht liefern. Der Bot zählt die Credits als verbraucht, da MusicAPI Erstattungen nur für fehlgeschlagene Generierungen zusagt. Du kannst es später noch einmal versuchen.",
     "followup.error.timed_out": "MusicAPI ist mit **{label}** nicht rechtzeitig fertig geworden, deshalb habe ich aufgehört zu warten. Bitte versuch es später noch mal.",
     "followup.error.unconfirmed": "Ich konnte nicht bestätigen, dass MusicAPI den Auftrag für **{label}** erhalten hat (die Verbindung brach ab oder der Bot wurde neu gestartet). Ich habe ihn nicht noch einmal gesendet, damit nichts doppelt berechnet wird. Bitte versuch es in ein paar Minuten noch mal.",
     # /credits und Hinweise für den Besitzer.
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "Das kostet **{cost}** vom MusicAPI-Konto des Bot-Besitzers. Fehlgeschlagene Aufgaben erstattet MusicAPI.",
-    "followup.modal.cost_sync": "Das kostet **{cost}** vom MusicAPI-Konto des Bot-Besitzers. Schlägt es fehl, erstattet MusicAPI nichts.",
+    "followup.modal.cost_sync": "Das kostet **{cost}** vom MusicAPI-Konto des Bot-Besitzers. MusicAPI sagt Erstattungen nur für fehlgeschlagene Generierungen zu, daher kann auch ein Fehlschlag berechnet werden.",
     # An upload from a message points to it.
     "upload.from_message": "↪️ Aus dieser Nachricht: {link}",
 }

@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "This bot's MusicAPI account is out of credits, so nothing was created. A server admin can let the bot's owner know.",
     "followup.error.failed": "MusicAPI couldn't make music from **{label}**: {reason}. MusicAPI refunds failed generations, so no credits were spent.",
     "followup.error.failed_no_reason": "MusicAPI couldn't make music from **{label}**. MusicAPI refunds failed generations, so no credits were spent.",
-    "followup.error.failed_result": "MusicAPI couldn't get the {operation} of **{label}**: {reason}. The credits for this request were used (MusicAPI doesn't refund them); you can try again later.",
-    "followup.error.failed_result_no_reason": "MusicAPI couldn't get the {operation} of **{label}**. The credits for this request were used (MusicAPI doesn't refund them); you can try again later.",
+    "followup.error.failed_result": "MusicAPI couldn't get the {operation} of **{label}**: {reason}. The bot counts its credits as spent, since MusicAPI promises refunds only for failed generations. You can try again later.",
+    "followup.error.failed_result_no_reason": "MusicAPI couldn't get the {operation} of **{label}**. The bot counts its credits as spent, since MusicAPI promises refunds only for failed generations. You can try again later.",
     "followup.error.timed_out": "MusicAPI didn't finish the follow-up of **{label}** in time, so I stopped waiting. Please try again later.",
     "followup.error.unconfirmed": "I couldn't confirm that MusicAPI received the follow-up of **{label}** (the connection broke, or the bot restarted). I didn't send it again, so nothing is charged twice. Please try again in a few minutes.",
     # The owner's /credits and alerts.
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "This uses **{cost}** of the bot owner's MusicAPI account. MusicAPI refunds tasks that fail.",
-    "followup.modal.cost_sync": "This uses **{cost}** of the bot owner's MusicAPI account. MusicAPI gives no refund if this fails.",
+    "followup.modal.cost_sync": "This uses **{cost}** of the bot owner's MusicAPI account. MusicAPI promises refunds only for failed generations, so this may be charged even if it fails.",
     # An upload from a message points to it.
     "upload.from_message": "↪️ From this message: {link}",
 }

@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "La cuenta de MusicAPI de este bot se quedó sin créditos, así que no se creó nada. Un administrador del servidor puede avisar al dueño del bot.",
     "followup.error.failed": "MusicAPI no pudo hacer música a partir de **{label}**: {reason}. MusicAPI reembolsa las generaciones fallidas, así que no se gastaron créditos.",
     "followup.error.failed_no_reason": "MusicAPI no pudo hacer música a partir de **{label}**. MusicAPI reembolsa las generaciones fallidas, así que no se gastaron créditos.",
-    "followup.error.failed_result": "MusicAPI no pudo obtener el {operation} de **{label}**: {reason}. Los créditos de esta solicitud se gastaron (MusicAPI no los reembolsa); puedes volver a intentarlo más tarde.",
-    "followup.error.failed_result_no_reason": "MusicAPI no pudo obtener el {operation} de **{label}**. Los créditos de esta solicitud se gastaron (MusicAPI no los reembolsa); puedes volver a intentarlo más tarde.",
+    "followup.error.failed_result": "MusicAPI no pudo obtener el {operation} de **{label}**: {reason}. El bot cuenta sus créditos como gastados, porque MusicAPI solo promete reembolsos por generaciones fallidas. Puedes volver a intentarlo más tarde.",
+    "followup.error.failed_result_no_reason": "MusicAPI no pudo obtener el {operation} de **{label}**. El bot cuenta sus créditos como gastados, porque MusicAPI solo promete reembolsos por generaciones fallidas. Puedes volver a intentarlo más tarde.",
     "followup.error.timed_out": "MusicAPI no terminó a tiempo con **{label}**, así que dejé de esperar. Inténtalo de nuevo más tarde.",
     "followup.error.unconfirmed": "No pude confirmar que MusicAPI recibió la creación a partir de **{label}** (la conexión se cortó o el bot se reinició). No la envié de nuevo, para no cobrar dos veces. Inténtalo de nuevo en unos minutos.",
     # /credits y avisos para el dueño.
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "Esto usa **{cost}** de la cuenta de MusicAPI del dueño del bot. MusicAPI reembolsa las tareas que fallan.",
-    "followup.modal.cost_sync": "Esto usa **{cost}** de la cuenta de MusicAPI del dueño del bot. Si falla, MusicAPI no hace reembolso.",
+    "followup.modal.cost_sync": "Esto usa **{cost}** de la cuenta de MusicAPI del dueño del bot. MusicAPI solo promete reembolsos por generaciones fallidas, así que podría cobrarse aunque falle.",
     # An upload from a message points to it.
     "upload.from_message": "↪️ De este mensaje: {link}",
 }

@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "Le compte MusicAPI de ce bot n'a plus de crédits, donc rien n'a été créé. Un admin du serveur peut prévenir le propriétaire du bot.",
     "followup.error.failed": "MusicAPI n'a pas pu faire de musique à partir de **{label}** : {reason}. MusicAPI rembourse les générations échouées, donc aucun crédit n'a été dépensé.",
     "followup.error.failed_no_reason": "MusicAPI n'a pas pu faire de musique à partir de **{label}**. MusicAPI rembourse les générations échouées, donc aucun crédit n'a été dépensé.",
-    "followup.error.failed_result": "MusicAPI n'a pas pu obtenir le {operation} de **{label}** : {reason}. Les crédits de cette demande ont été utilisés (MusicAPI ne les rembourse pas) ; tu peux réessayer plus tard.",
-    "followup.error.failed_result_no_reason": "MusicAPI n'a pas pu obtenir le {operation} de **{label}**. Les crédits de cette demande ont été utilisés (MusicAPI ne les rembourse pas) ; tu peux réessayer plus tard.",
+    "followup.error.failed_result": "MusicAPI n'a pas pu obtenir le {operation} de **{label}** : {reason}. Le bot compte ses crédits comme dépensés, car MusicAPI ne promet de remboursement que pour les générations échouées. Tu peux réessayer plus tard.",
+    "followup.error.failed_result_no_reason": "MusicAPI n'a pas pu obtenir le {operation} de **{label}**. Le bot compte ses crédits comme dépensés, car MusicAPI ne promet de remboursement que pour les générations échouées. Tu peux réessayer plus tard.",
     "followup.error.timed_out": "MusicAPI n'a pas terminé à temps avec **{label}**, j'ai donc arrêté d'attendre. Réessaie plus tard.",
     "followup.error.unconfirmed": "Je n'ai pas pu confirmer que MusicAPI a reçu la création à partir de **{label}** (la connexion a été coupée ou le bot a redémarré). Je ne l'ai pas renvoyée, pour ne rien facturer deux fois. Réessaie dans quelques minutes.",
     # /credits et alertes du propriétaire.
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "Cela utilise **{cost}** du compte MusicAPI du propriétaire du bot. MusicAPI rembourse les tâches qui échouent.",
-    "followup.modal.cost_sync": "Cela utilise **{cost}** du compte MusicAPI du propriétaire du bot. En cas d'échec, MusicAPI ne rembourse rien.",
+    "followup.modal.cost_sync": "Cela utilise **{cost}** du compte MusicAPI du propriétaire du bot. MusicAPI ne promet de remboursement que pour les générations échouées : un échec ici peut quand même être facturé.",
     # An upload from a message points to it.
     "upload.from_message": "↪️ Depuis ce message : {link}",
 }

@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "このボットの MusicAPI アカウントのクレジットが尽きたため、何も作成していません。サーバー管理者からボットのオーナーに伝えてください。",
     "followup.error.failed": "MusicAPI は **{label}** から音楽を作れませんでした: {reason}。失敗した生成は MusicAPI が返金するため、クレジットは消費されていません。",
     "followup.error.failed_no_reason": "MusicAPI は **{label}** から音楽を作れませんでした。失敗した生成は MusicAPI が返金するため、クレジットは消費されていません。",
-    "followup.error.failed_result": "MusicAPI は **{label}** の {operation} を取得できませんでした: {reason}。このリクエストのクレジットは消費され、MusicAPI からの返金はありません。しばらくしてからもう一度お試しください。",
-    "followup.error.failed_result_no_reason": "MusicAPI は **{label}** の {operation} を取得できませんでした。このリクエストのクレジットは消費され、MusicAPI からの返金はありません。しばらくしてからもう一度お試しください。",
+    "followup.error.failed_result": "MusicAPI は **{label}** の {operation} を取得できませんでした: {reason}。MusicAPI が返金を約束しているのは失敗した生成だけなので、ボットはこのクレジットを消費済みとして数えます。しばらくしてからもう一度お試しください。",
+    "followup.error.failed_result_no_reason": "MusicAPI は **{label}** の {operation} を取得できませんでした。MusicAPI が返金を約束しているのは失敗した生成だけなので、ボットはこのクレジットを消費済みとして数えます。しばらくしてからもう一度お試しください。",
     "followup.error.timed_out": "MusicAPI が **{label}** の作成を時間内に終えなかったため、待つのをやめました。後でもう一度お試しください。",
     "followup.error.unconfirmed": "MusicAPI が **{label}** からの作成を受け取ったか確認できませんでした（接続が切れたか、ボットが再起動しました）。二重に請求しないよう、再送信はしていません。数分後にもう一度お試しください。",
     # オーナー用の /credits と通知。
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "ボットのオーナーの MusicAPI アカウントから **{cost}** を使います。失敗したタスクは MusicAPI が返金します。",
-    "followup.modal.cost_sync": "ボットのオーナーの MusicAPI アカウントから **{cost}** を使います。失敗しても MusicAPI からの返金はありません。",
+    "followup.modal.cost_sync": "ボットのオーナーの MusicAPI アカウントから **{cost}** を使います。MusicAPI が返金を約束しているのは失敗した生成だけなので、失敗しても請求される場合があります。",
     # An upload from a message points to it.
     "upload.from_message": "↪️ 元のメッセージ: {link}",
 }

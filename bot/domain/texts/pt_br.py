@@ -131,8 +131,8 @@ MESSAGES: dict[str, str] = {
     "followup.error.no_credits": "A conta da MusicAPI deste bot ficou sem créditos, então nada foi criado. Um admin do servidor pode avisar o dono do bot.",
     "followup.error.failed": "A MusicAPI não conseguiu fazer música a partir de **{label}**: {reason}. A MusicAPI reembolsa gerações que falham, então nenhum crédito foi gasto.",
     "followup.error.failed_no_reason": "A MusicAPI não conseguiu fazer música a partir de **{label}**. A MusicAPI reembolsa gerações que falham, então nenhum crédito foi gasto.",
-    "followup.error.failed_result": "A MusicAPI não conseguiu obter o {operation} de **{label}**: {reason}. Os créditos deste pedido foram gastos (a MusicAPI não os reembolsa); você pode tentar de novo mais tarde.",
-    "followup.error.failed_result_no_reason": "A MusicAPI não conseguiu obter o {operation} de **{label}**. Os créditos deste pedido foram gastos (a MusicAPI não os reembolsa); você pode tentar de novo mais tarde.",
+    "followup.error.failed_result": "A MusicAPI não conseguiu obter o {operation} de **{label}**: {reason}. O bot conta os créditos como gastos, pois a MusicAPI só promete reembolso para gerações que falham. Você pode tentar de novo mais tarde.",
+    "followup.error.failed_result_no_reason": "A MusicAPI não conseguiu obter o {operation} de **{label}**. O bot conta os créditos como gastos, pois a MusicAPI só promete reembolso para gerações que falham. Você pode tentar de novo mais tarde.",
     "followup.error.timed_out": "A MusicAPI não terminou **{label}** a tempo, então parei de esperar. Tente de novo mais tarde.",
     "followup.error.unconfirmed": "Não consegui confirmar que a MusicAPI recebeu a criação a partir de **{label}** (a conexão caiu ou o bot reiniciou). Não enviei de novo, para não cobrar duas vezes. Tente de novo em alguns minutos.",
     # /credits e avisos ao dono.
@@ -235,7 +235,7 @@ MESSAGES: dict[str, str] = {
     # The follow-up catalog: the cost line of a form whose result is not songs (stems: a task MusicAPI refunds
     # if it fails; WAV, MIDI and BPM: synchronous calls, for which it documents no refund).
     "followup.modal.cost_plain": "Isto usa **{cost}** da conta da MusicAPI do dono do bot. A MusicAPI reembolsa tarefas que falham.",
-    "followup.modal.cost_sync": "Isto usa **{cost}** da conta da MusicAPI do dono do bot. Se falhar, a MusicAPI não faz reembolso.",
+    "followup.modal.cost_sync": "Isto usa **{cost}** da conta da MusicAPI do dono do bot. A MusicAPI só promete reembolso para gerações que falham, então isto pode ser cobrado mesmo se falhar.",
     # An upload from a message points to it.
     "upload.from_message": "↪️ Desta mensagem: {link}",
 }

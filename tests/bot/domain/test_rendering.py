@@ -464,19 +464,20 @@ def test_a_failed_synchronous_call_names_its_operation_and_promises_no_refund(
         text = follow_up_failure(texts, ErrorKind.FAILED, "Night Drive", reason, operation)
         assert texts(f"followup.button.{operation.value}") in text and "Night Drive" in text
         assert (reason.rstrip(".") in text) and text != generation
-        assert SPENT[locale] in text, "it says plainly that the credits were used"
+        assert SPENT[locale] in text, "it says plainly that the credits count as spent, and why"
     english = follow_up_failure(Texts("en-US"), ErrorKind.FAILED, "Night Drive", reason, Operation.MIDI)
     assert "no credits were spent" not in english and "refunds failed" not in english
 
 
-#: How each language says a failed synchronous call's credits were used (and not refunded).
+#: How each language says a failed synchronous call's credits count as spent, and why (what MusicAPI
+#: promises: refunds of failed generations only; of these calls it says nothing).
 SPENT = {
-    "en-US": "The credits for this request were used (MusicAPI doesn't refund them)",
-    "de": "Die Credits für diese Anfrage sind verbraucht (MusicAPI erstattet sie nicht)",
-    "es-ES": "Los créditos de esta solicitud se gastaron (MusicAPI no los reembolsa)",
-    "fr": "Les crédits de cette demande ont été utilisés (MusicAPI ne les rembourse pas)",
-    "pt-BR": "Os créditos deste pedido foram gastos (a MusicAPI não os reembolsa)",
-    "ja": "このリクエストのクレジットは消費され、MusicAPI からの返金はありません",
+    "en-US": "The bot counts its credits as spent, since MusicAPI promises refunds only for failed generations",
+    "de": "Der Bot zählt die Credits als verbraucht, da MusicAPI Erstattungen nur für fehlgeschlagene Generierungen zusagt",
+    "es-ES": "El bot cuenta sus créditos como gastados, porque MusicAPI solo promete reembolsos por generaciones fallidas",
+    "fr": "Le bot compte ses crédits comme dépensés, car MusicAPI ne promet de remboursement que pour les générations échouées",
+    "pt-BR": "O bot conta os créditos como gastos, pois a MusicAPI só promete reembolso para gerações que falham",
+    "ja": "MusicAPI が返金を約束しているのは失敗した生成だけなので、ボットはこのクレジットを消費済みとして数えます",
 }
 
 
