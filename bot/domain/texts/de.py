@@ -139,7 +139,7 @@ MESSAGES: dict[str, str] = {
     "cmd.credits": "credits",
     "cmd.credits.description": "Nur für den Bot-Besitzer: verbleibende MusicAPI-Credits und heutige Ausgaben",
     "owner.only": "Nur der Besitzer des Bots kann diesen Befehl nutzen.",
-    "owner.credits": "**Verbleibende MusicAPI-Credits:** {credits} (davon extra: {extra})\nHinweis bei weniger als {threshold}; jede Erweiterung oder jedes Cover kostet {cost}.",
+    "owner.credits": "**Verbleibende MusicAPI-Credits:** {credits} (davon extra: {extra})\nHinweis bei weniger als {threshold}; jede Folgeaktion kostet {cost}.",
     "owner.credits.unavailable": "Ich konnte die Credits von MusicAPI gerade nicht lesen: {reason}",
     "owner.spend": "**Heute für Erweiterungen und Cover ausgegeben** (UTC, Budget {budget} pro Server):",
     "owner.spend.row": "• {server}: {spent}",
@@ -147,7 +147,7 @@ MESSAGES: dict[str, str] = {
     "owner.spend.dms": "außerhalb von Servern",
     "owner.no_limit": "unbegrenzt",
     "owner.alert_off": "aus",
-    "owner.low_credits": "⚠️ Dein MusicAPI-Konto hat noch {credits}, weniger als deine Grenze von {threshold}. Jede Erweiterung oder jedes Cover kostet {cost}. Ich melde mich erst wieder, wenn die Credits zwischendurch über {threshold} lagen.",
+    "owner.low_credits": "⚠️ Dein MusicAPI-Konto hat noch {credits}, weniger als deine Grenze von {threshold}. Jede Folgeaktion kostet {cost}. Ich melde mich erst wieder, wenn die Credits zwischendurch über {threshold} lagen.",
     # Files attached to answers (songs and a member's upload), and why one comes as a link.
     "media.file_button": "Datei {n}",
     "media.missed.too_large_size": "📎 {name} ist {size} groß, mehr als Discord hier annimmt ({limit}), daher kommt sie als Link.",
