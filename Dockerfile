@@ -8,7 +8,7 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac1
 # Build stage: the bot as a wheel, built with the locked build backend (requirements-build.lock: the
 # setuptools of pyproject.toml's [build-system], exact version, hashes). No build isolation, so pip
 # fetches nothing else to build with; --check-build-dependencies stops the build if the locked backend
-# no longer satisfies pyproject.toml. The locked backend stays in this stage (the base image brings its own).
+# no longer satisfies pyproject.toml. The backend stays in this stage; the final image removes the base's own.
 FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -31,11 +31,13 @@ RUN groupadd --gid 10001 bot && useradd --uid 10001 --gid 10001 --create-home --
 WORKDIR /app
 
 # The exact versions the bot is tested with (requirements.lock), then the bot itself: the wheel built
-# above, from this image's own files only (--no-index), nothing else (--no-deps).
+# above, from this image's own files only (--no-index), nothing else (--no-deps). The base image's own
+# setuptools and wheel go: nothing the bot runs needs them, and an old setuptools is what scanners flag.
 COPY requirements.lock ./
 RUN pip install --no-compile --require-hashes -r requirements.lock
 COPY --from=build /wheels /tmp/wheels
 RUN pip install --no-compile --no-index --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels \
+    && pip uninstall --yes setuptools wheel \
     && mkdir -p /app/data && chown 10001:10001 /app/data
 
 USER 10001:10001
