@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.discord_app.host import History as UploadHistory
 from bot.discord_app.host import Host
-from bot.discord_app.interactions import answer_once, texts_for
+from bot.discord_app.interactions import answer_once, answering_failures, texts_for
 from bot.discord_app.translator import command_text as _
 from bot.domain import rendering
 from bot.domain.texts import Texts
@@ -45,6 +45,7 @@ class PageButton(
     ) -> PageButton:
         return cls(int(match["user"]), int(match["page"]), "")
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:
@@ -77,6 +78,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"up
     ) -> ForgetButton:
         return cls(int(match["user"]))
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:
@@ -111,6 +113,7 @@ class ConfirmForgetButton(
     ) -> ConfirmForgetButton:
         return cls(int(match["user"]))
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         texts = texts_for(interaction)
         if interaction.user.id != self.user_id:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import discord
 
 from bot.discord_app.responses import UnsureResponses
 from bot.domain import rendering
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import TOKEN_LIFETIME, Requester, SourceKind
 from bot.domain.sources import AttachmentInfo, SourceRejected
 from bot.domain.texts import Texts
@@ -120,3 +123,47 @@ async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, k
         exc.reason.value,
     )
     await refuse(interaction, rendering.refusal(texts_for(interaction), exc))
+
+
+async def internal_error(interaction: discord.Interaction) -> None:
+    """Tell the member something went wrong on the bot's side (an unexpected exception, logged by the
+    caller): in place of its "thinking…", else privately; the message a button sits on stays as it is."""
+    text = texts_for(interaction)("error.internal")
+    try:
+        if not is_acknowledged(interaction):
+            await interaction.response.send_message(text, ephemeral=True)
+        elif interaction.response.type in _UPDATES:
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.edit_original_response(content=text, view=None)
+    except discord.HTTPException:
+        log.warning("could not tell the member about the failure of interaction %s", interaction.id)
+
+
+#: Initial responses that edit the message a component sits on (its content must not become an error).
+_UPDATES = frozenset(
+    {discord.InteractionResponseType.deferred_message_update, discord.InteractionResponseType.message_update}
+)
+
+_Item = TypeVar("_Item")
+
+
+def answering_failures(
+    callback: Callable[[_Item, discord.Interaction], Coroutine[Any, Any, None]],
+) -> Callable[[_Item, discord.Interaction], Coroutine[Any, Any, None]]:
+    """A button's or menu's callback whose unexpected failure still gets an answer: of an exception in a
+    persistent component's callback discord.py only logs a line, and the member would be left with
+    "This interaction failed". Another delivery of the interaction (Redelivered, AlreadyRecorded)
+    answers it, so that one ends quietly."""
+
+    @functools.wraps(callback)
+    async def run(item: _Item, interaction: discord.Interaction) -> None:
+        try:
+            await callback(item, interaction)
+        except (Redelivered, AlreadyRecorded):
+            log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
+        except Exception:
+            log.exception("interaction %s failed unexpectedly", interaction.id)
+            await internal_error(interaction)
+
+    return run

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.domain.followups.records import budget_day
 from tests.cogs.test_follow_ups import (
@@ -511,3 +512,22 @@ async def test_stems_waiting_for_their_result_are_picked_up_after_a_restart(harn
         "Night Drive (2) - instrumental.mp3",
     ], "attached after the restart too"
     assert [endpoint for endpoint, _ in harness.musicapi.sonic_calls] == ["stems/basic"], "never sent twice"
+
+
+async def test_a_one_click_operation_that_fails_unexpectedly_replaces_its_thinking(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-click WAV shows "thinking…" first; a fault of the bot's own after it must not leave it there
+    until the token dies."""
+    async with harness.running(**FAST) as app:
+        songs, _ = await song_result(harness)
+
+        async def broken(*_: object, **__: object) -> None:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(app.bot.follow_ups._service, "start", broken)
+        payload = await choose(harness, songs, "WAV 1")
+        assert (await harness.callback_of(payload)).json["type"] == 5
+        (edit,) = await harness.edits_of(payload, timeout=3.0)
+    assert "went wrong on my side" in edit.json["content"] and "database" not in edit.json["content"]
+    assert harness.musicapi.sonic_calls == []

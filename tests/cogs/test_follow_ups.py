@@ -507,3 +507,23 @@ async def test_two_forms_submitted_at_once_start_one_follow_up_within_the_cooldo
         await asyncio.sleep(0.3)
     assert len(harness.musicapi.creates) == 1
     assert len(notes) == 1 and notes[0].json["flags"] & EPHEMERAL
+
+
+async def test_a_press_that_fails_unexpectedly_still_gets_a_private_answer(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """discord.py only logs an exception in a persistent button's callback: the member would be left with
+    "This interaction failed"."""
+    async with harness.running(**FAST) as app:
+        components = await upload_clip(harness)
+
+        async def broken(*_: object) -> None:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(app.bot.follow_ups._service, "source", broken)
+        extend = buttons_of(components)[0]["custom_id"]
+        payload = await harness.interact(payloads.button(extend, message_flags=0, components=components))
+        call = await harness.callback_of(payload, timeout=3.0)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
+    assert "went wrong on my side" in call.json["data"]["content"]
+    assert "database" not in call.json["data"]["content"]

@@ -7,6 +7,8 @@ import re
 import time
 from typing import Any
 
+import pytest
+
 from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation, Song
 from bot.domain.records import SourceKind, UploadRecord, UploadState
 from tests.fakes import payloads
@@ -224,3 +226,18 @@ async def test_deleting_the_history_takes_the_members_follow_ups_with_it(harness
         song_gone = await follow_ups.song(song.id or 0)
     assert done["data"]["content"].startswith("🗑️ Your upload history was deleted (2 removed).")
     assert gone is None and song_gone is None
+
+
+async def test_a_page_that_fails_unexpectedly_still_gets_a_private_answer(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness.running() as app:
+
+        async def broken(*_: object, **__: object) -> None:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(app.bot.uploads_log, "history", broken)
+        payload = await harness.interact(payloads.button(f"uploads:{USER_ID}:1"))
+        call = await harness.callback_of(payload, timeout=3.0)
+    assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
+    assert "went wrong on my side" in call.json["data"]["content"]

@@ -21,7 +21,7 @@ from bot.discord_app.followups.views import (
 from bot.discord_app.interactions import (
     Redelivered,
     answer_once,
-    is_acknowledged,
+    internal_error,
     refuse,
     requester,
     respond,
@@ -238,7 +238,7 @@ class FollowUpDesk:
             log.info("%s: nothing started for this delivery", exc)
         except Exception:
             log.exception("the follow-up form of interaction %s failed", interaction.id)
-            await _internal_error(interaction)
+            await internal_error(interaction)
 
     async def _form_submitted(
         self,
@@ -400,14 +400,3 @@ def _input_problem(texts: Texts, exc: InputRejected) -> str:
     if "field" in values:
         values["field"] = texts(f"followup.name.{values['field']}")
     return texts(exc.key, **values)
-
-
-async def _internal_error(interaction: discord.Interaction) -> None:
-    text = texts_for(interaction)("error.internal")
-    try:
-        if is_acknowledged(interaction):
-            await interaction.edit_original_response(content=text, view=None)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not tell the member about the failure of interaction %s", interaction.id)

@@ -14,7 +14,7 @@ from typing import Any, Protocol, Self, cast
 
 import discord
 
-from bot.discord_app.interactions import refuse, texts_for
+from bot.discord_app.interactions import answering_failures, refuse, texts_for
 from bot.domain.followups.catalog import CATALOG, FieldKind, ResultKind, Spec, offered
 from bot.domain.followups.grants import GRANT_PATTERN
 from bot.domain.followups.records import ClipOrigin, FollowUpRecord, FollowUpState, Operation
@@ -96,6 +96,7 @@ class FollowUpButton(
     ) -> FollowUpButton:
         return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         host = cast(_HasFollowUps, interaction.client)  # the bot that registered this button
         await host.follow_ups.press(interaction, self.action, self.origin, self.source_id)
@@ -126,6 +127,7 @@ class GrantedButton(
     ) -> GrantedButton:
         return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]), match["grant"])
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         host = cast(_HasFollowUps, interaction.client)
         await host.follow_ups.press(interaction, self.action, self.origin, self.source_id, grant=self.grant)
@@ -162,6 +164,7 @@ class PartnerMenu(
     ) -> PartnerMenu:
         return cls(Operation(match["action"]), ClipOrigin(match["origin"]), int(match["id"]))
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         values = dict(interaction.data or {}).get("values")
         chosen = str(values[0]) if isinstance(values, list) and values else ""
@@ -215,6 +218,7 @@ class MoreMenu(
     ) -> MoreMenu:
         return cls(ClipOrigin(match["origin"]), int(match["id"]))
 
+    @answering_failures
     async def callback(self, interaction: discord.Interaction) -> None:
         data: dict[str, Any] = dict(interaction.data or {})
         values = data.get("values")
