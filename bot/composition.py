@@ -159,7 +159,12 @@ class App:
         if not await self.uploads.in_flight.wait_idle(SHUTDOWN_GRACE):
             log.info("interrupting %d upload(s) still in flight", self.uploads.in_flight.count)
             self.uploads.stop()
-        await desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        follow_ups = self.bot.follow_ups.answering
+        await asyncio.gather(
+            desk.answering.wait_idle(SHUTDOWN_ANSWER_WAIT), follow_ups.wait_idle(SHUTDOWN_ANSWER_WAIT)
+        )
+        if follow_ups.count:
+            log.warning("closing with %d follow-up(s) still being sent to MusicAPI", follow_ups.count)
         # Each step runs even when one before it failed: a step left out could keep the process alive
         # (the store's thread) or leave members unanswered.
         steps: tuple[tuple[str, Callable[[], Awaitable[object]]], ...] = (

@@ -527,3 +527,19 @@ async def test_a_press_that_fails_unexpectedly_still_gets_a_private_answer(
     assert call.json["type"] == 4 and call.json["data"]["flags"] & 64
     assert "went wrong on my side" in call.json["data"]["content"]
     assert "database" not in call.json["data"]["content"]
+
+
+async def test_shutdown_waits_for_a_follow_up_being_sent_and_its_member_hears_of_it(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MusicAPI may be charging for a follow-up under way when shutdown begins: its task id must reach the
+    store, and its member the "working" answer, before the store and the session close."""
+    harness.musicapi.create_answers.append(
+        Answer(200, {"code": 200, "task_id": "gen-slow", "message": "success"}, delay=1.5)
+    )
+    async with harness.running(**FAST):
+        submit = await extend_from_upload(harness)
+        await harness.musicapi.wait_for_creates(1)
+    (edit,) = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{submit['token']}/messages/@original")
+    assert "⏳" in edit.json["content"]  # the task id was stored, and the member told it is under way
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "nothing met a closed store"

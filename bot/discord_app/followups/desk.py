@@ -44,6 +44,7 @@ from bot.domain.followups.records import (
     budget_day,
 )
 from bot.domain.followups.service import FollowUpService
+from bot.domain.inflight import InFlight
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.reach import Reach
 from bot.domain.texts import Texts
@@ -74,6 +75,8 @@ class FollowUpDesk:
         self.grants = Grants(lambda: client.http.token or "")
         #: Set when shutdown begins: presses are told the bot is restarting.
         self.closing = False
+        #: Follow-ups being sent to MusicAPI now (see `submit`).
+        self.answering = InFlight()
         #: Where the bot works (ALLOWED_GUILDS, ALLOW_USER_INSTALLS).
         self.reach = Reach()
 
@@ -277,7 +280,19 @@ class FollowUpDesk:
         partner: ClipSource | None = None,
     ) -> None:
         """The form came back (or a one-click operation was pressed): check it, reserve the credits, ask
-        MusicAPI, answer in the channel."""
+        MusicAPI, answer in the channel. Shutdown waits (a while) for those under way: MusicAPI may be
+        charging for one, and its task id must reach the store before the store closes."""
+        with self.answering.track():
+            await self._submit(interaction, action, source, fields, partner)
+
+    async def _submit(
+        self,
+        interaction: discord.Interaction,
+        action: Operation,
+        source: ClipSource,
+        fields: dict[str, str],
+        partner: ClipSource | None,
+    ) -> None:
         texts = texts_for(interaction)
         if self.closing:
             await refuse(interaction, texts("error.shutdown"))
