@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import bot.domain.followups.service as service_module
 from bot.domain.followups.records import budget_day
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, GUILD_ID, USER_ID, Call
@@ -543,3 +544,42 @@ async def test_shutdown_waits_for_a_follow_up_being_sent_and_its_member_hears_of
     (edit,) = harness.discord.sent("PATCH", f"/webhooks/{APP_ID}/{submit['token']}/messages/@original")
     assert "⏳" in edit.json["content"]  # the task id was stored, and the member told it is under way
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "nothing met a closed store"
+
+
+async def test_a_store_that_stumbles_after_musicapi_took_a_follow_up_is_tried_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MusicAPI took the request (and may be charging for it): a write that fails for a moment (a locked
+    database) is tried again, and the member gets their songs, not "please try again"."""
+    monkeypatch.setattr(service_module, "KEEP_PAUSES", (0.0, 0.0, 0.0))
+    async with harness.running(**FAST) as app:
+        store = app.bot.follow_ups._service.store
+        set_task = store.set_task
+        failures = [RuntimeError("database is locked")] * 2
+
+        async def stumbling(*args: Any, **kwargs: Any) -> None:
+            if failures:
+                raise failures.pop()
+            await set_task(*args, **kwargs)
+
+        monkeypatch.setattr(store, "set_task", stumbling)
+        submit = await extend_from_upload(harness)
+        text = await result(harness, submit)
+    assert "2 new songs" in text and len(harness.musicapi.creates) == 1
+
+
+async def test_a_follow_up_musicapi_took_but_the_store_never_recorded_is_not_answered_try_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(service_module, "KEEP_PAUSES", (0.0, 0.0, 0.0))
+    async with harness.running(**FAST) as app:
+
+        async def broken(*_: Any, **__: Any) -> None:
+            raise RuntimeError("database is locked")
+
+        monkeypatch.setattr(app.bot.follow_ups._service.store, "set_task", broken)
+        submit = await extend_from_upload(harness)
+        (edit, *_) = await harness.edits_of(submit)
+    assert len(harness.musicapi.creates) == 1  # MusicAPI took it (and charged)
+    assert "⏳" in edit.json["content"] and "try again" not in edit.json["content"]
+    assert any("the store could not record it" in r.getMessage() for r in caplog.records)

@@ -59,6 +59,9 @@ MAX_PARTNERS = 25
 CLAIM_LIMIT = 50
 #: How long after it was settled a result nobody has seen is shown again, and how often.
 REDELIVER_EVERY = 120.0
+#: Pauses between tries of a write made after MusicAPI took a request (and may have charged for it):
+#: a database that is locked or restarting for a moment must not turn into "please try again".
+KEEP_PAUSES = (0.2, 1.0, 3.0)
 
 #: Shows a follow-up to its member as it now stands (edit, else post, else DM); True once seen.
 Show = Callable[[int], Awaitable[bool]]
@@ -295,15 +298,19 @@ class FollowUpService:
                 self.in_background(self.check_credits())
             return stored
         if spec.synchronous:
-            if await self.store.finish(stored.key, state=FollowUpState.SUCCEEDED, result=value):
+            finished = await self._kept(
+                stored, lambda: self.store.finish(stored.key, state=FollowUpState.SUCCEEDED, result=value)
+            )
+            if finished is not False:  # stored, or (never stored) shown from what this process holds
                 stored.state, stored.result = FollowUpState.SUCCEEDED, value
-                self._settled(stored, "succeeded", show=False)
+                if finished:
+                    self._settled(stored, "succeeded", show=False)
             self._after_spend()
             return stored
         stored.task_id = task_id
         first_poll = self.policy.first_poll if body.get("webhook_url") else self.policy.poll_interval
         stored.next_poll_at = self.clock() + first_poll
-        await self.store.set_task(stored.key, task_id, stored.next_poll_at)
+        await self._kept(stored, lambda: self.store.set_task(stored.key, task_id, stored.next_poll_at))
         log.info(
             "follow-up id=%s user=%s guild=%s action=%s task=%s started",
             stored.id,
@@ -314,6 +321,24 @@ class FollowUpService:
         )
         self._after_spend()
         return stored
+
+    async def _kept(self, record: FollowUpRecord, write: Callable[[], Awaitable[Any]]) -> Any:
+        """`write()`'s result, tried again after each of KEEP_PAUSES when it fails: MusicAPI has taken the
+        request, so the member is answered with what happened, not told to try again (and pay twice).
+        None when it never went through: logged with the task, for the owner to find."""
+        for pause in (*KEEP_PAUSES, None):
+            try:
+                return await write()
+            except Exception:
+                if pause is None:
+                    log.exception(
+                        "follow-up id=%s task=%s: MusicAPI took it, but the store could not record it",
+                        record.id,
+                        record.task_id,
+                    )
+                    return None
+                await asyncio.sleep(pause)
+        return None
 
     def _after_spend(self) -> None:
         """Credits were spent: look whether they are running low (the owner is told once)."""
