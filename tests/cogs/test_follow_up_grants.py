@@ -3,6 +3,7 @@ they give it to others in Integrations, hands the member who uses it buttons of 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import discord
@@ -96,3 +97,32 @@ async def test_a_message_without_clips_says_so(harness: Harness) -> None:
         bots_other = await granted_buttons(harness, message({"content": "hello"}, author=bot_user()))
     for answer in (offered, bots_other):
         assert "no clip to follow up on" in answer["content"] and not answer.get("components")
+
+
+async def test_a_form_opened_while_the_grant_held_may_be_sent_after_it_ran_out(harness: Harness) -> None:
+    """The member was typing lyrics: the grant ran out meanwhile (15 minutes), and what they typed counts."""
+    async with harness.running(**FAST) as app:
+        components = await upload_clip(harness)
+        offered = await granted_buttons(harness, result_message(components))
+        cover = buttons_of(offered["components"])[1]["custom_id"]
+        _, call = await press(harness, cover, offered["components"], user_id=OTHER)
+        assert call.json["type"] == MODAL
+        app.bot.follow_ups.grants._clock = lambda: time.time() + 16 * 60
+        submit = await harness.interact(payloads.modal_submit(call.json["data"], {1: "jazz"}, user_id=OTHER))
+        text = await result(harness, submit)
+    (body,) = harness.musicapi.creates
+    assert body["tags"] == "jazz" and "covered" in text
+
+
+async def test_a_granted_button_pressed_after_the_grant_ran_out_says_so(harness: Harness) -> None:
+    async with harness.running(**FAST) as app:
+        components = await upload_clip(harness)
+        offered = await granted_buttons(harness, result_message(components))
+        cover = buttons_of(offered["components"])[1]["custom_id"]
+        app.bot.follow_ups.grants._clock = lambda: time.time() + 16 * 60
+        _, call = await press(harness, cover, offered["components"], user_id=OTHER)
+    assert call.json["data"]["flags"] & EPHEMERAL
+    text = call.json["data"]["content"]
+    assert "has run out" in text and "Extend or cover" in text
+    assert "Only the member who made this clip" not in text
+    assert harness.musicapi.creates == []

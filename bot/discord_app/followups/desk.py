@@ -32,7 +32,7 @@ from bot.discord_app.reach import refused_here
 from bot.domain import rendering
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.followups.catalog import CATALOG
-from bot.domain.followups.grants import Grants
+from bot.domain.followups.grants import GRANT_LIFETIME, Grants
 from bot.domain.followups.ports import Credits, FollowUpMetrics, NoFollowUpMetrics
 from bot.domain.followups.records import (
     Allowance,
@@ -81,15 +81,32 @@ class FollowUpDesk:
         self.reach = Reach()
 
     def _may_follow_up(
-        self, interaction: discord.Interaction, source: ClipSource, action: Operation, grant: str | None
+        self,
+        interaction: discord.Interaction,
+        source: ClipSource,
+        action: Operation,
+        grant: str | None,
+        *,
+        grace: float = 0.0,
     ) -> bool:
         """The member's own clip, or one a server's admins let them follow up on (a grant, see
-        `domain.followups.grants`)."""
+        `domain.followups.grants`; `grace`: how long after it expired it still counts)."""
         if interaction.user.id == source.owner_id:
             return True
         return grant is not None and self.grants.valid(
-            grant, interaction.user.id, action, source.origin, source.source_id
+            grant, interaction.user.id, action, source.origin, source.source_id, grace=grace
         )
+
+    def _not_theirs(
+        self, interaction: discord.Interaction, source: ClipSource, action: Operation, grant: str | None
+    ) -> str:
+        """Why the member may not: their admins' permission ran out, or it is not their clip."""
+        texts = texts_for(interaction)
+        if grant is not None and self.grants.expired(
+            grant, interaction.user.id, action, source.origin, source.source_id
+        ):
+            return texts("followup.grant_expired")
+        return texts("followup.not_yours")
 
     async def press(
         self,
@@ -119,7 +136,7 @@ class FollowUpDesk:
             log.info(
                 "follow-up refused user=%s source=%s/%s: not theirs", interaction.user.id, origin, source_id
             )
-            await refuse(interaction, texts("followup.not_yours"))
+            await refuse(interaction, self._not_theirs(interaction, source, action, grant))
             return
         unfit = service.takes(action, source)
         allowance = (
@@ -261,9 +278,10 @@ class FollowUpDesk:
         if source is None:
             await refuse(interaction, texts("followup.gone"))
             return
-        if not self._may_follow_up(interaction, source, action, grant):
+        # A form opened while its grant held may be sent for as long again (its member was typing).
+        if not self._may_follow_up(interaction, source, action, grant, grace=GRANT_LIFETIME):
             self._metrics.follow_up_refused("not_owner")
-            await refuse(interaction, texts("followup.not_yours"))
+            await refuse(interaction, self._not_theirs(interaction, source, action, grant))
             return
         partner = await self._partner(interaction, partner_named) if CATALOG[action].pair else None
         if CATALOG[action].pair and partner is None:

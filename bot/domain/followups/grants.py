@@ -43,10 +43,34 @@ class Grants:
         expires = int(self._clock()) + GRANT_LIFETIME
         return f"{expires}.{self._signature(user_id, action, origin, source_id, expires)}"
 
-    def valid(self, grant: str, user_id: int, action: Operation, origin: ClipOrigin, source_id: int) -> bool:
-        """The grant was issued by this bot to this member for this clip and action, and has not expired."""
+    def valid(
+        self,
+        grant: str,
+        user_id: int,
+        action: Operation,
+        origin: ClipOrigin,
+        source_id: int,
+        *,
+        grace: float = 0.0,
+    ) -> bool:
+        """The grant was issued by this bot to this member for this clip and action, and has not expired
+        (or did so less than `grace` seconds ago: a form opened in time may be filled in after)."""
+        return self._signed(grant, user_id, action, origin, source_id) and not self._expired(grant, grace)
+
+    def expired(
+        self, grant: str, user_id: int, action: Operation, origin: ClipOrigin, source_id: int
+    ) -> bool:
+        """The grant is one this bot issued to this member for this clip and action, but it has expired."""
+        return self._signed(grant, user_id, action, origin, source_id) and self._expired(grant, 0.0)
+
+    def _signed(
+        self, grant: str, user_id: int, action: Operation, origin: ClipOrigin, source_id: int
+    ) -> bool:
         expires_text, _, signature = grant.partition(".")
-        if not _EXPIRES.fullmatch(expires_text) or int(expires_text) < self._clock():
+        if not _EXPIRES.fullmatch(expires_text):
             return False
         wanted = self._signature(user_id, action, origin, source_id, int(expires_text))
         return hmac.compare_digest(wanted, signature)
+
+    def _expired(self, grant: str, grace: float) -> bool:
+        return int(grant.partition(".")[0]) + grace < self._clock()

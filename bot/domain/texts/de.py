@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "followup.input.bad_weight": "Die Nähe zum Original muss eine Zahl von 0 bis 1 sein, z. B. 0.7 (oder ein Prozentwert wie 70%). Es wurde nichts gesendet.",
     "followup.input.no_style": 'Ein Cover braucht einen Stil, z. B. "lo-fi, acoustic, mellow". Es wurde nichts gesendet.',
     "followup.not_yours": "Nur das Mitglied, von dem dieser Clip stammt, kann damit weitermachen, daher wurde nichts erstellt. Lade dein eigenes Audio mit `/hochladen` hoch, um daraus Musik zu machen.",
+    "followup.grant_expired": "Deine Erlaubnis für Folgeaktionen auf diesem Clip ist abgelaufen (sie gilt 15 Minuten), daher wurde nichts erstellt. Nutze *Erweitern oder covern* noch einmal auf der Nachricht.",
     "followup.disabled": "Der Besitzer dieses Bots hat diese Funktion ausgeschaltet, daher wurde nichts erstellt.",
     "followup.gone": "Ich finde diesen Clip nicht mehr, daher wurde nichts erstellt.",
     "followup.no_clip": "Diese Nachricht hat keinen Clip, mit dem du weitermachen kannst. Nutze das bei einem meiner Ergebnisse, unter dem Knöpfe stehen.",

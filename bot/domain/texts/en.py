@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "followup.input.bad_weight": "Closeness to the original must be a number from 0 to 1, like 0.7 (or a percentage, like 70%). Nothing was sent.",
     "followup.input.no_style": 'A cover needs a style, like "lo-fi, acoustic, mellow". Nothing was sent.',
     "followup.not_yours": "Only the member who made this clip can start a follow-up on it, so nothing was created. Upload your own audio with `/upload` to make music from it.",
+    "followup.grant_expired": "Your permission to follow up on this clip has run out (it lasts 15 minutes), so nothing was created. Use *Extend or cover* on the message again.",
     "followup.disabled": "This bot's owner has turned this follow-up off, so nothing was created.",
     "followup.gone": "I can't find this clip any more, so nothing was created.",
     "followup.no_clip": "That message has no clip to follow up on. Use this on one of my results that has buttons under it.",

@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "followup.input.bad_weight": "La cercanía al original debe ser un número de 0 a 1, como 0.7 (o un porcentaje, como 70%). No se envió nada.",
     "followup.input.no_style": 'Un cover necesita un estilo, como "lo-fi, acoustic, mellow". No se envió nada.',
     "followup.not_yours": "Solo el miembro que creó este clip puede continuarlo, así que no se creó nada. Sube tu propio audio con `/subir` para hacer música con él.",
+    "followup.grant_expired": "Tu permiso para continuar este clip ha caducado (dura 15 minutos), así que no se creó nada. Usa *Extender o versionar* de nuevo en el mensaje.",
     "followup.disabled": "El dueño de este bot desactivó esta función, así que no se creó nada.",
     "followup.gone": "Ya no encuentro este clip, así que no se creó nada.",
     "followup.no_clip": "Ese mensaje no tiene ningún clip con el que seguir. Úsalo en uno de mis resultados que tenga botones debajo.",

@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "followup.input.bad_weight": "La proximité avec l'original doit être un nombre de 0 à 1, comme 0.7 (ou un pourcentage, comme 70%). Rien n'a été envoyé.",
     "followup.input.no_style": "Une reprise a besoin d'un style, comme \"lo-fi, acoustic, mellow\". Rien n'a été envoyé.",
     "followup.not_yours": "Seul le membre qui a créé ce clip peut lancer une suite dessus, donc rien n'a été créé. Envoie ton propre audio avec `/importer` pour en faire de la musique.",
+    "followup.grant_expired": "Ton autorisation de poursuivre ce clip a expiré (elle dure 15 minutes), donc rien n'a été créé. Utilise à nouveau *Prolonger ou reprendre* sur le message.",
     "followup.disabled": "Le propriétaire de ce bot a désactivé cette fonction, donc rien n'a été créé.",
     "followup.gone": "Je ne trouve plus ce clip, donc rien n'a été créé.",
     "followup.no_clip": "Ce message n'a aucun clip à partir duquel continuer. Utilise ceci sur un de mes résultats qui a des boutons en dessous.",

@@ -103,6 +103,7 @@ MESSAGES: dict[str, str] = {
     "followup.input.bad_weight": "A proximidade do original precisa ser um número de 0 a 1, como 0.7 (ou uma porcentagem, como 70%). Nada foi enviado.",
     "followup.input.no_style": 'Um cover precisa de um estilo, como "lo-fi, acoustic, mellow". Nada foi enviado.',
     "followup.not_yours": "Só o membro que criou este clipe pode continuar a partir dele, então nada foi criado. Envie seu próprio áudio com `/enviar` para fazer música com ele.",
+    "followup.grant_expired": "Sua permissão para continuar este clipe expirou (ela dura 15 minutos), então nada foi criado. Use *Estender ou regravar* na mensagem de novo.",
     "followup.disabled": "O dono deste bot desativou esta função, então nada foi criado.",
     "followup.gone": "Não encontro mais este clipe, então nada foi criado.",
     "followup.no_clip": "Essa mensagem não tem nenhum clipe com que continuar. Use isto em um dos meus resultados que tenha botões embaixo.",

@@ -49,3 +49,17 @@ def test_moving_the_expiry_breaks_the_signature(expires: int) -> None:
     signature = g.issue(5, EXTEND, UPLOAD, 12).split(".")[1]
     forged = f"{expires}.{signature}"
     assert not g.valid(forged, 5, EXTEND, UPLOAD, 12) or forged == g.issue(5, EXTEND, UPLOAD, 12)
+
+
+def test_an_expired_grant_is_told_apart_from_one_never_given_and_a_grace_stretches_it() -> None:
+    now = [1_000_000.0]
+    grants = Grants(lambda: "token", clock=lambda: now[0])
+    grant = grants.issue(7, Operation.COVER, ClipOrigin.UPLOAD, 42)
+    now[0] += GRANT_LIFETIME + 60
+    assert not grants.valid(grant, 7, Operation.COVER, ClipOrigin.UPLOAD, 42)
+    assert grants.valid(grant, 7, Operation.COVER, ClipOrigin.UPLOAD, 42, grace=GRANT_LIFETIME)
+    assert grants.expired(grant, 7, Operation.COVER, ClipOrigin.UPLOAD, 42)
+    assert not grants.expired(grant, 8, Operation.COVER, ClipOrigin.UPLOAD, 42)  # not theirs: not "expired"
+    assert not grants.expired("123.0123456789abcdef", 7, Operation.COVER, ClipOrigin.UPLOAD, 42)
+    now[0] += GRANT_LIFETIME
+    assert not grants.valid(grant, 7, Operation.COVER, ClipOrigin.UPLOAD, 42, grace=GRANT_LIFETIME)
