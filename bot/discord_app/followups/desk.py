@@ -21,7 +21,7 @@ from bot.discord_app.followups.views import (
 from bot.discord_app.interactions import (
     Redelivered,
     answer_once,
-    internal_error,
+    answering_failures,
     refuse,
     requester,
     respond,
@@ -45,7 +45,6 @@ from bot.domain.followups.records import (
 )
 from bot.domain.followups.service import FollowUpService
 from bot.domain.inflight import InFlight
-from bot.domain.ports import AlreadyRecorded
 from bot.domain.reach import Reach
 from bot.domain.texts import Texts
 
@@ -151,11 +150,8 @@ class FollowUpDesk:
         if CATALOG[action].pair:
             await self._offer_partners(interaction, action, source)
             return
-        if service.one_click(action):
-            try:
-                await self.submit(interaction, action, source, {})
-            except (Redelivered, AlreadyRecorded) as exc:
-                log.info("%s: nothing started for this delivery", exc)
+        if service.one_click(action):  # another delivery's Redelivered ends at the button's callback
+            await self.submit(interaction, action, source, {})
             return
         await self._show_form(interaction, action, source, grant=grant)
 
@@ -236,6 +232,7 @@ class FollowUpDesk:
             return
         await self._show_form(interaction, action, source, partner=other)
 
+    @answering_failures
     async def form_submitted(self, interaction: discord.Interaction) -> None:
         """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
         if interaction.type is not discord.InteractionType.modal_submit or not isinstance(
@@ -245,20 +242,14 @@ class FollowUpDesk:
         match = FORM.fullmatch(str(interaction.data.get("custom_id", "")))
         if match is None:
             return
-        try:
-            await self._form_submitted(
-                interaction,
-                Operation(match["action"]),
-                ClipOrigin(match["origin"]),
-                int(match["id"]),
-                match["grant"],
-                match["partner"],
-            )
-        except (Redelivered, AlreadyRecorded) as exc:
-            log.info("%s: nothing started for this delivery", exc)
-        except Exception:
-            log.exception("the follow-up form of interaction %s failed", interaction.id)
-            await internal_error(interaction)
+        await self._form_submitted(
+            interaction,
+            Operation(match["action"]),
+            ClipOrigin(match["origin"]),
+            int(match["id"]),
+            match["grant"],
+            match["partner"],
+        )
 
     async def _form_submitted(
         self,

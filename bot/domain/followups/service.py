@@ -326,19 +326,20 @@ class FollowUpService:
         """`write()`'s result, tried again after each of KEEP_PAUSES when it fails: MusicAPI has taken the
         request, so the member is answered with what happened, not told to try again (and pay twice).
         None when it never went through: logged with the task, for the owner to find."""
-        for pause in (*KEEP_PAUSES, None):
+        for pause in KEEP_PAUSES:
             try:
                 return await write()
             except Exception:
-                if pause is None:
-                    log.exception(
-                        "follow-up id=%s task=%s: MusicAPI took it, but the store could not record it",
-                        record.id,
-                        record.task_id,
-                    )
-                    return None
                 await asyncio.sleep(pause)
-        return None
+        try:
+            return await write()
+        except Exception:
+            log.exception(
+                "follow-up id=%s task=%s: MusicAPI took it, but the store could not record it",
+                record.id,
+                record.task_id,
+            )
+            return None
 
     def _after_spend(self) -> None:
         """Credits were spent: look whether they are running low (the owner is told once)."""
