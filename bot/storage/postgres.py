@@ -57,6 +57,7 @@ class PostgresRunner:
     """Runs the shared statements on PostgreSQL, on the pool or on one connection in a transaction."""
 
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    json_values = "jsonb_array_elements_text(CAST({} AS JSONB))"
 
     def __init__(self, target: Any) -> None:
         self._target = target  # an asyncpg Pool or Connection: both run statements alike

@@ -20,6 +20,10 @@ class Runner(Protocol):
 
     #: Appended to the sub-selects that claim rows: PostgreSQL's ` FOR UPDATE SKIP LOCKED`, or nothing.
     skip_locked: str
+    #: A table of the elements of a JSON array (`{}`: the text holding it), in a column `value`:
+    #: SQLite's `json_each({})`, PostgreSQL's `jsonb_array_elements_text(...)`. A batch given so is one
+    #: statement text whatever its size, prepared once.
+    json_values: str
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
 

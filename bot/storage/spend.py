@@ -6,17 +6,21 @@ burst costs one statement, not one per upload."""
 
 from __future__ import annotations
 
+import json
 from itertools import accumulate, groupby
 
 from bot.storage.batching import Batched
 from bot.storage.runner import Runner
 
-#: Reservations taken in one statement at most (each adds a branch to the statement's CASE).
+#: Reservations taken in one statement at most.
 MAX_BATCH = 200
 
 #: Insert the day's row or add to it, in one atomic step: `{fresh}` is what a new row takes, `{grant}`
 #: what an existing one takes, both read from its credits before the change; a row comes back, with what
-#: was added, when anything was. `$1` is the day, `$2` the ceiling (0: none), `$3`... the running sums.
+#: was added, when anything was. `$1` is the day, `$2` the ceiling (0: none), `$3` the running sums of
+#: the reservations, rising, as one JSON array: one statement text whatever their number, which each
+#: backend prepares once (a text per number, each sum a branch of a CASE, had SQLite parse a statement
+#: of up to 400 branches for nearly every burst).
 _RESERVE = (
     "INSERT INTO daily_spend (day, credits, last_added) SELECT CAST($1 AS TEXT), {fresh}, {fresh}"
     " WHERE {fresh} > 0 ON CONFLICT (day) DO UPDATE SET credits = daily_spend.credits + {grant},"
@@ -30,20 +34,21 @@ SPENT = "SELECT credits FROM daily_spend WHERE day = $1"
 Ask = tuple[str, int, int]  # day, credits, ceiling
 
 
-def _largest_within(count: int, before: str) -> str:
-    """SQL for the largest of `count` running sums (`$3`..., rising) that `before` plus it keeps within
-    the ceiling (`$2`; 0: any); 0 when none does."""
+def _largest_within(json_values: str, before: str) -> str:
+    """SQL for the largest of the running sums (`$3`) that `before` plus it keeps within the ceiling
+    (`$2`; 0: any); 0 when none does."""
     ceiling = "CAST($2 AS BIGINT)"
-    sums = [f"CAST(${n + 3} AS BIGINT)" for n in range(count)]
-    branches = " ".join(f"WHEN {ceiling} = 0 OR {before}{t} <= {ceiling} THEN {t}" for t in reversed(sums))
-    return f"(CASE {branches} ELSE 0 END)"
+    total = "CAST(value AS BIGINT)"
+    return (
+        f"(SELECT COALESCE(MAX({total}), 0) FROM {json_values.format('$3')}"  # noqa: S608
+        f" WHERE {ceiling} = 0 OR {before}{total} <= {ceiling})"
+    )
 
 
-def reserve_sql(count: int) -> str:
-    """The statement for `count` reservations of one day and ceiling (the same text for every burst of
-    that size, so each backend prepares it once)."""
+def reserve_sql(json_values: str) -> str:
+    """The reservations' statement for a backend (its `Runner.json_values`)."""
     return _RESERVE.format(
-        fresh=_largest_within(count, ""), grant=_largest_within(count, "daily_spend.credits + ")
+        fresh=_largest_within(json_values, ""), grant=_largest_within(json_values, "daily_spend.credits + ")
     )
 
 
@@ -59,6 +64,7 @@ class SQLSpendLedger:
 
     def __init__(self, db: Runner) -> None:
         self._db = db
+        self._reserve = reserve_sql(db.json_values)
         self._reservations = Batched(self._reserve_many, max_batch=MAX_BATCH)
 
     async def reserve_spend(self, day: str, credits: int, ceiling: int) -> bool:
@@ -79,7 +85,7 @@ class SQLSpendLedger:
         for (day, ceiling), group in groupby(indexed, key=lambda item: (item[1][0], item[1][2])):
             members = list(group)
             totals = list(accumulate(ask[1] for _, ask in members))
-            rows = await self._db.fetch(reserve_sql(len(totals)), day, ceiling, *totals)
+            rows = await self._db.fetch(self._reserve, day, ceiling, json.dumps(totals))
             added = _granted(totals, int(rows[0]["last_added"]) if rows else None)
             for (n, _), ok in zip(members, added, strict=True):
                 results[n] = ok

@@ -79,12 +79,17 @@ def _writable_folder(folder: Path) -> None:
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
+def _numbered(match: re.Match[str]) -> str:
+    return "?" + match[1]
+
+
 class SQLiteRunner:
     """Runs the shared statements on SQLite: `$1` read as `?1`. Each statement is atomic and one
     connection runs them one at a time, so `serialized` needs no lock: every step the store takes
     in several statements tolerates another step between them (a pending row changes only once)."""
 
     skip_locked = ""
+    json_values = "json_each({})"
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
@@ -93,7 +98,7 @@ class SQLiteRunner:
     def _own(self, sql: str) -> str:
         own = self._sql.get(sql)
         if own is None:
-            own = self._sql[sql] = _PLACEHOLDER.sub(r"?\1", sql)
+            own = self._sql[sql] = _PLACEHOLDER.sub(_numbered, sql)
         return own
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:

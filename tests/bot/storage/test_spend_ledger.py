@@ -4,6 +4,7 @@ instances never pass the ceiling together."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,9 @@ from hypothesis import strategies as st
 
 from bot.domain.spending import SpendLedger
 from bot.storage import open_store, spend_ledger
+from bot.storage.rows import Row
+from bot.storage.spend import SQLSpendLedger
+from bot.storage.sqlite import SQLiteUploadStore
 
 DAY, NEXT_DAY = "2026-11-24", "2026-11-25"
 
@@ -98,6 +102,36 @@ async def test_reservations_of_one_turn_take_the_longest_run_that_fits(store_url
         fresh = await asyncio.gather(*(ledger.reserve_spend(NEXT_DAY, c, 0) for c in (7, 0, 9)))
         assert fresh == [True, True, True] and await ledger.spend_of(NEXT_DAY) == 16
         assert not await ledger.reserve_spend("2026-12-01", 40, 30)  # over the ceiling on a fresh day
+    finally:
+        await store.close()
+
+
+class Recording:
+    """A store's runner that remembers the text of every statement it fetched with."""
+
+    def __init__(self, store: SQLiteUploadStore) -> None:
+        self.runner = store.runner
+        self.json_values = self.runner.json_values
+        self.texts: list[str] = []
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        self.texts.append(sql)
+        return await self.runner.fetch(sql, *args)
+
+
+async def test_bursts_of_any_size_reserve_with_one_statement_text(tmp_path: Path) -> None:
+    """Each backend prepares the reservations' statement once: its text does not grow with the burst
+    (a text per burst size had SQLite parse one of hundreds of branches for nearly every burst)."""
+    store = await open_store(f"sqlite:///{tmp_path / 'log.db'}")
+    assert isinstance(store, SQLiteUploadStore)
+    try:
+        recording = Recording(store)
+        ledger = SQLSpendLedger(recording)  # type: ignore[arg-type]
+        for size in (1, 3, 17, 60):
+            granted = await asyncio.gather(*(ledger.reserve_spend(DAY, 2, 1000) for _ in range(size)))
+            assert all(granted)
+        assert len(recording.texts) == 4 and len(set(recording.texts)) == 1
+        assert await ledger.spend_of(DAY) == 2 * (1 + 3 + 17 + 60)
     finally:
         await store.close()
 
