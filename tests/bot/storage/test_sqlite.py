@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.domain.errors import ErrorKind
+from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.storage.sqlite import SQLiteUploadStore
 
@@ -85,3 +87,37 @@ async def test_a_mark_waiting_for_others_is_written_when_the_store_closes(tmp_pa
     finally:
         await reopened.close()
     assert again.delivered
+
+
+async def test_batches_of_any_size_share_a_few_statement_texts_and_keep_each_answer(
+    store: SQLiteUploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batched write is one of a statement per power of two (the rows made up with NULL rows),
+    so SQLite prepares and keeps a few rather than one per batch size; the made-up rows change nothing."""
+    texts: list[str] = []
+    run = store._db.execute_fetchall
+
+    def recording(sql: str, parameters: object = None) -> object:
+        texts.append(sql)
+        return run(sql, parameters)
+
+    monkeypatch.setattr(store._db, "execute_fetchall", recording)
+    next_id = iter(range(1000, 2000))
+    for size in (1, 2, 3, 5, 6, 7, 9):
+        records = [record(next(next_id)) for _ in range(size)]
+        again = dataclasses.replace(records[0])  # recorded in the same batch: it is refused
+        added = await asyncio.gather(
+            *(store.add(r) for r in records), store.add(again), return_exceptions=True
+        )
+        assert isinstance(added[-1], AlreadyRecorded)
+        ids = [a.key for a in added[:-1] if isinstance(a, UploadRecord)]
+        assert len(ids) == size
+        finished = await asyncio.gather(*(store.finish(i, clip_id=f"clip-{i}") for i in ids))
+        assert all(finished)
+        await asyncio.gather(*(store.mark_delivered(r.interaction_id) for r in records))
+        got = await asyncio.gather(*(store.get(i) for i in ids))
+        assert [g.clip_id if g else None for g in got] == [f"clip-{i}" for i in ids]
+        assert all(g is not None and g.delivered for g in got)
+    inserts = {t for t in texts if t.startswith("INSERT")}
+    assert len(inserts) == 4  # rows of 2, 4, 8, 16 (each batch holds the refused one too)
+    assert len({t for t in texts if t.startswith("WITH")}) == 5  # settled in batches of 1, 2, 4, 8, 16
