@@ -36,7 +36,7 @@ from benchmarks.common.bots import pin_cores  # noqa: E402
 from benchmarks.common.scenario import Run  # noqa: E402
 
 #: The scenarios, each a module of benchmarks/; a new one is a module and its name here.
-SCENARIOS = ("sync", "floor", "callback", "line", "metrics", "stores", "instances")
+SCENARIOS = ("sync", "floor", "callback", "line", "metrics", "stores", "instances", "instructions")
 #: What --mode both runs (the others start a PostgreSQL server of their own).
 BOTH = ("sync", "floor", "callback", "line", "metrics")
 

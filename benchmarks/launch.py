@@ -76,6 +76,36 @@ def _counted_call_soon_threadsafe(self: asyncio.BaseEventLoop, *args: Any, **kwa
 asyncio.BaseEventLoop.call_soon_threadsafe = _counted_call_soon_threadsafe  # type: ignore[method-assign,assignment]
 
 
+def _count_uvloop_wakeups() -> None:
+    """uvloop's loop (where it is installed) counts its wake-ups from another thread too."""
+    try:
+        import uvloop
+    except ImportError:
+        return
+    call = uvloop.Loop.call_soon_threadsafe
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        wakeups[0] += 1
+        return call(self, *args, **kwargs)
+
+    uvloop.Loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+
+
+def _choose_loop(which: str) -> None:
+    """BENCH_LOOP: run the bot on asyncio's own event loop or on uvloop's, whatever it would choose."""
+    loop = os.environ.get("BENCH_LOOP", "")
+    if loop == "asyncio" and which == "ours":
+        import bot.__main__
+
+        bot.__main__.event_loop = lambda: ("asyncio", None)
+    elif loop == "uvloop" and which != "ours":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    elif loop:
+        raise SystemExit(f"BENCH_LOOP={loop}: the {which} bot already runs on it")
+
+
 def _trace_asyncpg() -> None:
     """Every query asyncpg sends through a connection's public methods counts (a pool's included)."""
     from asyncpg.connection import Connection
@@ -166,6 +196,9 @@ if os.environ.get("BENCH_CPU"):  # before any thread starts: every thread of the
 
 which = sys.argv[1]
 sys.argv = sys.argv[1:]
+_choose_loop(which)
+if os.environ.get("BENCH_LOOP", "uvloop" if which == "ours" else "asyncio") == "uvloop":
+    _count_uvloop_wakeups()  # only where the bot imports uvloop anyway
 if which == "ours":
     if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         _trace_asyncpg()

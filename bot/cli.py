@@ -64,13 +64,15 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser().parse_args(argv)
 
 
-def startup_line(settings: Settings) -> str:
-    """What this run is: version, mode, where uploads are kept (never a password), and the shards."""
+def startup_line(settings: Settings, loop: str) -> str:
+    """What this run is: version, mode, where uploads are kept (never a password), the shards, and the
+    event loop (`loop`)."""
     mode = "callback" if settings.callback_mode else "sync"
     if settings.shard_ids is None:
         shards = "shards: all (in this process)"
     else:
         shards = f"{settings.instance_name} (this process)"
     return (
-        f"{DISTRIBUTION} {version()} starting: mode {mode}, store {describe(settings.database_url)}, {shards}"
+        f"{DISTRIBUTION} {version()} starting: mode {mode}, store {describe(settings.database_url)}, {shards}, "
+        f"event loop {loop}"
     )

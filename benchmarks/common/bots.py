@@ -28,6 +28,8 @@ class BotSpec:
     env: dict[str, str] = field(default_factory=dict)
     #: Where py-spy's samples of the measured burst go (benchmarks/common/profiling.py), if anywhere.
     profile: Path | None = None
+    #: Where callgrind's count of the measured burst goes (benchmarks/common/instructions.py), if anywhere.
+    instructions: Path | None = None
 
 
 def our_bot(concurrency: int = 1000) -> BotSpec:

@@ -45,6 +45,7 @@ from benchmarks.common.figures import (
     summarize,
     summarize_callbacks,
 )
+from benchmarks.common.instructions import counted, read_count
 from benchmarks.common.profiling import sampled
 from benchmarks.common.sampling import Counts, sample_processes
 from tests.fakes.musicapi import task_callback
@@ -77,9 +78,11 @@ async def measure_burst(
     done = is_done or all_answered(harness, batch)
     bots = [bot, *others]
     pids = [b.pid for b in bots]
-    # py-spy attaches before the first sample is taken, and stops after the last.
+    # py-spy attaches before the first sample is taken, and stops after the last; so does callgrind.
+    counting = profile and bot.spec.instructions is not None
     async with (
-        sampled(bot.pid, bot.spec.profile) if profile and bot.spec.profile else contextlib.nullcontext()
+        sampled(bot.pid, bot.spec.profile) if profile and bot.spec.profile else contextlib.nullcontext(),
+        counted(bot.pid) if counting else contextlib.nullcontext(),
     ):
         marks_before = [await b.mark() for b in bots]
         side_before = side_cpu() if side_cpu else 0.0
@@ -98,7 +101,8 @@ async def measure_burst(
         side = (side_cpu() - side_before) if side_cpu else 0.0
         counts = Counts.between(marks_before, [await b.mark() for b in bots])
     times = [harness.discord.of(p["token"]) for p in batch]
-    return BurstResult(len(batch), times, before, after, counts, side)
+    instructions = read_count(bot.spec.instructions) if counting and bot.spec.instructions else 0
+    return BurstResult(len(batch), times, before, after, counts, side, instructions)
 
 
 async def wait_for(
@@ -142,12 +146,13 @@ async def run_link_burst(
         async with bench_harness(workdir) as harness:
             bot = await start_bot(spec, harness, workdir)
             try:
-                await wait_until_identified(harness, bot)
+                await wait_until_identified(harness, bot, 300 if spec.instructions else 30)
                 await warm_up(harness, warmup)
                 harness.musicapi.delay = delay
                 batch = link_uploads(n)
                 # aiohttp's default pool (100 connections) lets about 100 uploads wait on MusicAPI at once.
                 within = 60 + delay * math.ceil(n / 100) * 2
+                within *= 10 if spec.instructions else 1  # callgrind: some 50 times slower
                 result = await measure_burst(harness, bot, batch, within=within, side_cpu=side_cpu)
             finally:
                 status = await stop_bot(bot)

@@ -21,6 +21,7 @@ class BurstResult:
     after: ProcessSample
     counts: Counts
     side_cpu_seconds: float = 0.0  # CPU counted outside the bot during the burst (the database server)
+    instructions: int = 0  # executed by every thread of the bot during the burst, when callgrind counted
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -50,6 +51,7 @@ class Figures:
     rss_before_mib: float
     rss_after_mib: float
     server_cpu_per_upload_ms: float = 0.0  # the database server's CPU (PostgreSQL), beside the bot's
+    instructions_per_upload: float = 0.0  # callgrind's count, every thread (--mode instructions)
     detail: str = ""  # the store calls and statements by kind (of the last round, when medians are taken)
 
     @property
@@ -106,6 +108,7 @@ def summarize(result: BurstResult) -> Figures:
         rss_before_mib=result.before.rss_kib / 1024,
         rss_after_mib=result.after.rss_kib / 1024,
         server_cpu_per_upload_ms=result.side_cpu_seconds / result.n * 1000,
+        instructions_per_upload=result.instructions / result.n,
         detail=result.counts.detail(result.n),
     )
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import version as installed_version
 
+import pytest
+
+from bot.__main__ import event_loop
 from bot.cli import UNKNOWN_VERSION, startup_line, version
 from bot.config import load_settings
 
@@ -26,6 +30,23 @@ def test_startup_line_shows_no_secret_and_no_public_url() -> None:
             "DATABASE_URL": "sqlite:////srv/bot/uploads.db",
         }
     )
-    line = startup_line(settings)
+    line = startup_line(settings, "uvloop 0.23.0")
     assert "mode callback, store sqlite /srv/bot/uploads.db, shards: all" in line
+    assert line.endswith(", event loop uvloop 0.23.0")
     assert all(secret not in line for secret in ("discord-token", "musicapi-key", "hunter2", "operator"))
+
+
+def test_the_bot_runs_on_uvloop_where_it_is_installed_else_on_asyncios_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uvloop = pytest.importorskip("uvloop")  # a dependency wherever it is built for (pyproject.toml)
+    name, factory = event_loop()
+    assert name == f"uvloop {installed_version('uvloop')}"
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows: the import fails
+    assert event_loop() == ("asyncio", None)

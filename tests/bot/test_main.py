@@ -140,6 +140,7 @@ async def test_the_first_log_line_says_what_runs(harness: Harness, mode: str) ->
     assert f"mode {mode}," in first
     assert f"store sqlite {harness.tmp_path / 'bot.db'}," in first
     assert "shards: all" in first
+    assert ", event loop uvloop " in first  # installed with the bot on Linux
     assert all(secret not in "\n".join(lines) for secret in (VALID_TOKEN, API_KEY))
 
 

@@ -1,0 +1,72 @@
+"""Counting the instructions a bot executes during the measured burst, with valgrind's callgrind.
+
+CPU seconds on a shared machine move from run to run (the same code measured 1.24x and 1.42x the
+minimal bot in two runs of one afternoon); the instructions executed for the same work hardly do. The
+bot runs under callgrind with instrumentation off, so that it starts and warms up at a few times its
+speed; `counted` turns it on just before the burst and dumps the count of every thread after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.common.bots import BotSpec
+
+
+def installed_valgrind() -> str:
+    found = shutil.which("valgrind")
+    if found is None:
+        raise RuntimeError("--mode instructions counts with valgrind: apt-get install valgrind")
+    return found
+
+
+def under_callgrind(spec: BotSpec, out: Path) -> BotSpec:
+    """`spec` run under callgrind, counting nothing until `counted` says so; its counts go to `out`.N."""
+    callgrind = [
+        installed_valgrind(),
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={out}",
+    ]
+    return replace(spec, argv=[*callgrind, *spec.argv], instructions=out)
+
+
+async def _control(pid: int, *args: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        "callgrind_control", *args, str(pid),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"callgrind_control {' '.join(args)} {pid}: {errors.decode(errors='replace')}")
+
+
+@contextlib.asynccontextmanager
+async def counted(pid: int) -> AsyncIterator[None]:
+    """Callgrind counts every thread of `pid` while the block runs, then dumps the count (`read_count`)."""
+    await _control(pid, "--instr=on")
+    await _control(pid, "--zero")
+    try:
+        yield
+    finally:
+        await _control(pid, "--dump")
+        await _control(pid, "--instr=off")
+
+
+def read_count(out: Path) -> int:
+    """The instructions counted in the last `counted` block: the summary of callgrind's latest dump
+    beside `out` (`out`.1, `out`.2 ...: one per block)."""
+    dumps = sorted(
+        out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else -1
+    )
+    if not dumps or not dumps[-1].suffix[1:].isdigit():
+        raise RuntimeError(f"callgrind dumped nothing beside {out}")
+    for line in dumps[-1].read_text().splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no summary in callgrind's dump {dumps[-1]}")
