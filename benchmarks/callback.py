@@ -6,6 +6,7 @@ every clip_id must reach Discord within CALLBACK_LATENCY_TARGET of its callback.
 
 from __future__ import annotations
 
+from benchmarks.common.bots import loops_note
 from benchmarks.common.bursts import run_callback_burst
 from benchmarks.common.figures import CALLBACK_LATENCY_TARGET, CallbackFigures, median_callback_figures
 from benchmarks.common.scenario import Run, progress, sync_burst, sync_medians
@@ -77,6 +78,7 @@ def report(run: Run) -> str:
             f"callback, all {cb.n} callbacks sent at once{run.rounds_note}",
             "(ours: our bot in callback mode; min cb: the minimal bot in callback mode; min sync: the minimal "
             f"bot's sync burst of this run, {minimal.n} uploads, MusicAPI delay {args.delay:g} s)",
+            loops_note(),
             "",
             f"{'':<40}{'ours':>10}{'min cb':>10}{'/min cb':>10}{'min sync':>10}{'/min sync':>10}   target",
             both("CPU per upload, whole scenario (ms)", "cpu_per_upload_ms", ".2f", CALLBACK_CPU_TARGET),

@@ -7,6 +7,7 @@ what every other feature of our bot costs on top."""
 
 from __future__ import annotations
 
+from benchmarks.common.bots import loops_note
 from benchmarks.common.scenario import Run, sync_burst, sync_medians
 
 NAME = "floor"
@@ -35,6 +36,7 @@ def report(run: Run) -> str:
     lines = [
         f"the floor: {run.args.n} x /upload url: (sync), the minimal bot with and without our upload "
         f"store{run.rounds_note}",
+        loops_note().replace("the minimal bot", "the minimal bots"),
         "",
         f"{'':<36}{'minimal':>10}{'durable':>10}{'ours':>10}{'dur/min':>10}{'ours/min':>10}{'ours/dur':>10}",
     ]

@@ -36,9 +36,7 @@ BOTS: dict[str, tuple[str, str, str]] = {
 def spec(which: str, out: Path) -> BotSpec:
     _, bot, loop = BOTS[which]
     base = our_bot() if bot == "ours" else minimal_bot()
-    if (bot, loop) in (("ours", "asyncio"), ("minimal", "uvloop")):
-        base = with_env(base, BENCH_LOOP=loop)
-    return under_callgrind(base, out)
+    return under_callgrind(with_env(base, BENCH_LOOP=loop), out)  # whatever the caller's BENCH_LOOP
 
 
 async def run_round(run: Run, round_: int) -> None:
@@ -57,19 +55,30 @@ async def run_round(run: Run, round_: int) -> None:
 def report(run: Run) -> str:
     medians: dict[str, Figures] = {key: median_figures(run.figures[f"instructions/{key}"]) for key in BOTS}
     base = medians["minimal"].instructions_per_upload
-    same_loop = {"ours": "minimal-uvloop", "ours-asyncio": "minimal", "minimal-uvloop": "minimal"}
+    same_loop = {"ours": "minimal-uvloop", "ours-asyncio": "minimal"}
     lines = [
         f"instructions per upload (callgrind, every thread): {run.args.n} x /upload url: (sync), "
         f"{os.cpu_count() or 1} CPU core(s), Python {sys.version.split()[0]}{run.rounds_note}",
         "",
-        f"{'':<30}{'M instr.':>10}{'/minimal':>10}{'/same loop':>12}",
+        f"{'':<30}{'M instr.':>10}{'/minimal':>10}{'/same loop':>12}{'statements':>12}",
     ]
     for key, (label, _, _) in BOTS.items():
-        count = medians[key].instructions_per_upload
+        figures = medians[key]
+        count = figures.instructions_per_upload
         against = medians[same_loop[key]].instructions_per_upload if key in same_loop else 0.0
         same = f"{count / against:>11.2f}x" if against else f"{'-':>12}"
-        lines.append(f"{label:<30}{count / 1e6:>10.2f}{count / base:>9.2f}x{same}")
+        statements = f"{figures.statements_per_upload:>12.2f}" if key.startswith("ours") else f"{'-':>12}"
+        lines.append(f"{label:<30}{count / 1e6:>10.2f}{count / base:>9.2f}x{same}{statements}")
     shipped = medians["ours"].instructions_per_upload / base
-    verdict = "ok" if shipped <= TARGET else "OVER"
-    lines += ["", f"ours as shipped / the minimal bot: {shipped:.2f}x (target <= {TARGET:g}x: {verdict})"]
+    alike = medians["ours"].instructions_per_upload / medians["minimal-uvloop"].instructions_per_upload
+    lines += [
+        "",
+        f"ours as shipped / the minimal bot as written: {shipped:.2f}x "
+        f"(target <= {TARGET:g}x: {'ok' if shipped <= TARGET else 'OVER'})",
+        f"ours / the minimal bot, both on uvloop: {alike:.2f}x "
+        f"(target <= {TARGET:g}x: {'ok' if alike <= TARGET else 'OVER'})",
+        "",
+        "statements: the store's per upload. Its writes wait a few milliseconds for one another, and under",
+        "callgrind's slowness more of them share one: compare with the sync burst's figure.",
+    ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
+from benchmarks.common.bots import loops_note
 from benchmarks.common.scenario import Run, sync_burst, sync_medians
 from benchmarks.common.tables import ROWS, round_spread, table_row
 
@@ -26,6 +27,7 @@ def report(run: Run) -> str:
     lines = [
         f"sync burst: {args.n} x /upload url: from {args.n} distinct members, MusicAPI delay {args.delay:g} s, "
         f"{os.cpu_count() or 1} CPU core(s), Python {sys.version.split()[0]}{run.rounds_note}",
+        loops_note(),
         "",
         f"{'':<36}{'ours':>10}{'minimal':>10}{'ours/min':>11}   target",
     ]

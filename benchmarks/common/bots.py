@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import importlib.util
 import json
 import os
 import signal
@@ -66,6 +67,15 @@ def pin_cores() -> str | None:
     os.sched_setaffinity(0, {cores[0]})
     os.environ["BENCH_CPU"] = ",".join(str(core) for core in cores[1:])
     return os.environ["BENCH_CPU"]
+
+
+def loops_note() -> str:
+    """Which event loop each bot runs on in this run (benchmarks/launch.py, BENCH_LOOP)."""
+    chosen = os.environ.get("BENCH_LOOP", "")
+    if chosen:
+        return f"both bots on {chosen}'s event loop (BENCH_LOOP)"
+    ours = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"ours on {ours}'s event loop (as shipped), the minimal bot on asyncio's (as written)"
 
 
 def with_env(spec: BotSpec, **env: str) -> BotSpec:

@@ -36,12 +36,23 @@ def under_callgrind(spec: BotSpec, out: Path) -> BotSpec:
     return replace(spec, argv=[*callgrind, *spec.argv], instructions=out)
 
 
+#: How long callgrind_control may take to reach the process (through valgrind's gdb server).
+CONTROL_TIMEOUT = 60.0
+
+
 async def _control(pid: int, *args: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         "callgrind_control", *args, str(pid),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, errors = await proc.communicate()
+    try:
+        _, errors = await asyncio.wait_for(proc.communicate(), CONTROL_TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(
+            f"callgrind_control {' '.join(args)} {pid}: no answer in {CONTROL_TIMEOUT:g}s"
+        ) from None
     if proc.returncode != 0:
         raise RuntimeError(f"callgrind_control {' '.join(args)} {pid}: {errors.decode(errors='replace')}")
 

@@ -90,6 +90,23 @@ def _writable_folder(folder: Path) -> None:
         )
 
 
+#: A statement only a SQLite with its JSON functions runs (built in since 3.38; RETURNING, which the
+#: store also needs, came in 3.35, and most builds between had JSON1 compiled in).
+JSON_PROBE = "SELECT value FROM json_each('[]')"
+
+
+async def _check_json(db: aiosqlite.Connection) -> None:
+    """The day's spend reads its batches with `json_each`: a SQLite without it is named at startup
+    rather than failing the first upload."""
+    try:
+        await db.execute(JSON_PROBE)
+    except sqlite3.OperationalError:
+        raise RuntimeError(
+            f"this Python's SQLite ({sqlite3.sqlite_version}) has no JSON functions: the bot needs SQLite "
+            "3.38 or later, or a build with JSON1"
+        ) from None
+
+
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 
@@ -169,6 +186,7 @@ class SQLiteUploadStore:
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA busy_timeout = 5000")
+            await _check_json(db)
             await migrate(db)
         except BaseException:
             await db.close()

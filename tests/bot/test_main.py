@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -140,7 +141,15 @@ async def test_the_first_log_line_says_what_runs(harness: Harness, mode: str) ->
     assert f"mode {mode}," in first
     assert f"store sqlite {harness.tmp_path / 'bot.db'}," in first
     assert "shards: all" in first
-    assert ", event loop uvloop " in first  # installed with the bot on Linux
+    loop = "uvloop " if importlib.util.find_spec("uvloop") else "asyncio"  # installed with it on Linux
+    assert f", event loop {loop}" in first
+
+
+async def test_without_uvloop_the_bot_runs_on_asyncios_loop(harness: Harness) -> None:
+    """As where uvloop is not built for the platform (Windows): the same bot, start to clean stop."""
+    lines = await log_until_connected(harness, HIDE_UVLOOP="1")
+    assert lines[0].endswith(", event loop asyncio")
+    assert any("stop signal received: shutting down" in line for line in lines)
     assert all(secret not in "\n".join(lines) for secret in (VALID_TOKEN, API_KEY))
 
 

@@ -14,6 +14,8 @@ import pytest
 from bot.domain.errors import ErrorKind
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
+from bot.storage import sqlite as sqlite_module
+from bot.storage.errors import StoreUnavailable
 from bot.storage.sqlite import SQLiteUploadStore
 
 
@@ -121,3 +123,11 @@ async def test_batches_of_any_size_share_a_few_statement_texts_and_keep_each_ans
     inserts = {t for t in texts if t.startswith("INSERT")}
     assert len(inserts) == 4  # rows of 2, 4, 8, 16 (each batch holds the refused one too)
     assert len({t for t in texts if t.startswith("WITH")}) == 5  # settled in batches of 1, 2, 4, 8, 16
+
+
+async def test_a_sqlite_without_json_functions_is_named_at_startup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "JSON_PROBE", "SELECT value FROM no_such_json_each('[]')")
+    with pytest.raises(StoreUnavailable, match=r"has no JSON functions: the bot needs SQLite 3\.38"):
+        await SQLiteUploadStore.open(tmp_path / "log.db")
