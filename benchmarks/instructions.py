@@ -78,7 +78,7 @@ def report(run: Run) -> str:
         f"ours / the minimal bot, both on uvloop: {alike:.2f}x "
         f"(target <= {TARGET:g}x: {'ok' if alike <= TARGET else 'OVER'})",
         "",
-        "statements: the store's per upload. Its writes wait a few milliseconds for one another, and under",
-        "callgrind's slowness more of them share one: compare with the sync burst's figure.",
+        "statements: the store's per upload. Its writes wait a few milliseconds for one another; under",
+        "callgrind the burst is spread over more time and fewer share one: compare with the sync burst's.",
     ]
     return "\n".join(lines)
