@@ -99,9 +99,7 @@ def _choose_loop(which: str) -> None:
     """BENCH_LOOP: run the bot on asyncio's own event loop or on uvloop's, whatever it would choose."""
     loop = os.environ.get("BENCH_LOOP", "")
     if loop == "asyncio" and which == "ours":
-        import bot.__main__
-
-        bot.__main__.event_loop = lambda: ("asyncio", None)
+        os.environ["EVENT_LOOP"] = "asyncio"  # the bot's own setting
     elif loop == "uvloop" and which != "ours":
         import uvloop
 

@@ -55,15 +55,18 @@ def print_invite() -> None:
     print(invite_url(found))
 
 
-def event_loop() -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
-    """The event loop the bot runs on, by name, and how to make it: uvloop's where it is installed (Linux
-    and macOS, as the project's dependencies say), else asyncio's own (None). Both run the same code;
-    uvloop does the loop's share of every upload (sockets, callbacks, timers) in C, for less CPU per
-    upload (README, "Benchmark")."""
+def event_loop(chosen: str = "uvloop") -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
+    """The event loop the bot runs on (EVENT_LOOP), by name, and how to make it. uvloop's, where it is
+    installed (Linux and macOS, as the project's dependencies say), does the loop's share of every upload
+    (sockets, callbacks, timers) in C, for fewer instructions per upload; asyncio's own (None) serves
+    the first responses of a very large burst more evenly (README, "Last results"). Both run the same
+    code."""
+    if chosen == "asyncio":
+        return "asyncio", None
     try:
         import uvloop
     except ImportError:
-        return "asyncio", None
+        return "asyncio (uvloop is not installed)", None
     return f"uvloop {metadata.version('uvloop')}", uvloop.new_event_loop
 
 
@@ -103,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"musicapi-upload-bot: warning: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
     configure_logging(settings.log_level, settings.log_format)
-    loop, new_loop = event_loop()
+    loop, new_loop = event_loop(settings.event_loop)
     log.info("%s", startup_line(settings, loop))
     for line in unknown_names(from_file):
         log.warning("%s", line)

@@ -172,6 +172,13 @@ def _log_format(raw: Any) -> str:
     return value
 
 
+def _event_loop(raw: Any) -> str:
+    value = str(raw).strip().lower()
+    if value not in ("uvloop", "asyncio"):
+        raise ValueError("must be uvloop or asyncio")
+    return value
+
+
 def _switch(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -284,6 +291,8 @@ class Settings(BaseSettings):
     max_uploads_per_user: PositiveInt = 3
     log_level: Annotated[str, BeforeValidator(_log_level)] = "INFO"
     log_format: Annotated[Literal["text", "json"], BeforeValidator(_log_format)] = "text"
+    #: uvloop where it is installed (asyncio's own loop where not), or asyncio's own loop.
+    event_loop: Annotated[Literal["uvloop", "asyncio"], BeforeValidator(_event_loop)] = "uvloop"
     database_url: Annotated[str, BeforeValidator(_database_url)] = "sqlite:///data/musicbot.db"
     public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
     web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside

@@ -48,5 +48,6 @@ def test_the_bot_runs_on_uvloop_where_it_is_installed_else_on_asyncios_loop(
         assert isinstance(loop, uvloop.Loop)
     finally:
         loop.close()
+    assert event_loop("asyncio") == ("asyncio", None)  # EVENT_LOOP=asyncio
     monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows: the import fails
-    assert event_loop() == ("asyncio", None)
+    assert event_loop() == ("asyncio (uvloop is not installed)", None)

@@ -148,7 +148,7 @@ async def test_the_first_log_line_says_what_runs(harness: Harness, mode: str) ->
 async def test_without_uvloop_the_bot_runs_on_asyncios_loop(harness: Harness) -> None:
     """As where uvloop is not built for the platform (Windows): the same bot, start to clean stop."""
     lines = await log_until_connected(harness, HIDE_UVLOOP="1")
-    assert lines[0].endswith(", event loop asyncio")
+    assert lines[0].endswith(", event loop asyncio (uvloop is not installed)")
     assert any("stop signal received: shutting down" in line for line in lines)
     assert all(secret not in "\n".join(lines) for secret in (VALID_TOKEN, API_KEY))
 

@@ -81,6 +81,7 @@ def test_defaults() -> None:
     assert s.musicapi_retry_backoff == 1.0
     assert s.max_uploads_per_user == 3
     assert s.log_level == "INFO"
+    assert s.event_loop == "uvloop"
     assert s.log_format == "text"
     assert s.database_url == "sqlite:///data/musicbot.db"
     assert s.public_url is None
@@ -128,6 +129,7 @@ def test_overrides_are_parsed() -> None:
         MAX_UPLOADS_PER_USER="1",
         LOG_LEVEL="debug",
         LOG_FORMAT=" JSON ",
+        EVENT_LOOP=" Asyncio ",
         DATABASE_URL="sqlite:///var/bot.db",
         PUBLIC_URL="https://bot.example.com/",
         WEB_HOST=" 127.0.0.1 ",
@@ -149,6 +151,7 @@ def test_overrides_are_parsed() -> None:
     assert s.max_uploads_per_user == 1
     assert s.log_level == "DEBUG"
     assert s.log_format == "json"
+    assert s.event_loop == "asyncio"
     assert s.database_url == "sqlite:///var/bot.db"
     assert s.public_url == "https://bot.example.com"
     assert s.callback_mode is True
@@ -177,7 +180,7 @@ MALFORMED = [
     ("METRICS", "maybe"),
     ("MUSICAPI_POLL_AFTER", "-1"), ("MUSICAPI_POLL_INTERVAL", "0"), ("MUSICAPI_POLL_DEADLINE", "soon"),
     ("LOG_LEVEL", "LOUD"),
-    ("LOG_FORMAT", "xml"), ("LOG_FORMAT", "logfmt"),
+    ("LOG_FORMAT", "xml"), ("LOG_FORMAT", "logfmt"), ("EVENT_LOOP", "tokio"), ("EVENT_LOOP", "uv"),
     ("MUSICAPI_BASE_URL", "api.musicapi.ai"), ("MUSICAPI_BASE_URL", "ftp://api.musicapi.ai"),
     ("MUSICAPI_BASE_URL", "https://"), ("MUSICAPI_BASE_URL", "http://[::1"),
     ("PUBLIC_URL", "bot.example.com"), ("PUBLIC_URL", "ws://bot.example.com"),
@@ -209,6 +212,7 @@ def test_malformed_number_explains_the_rule() -> None:
     assert str(error_for(MAX_FILE_MB="abc")) == "MAX_FILE_MB must be a positive number (got 'abc')"
     assert "whole number" in str(error_for(MUSICAPI_RETRIES="1.5"))
     assert str(error_for(LOG_FORMAT="xml")) == "LOG_FORMAT must be text or json (got 'xml')"
+    assert str(error_for(EVENT_LOOP="tokio")) == "EVENT_LOOP must be uvloop or asyncio (got 'tokio')"
 
 
 @pytest.mark.parametrize("name", ["MUSICAPI_BASE_URL", "PUBLIC_URL"])
