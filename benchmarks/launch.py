@@ -95,17 +95,19 @@ def _count_uvloop_wakeups() -> None:
     uvloop.Loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
 
 
-def _choose_loop(which: str) -> None:
-    """BENCH_LOOP: run the bot on asyncio's own event loop or on uvloop's, whatever it would choose."""
-    loop = os.environ.get("BENCH_LOOP", "")
-    if loop == "asyncio" and which == "ours":
-        os.environ["EVENT_LOOP"] = "asyncio"  # the bot's own setting
-    elif loop == "uvloop" and which != "ours":
+def _choose_loop(which: str) -> str:
+    """The loop the bot runs on: BENCH_LOOP's, else its own (uvloop for ours, asyncio's for the
+    minimal bot as written)."""
+    loop = os.environ.get("BENCH_LOOP", "") or ("uvloop" if which == "ours" else "asyncio")
+    if loop not in ("asyncio", "uvloop"):
+        raise SystemExit(f"BENCH_LOOP={loop}: asyncio or uvloop")
+    if which == "ours":
+        os.environ["EVENT_LOOP"] = loop  # the bot's own setting
+    elif loop == "uvloop":
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    elif loop not in ("", "asyncio", "uvloop"):
-        raise SystemExit(f"BENCH_LOOP={loop}: asyncio or uvloop")
+    return loop
 
 
 def _trace_asyncpg() -> None:
@@ -198,8 +200,7 @@ if os.environ.get("BENCH_CPU"):  # before any thread starts: every thread of the
 
 which = sys.argv[1]
 sys.argv = sys.argv[1:]
-_choose_loop(which)
-if os.environ.get("BENCH_LOOP", "uvloop" if which == "ours" else "asyncio") == "uvloop":
+if _choose_loop(which) == "uvloop":
     _count_uvloop_wakeups()  # only where the bot imports uvloop anyway
 if which == "ours":
     if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):

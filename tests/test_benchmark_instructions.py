@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +25,6 @@ WORK = (
 )
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is installed by .ci/run")
 async def test_only_the_counted_window_is_counted(tmp_path: Path) -> None:
     out = tmp_path / "work.callgrind"
     spec = under_callgrind(BotSpec("work", [sys.executable, "-c", WORK]), out)

@@ -72,12 +72,11 @@ async def counted(pid: int) -> AsyncIterator[None]:
 def read_count(out: Path) -> int:
     """The instructions counted in the last `counted` block: the summary of callgrind's latest dump
     beside `out` (`out`.1, `out`.2 ...: one per block)."""
-    dumps = sorted(
-        out.parent.glob(out.name + ".*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else -1
-    )
-    if not dumps or not dumps[-1].suffix[1:].isdigit():
+    numbered = {int(p.suffix[1:]): p for p in out.parent.glob(out.name + ".*") if p.suffix[1:].isdigit()}
+    if not numbered:
         raise RuntimeError(f"callgrind dumped nothing beside {out}")
-    for line in dumps[-1].read_text().splitlines():
+    latest = numbered[max(numbered)]
+    for line in latest.read_text().splitlines():
         if line.startswith("summary:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no summary in callgrind's dump {dumps[-1]}")
+    raise RuntimeError(f"no summary in callgrind's dump {latest}")
