@@ -17,7 +17,8 @@ from dotenv import dotenv_values
 
 from bot.cli import parse_arguments, startup_line
 from bot.composition import DiscordUnreachable, run
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError
+from bot.config.apart import SettingsUnchecked, load_settings_apart
 from bot.config.logging import configure_logging
 from bot.config.settings import secret_problem, unknown_names
 from bot.discord_app.invite import application_id, invite_url
@@ -97,7 +98,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_invite()
         return
     try:
-        settings = load_settings(os.environ)
+        settings = load_settings_apart(os.environ)  # pydantic-settings checks them, in a process of its own
+    except SettingsUnchecked as exc:
+        print(f"musicapi-upload-bot: configuration error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"musicapi-upload-bot: configuration error: {problem.line}", file=sys.stderr)

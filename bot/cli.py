@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import textwrap
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 
 from bot.config import Settings
+from bot.config.settings import setting_names
 from bot.storage.urls import describe
 
 DISTRIBUTION = "musicapi-upload-bot"
@@ -25,8 +27,8 @@ def version(distribution: str = DISTRIBUTION) -> str:
 
 
 def _settings_help() -> str:
-    names = [name.upper() for name in Settings.model_fields]
-    required = [name.upper() for name, field in Settings.model_fields.items() if field.is_required()]
+    names = setting_names()
+    required = [f.name.upper() for f in fields(Settings) if f.default is MISSING]
     optional = [name for name in names if name not in required]
     return "\n\n".join(
         [

@@ -18,6 +18,7 @@ from discord.http import Route
 
 from bot.composition import App, assemble, new_http_session
 from bot.config import Settings
+from bot.config.validation import validated
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, VALID_TOKEN, Call, FakeDiscord
 from tests.fakes.musicapi import API_KEY, FakeMusicAPI
@@ -29,10 +30,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: The fakes' accept queue: as a real service's, never what a burst waits on (the system's somaxconn caps it).
+FAKE_BACKLOG = 4096
+
+
 async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    # A burst opens a hundred connections at once; past the accept queue's default 128, SYNs are
+    # dropped and retried a second later, which is the fake's delay, not the bot's.
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=FAKE_BACKLOG)
     await site.start()
     bound = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{bound}"
@@ -58,7 +65,7 @@ class Harness:
             "web_host": "127.0.0.1",
             "web_port": free_port(),  # the web server runs in every mode: never on a port in use
         }
-        return Settings(**(values | overrides))
+        return validated(values | overrides)
 
     def env(self, **overrides: str) -> dict[str, str]:
         """Environment for running `python -m bot` against the fakes in a subprocess."""

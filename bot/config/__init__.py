@@ -1,5 +1,5 @@
-"""The bot's configuration: environment variables validated once, at startup."""
+"""The bot's configuration: environment variables validated once, at startup (`validation`, run apart)."""
 
-from bot.config.settings import Settings, SettingsError, load_settings
+from bot.config.settings import Settings, SettingsError
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError"]

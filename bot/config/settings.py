@@ -2,6 +2,11 @@
 
 Every problem is reported at once, one line each, naming the variable and what it expects. Secrets are
 `SecretStr` (no repr or log shows them) and are never echoed back; neither is a URL's password.
+
+This module is the settings' shape and rules, in plain Python: `Settings` is a frozen dataclass, and each
+field's `Parse` says how its raw value becomes a typed one. pydantic-settings applies them
+(`bot.config.validation`), in a short process of its own at startup (`bot.config.apart`), so that the
+running bot never imports pydantic.
 """
 
 from __future__ import annotations
@@ -11,14 +16,12 @@ import ipaddress
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Self
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BeforeValidator, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
+from bot.config.secret import SecretStr
 from bot.domain.followups.records import Operation
 from bot.storage.urls import check as check_database_url
 from bot.storage.urls import is_postgres
@@ -111,20 +114,24 @@ def secret_problem(value: str) -> str | None:
     return "must be one line without spaces (copy it again, in one piece)" if _has_space(value) else None
 
 
-def _secret(raw: Any) -> str:
-    value = _text(raw)
+def _revealed(raw: Any) -> Any:
+    return raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+
+
+def _secret(raw: Any) -> SecretStr:
+    value = _text(_revealed(raw))
     if problem := secret_problem(value):
         raise ValueError(problem)
-    return value
+    return SecretStr(value)
 
 
-def _passphrase(raw: Any) -> str:
+def _passphrase(raw: Any) -> SecretStr:
     """A secret of the operator's own choosing (the webhook secret, METRICS_TOKEN): spaces may be part
     of it, a line break may not."""
-    value = _text(raw)
+    value = _text(_revealed(raw))
     if _has_break(value):
         raise ValueError("must be one line (copy it again, in one piece)")
-    return value
+    return SecretStr(value)
 
 
 def _http_url(raw: Any) -> str:
@@ -265,38 +272,47 @@ def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda raw: None if raw is None else parse(raw)
 
 
-PositiveFloat = Annotated[float, BeforeValidator(_positive_float)]
-NonNegativeInt = Annotated[int, BeforeValidator(_non_negative_int)]
-PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
-HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-Text = Annotated[str, BeforeValidator(_text)]
-Secret = Annotated[SecretStr, BeforeValidator(_secret)]
-OptionalPassphrase = Annotated[SecretStr | None, BeforeValidator(_optional(_passphrase))]
+@dataclass(frozen=True, slots=True)
+class Parse:
+    """How a setting's raw value (text from the environment, or a value given in code) becomes its typed
+    value, in a field's `Annotated` metadata; `parse` raises ValueError with the rule the operator reads
+    ("must be ...")."""
+
+    parse: Callable[[Any], Any]
 
 
-class Settings(BaseSettings):
-    """Every setting of the bot. Field `x_y` is read from the variable `X_Y`."""
+PositiveFloat = Annotated[float, Parse(_positive_float)]
+NonNegativeInt = Annotated[int, Parse(_non_negative_int)]
+PositiveInt = Annotated[int, Parse(_positive_int)]
+HttpUrl = Annotated[str, Parse(_http_url)]
+Text = Annotated[str, Parse(_text)]
+Secret = Annotated[SecretStr, Parse(_secret)]
+OptionalPassphrase = Annotated[SecretStr | None, Parse(_optional(_passphrase))]
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Every setting of the bot, checked. Field `x_y` is read from the variable `X_Y`; build it with
+    `bot.config.validation.load_settings` (or `validated`), which applies each field's `Parse`."""
 
     discord_token: Secret
     musicapi_api_key: Secret
     musicapi_base_url: HttpUrl = "https://api.musicapi.ai"
-    dev_guild_id: Annotated[int | None, BeforeValidator(_optional(_snowflake))] = None
+    dev_guild_id: Annotated[int | None, Parse(_optional(_snowflake))] = None
     max_file_mb: PositiveFloat = 100.0
     musicapi_timeout: PositiveFloat = 60.0
     upload_timeout: PositiveFloat = 180.0
     musicapi_retries: NonNegativeInt = 2
     musicapi_retry_backoff: PositiveFloat = 1.0
     max_uploads_per_user: PositiveInt = 3
-    log_level: Annotated[str, BeforeValidator(_log_level)] = "INFO"
-    log_format: Annotated[Literal["text", "json"], BeforeValidator(_log_format)] = "text"
+    log_level: Annotated[str, Parse(_log_level)] = "INFO"
+    log_format: Annotated[Literal["text", "json"], Parse(_log_format)] = "text"
     #: uvloop where it is installed (asyncio's own loop where not), or asyncio's own loop.
-    event_loop: Annotated[Literal["uvloop", "asyncio"], BeforeValidator(_event_loop)] = "uvloop"
-    database_url: Annotated[str, BeforeValidator(_database_url)] = "sqlite:///data/musicbot.db"
-    public_url: Annotated[str | None, BeforeValidator(_optional(_http_url))] = None
+    event_loop: Annotated[Literal["uvloop", "asyncio"], Parse(_event_loop)] = "uvloop"
+    database_url: Annotated[str, Parse(_database_url)] = "sqlite:///data/musicbot.db"
+    public_url: Annotated[str | None, Parse(_optional(_http_url))] = None
     web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside
-    web_port: Annotated[int, BeforeValidator(_port)] = 8080
+    web_port: Annotated[int, Parse(_port)] = 8080
     musicapi_webhook_secret: OptionalPassphrase = None
     musicapi_poll_after: PositiveFloat = 60.0
     musicapi_poll_interval: PositiveFloat = 20.0
@@ -305,19 +321,19 @@ class Settings(BaseSettings):
     musicapi_concurrency: PositiveInt = 20
     #: A bound on memory: the line admits by the expected wait (see `domain.queue`).
     max_queue: NonNegativeInt = 5000
-    metrics: Annotated[bool, BeforeValidator(_switch)] = True
-    shard_count: Annotated[int | None, BeforeValidator(_optional(_positive_int))] = None
-    shard_ids: Annotated[tuple[int, ...] | None, BeforeValidator(_optional(_shard_ids))] = None
+    metrics: Annotated[bool, Parse(_switch)] = True
+    shard_count: Annotated[int | None, Parse(_optional(_positive_int))] = None
+    shard_ids: Annotated[tuple[int, ...] | None, Parse(_optional(_shard_ids))] = None
     instance_timeout: PositiveFloat = 30.0
     #: Finished uploads are removed this many days after they finished; 0 keeps them forever.
-    retention_days: Annotated[int, BeforeValidator(_retention_days)] = 30
-    follow_ups: Annotated[frozenset[str], BeforeValidator(_follow_ups)] = frozenset(FOLLOW_UP_ACTIONS)
+    retention_days: Annotated[int, Parse(_retention_days)] = 30
+    follow_ups: Annotated[frozenset[str], Parse(_follow_ups)] = frozenset(FOLLOW_UP_ACTIONS)
     guild_daily_credits: NonNegativeInt = 150
-    follow_up_cooldown: Annotated[float, BeforeValidator(_non_negative_float)] = 60.0
-    follow_up_model: Annotated[str, BeforeValidator(_model)] = CURRENT_MODELS[0]
+    follow_up_cooldown: Annotated[float, Parse(_non_negative_float)] = 60.0
+    follow_up_model: Annotated[str, Parse(_model)] = CURRENT_MODELS[0]
     low_credits_alert: NonNegativeInt = 100
     # Results as files: songs attached so that Discord plays them (off: links only).
-    attachments: Annotated[bool, BeforeValidator(_switch)] = True
+    attachments: Annotated[bool, Parse(_switch)] = True
     attachment_timeout: PositiveFloat = 20.0
     attachment_downloads: PositiveInt = 4
     # Operator safety: what the whole bot may spend, and where it works.
@@ -325,11 +341,11 @@ class Settings(BaseSettings):
     total_daily_credits: NonNegativeInt = 500
     #: What MusicAPI charges for one upload (musicapi.md's prices: 2).
     upload_credits: NonNegativeInt = 2
-    allowed_guilds: Annotated[frozenset[int], BeforeValidator(_guild_ids)] = frozenset()
-    allow_user_installs: Annotated[bool, BeforeValidator(_switch)] = True
+    allowed_guilds: Annotated[frozenset[int], Parse(_guild_ids)] = frozenset()
+    allow_user_installs: Annotated[bool, Parse(_switch)] = True
     #: /metrics on a listener of its own (METRICS_PORT set), and/or only with a bearer token.
     metrics_host: Text = "127.0.0.1"
-    metrics_port: Annotated[int | None, BeforeValidator(_optional(_port))] = None
+    metrics_port: Annotated[int | None, Parse(_optional(_port))] = None
     metrics_token: OptionalPassphrase = None
     # -- the follow-up catalog: what each operation costs, in credits (`<OPERATION>_CREDITS`) ------------
     extend_credits: NonNegativeInt = 15
@@ -360,28 +376,9 @@ class Settings(BaseSettings):
             f"its current models are {', '.join(CURRENT_MODELS)}"
         )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Only what `load_settings` is given: it reads the environment it is handed, nothing else."""
-        return (init_settings,)
-
-    @model_validator(mode="after")
-    def _agree(self) -> Self:
-        """Settings that are each valid but contradict one another: every contradiction at once, a line
-        each (starting with the variable to change), as `load_settings` reports them."""
-        problems = list(self._contradictions())
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
-    def _contradictions(self) -> Iterable[str]:
+    def contradictions(self) -> Iterable[str]:
+        """Settings that are each valid but contradict one another: a line each, starting with the
+        variable to change."""
         if self.upload_timeout < self.musicapi_timeout:
             yield (
                 f"UPLOAD_TIMEOUT ({self.upload_timeout:g}) must not be below MUSICAPI_TIMEOUT "
@@ -484,18 +481,9 @@ def shown(name: str, raw: str) -> str:
     return repr(raw)
 
 
-def _problems(error: Mapping[str, Any], env: Mapping[str, str]) -> list[Problem]:
-    loc = error.get("loc") or ()
-    if not loc:  # checks across settings: a line each, each starting with the variable to change
-        message = str(error["ctx"]["error"]) if "ctx" in error else str(error["msg"])
-        return [Problem(line.split(" ", 1)[0], line) for line in message.splitlines()]
-    name = str(loc[0]).upper()
-    if error["type"] == "missing":
-        return [Problem(name, f"{name} is not set: add it to .env or the environment (see .env.example)")]
-    reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else ""
-    if not reason.startswith(("must", "is ")):
-        reason = "is not valid"
-    return [Problem(name, f"{name} {reason} (got {shown(name, env.get(name, ''))})")]
+def setting_names() -> list[str]:
+    """Every setting's variable, in the order of `Settings`."""
+    return [field.name.upper() for field in fields(Settings)]
 
 
 #: Names a `.env` may hold that are not the bot's settings: Compose's own (compose.yaml reads them).
@@ -506,7 +494,7 @@ def unknown_names(names: Iterable[str]) -> list[str]:
     """One line for each name (from a `.env`) that is no setting: a misspelt setting is otherwise
     silently ignored. The line names the setting it most likely meant; it never shows the value.
     Names are exact: the bot reads `MAX_QUEUE`, so a `.env`'s `max_queue` is one of these lines."""
-    known = sorted(field.upper() for field in Settings.model_fields)
+    known = sorted(setting_names())
     lines = []
     for name in names:
         if name in known or name in NOT_SETTINGS:
@@ -515,19 +503,3 @@ def unknown_names(names: Iterable[str]) -> list[str]:
         hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"
         lines.append(f".env sets {name}, which is no setting of the bot: it is ignored{hint}")
     return lines
-
-
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build settings from the variables in `env` (a blank one means its default); raise SettingsError
-    listing every problem."""
-    values: dict[str, Any] = {
-        field: raw
-        for field in Settings.model_fields
-        if (raw := env.get(field.upper())) is not None and raw.strip()
-    }
-    try:
-        return Settings(**values)
-    except ValidationError as exc:
-        raise SettingsError(
-            [problem for e in exc.errors(include_url=False) for problem in _problems(e, env)]
-        ) from None

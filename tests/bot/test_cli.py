@@ -9,7 +9,7 @@ import pytest
 
 from bot.__main__ import event_loop
 from bot.cli import UNKNOWN_VERSION, startup_line, version
-from bot.config import load_settings
+from bot.config.validation import load_settings
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 

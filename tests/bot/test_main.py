@@ -113,6 +113,13 @@ async def test_an_unknown_option_is_refused_with_the_usage(tmp_path: Path) -> No
 
 async def log_until_connected(harness: Harness, **env: str) -> list[str]:
     """The log lines of `python -m bot` against the fakes, from start until it connected and stopped."""
+    lines, _ = await log_until_connected_with_pid(harness, **env)
+    return lines
+
+
+async def log_until_connected_with_pid(harness: Harness, **env: str) -> tuple[list[str], str]:
+    """`log_until_connected`, and the files the bot's process had mapped once connected
+    (`/proc/<pid>/maps`: its shared libraries and extension modules)."""
     proc = await run_bot(harness.env(**env), harness.tmp_path, launcher=True)
     assert proc.stderr is not None
     lines: list[str] = []
@@ -121,6 +128,7 @@ async def log_until_connected(harness: Harness, **env: str) -> list[str]:
             line = await asyncio.wait_for(proc.stderr.readline(), 20)
             assert line, "the bot stopped before it connected:\n" + "".join(lines)
             lines.append(line.decode())
+        maps = await asyncio.to_thread(Path(f"/proc/{proc.pid}/maps").read_text)
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(asyncio.gather(proc.stderr.read(), proc.wait()), 15)
     finally:
@@ -128,7 +136,7 @@ async def log_until_connected(harness: Harness, **env: str) -> list[str]:
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0
-    return [line.rstrip("\n") for line in lines + rest.decode().splitlines(keepends=True)]
+    return [line.rstrip("\n") for line in lines + rest.decode().splitlines(keepends=True)], maps
 
 
 @pytest.mark.parametrize("mode", ["sync", "callback"])
@@ -360,8 +368,12 @@ async def test_a_network_down_at_boot_is_waited_for_and_the_bot_connects_once_it
 
     try:
         await read_until("cannot reach Discord")
-        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
-            waiting = resp.status, await resp.json()
+        for _ in range(100):  # MusicAPI's check runs beside the wait for Discord: until it has answered
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/healthz") as resp:
+                waiting = resp.status, await resp.json()
+            if waiting[1]["musicapi"] != "unknown":
+                break
+            await asyncio.sleep(0.05)
         runner, _ = await serve(later.app(), discord_port)
         await read_until("connected as uploadbot")
         async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{web_port}/healthz") as resp:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config.settings import SettingsError, load_settings
+from bot.config.settings import SettingsError
+from bot.config.validation import load_settings
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 

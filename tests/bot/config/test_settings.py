@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config.settings import FOLLOW_UP_ACTIONS, Settings, SettingsError, load_settings
+from bot.config.settings import FOLLOW_UP_ACTIONS, Settings, SettingsError
+from bot.config.validation import load_settings
 from bot.storage.urls import describe
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.config.settings import SettingsError, load_settings
+from bot.config.settings import SettingsError
+from bot.config.validation import load_settings
 from tests.harness import Harness, free_port
 
 TOKEN = "scrape-token-5f1c"

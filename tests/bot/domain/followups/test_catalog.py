@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config.settings import FOLLOW_UP_ACTIONS, Settings
+from bot.config.settings import FOLLOW_UP_ACTIONS, setting_names
 from bot.domain.followups.catalog import CATALOG, DEFAULT_CONTINUE_AT, MAX_INPUT, FollowUpRequest, offered
 from bot.domain.followups.records import ClipOrigin, InputRejected, Operation
 from bot.domain.texts import CATALOGS
@@ -29,7 +29,7 @@ def test_every_operation_has_an_entry_a_price_setting_and_its_texts() -> None:
     assert set(CATALOG) == set(Operation) and tuple(op.value for op in Operation) == FOLLOW_UP_ACTIONS
     for op, spec in CATALOG.items():
         assert spec.operation is op
-        assert spec.price_setting.lower() in Settings.model_fields, f"{spec.price_setting} is not a setting"
+        assert spec.price_setting in setting_names(), f"{spec.price_setting} is not a setting"
         assert len(spec.fields) <= 4, "a form holds the cost line and at most four fields"
         for locale, texts in CATALOGS.items():
             keys = [f"followup.button.{op}", f"followup.button.{op}_n", f"followup.working.{op}"]
