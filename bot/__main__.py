@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 from pathlib import Path
 
 import aiohttp
@@ -68,7 +67,8 @@ def event_loop(chosen: str = "uvloop") -> tuple[str, Callable[[], asyncio.Abstra
         import uvloop
     except ImportError:
         return "asyncio (uvloop is not installed)", None
-    return f"uvloop {metadata.version('uvloop')}", uvloop.new_event_loop
+    # uvloop sets __version__ from its _version module, which its stubs do not re-export.
+    return f"uvloop {uvloop.__version__}", uvloop.new_event_loop  # type: ignore[attr-defined]
 
 
 def read_env_file(path: Path) -> dict[str, str | None]:

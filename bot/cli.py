@@ -6,24 +6,18 @@ import argparse
 import textwrap
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as installed_version
 
+from bot import __version__
 from bot.config import Settings
 from bot.config.settings import setting_names
 from bot.storage.urls import describe
 
 DISTRIBUTION = "musicapi-upload-bot"
-#: The version shown when the bot runs from a source tree that was never installed.
-UNKNOWN_VERSION = "unknown (not installed)"
 
 
-def version(distribution: str = DISTRIBUTION) -> str:
-    """The installed package's version, from its metadata."""
-    try:
-        return installed_version(distribution)
-    except PackageNotFoundError:
-        return UNKNOWN_VERSION
+def version() -> str:
+    """The bot's version (the package's, which pyproject.toml takes from `bot.__version__`)."""
+    return __version__
 
 
 def _settings_help() -> str:
