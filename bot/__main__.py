@@ -28,7 +28,8 @@ from bot.web import WebServerUnavailable
 log = logging.getLogger("bot")
 
 #: Exit statuses (README, "Exit codes"): 2 and 3 are not mended by starting again; 1 may be.
-EXIT_UNREACHABLE = 1  # Discord answered at first, then the connection failed or logging in hung
+EXIT_UNREACHABLE = 1  # Discord answered at first, then the connection failed or logging in hung; or the
+# settings' checking process could not run (killed, timed out, not started)
 EXIT_CONFIG = 2  # a setting is missing or wrong (the store or the web port included)
 EXIT_DISCORD = 3  # Discord refused the token (or the intents)
 
@@ -99,9 +100,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     try:
         settings = load_settings_apart(os.environ)  # pydantic-settings checks them, in a process of its own
+    except KeyboardInterrupt:
+        return
     except SettingsUnchecked as exc:
-        print(f"musicapi-upload-bot: configuration error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_CONFIG)
+        print(
+            f"musicapi-upload-bot: {'error' if exc.retryable else 'configuration error'}: {exc}",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_UNREACHABLE if exc.retryable else EXIT_CONFIG)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"musicapi-upload-bot: configuration error: {problem.line}", file=sys.stderr)

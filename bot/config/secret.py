@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 MASK = "**********"
 
 
-@dataclass(frozen=True, slots=True)
 class SecretStr:
     """The same promise as pydantic's `SecretStr`, without pydantic in the running bot: only
-    `get_secret_value()` gives the value; equal values compare equal."""
+    `get_secret_value()` gives the value (not `repr`, `str`, or `dataclasses.asdict` of the settings);
+    equal values compare equal."""
 
-    _value: str = field(repr=False)
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
 
     def get_secret_value(self) -> str:
         return self._value
@@ -25,3 +28,15 @@ class SecretStr:
 
     def __len__(self) -> int:
         return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SecretStr, (self._value,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SecretStr:
+        return self

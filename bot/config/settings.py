@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -206,6 +206,8 @@ def _database_url(raw: Any) -> str:
 def _shard_ids(raw: Any) -> tuple[int, ...]:
     """`0,1` or `0-3` (or both, `0-1,4`): the shards this process runs."""
     rule = "must be shard numbers like 0,1 or a range like 0-3"
+    if isinstance(raw, tuple | list):  # checked shard numbers, given back (tests build settings so)
+        raw = ",".join(map(str, raw))
     ids: list[int] = []
     for part in str(raw).replace(" ", "").split(","):
         low, _, high = part.partition("-")
@@ -292,8 +294,9 @@ OptionalPassphrase = Annotated[SecretStr | None, Parse(_optional(_passphrase))]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """Every setting of the bot, checked. Field `x_y` is read from the variable `X_Y`; build it with
-    `bot.config.validation.load_settings` (or `validated`), which applies each field's `Parse`."""
+    """Every setting of the bot, checked. Field `x_y` is read from the variable `X_Y`. Build it with
+    `bot.config.validation.load_settings` or `validated`, which apply each field's `Parse`: built
+    directly, nothing is checked."""
 
     discord_token: Secret
     musicapi_api_key: Secret
@@ -309,7 +312,10 @@ class Settings:
     log_format: Annotated[Literal["text", "json"], Parse(_log_format)] = "text"
     #: uvloop where it is installed (asyncio's own loop where not), or asyncio's own loop.
     event_loop: Annotated[Literal["uvloop", "asyncio"], Parse(_event_loop)] = "uvloop"
-    database_url: Annotated[str, Parse(_database_url)] = "sqlite:///data/musicbot.db"
+    #: Not in the settings' repr: a PostgreSQL URL may hold a password (`describe` shows it without).
+    database_url: Annotated[str, Parse(_database_url)] = field(
+        default="sqlite:///data/musicbot.db", repr=False
+    )
     public_url: Annotated[str | None, Parse(_optional(_http_url))] = None
     web_host: Text = "0.0.0.0"  # noqa: S104 - health checks and callbacks come from outside
     web_port: Annotated[int, Parse(_port)] = 8080

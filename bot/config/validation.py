@@ -2,7 +2,8 @@
 
 The model is made from `Settings` itself (each field's type, default and `Parse`), so the settings are
 declared once, in `bot.config.settings`. The bot runs this in a process of its own at startup
-(`bot.config.apart`, which starts `python -m bot.config.validation`); tests call it directly.
+(`bot.config.apart`, which calls `main`); tests call it directly. Nothing the running bot imports may
+import this module (an import contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -98,16 +99,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return validated(values, env)
 
 
-def main() -> None:
-    """The checking process (`bot.config.apart`): the variables as pickled `dict` on stdin; on stdout,
-    the pickled `Settings`, or the list of `Problem`s."""
-    env = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - written by the bot's own process, through a pipe
+def main(env: Mapping[str, str]) -> None:
+    """The checking process (`bot.config.apart`): check `env`; on stdout, pickled, either
+    `("settings", {field: value})` or `("problems", [(variable, line), ...])`: plain values, which the
+    bot turns back into its own `Settings` and `Problem`s."""
     try:
-        answer: Settings | list[Problem] = load_settings(env)
+        settings = load_settings(env)
     except SettingsError as exc:
-        answer = exc.problems
+        answer: tuple[str, Any] = ("problems", [(p.name, p.line) for p in exc.problems])
+    else:
+        answer = ("settings", {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)})
     sys.stdout.buffer.write(pickle.dumps(answer))
-
-
-if __name__ == "__main__":
-    main()

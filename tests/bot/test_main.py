@@ -74,6 +74,29 @@ async def test_missing_or_bad_settings_stop_with_one_line(tmp_path: Path, env: d
         assert env["DISCORD_TOKEN"] not in lines[0] or variable != "DISCORD_TOKEN"
 
 
+async def test_settings_that_cannot_be_checked_stop_with_one_line(tmp_path: Path) -> None:
+    """The checking process fails (here pydantic-settings cannot be imported; the bot itself never
+    imports it): one line saying so, exit 2, no traceback."""
+    broken = tmp_path / "site" / "pydantic_settings"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('pydantic_settings is broken here')\n")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        env={**clean_env(DISCORD_TOKEN="t", MUSICAPI_API_KEY="k"), "PYTHONPATH": f"{broken.parent}:{ROOT}"},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert err.decode().splitlines() == [
+        "musicapi-upload-bot: configuration error: could not check the settings "
+        "(exit 1: ImportError: pydantic_settings is broken here)"
+    ]
+
+
 async def output_of(*argv: str, cwd: Path) -> tuple[int | None, str, str]:
     """Exit status, stdout and stderr of `python -m bot ARGV`, with no setting in the environment."""
     proc = await run_bot(clean_env(), cwd, argv=argv)

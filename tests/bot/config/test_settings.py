@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -324,9 +326,19 @@ def test_a_blank_webhook_secret_means_none() -> None:
 
 
 def test_secrets_are_hidden_in_repr() -> None:
-    s = load(DISCORD_TOKEN="tok-123", MUSICAPI_API_KEY="key-456", MUSICAPI_WEBHOOK_SECRET="whsec-789")
+    s = load(
+        DISCORD_TOKEN="tok-123",
+        MUSICAPI_API_KEY="key-456",
+        MUSICAPI_WEBHOOK_SECRET="whsec-789",
+        METRICS_TOKEN="metrics-000",
+        DATABASE_URL="postgresql://bot:pw-111@db.example.com/uploads",
+    )
     for shown in (repr(s), str(s)):
-        assert "tok-123" not in shown and "key-456" not in shown and "whsec-789" not in shown
+        for secret in ("tok-123", "key-456", "whsec-789", "metrics-000", "pw-111"):
+            assert secret not in shown
+    for secret in ("tok-123", "key-456", "whsec-789", "metrics-000"):  # a copy of the fields hides them too
+        assert secret not in str(dataclasses.asdict(s))
+    assert "SecretStr('**********')" in repr(s)
 
 
 def test_a_url_with_a_password_is_never_echoed() -> None:
