@@ -2,7 +2,7 @@
 against the minimal bot that the machine's load does not move.
 
 Four bots: the minimal bot and ours, each on asyncio's own event loop and on uvloop's. Our bot runs on
-uvloop wherever it is installed (bot/__main__.py), and the minimal bot, as written, on asyncio's loop:
+uvloop wherever it is installed (bot/process.py), and the minimal bot, as written, on asyncio's loop:
 ours on uvloop against the minimal bot on asyncio is what an operator's machine sees; ours against the
 minimal bot on the same loop is what our bot's features cost, loop aside.
 """

@@ -14,6 +14,12 @@ from bot.storage.urls import describe
 
 DISTRIBUTION = "musicapi-upload-bot"
 
+#: Exit statuses (README, "Exit codes"): 2 and 3 are not mended by starting again; 1 may be.
+EXIT_UNREACHABLE = 1  # Discord answered at first, then the connection failed or logging in hung; or the
+# settings' checking process could not run (killed, timed out, not started)
+EXIT_CONFIG = 2  # a setting is missing or wrong (the store or the web port included)
+EXIT_DISCORD = 3  # Discord refused the token (or the intents)
+
 
 def version() -> str:
     """The bot's version (the package's, which pyproject.toml takes from `bot.__version__`)."""

@@ -8,9 +8,9 @@ from importlib.metadata import version as installed_version
 import pytest
 
 import bot
-from bot.__main__ import event_loop
 from bot.cli import startup_line, version
 from bot.config.validation import load_settings
+from bot.process import event_loop
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
 
