@@ -10,13 +10,11 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.cli import EXIT_CONFIG, EXIT_DISCORD, EXIT_UNREACHABLE, parse_arguments
+from bot.cli import EXIT_CONFIG, EXIT_UNREACHABLE, parse_arguments
 from bot.config import SettingsError
 from bot.config.apart import SettingsUnchecked, load_settings_apart
 from bot.config.settings import unknown_names
 from bot.storage.sqlite import current_user
-
-__all__ = ["EXIT_CONFIG", "EXIT_DISCORD", "EXIT_UNREACHABLE", "main", "read_env_file"]
 
 
 def read_env_file(path: Path) -> dict[str, str | None]:
@@ -43,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if value is not None:
             os.environ.setdefault(name, value)
     if arguments.invite:
-        from bot.process import print_invite  # Discord's client, loaded only when it is needed
+        from bot.process import print_invite  # discord.py and the composition root: loaded only now
 
         print_invite()
         return
@@ -64,9 +62,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for line in unknown_names(from_file):
             print(f"musicapi-upload-bot: warning: {line}", file=sys.stderr)
         sys.exit(EXIT_CONFIG)
-    # Only now the bot's own modules (discord.py, aiohttp, the store...): the checking process has ended.
-    from bot.process import run_until_stopped
-
+    try:  # only now discord.py, aiohttp and the composition root: the checking process has ended
+        from bot.process import run_until_stopped
+    except KeyboardInterrupt:
+        return
     run_until_stopped(settings, list(from_file))
 
 

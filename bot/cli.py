@@ -1,4 +1,4 @@
-"""The command line (`--help`, `--version`) and the line the bot starts its log with."""
+"""The command line (`--help`, `--version`), its exit statuses, and the line the bot starts its log with."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The bot's process once its settings are checked: run it until SIGTERM/SIGINT and turn how it ended
-into an exit status; and `--invite`. Kept apart from `bot.__main__`, which imports this module only once
-the settings' checking process has answered: the two processes' memory then never adds up to more than
-the bot's own."""
+into an exit status; and `--invite` (which checks no settings). Kept apart from `bot.__main__`, which
+imports this module (discord.py, aiohttp, the composition root) only once the settings' checking process
+has answered, so that the two processes are not both large at once (README, "Settings")."""
 
 from __future__ import annotations
 

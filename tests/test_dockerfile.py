@@ -263,7 +263,7 @@ def unit_value(key: str) -> str:
 
 
 def test_the_systemd_unit_runs_unprivileged_and_restarts_only_when_that_may_help() -> None:
-    from bot.__main__ import EXIT_CONFIG, EXIT_DISCORD
+    from bot.cli import EXIT_CONFIG, EXIT_DISCORD
 
     assert unit_value("User") not in ("root", "0") and unit_value("Group") not in ("root", "0")
     assert unit_value("Restart") == "on-failure"

@@ -21,9 +21,9 @@ from bot.config.settings import Problem, Settings, SettingsError
 #: Seconds the checking process may take (well under one with compiled bytecode, about one without).
 CHECK_TIMEOUT = 60.0
 
-#: The child: `-I` keeps the working directory and PYTHON* variables out of its module path, which is
-#: then the bot's own, so that it checks with the very `bot` package the bot runs (an answer in another
-#: version's fields would be read into the wrong ones).
+#: The child: `-P` keeps the working directory off its module path, which is then the bot's own, so that
+#: it checks with the very `bot` package the bot runs (an answer in another version's fields would be
+#: read into the wrong ones), and a `pickle.py` beside it is not what reads its input.
 _CHILD = (
     "import pickle, sys\n"
     "path, env = pickle.load(sys.stdin.buffer)\n"
@@ -43,14 +43,13 @@ class SettingsUnchecked(Exception):
 
 
 class _Answer(pickle.Unpickler):
-    """Reads the child's answer: plain values, a frozenset or a SecretStr, nothing that runs code."""
-
-    ALLOWED = frozenset({("builtins", "frozenset"), ("bot.config.secret", "SecretStr")})
+    """Reads the child's answer: plain values (frozensets have an opcode of their own) and SecretStr,
+    nothing that runs code."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in self.ALLOWED:
+        if (module, name) != ("bot.config.secret", "SecretStr"):
             raise pickle.UnpicklingError(f"{module}.{name} is not part of an answer")
-        return frozenset if name == "frozenset" else SecretStr
+        return SecretStr
 
 
 def read_answer(raw: bytes) -> Settings:
@@ -73,7 +72,7 @@ def load_settings_apart(env: Mapping[str, str], timeout: float = CHECK_TIMEOUT) 
     every problem, or SettingsUnchecked saying why there was no answer."""
     try:
         done = subprocess.run(  # noqa: S603 - this interpreter, this package's own module
-            [sys.executable, "-I", "-c", _CHILD],
+            [sys.executable, "-P", "-c", _CHILD],
             input=pickle.dumps((list(sys.path), dict(env))),
             capture_output=True,
             timeout=timeout,

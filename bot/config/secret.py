@@ -30,7 +30,9 @@ class SecretStr:
         return len(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
+        if not isinstance(other, SecretStr):
+            return NotImplemented
+        return other._value == self._value
 
     def __hash__(self) -> int:
         return hash(self._value)

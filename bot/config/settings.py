@@ -507,5 +507,5 @@ def unknown_names(names: Iterable[str]) -> list[str]:
             continue
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"
-        lines.append(f".env sets {name}, which is no setting of the bot: it is ignored{hint}")
+        lines.append(f".env sets {name}, which is no setting of the bot{hint}")
     return lines

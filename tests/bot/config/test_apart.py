@@ -241,18 +241,24 @@ def test_ctrl_c_while_the_settings_are_checked_ends_quietly(
     assert capsys.readouterr() == ("", "")
 
 
-def test_the_check_runs_before_the_bot_loads_discord_py() -> None:
-    """`python -m bot` has loaded neither discord.py nor aiohttp when it starts the checking process,
-    so the two processes together stay small (README, "Settings")."""
+def test_the_check_runs_before_the_bot_loads_discord_py(tmp_path: Path) -> None:
+    """`python -m bot` has loaded neither discord.py, aiohttp nor the composition root when it starts
+    the checking process, so the two processes together stay small (README, "Settings")."""
     probe = (
         "import sys, bot.__main__ as entry\n"
         "def check(env):\n"
-        "    print(sorted({m.split('.')[0] for m in sys.modules} & {'discord', 'aiohttp', 'pydantic'}))\n"
+        "    print(sorted({m.split('.')[0] for m in sys.modules} & {'discord', 'aiohttp', 'pydantic'}"
+        " | {m for m in sys.modules if m in ('bot.process', 'bot.composition')}))\n"
         "    raise KeyboardInterrupt\n"
         "entry.load_settings_apart = check\n"
         "entry.main([])\n"
     )
     done = subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
     )
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
