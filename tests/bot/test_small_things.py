@@ -4,8 +4,10 @@ Python running the README's commands."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,3 +104,21 @@ async def test_the_readmes_commands_stop_on_an_old_python_with_a_sentence() -> N
     readme = (ROOT / "README.md").read_text()
     installs = [line.strip() for line in readme.splitlines() if "python3 -m venv .venv &&" in line]
     assert len(installs) >= 2 and all(line.startswith("python3 check_python.py && ") for line in installs)
+
+
+def test_once_started_full_collections_come_a_tenth_as_often_and_skip_startup() -> None:
+    """`settle_collections` (run once the bot has started): startup's objects frozen out of collections,
+    a full collection after 100 of the middle generation instead of 10. In a process of its own, so that
+    the test session's collector is left as it is."""
+    probe = (
+        "import gc\n"
+        "from bot.composition import settle_collections\n"
+        "before = gc.get_threshold(), gc.get_freeze_count()\n"
+        "settle_collections()\n"
+        "print(json.dumps([before[0], gc.get_threshold(), gc.get_freeze_count() > before[1]]))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter
+        [sys.executable, "-c", "import json\n" + probe], capture_output=True, text=True, check=True
+    )
+    (young, middle, full), after, frozen = json.loads(done.stdout)
+    assert full != 100 and after == [young, middle, 100] and frozen
