@@ -61,6 +61,11 @@ def _model() -> type[_Checked]:
 CheckedSettings = _model()
 
 
+def _values(settings: object) -> dict[str, Any]:
+    """Each setting's value, by field name, from `settings` (checked settings, or the model's)."""
+    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)}
+
+
 def _problems(error: Mapping[str, Any], env: Mapping[str, str]) -> list[Problem]:
     name = str(error["loc"][0]).upper()
     if error["type"] == "missing":
@@ -82,7 +87,7 @@ def validated(values: Mapping[str, Any], env: Mapping[str, str] | None = None) -
         raise SettingsError(
             [problem for e in exc.errors(include_url=False) for problem in _problems(e, shown_from)]
         ) from None
-    settings = Settings(**{f.name: getattr(checked, f.name) for f in dataclasses.fields(Settings)})
+    settings = Settings(**_values(checked))
     if lines := list(settings.contradictions()):
         raise SettingsError([Problem(line.split(" ", 1)[0], line) for line in lines])
     return settings
@@ -108,5 +113,5 @@ def main(env: Mapping[str, str]) -> None:
     except SettingsError as exc:
         answer: tuple[str, Any] = ("problems", [(p.name, p.line) for p in exc.problems])
     else:
-        answer = ("settings", {f.name: getattr(settings, f.name) for f in dataclasses.fields(Settings)})
+        answer = ("settings", _values(settings))
     sys.stdout.buffer.write(pickle.dumps(answer))

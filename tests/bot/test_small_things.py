@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import pwd
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.config.settings import unknown_names
 from bot.storage import StoreUnavailable, open_store
 from tests.bot.test_main import log_until_connected
 from tests.harness import Harness
+from tests.support.probe import probe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,15 +110,12 @@ def test_once_started_full_collections_come_a_tenth_as_often_and_skip_startup() 
     """`settle_collections` (run once the bot has started): startup's objects frozen out of collections,
     a full collection after 100 of the middle generation instead of 10. In a process of its own, so that
     the test session's collector is left as it is."""
-    probe = (
-        "import gc\n"
+    code = (
+        "import gc, json\n"
         "from bot.composition import settle_collections\n"
         "before = gc.get_threshold(), gc.get_freeze_count()\n"
         "settle_collections()\n"
         "print(json.dumps([before[0], gc.get_threshold(), gc.get_freeze_count() > before[1]]))\n"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-c", "import json\n" + probe], capture_output=True, text=True, check=True
-    )
-    (young, middle, full), after, frozen = json.loads(done.stdout)
+    (young, middle, full), after, frozen = json.loads(probe(code))
     assert full != 100 and after == [young, middle, 100] and frozen

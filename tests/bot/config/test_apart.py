@@ -7,7 +7,6 @@ import dataclasses
 import os
 import pickle
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from bot.config.settings import Settings, SettingsError
 from bot.config.validation import load_settings, validated
 from tests.bot.test_main import log_until_connected_with_pid
 from tests.harness import Harness
+from tests.support.probe import probe
 
 BASE = {"DISCORD_TOKEN": "discord-token", "MUSICAPI_API_KEY": "musicapi-key"}
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_checking_process_answers_what_checking_here_gives() -> None:
@@ -166,7 +165,7 @@ def test_checked_settings_check_again_to_themselves(
 def test_nothing_the_bot_runs_imports_pydantic_or_installed_metadata() -> None:
     """Every module of the bot and its cogs but the checking process's: neither pydantic nor
     `importlib.metadata` (the version is `bot.__version__`) is loaded."""
-    probe = (
+    code = (
         "import importlib, pkgutil, sys, bot, cogs\n"
         "for package in (bot, cogs):\n"
         "    for found in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
@@ -176,11 +175,9 @@ def test_nothing_the_bot_runs_imports_pydantic_or_installed_metadata() -> None:
         "print(len(sys.modules), sorted(m for m in sys.modules if m.split('.')[0] in "
         "('pydantic', 'pydantic_settings', 'pydantic_core') or m == 'importlib.metadata'))\n"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    count, loaded = done.stdout.split(" ", 1)
-    assert int(count) > 300 and loaded.strip() == "[]", done.stdout
+    printed = probe(code)
+    count, loaded = printed.split(" ", 1)
+    assert int(count) > 300 and loaded.strip() == "[]", printed
 
 
 async def test_the_running_bot_has_no_pydantic_in_memory(harness: Harness) -> None:
@@ -244,7 +241,7 @@ def test_ctrl_c_while_the_settings_are_checked_ends_quietly(
 def test_the_check_runs_before_the_bot_loads_discord_py(tmp_path: Path) -> None:
     """`python -m bot` has loaded neither discord.py, aiohttp nor the composition root when it starts
     the checking process, so the two processes together stay small (README, "Settings")."""
-    probe = (
+    code = (
         "import sys, bot.__main__ as entry\n"
         "def check(env):\n"
         "    print(sorted({m.split('.')[0] for m in sys.modules} & {'discord', 'aiohttp', 'pydantic'}"
@@ -253,12 +250,5 @@ def test_the_check_runs_before_the_bot_loads_discord_py(tmp_path: Path) -> None:
         "entry.load_settings_apart = check\n"
         "entry.main([])\n"
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    printed = probe(code, cwd=tmp_path)
+    assert printed.strip() == "[]", printed
