@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.harness import Harness, make_harness
 from tests.support.postgres import PostgresServer, running_server
+
+# Property tests explore new examples on every run by default, and keep what fails in .hypothesis/ to try
+# first next time. CI (HYPOTHESIS_PROFILE=ci, set by .ci/run) tries the same examples on every run
+# instead, so that whether a commit lands does not depend on a draw; the exploring is done here.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

@@ -40,10 +40,15 @@ def combined(paces: Iterable[Pace], *, mode: UploadMode, now: float) -> float | 
     gives way to fresher ones gradually). None when no figure is fresh. A figure from up to KEPT_FOR in
     the future (another host's clock runs ahead) counts as measured that long ago."""
     total = weights = 0.0
+    low, high = math.inf, -math.inf
     for pace in paces:
         weight = 1.0 - abs(now - pace.measured_at) / KEPT_FOR
         if pace.mode != mode or not weight > 0 or not (math.isfinite(pace.seconds) and pace.seconds >= 0):
             continue  # another mode's, stale, or not a length at all
         total += weight * pace.seconds
         weights += weight
-    return total / weights if weights > 0 else None
+        low, high = min(low, pace.seconds), max(high, pace.seconds)
+    if not weights > 0:
+        return None
+    # A mean lies among its figures; rounding (a tiny figure's weighted share rounds to nothing) may not.
+    return min(max(total / weights, low), high)

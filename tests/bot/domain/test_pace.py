@@ -65,3 +65,8 @@ def test_a_fresher_figure_counts_more_than_one_nobody_refreshed() -> None:
     """Just measured: weight 1; measured three quarters of KEPT_FOR ago: weight 1/4."""
     figures = [Pace(4.0, SYNC, NOW), Pace(24.0, SYNC, NOW - 0.75 * KEPT_FOR)]
     assert combined(figures, mode=SYNC, now=NOW) == pytest.approx((4.0 + 0.25 * 24.0) / 1.25)
+
+
+def test_a_figure_too_small_for_its_weighted_share_is_still_the_pace_alone() -> None:
+    # Its weighted share rounds to zero; the mean of one figure is still that figure.
+    assert combined([Pace(5e-324, SYNC, NOW - KEPT_FOR / 2)], mode=SYNC, now=NOW) == 5e-324
