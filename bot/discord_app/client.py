@@ -101,7 +101,7 @@ class MusicBot(commands.AutoShardedBot):
             alone=lambda: uploads.alone,
         )
         self.follow_up_delivery = FollowUpDelivery(
-            self, follow_ups.store, session, actions, attachments=attachments
+            self, follow_ups.store, session, actions, attachments=attachments, alone=lambda: uploads.alone
         )
         self.follow_ups = FollowUpDesk(
             client=self, service=follow_ups, delivery=self.follow_up_delivery, metrics=follow_up_metrics

@@ -33,10 +33,12 @@ class FollowUpDelivery:
         actions: frozenset[Operation],
         clock: Callable[[], float] = time.time,
         attachments: Attachments | None = None,
+        alone: Callable[[], bool] = lambda: False,
     ) -> None:
         #: Songs arrive as files (turned off: as links only).
         self.attachments = attachments or Attachments(None)
         self._answers = Answers(client, session, clock)
+        self._alone = alone
         self._store = store
         self._actions = actions
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -55,21 +57,36 @@ class FollowUpDelivery:
                 return False
             if record.finished and record.delivered:
                 return True
-            texts = Texts(record.locale)
-            content = rendering.follow_up(texts, record, menu=has_song_menu(record, self._actions))
-            limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
-            async with self._files(record, limit) as bundle:
-
-                def within(cap: int) -> Outgoing:
-                    return self._message(record, texts, content, bundle.held_to(cap) if bundle else None, cap)
-
-                message = within(limit)
-                shown = await self._answers.edit(record, message, interaction)
-                if not shown and record.finished:
-                    shown = await self._answers.elsewhere(record, message, limit, within) is not None
-            if shown and record.finished:
-                await self._store.mark_delivered(follow_up_id)
+            shown = await self._show(record, interaction, again=False)
+            if shown and not record.finished and not self._alone():
+                # Another instance may have shown the result while this "working…" was on its way, and
+                # this one would then stand: look again, and show the result once more if so. (Alone, no
+                # other process settles this follow-up: nothing to look for.)
+                latest = await self._store.get(follow_up_id)
+                if latest is not None and latest.finished:
+                    await self._show(latest, interaction, again=True)
             return shown and record.finished
+
+    async def _show(
+        self, record: FollowUpRecord, interaction: discord.Interaction | None, *, again: bool
+    ) -> bool:
+        """Show `record` once (`again`: only to put its result back in place, never a second post or DM);
+        whether its member has seen it. A result seen is recorded as delivered."""
+        texts = Texts(record.locale)
+        content = rendering.follow_up(texts, record, menu=has_song_menu(record, self._actions))
+        limit = limit_for(interaction) if interaction is not None else _stored_limit(record)
+        async with self._files(record, limit) as bundle:
+
+            def within(cap: int) -> Outgoing:
+                return self._message(record, texts, content, bundle.held_to(cap) if bundle else None, cap)
+
+            message = within(limit)
+            shown = await self._answers.edit(record, message, interaction)
+            if not shown and record.finished and not again:
+                shown = await self._answers.elsewhere(record, message, limit, within) is not None
+        if shown and record.finished:
+            await self._store.mark_delivered(record.key)
+        return shown
 
     @contextlib.asynccontextmanager
     async def _files(self, record: FollowUpRecord, limit: int) -> AsyncIterator[Bundle | None]:
