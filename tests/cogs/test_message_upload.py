@@ -160,6 +160,31 @@ async def test_message_links_that_cannot_be_used_get_a_reason(
         assert expected in await refusal_after_thinking(harness, payload)
 
 
+@pytest.mark.parametrize(
+    ("failing", "refusal"),
+    [("POST", (403, {"message": "Missing Access", "code": 50001})),
+     ("DELETE", (404, {"message": "Unknown Message", "code": 10008}))],
+)  # fmt: skip
+async def test_a_refusal_after_thinking_that_cannot_be_said_privately_takes_the_thinkings_place(
+    harness: Harness, failing: str, refusal: tuple[int, dict]
+) -> None:
+    """Were "thinking…" deleted and the private answer then refused (or the other way round), the member
+    would be left with nothing, or with "thinking…" for good: the refusal goes in its place instead."""
+    msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
+    payload = payloads.upload(url=link_to(msg))
+    webhook = f"/webhooks/{APP_ID}/{payload['token']}"
+    harness.discord.fail[(failing, webhook)] = refusal
+    async with harness.running():
+        await harness.interact(payload)
+        (edit,) = await harness.discord.wait_for("PATCH", f"{webhook}/messages/@original")
+        sent = harness.discord.sent("POST", webhook)
+        deleted = harness.discord.sent("DELETE", webhook)
+    assert "couldn't find that message" in edit.json["content"]
+    assert sent, "the private answer was tried first"
+    assert bool(deleted) is (failing == "DELETE"), "thinking is deleted only once the private answer is sent"
+    assert harness.musicapi.uploads == []
+
+
 OTHER_CHANNEL = CHANNEL_ID + 1
 PRODUCERS = GUILD_ID + 100
 VIEW_AND_HISTORY = str((1 << 10) | (1 << 16))
