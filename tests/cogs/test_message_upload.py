@@ -122,7 +122,7 @@ async def test_context_menu_counts_own_and_forwarded_files_against_the_cap(harne
 
 
 async def refusal_after_thinking(harness: Harness, payload: dict) -> str:
-    """A refusal that came after the public "thinking": that is deleted, then only the member is told."""
+    """A refusal that came after the public "thinking": only the member is told, and "thinking" deleted."""
     assert (await harness.callback_of(payload)).json["type"] == 5
     original = f"/webhooks/{APP_ID}/{payload['token']}/messages/@original"
     await harness.discord.wait_for("DELETE", original)
