@@ -24,6 +24,9 @@ ERASE_EVERY = 60.0
 #: How often finished uploads past the retention are removed (seconds).
 PRUNE_EVERY = 3600.0
 DAY = 86400.0
+#: How long after an instance was last heard of its heartbeat row and measured pace are removed (seconds):
+#: far past any heartbeat's timeout and past the time a pace counts (`pace.KEPT_FOR`), so nothing reads them.
+DEPARTED_AFTER = DAY
 
 
 class Housekeeping:
@@ -55,6 +58,15 @@ class Housekeeping:
         if self._follow_ups is not None:
             erased += await self._follow_ups.erase_spent_secrets(now)
         return erased
+
+    async def forget_departed(self) -> int:
+        """Remove what instances gone for DEPARTED_AFTER left in the store; return how many rows went.
+        An instance is named by its shards: after the shards are laid out anew, the old names' rows would
+        otherwise stay for good."""
+        departed = await self._store.forget_departed(self._clock() - DEPARTED_AFTER)
+        if departed:
+            log.info("removed %d row(s) of instances gone for over a day", departed)
+        return departed
 
     async def prune(self) -> int:
         """Remove finished uploads older than the retention; return how many were removed."""
@@ -88,8 +100,8 @@ class Housekeeping:
         await self._background.stop()
 
     async def _loop(self) -> None:
-        """Erase every ERASE_EVERY seconds and prune every PRUNE_EVERY, both at once on start; a step that
-        failed is tried again on the next round."""
+        """Erase every ERASE_EVERY seconds, and prune and forget departed instances every PRUNE_EVERY, all
+        at once on start; a step that failed is tried again on the next round."""
         pruned_at: float | None = None
         while True:
             try:
@@ -100,6 +112,7 @@ class Housekeeping:
             if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
                 try:
                     await self.prune()
+                    await self.forget_departed()
                     pruned_at = now
                 except Exception:
                     log.exception("removing old uploads failed; trying again")

@@ -124,6 +124,11 @@ class UploadStore(Protocol):
         (`pace`, if given, replaces it first) for whoever starts next."""
         ...
 
+    async def forget_departed(self, before: float) -> int:
+        """Remove what instances last heard of before `before` left behind (a dead process's heartbeat, a
+        measured pace nobody reads any more); return how many rows were removed."""
+        ...
+
     async def prune(self, finished_before: float) -> int:
         """Delete every upload of each interaction whose uploads are all finished, the last of them before
         `finished_before` (by `updated_at`); return how many uploads were deleted."""

@@ -19,6 +19,7 @@ from bot.domain.errors import ErrorKind
 from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
+from bot.storage.departed import forget_departed
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
 from bot.storage.paces import keep_pace, paces_since
@@ -266,6 +267,9 @@ class PostgresUploadStore:
         if pace is not None:
             await keep_pace(self._runner, instance, pace)
         await self._pool.execute("DELETE FROM instances WHERE name = $1", instance)
+
+    async def forget_departed(self, before: float) -> int:
+        return await forget_departed(self._runner, before)
 
     async def prune(self, finished_before: float) -> int:
         return changed_rows(

@@ -23,6 +23,7 @@ from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import UploadRecord, UploadState
 from bot.storage.batching import Batched
+from bot.storage.departed import forget_departed
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
 from bot.storage.paces import keep_pace, paces_since
@@ -366,6 +367,9 @@ class SQLiteUploadStore:
         if pace is not None:
             await keep_pace(self._runner, instance, pace)
         await self._db.execute("DELETE FROM instances WHERE name = ?", (instance,))
+
+    async def forget_departed(self, before: float) -> int:
+        return await forget_departed(self._runner, before)
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?", (user_id, limit, offset))

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.housekeeping import DAY
+from bot.domain.pace import Pace, UploadMode
 from bot.domain.records import ERASED_TOKEN, TOKEN_LIFETIME
 from tests.bot.web.test_callbacks import callback_mode, start_upload
 from tests.fakes import payloads
@@ -103,6 +104,30 @@ async def test_retention_zero_keeps_finished_uploads_forever(harness: Harness) -
         assert await app.housekeeping.prune() == 0
         (record,) = await app.store.by_interaction(int(payload["id"]))
     assert record.clip_id == clip_id_for(0)
+
+
+async def test_instances_gone_for_over_a_day_are_forgotten_even_when_uploads_are_kept_forever(
+    harness: Harness,
+) -> None:
+    """Shards laid out anew bring new instance names: what a name gone for a day left (a dead process's
+    heartbeat row, its measured pace) is removed, also with RETENTION_DAYS=0."""
+    now = time.time()
+    async with harness.running() as app:
+        for name, when in (("gone", now - 2 * DAY), ("recent", now - 600)):
+            pace = Pace(12.0, UploadMode.SYNC, when)
+            await app.store.heartbeat(name, now=when, seen_since=0.0, hold=lambda others: 0, pace=pace)
+    async with harness.running(retention_days=0) as app:
+        await until(lambda: _instance_rows(harness, "gone", absent=True))
+        paces = await app.store.paces(measured_since=0.0)
+        assert await _instance_rows(harness, "recent", absent=False)
+    assert [p.measured_at for p in paces] == [now - 600]
+
+
+async def _instance_rows(harness: Harness, name: str, *, absent: bool) -> bool:
+    """Whether `name`'s heartbeat row is absent from the store (or present, with absent=False)."""
+    async with aiosqlite.connect(harness.tmp_path / "bot.db") as db:
+        rows = await db.execute_fetchall("SELECT 1 FROM instances WHERE name = ?", (name,))
+    return not rows if absent else bool(rows)
 
 
 async def test_a_spent_callback_secret_is_erased_and_a_replayed_callback_changes_nothing(

@@ -193,6 +193,28 @@ async def test_each_instances_measured_pace_is_kept_with_its_heartbeat_and_outli
     assert await store.paces(measured_since=106.0) == [Pace(2.0, UploadMode.CALLBACK, 110.0)]
 
 
+async def test_what_departed_instances_left_is_forgotten_and_nothing_of_the_others(
+    store: UploadStore,
+) -> None:
+    """A dead process's heartbeat row and an old pace go; an instance heard of since, and its pace, stay."""
+
+    def hold(others: dict[str, int]) -> int:
+        return 1
+
+    await store.heartbeat(
+        "died", now=100.0, seen_since=70.0, hold=hold, pace=Pace(19.5, UploadMode.SYNC, 100.0)
+    )
+    await store.heartbeat("left", now=150.0, seen_since=120.0, hold=hold)
+    await store.leave("left", pace=Pace(3.0, UploadMode.CALLBACK, 150.0))
+    await store.heartbeat(
+        "alive", now=200.0, seen_since=170.0, hold=hold, pace=Pace(7.0, UploadMode.SYNC, 200.0)
+    )
+    assert await store.forget_departed(200.0) == 3  # died's heartbeat and pace, left's pace
+    assert await store.paces(measured_since=0.0) == [Pace(7.0, UploadMode.SYNC, 200.0)]
+    assert await store.heartbeat("next", now=201.0, seen_since=0.0, hold=hold) == {"alive": 1}
+    assert await store.forget_departed(200.0) == 0
+
+
 async def test_heartbeats_at_once_take_turns_so_each_sees_what_the_others_took(store_url: str) -> None:
     stores = [await open_store(store_url) for _ in range(3)]
     limit = 6
