@@ -5,16 +5,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from tests.harness import Harness, make_harness
 from tests.support.postgres import PostgresServer, running_server
 
 # Property tests explore new examples on every run by default, and keep what fails in .hypothesis/ to try
 # first next time. CI (HYPOTHESIS_PROFILE=ci, set by .ci/run) tries the same examples on every run
-# instead, so that whether a commit lands does not depend on a draw; the exploring is done here.
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+# instead, so that whether a commit lands does not depend on a draw (nor on how busy its machine is);
+# the exploring is done here.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+if "HYPOTHESIS_PROFILE" in os.environ:
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture

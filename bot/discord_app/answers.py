@@ -116,8 +116,15 @@ class Answers:
         return "dm"
 
 
-def _could_not_edit(interaction_id: int, exc: Exception) -> None:
-    if isinstance(exc, discord.HTTPException):
-        log.warning("could not edit the reply to interaction %s (HTTP %s)", interaction_id, exc.status)
-    else:
-        log.warning("could not reach Discord for interaction %s (%s)", interaction_id, type(exc).__name__)
+def _could_not_edit(interaction_id: int, exc: BaseException) -> None:
+    log.warning("could not edit the reply to interaction %s (%s)", interaction_id, unsent_why(exc))
+
+
+#: What a request to Discord that did not go through raises (after discord.py's own retries).
+UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)
+
+
+def unsent_why(exc: BaseException) -> str:
+    """A request to Discord that failed, for the log: its HTTP status, else the kind of failure (never the
+    exception's text, which may carry a webhook's URL, token and all)."""
+    return f"HTTP {exc.status}" if isinstance(exc, discord.HTTPException) else type(exc).__name__

@@ -8,9 +8,9 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-import aiohttp
 import discord
 
+from bot.discord_app.answers import UNSENT, unsent_why
 from bot.discord_app.responses import UnsureResponses
 from bot.domain import rendering
 from bot.domain.ports import AlreadyRecorded
@@ -106,41 +106,35 @@ async def think(interaction: discord.Interaction) -> None:
 
 
 async def refuse(interaction: discord.Interaction, text: str) -> None:
-    """Answer only the member and upload nothing (replacing a public "thinking" if there is one; in its
-    place when the private answer cannot be sent). A delivery of an interaction that another delivery
-    answered first says nothing."""
+    """Answer only the member and upload nothing, replacing a public "thinking" if there is one (in its
+    place when "thinking" cannot be deleted). A delivery of an interaction that another delivery answered
+    first says nothing."""
     if not is_acknowledged(interaction):
         await answer_once(interaction, interaction.response.send_message(text, ephemeral=True))
         return
-    # The private answer first: were "thinking…" deleted first and the answer then failed, the member
-    # would be left with nothing at all.
-    try:
-        await interaction.followup.send(text, ephemeral=True)
-    except _UNSENT as exc:
-        log.warning(
-            "could not answer interaction %s privately (%s); answering in its place",
-            interaction.id,
-            _why(exc),
-        )
-        await interaction.edit_original_response(content=text)
-        return
+    # "thinking" goes first: Discord takes the first follow-up after a defer for the deferred response
+    # itself, shown as the defer was (publicly here), whatever the follow-up's own flags say.
     try:
         await interaction.delete_original_response()
-    except _UNSENT as exc:
+    except discord.NotFound:
+        pass  # gone already: a try of this very call that Discord applied
+    except UNSENT as exc:
+        log.warning("could not delete the thinking of interaction %s (%s)", interaction.id, unsent_why(exc))
+        await _say(interaction, interaction.edit_original_response(content=text))
+        return
+    await _say(interaction, interaction.followup.send(text, ephemeral=True))
+
+
+async def _say(interaction: discord.Interaction, request: Awaitable[object]) -> None:
+    """Send a refusal; one that fails is logged (the member has nothing more to be told)."""
+    try:
+        await request
+    except UNSENT as exc:
         log.warning(
-            "could not delete the thinking of interaction %s (%s); answering in it", interaction.id, _why(exc)
+            "could not tell the member why interaction %s uploads nothing (%s)",
+            interaction.id,
+            unsent_why(exc),
         )
-        await interaction.edit_original_response(content=text)
-
-
-#: What a request to Discord that did not go through raises (after discord.py's own retries).
-_UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)
-
-
-def _why(exc: BaseException) -> str:
-    """A failed request to Discord, for the log: its status, else the kind of failure (never its text,
-    which may carry the webhook's URL, token and all)."""
-    return f"HTTP {exc.status}" if isinstance(exc, discord.HTTPException) else type(exc).__name__
 
 
 async def refuse_source(interaction: discord.Interaction, exc: SourceRejected, kind: SourceKind) -> None:

@@ -1,4 +1,5 @@
-"""A member's data kept only as long as it is needed: spent tokens and secrets erased, old uploads removed.
+"""A member's data kept only as long as it is needed: spent tokens and secrets erased, old uploads removed;
+and what instances gone for a day left in the store.
 
 Every step is one idempotent store operation, so several instances may run it at once.
 """
@@ -25,7 +26,8 @@ ERASE_EVERY = 60.0
 PRUNE_EVERY = 3600.0
 DAY = 86400.0
 #: How long after an instance was last heard of its heartbeat row and measured pace are removed (seconds):
-#: far past any heartbeat's timeout and past the time a pace counts (`pace.KEPT_FOR`), so nothing reads them.
+#: far past a heartbeat's timeout (`INSTANCE_TIMEOUT`, seconds) and the time a pace counts (`pace.KEPT_FOR`),
+#: so that nothing reads them any more.
 DEPARTED_AFTER = DAY
 
 
@@ -100,20 +102,25 @@ class Housekeeping:
         await self._background.stop()
 
     async def _loop(self) -> None:
-        """Erase every ERASE_EVERY seconds, and prune and forget departed instances every PRUNE_EVERY, all
-        at once on start; a step that failed is tried again on the next round."""
-        pruned_at: float | None = None
+        """Erase every ERASE_EVERY seconds; prune, and forget departed instances, every PRUNE_EVERY; all at
+        once on start. A step that failed is tried again on the next round (ERASE_EVERY later)."""
+        hourly = (
+            (self.prune, "removing old uploads failed; trying again"),
+            (self.forget_departed, "removing what departed instances left failed; trying again"),
+        )
+        done_at: dict[str, float] = {}
         while True:
             try:
                 await self.erase()
             except Exception:
                 log.exception("erasing spent tokens and secrets failed; trying again")
             now = time.monotonic()
-            if pruned_at is None or now - pruned_at >= PRUNE_EVERY:
+            for step, failed in hourly:
+                if step.__name__ in done_at and now - done_at[step.__name__] < PRUNE_EVERY:
+                    continue
                 try:
-                    await self.prune()
-                    await self.forget_departed()
-                    pruned_at = now
+                    await step()
+                    done_at[step.__name__] = now
                 except Exception:
-                    log.exception("removing old uploads failed; trying again")
+                    log.exception(failed)
             await asyncio.sleep(ERASE_EVERY)

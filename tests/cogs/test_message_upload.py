@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from tests.cogs.test_follow_ups import UPLOAD_MENU
@@ -122,7 +125,8 @@ async def test_context_menu_counts_own_and_forwarded_files_against_the_cap(harne
 
 
 async def refusal_after_thinking(harness: Harness, payload: dict) -> str:
-    """A refusal that came after the public "thinking": only the member is told, and "thinking" deleted."""
+    """A refusal that came after the public "thinking": that is deleted, then only the member is told
+    (Discord would show a follow-up sent while "thinking" stands in its place, publicly)."""
     assert (await harness.callback_of(payload)).json["type"] == 5
     original = f"/webhooks/{APP_ID}/{payload['token']}/messages/@original"
     await harness.discord.wait_for("DELETE", original)
@@ -130,6 +134,8 @@ async def refusal_after_thinking(harness: Harness, payload: dict) -> str:
     assert followup.json["flags"] & 64
     assert not harness.discord.sent("PATCH", original)
     assert harness.musicapi.uploads == []
+    (shown,) = harness.discord.visible(payload["token"])  # the refusal alone, seen by the member only
+    assert shown["flags"] & 64 and shown["content"] == followup.json["content"]
     return str(followup.json["content"])
 
 
@@ -160,29 +166,40 @@ async def test_message_links_that_cannot_be_used_get_a_reason(
         assert expected in await refusal_after_thinking(harness, payload)
 
 
-@pytest.mark.parametrize(
-    ("failing", "refusal"),
-    [("POST", (403, {"message": "Missing Access", "code": 50001})),
-     ("DELETE", (404, {"message": "Unknown Message", "code": 10008}))],
-)  # fmt: skip
-async def test_a_refusal_after_thinking_that_cannot_be_said_privately_takes_the_thinkings_place(
-    harness: Harness, failing: str, refusal: tuple[int, dict]
-) -> None:
-    """Were "thinking…" deleted and the private answer then refused (or the other way round), the member
-    would be left with nothing, or with "thinking…" for good: the refusal goes in its place instead."""
+async def test_a_refusal_after_thinking_that_cannot_be_deleted_takes_its_place(harness: Harness) -> None:
     msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
     payload = payloads.upload(url=link_to(msg))
     webhook = f"/webhooks/{APP_ID}/{payload['token']}"
-    harness.discord.fail[(failing, webhook)] = refusal
+    harness.discord.fail[("DELETE", webhook)] = (403, {"message": "Missing Access", "code": 50001})
     async with harness.running():
         await harness.interact(payload)
         (edit,) = await harness.discord.wait_for("PATCH", f"{webhook}/messages/@original")
-        sent = harness.discord.sent("POST", webhook)
-        deleted = harness.discord.sent("DELETE", webhook)
+        await asyncio.sleep(0.2)
+        followups = harness.discord.sent("POST", webhook)
     assert "couldn't find that message" in edit.json["content"]
-    assert sent, "the private answer was tried first"
-    assert bool(deleted) is (failing == "DELETE"), "thinking is deleted only once the private answer is sent"
+    assert followups == [], "one answer: in place of thinking, not a second one beside it"
+    (shown,) = harness.discord.visible(payload["token"])
+    assert shown["content"] == edit.json["content"]
     assert harness.musicapi.uploads == []
+
+
+async def test_a_refusal_that_cannot_be_sent_after_thinking_went_is_logged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
+    payload = payloads.upload(url=link_to(msg))
+    webhook = f"/webhooks/{APP_ID}/{payload['token']}"
+    harness.discord.fail[("POST", webhook)] = (403, {"message": "Missing Access", "code": 50001})
+    async with harness.running():
+        await harness.interact(payload)
+        await harness.discord.wait_for("POST", webhook)
+        await asyncio.sleep(0.2)
+        edits = harness.discord.sent("PATCH", f"{webhook}/messages/@original")
+    assert harness.discord.sent("DELETE", webhook)
+    assert edits == [], "nothing else is said in place of the refusal (no 'went wrong' either)"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"could not tell the member why interaction {payload['id']} uploads nothing (HTTP 403)" in warnings
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 OTHER_CHANNEL = CHANNEL_ID + 1

@@ -75,6 +75,13 @@ class FakeDiscord:
     acknowledged: set[str] = field(default_factory=set)
     #: Interactions whose first response Discord applies but answers with a 500 all the same.
     applied_but_5xx: set[str] = field(default_factory=set)
+    #: Deferred responses still "thinking", by token: whether the defer was ephemeral. Discord takes the
+    #: first follow-up sent meanwhile for the deferred response itself, shown as the defer was (the
+    #: follow-up's own flags are ignored); an edit or a deletion of the response ends the thinking too.
+    thinking: dict[str, bool] = field(default_factory=dict)
+    #: What each interaction (by token) shows now: "@original" and its follow-ups by id, each message as
+    #: Discord shows it (its `flags` say whether it is ephemeral). A deleted response is gone from it.
+    shown: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     #: The shard ([id, count]) each connected socket identified as.
     shard_of: dict[web.WebSocketResponse, tuple[int, int]] = field(default_factory=dict)
@@ -149,6 +156,13 @@ class FakeDiscord:
             if parts[1] in self.acknowledged:
                 return _json({"message": "Interaction has already been acknowledged.", "code": 40060}, 400)
             self.acknowledged.add(parts[1])
+            response = body or {}
+            flags = int((response.get("data") or {}).get("flags", 0))
+            if response.get("type") == 5:
+                self.thinking[parts[2]] = bool(flags & 64)
+                self.shown.setdefault(parts[2], {})["@original"] = message({"flags": flags})
+            elif response.get("type") == 4:
+                self.shown.setdefault(parts[2], {})["@original"] = message(response.get("data") or {})
             if parts[1] in self.applied_but_5xx:
                 return _json({"message": "500: Internal Server Error", "code": 0}, 500)
         if (
@@ -157,6 +171,8 @@ class FakeDiscord:
         ):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         if request.method == "DELETE" and path.startswith("/webhooks/"):
+            self.thinking.pop(parts[2], None)
+            self.shown.get(parts[2], {}).pop("@original" if parts[-1] == "@original" else parts[-1], None)
             return web.Response(status=204)
         handler = self._route(request.method, path)
         if handler is None:
@@ -196,8 +212,7 @@ class FakeDiscord:
                 }
             }
         if parts[:1] == ["webhooks"] and method in ("PATCH", "POST"):
-            original = f"@original:{parts[2]}" if parts[-1] == "@original" else None
-            return lambda c: self._message(c, original)
+            return lambda c: self._webhook_message(c, parts[2], edits_original=parts[-1] == "@original")
         if parts[:1] == ["channels"] and parts[-1] == "messages" and method == "POST":
             return lambda c: self._message(c, None, channel_id=int(parts[1]))
         if parts[:1] == ["channels"] and len(parts) == 4 and parts[2] == "messages" and method == "GET":
@@ -263,6 +278,28 @@ class FakeDiscord:
             return None
         errors = {"attachments": {"_errors": [{"code": "INVALID_FORM_BODY", "message": problem}]}}
         return _json({"message": "Invalid Form Body", "code": 50035, "errors": errors}, 400)
+
+    def _webhook_message(self, call: Call, token: str, *, edits_original: bool) -> dict[str, Any]:
+        """A message of an interaction's webhook: its response edited, or a follow-up, which becomes the
+        response itself while that is still "thinking" (see `thinking`)."""
+        shown = self.shown.setdefault(token, {})
+        ephemeral = self.thinking.pop(token, None)
+        if edits_original or ephemeral is not None:
+            before = shown.get("@original", {})
+            msg = self._message(call, f"@original:{token}")
+            # Whether a response is ephemeral is settled by its first response; an edit cannot change it.
+            private = ephemeral if ephemeral is not None else bool(before.get("flags", 0) & 64)
+            msg["flags"] = (msg["flags"] & ~64) | (64 if private else 0)
+            shown["@original"] = msg
+        else:
+            msg = self._message(call, None)
+            shown[msg["id"]] = msg
+        return msg
+
+    def visible(self, token: str) -> list[dict[str, Any]]:
+        """The messages an interaction shows now, its response first."""
+        shown = self.shown.get(token, {})
+        return [m for key, m in sorted(shown.items(), key=lambda item: item[0] != "@original")]
 
     def _message(self, call: Call, key: str | None, channel_id: int = CHANNEL_ID) -> dict[str, Any]:
         """The message the request made or edited, with the attachments Discord would now show: an edit

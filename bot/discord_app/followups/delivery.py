@@ -64,7 +64,7 @@ class FollowUpDelivery:
                 # other process settles this follow-up: nothing to look for.)
                 latest = await self._store.get(follow_up_id)
                 if latest is not None and latest.finished:
-                    await self._show(latest, interaction, again=True)
+                    return await self._show(latest, interaction, again=True)
             return shown and record.finished
 
     async def _show(

@@ -111,7 +111,7 @@ async def test_a_follow_ups_working_answer_landing_after_its_result_is_replaced_
             key, state=FollowUpState.SUCCEEDED, songs=[Song("gen-1", "Night Drive (Cover)", 60.0, None)]
         )
         await app.follow_ups.store.mark_delivered(key)
-        assert not await showing  # it showed the work in progress, not the result
+        assert await showing  # the member has seen the result: shown again in place of "working…"
         calls = harness.discord.sent("PATCH", edits)
     assert "Night Drive (Cover)" not in calls[0].json["content"]  # the earlier state...
     assert "Night Drive (Cover)" in calls[-1].json["content"]  # ...replaced by the result

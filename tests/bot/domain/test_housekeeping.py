@@ -12,6 +12,7 @@ import aiosqlite
 from bot.domain.housekeeping import DAY
 from bot.domain.pace import Pace, UploadMode
 from bot.domain.records import ERASED_TOKEN, TOKEN_LIFETIME
+from bot.storage import open_store
 from tests.bot.web.test_callbacks import callback_mode, start_upload
 from tests.fakes import payloads
 from tests.fakes.discord_api import APP_ID, CHANNEL_ID, USER_ID
@@ -112,10 +113,14 @@ async def test_instances_gone_for_over_a_day_are_forgotten_even_when_uploads_are
     """Shards laid out anew bring new instance names: what a name gone for a day left (a dead process's
     heartbeat row, its measured pace) is removed, also with RETENTION_DAYS=0."""
     now = time.time()
-    async with harness.running() as app:
+    store = await open_store(f"sqlite:///{harness.tmp_path / 'bot.db'}")
+    try:
         for name, when in (("gone", now - 2 * DAY), ("recent", now - 600)):
             pace = Pace(12.0, UploadMode.SYNC, when)
-            await app.store.heartbeat(name, now=when, seen_since=0.0, hold=lambda others: 0, pace=pace)
+            await store.heartbeat(name, now=when, seen_since=0.0, hold=lambda others: 0, pace=pace)
+    finally:
+        await store.close()
+    assert not await _instance_rows(harness, "gone", absent=True)
     async with harness.running(retention_days=0) as app:
         await until(lambda: _instance_rows(harness, "gone", absent=True))
         paces = await app.store.paces(measured_since=0.0)
