@@ -11,7 +11,6 @@ running bot never imports pydantic.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import logging
 import math
@@ -505,6 +504,8 @@ def unknown_names(names: Iterable[str]) -> list[str]:
     for name in names:
         if name in known or name in NOT_SETTINGS:
             continue
+        import difflib  # here, not at the top: only a misspelt name needs it, not the running bot
+
         close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]}?)" if close else " (see .env.example for the settings)"
         lines.append(f".env sets {name}, which is no setting of the bot{hint}")

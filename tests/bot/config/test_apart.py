@@ -164,7 +164,8 @@ def test_checked_settings_check_again_to_themselves(
 
 def test_nothing_the_bot_runs_imports_pydantic_or_installed_metadata() -> None:
     """Every module of the bot and its cogs but the checking process's: neither pydantic nor
-    `importlib.metadata` (the version is `bot.__version__`) is loaded."""
+    `importlib.metadata` (the version is `bot.__version__`) is loaded, nor `difflib` (for a misspelt name
+    in `.env` only)."""
     code = (
         "import importlib, pkgutil, sys, bot, cogs\n"
         "for package in (bot, cogs):\n"
@@ -173,7 +174,7 @@ def test_nothing_the_bot_runs_imports_pydantic_or_installed_metadata() -> None:
         "            importlib.import_module(found.name)\n"
         "importlib.import_module('bot.__main__')\n"
         "print(len(sys.modules), sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pydantic', 'pydantic_settings', 'pydantic_core') or m == 'importlib.metadata'))\n"
+        "('pydantic', 'pydantic_settings', 'pydantic_core') or m in ('importlib.metadata', 'difflib')))\n"
     )
     printed = probe(code)
     count, loaded = printed.split(" ", 1)
