@@ -31,9 +31,20 @@ from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record
 
 _COLUMNS = UPLOAD_COLUMNS
 
-#: The most calls one batched statement takes: a power of two (see `_padded`) whose rows, of the widest
-#: kind, stay within SQLite's limit of 32766 parameters in one statement.
-MAX_BATCH = 1 << (32766 // len(_COLUMNS)).bit_length() - 1
+#: The most parameters one batched statement takes (SQLite allows 32766). The connection keeps each
+#: statement it prepared (one per batch size, see `_padded`), and a statement's memory grows with its
+#: placeholders: with batches of up to 256 uploads (6,400 placeholders), a burst of 200 had the store's
+#: thread hold about 0.8 MiB more at the burst's peak; with at most 400 placeholders, 0.2 MiB. A burst's
+#: writes take a few more statements in turn, at no measurable cost in instructions (README, "Last
+#: results"); a longer burst's, no more memory.
+MAX_PARAMETERS = 400
+
+
+def max_rows(width: int) -> int:
+    """The most rows of `width` parameters one batched statement takes: a power of two (see `_padded`)."""
+    return 1 << (MAX_PARAMETERS // width).bit_length() - 1
+
+
 #: How long the mark that an answer was shown waits for the marks of other answers, to go in one
 #: statement. A crash inside it leaves the answer unmarked: the restart shows it again by editing the
 #: same message with the same words (its token is minutes from expiring), so no member sees it twice.
@@ -160,13 +171,15 @@ class SQLiteUploadStore:
         self._path = path
         self._names: dict[str, int] = {}  # instance name -> the open file holding its lock
         self._clock = clock
-        self._inserts = Batched(self._insert_many, max_batch=MAX_BATCH, window=WRITE_WINDOW)
-        self._finishes = Batched(self._finish_many, max_batch=MAX_BATCH, window=WRITE_WINDOW)
-        self._task_ids = Batched(self._set_task_many, max_batch=MAX_BATCH, window=WRITE_WINDOW)
+        self._inserts = Batched(
+            self._insert_many, max_batch=max_rows(len(UPLOAD_INSERTED)), window=WRITE_WINDOW
+        )
+        self._finishes = Batched(self._finish_many, max_batch=max_rows(6), window=WRITE_WINDOW)
+        self._task_ids = Batched(self._set_task_many, max_batch=max_rows(3), window=WRITE_WINDOW)
         # Answers are shown one by one as Discord takes each edit, rarely two in one turn of the event
         # loop: their marks wait a moment for one another (see DELIVERED_WINDOW).
-        self._deliveries = Batched(self._deliver_many, max_batch=MAX_BATCH, window=DELIVERED_WINDOW)
-        self._gets = Batched(self._get_many, max_batch=MAX_BATCH)
+        self._deliveries = Batched(self._deliver_many, max_batch=max_rows(1), window=DELIVERED_WINDOW)
+        self._gets = Batched(self._get_many, max_batch=max_rows(1))
         self._runner = SQLiteRunner(db)
 
     @classmethod

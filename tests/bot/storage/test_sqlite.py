@@ -16,7 +16,8 @@ from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import SourceKind, UploadRecord
 from bot.storage import sqlite as sqlite_module
 from bot.storage.errors import StoreUnavailable
-from bot.storage.sqlite import SQLiteUploadStore
+from bot.storage.rows import UPLOAD_INSERTED
+from bot.storage.sqlite import MAX_PARAMETERS, SQLiteUploadStore, max_rows
 
 
 def record(interaction_id: int, position: int = 0, user_id: int = 7) -> UploadRecord:
@@ -123,6 +124,33 @@ async def test_batches_of_any_size_share_a_few_statement_texts_and_keep_each_ans
     inserts = {t for t in texts if t.startswith("INSERT")}
     assert len(inserts) == 4  # rows of 2, 4, 8, 16 (each batch holds the refused one too)
     assert len({t for t in texts if t.startswith("WITH")}) == 5  # settled in batches of 1, 2, 4, 8, 16
+
+
+async def test_a_burst_larger_than_a_statement_takes_goes_in_several_each_within_the_parameters_cap(
+    store: SQLiteUploadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prepared statement's memory grows with its placeholders, and the connection keeps each it
+    prepared: a burst's writes go in several statements of at most MAX_PARAMETERS, every answer kept."""
+    statements: list[tuple[str, int]] = []
+    run = store._db.execute_fetchall
+
+    def recording(sql: str, parameters: object = None) -> object:
+        statements.append((sql.split(" ", 1)[0], sql.count("?")))
+        return run(sql, parameters)
+
+    monkeypatch.setattr(store._db, "execute_fetchall", recording)
+    burst = max_rows(6) + 5  # more than one settling statement takes, and many times what a recording takes
+    added = await asyncio.gather(*(store.add(record(3000 + i)) for i in range(burst)))
+    finished = await asyncio.gather(*(store.finish(a.key, clip_id=f"clip-{a.key}") for a in added))
+    await asyncio.gather(*(store.mark_delivered(a.interaction_id) for a in added))
+    got = await asyncio.gather(*(store.get(a.key) for a in added))
+    assert len({a.key for a in added}) == burst and all(finished)
+    assert [g.clip_id if g else None for g in got] == [f"clip-{a.key}" for a in added]
+    assert all(g is not None and g.delivered for g in got)
+    assert max(count for _, count in statements) <= MAX_PARAMETERS
+    kinds = [kind for kind, _ in statements]
+    assert kinds.count("INSERT") >= max(2, -(-burst // max_rows(len(UPLOAD_INSERTED))))
+    assert kinds.count("WITH") >= 2
 
 
 async def test_a_sqlite_without_json_functions_is_named_at_startup(
