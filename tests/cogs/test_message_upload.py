@@ -166,11 +166,17 @@ async def test_message_links_that_cannot_be_used_get_a_reason(
         assert expected in await refusal_after_thinking(harness, payload)
 
 
-async def test_a_refusal_after_thinking_that_cannot_be_deleted_takes_its_place(harness: Harness) -> None:
-    msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
-    payload = payloads.upload(url=link_to(msg))
+def unknown_message_link_with_failing(harness: Harness, method: str) -> tuple[dict, str]:
+    """/upload with a link to a message the bot cannot find (refused after "thinking"), and its
+    interaction's webhook, where Discord refuses `method` (403)."""
+    payload = payloads.upload(url=link_to(payloads.message_object([payloads.attachment("notes.txt")])))
     webhook = f"/webhooks/{APP_ID}/{payload['token']}"
-    harness.discord.fail[("DELETE", webhook)] = (403, {"message": "Missing Access", "code": 50001})
+    harness.discord.fail[(method, webhook)] = (403, {"message": "Missing Access", "code": 50001})
+    return payload, webhook
+
+
+async def test_a_refusal_after_thinking_that_cannot_be_deleted_takes_its_place(harness: Harness) -> None:
+    payload, webhook = unknown_message_link_with_failing(harness, "DELETE")
     async with harness.running():
         await harness.interact(payload)
         (edit,) = await harness.discord.wait_for("PATCH", f"{webhook}/messages/@original")
@@ -186,10 +192,7 @@ async def test_a_refusal_after_thinking_that_cannot_be_deleted_takes_its_place(h
 async def test_a_refusal_that_cannot_be_sent_after_thinking_went_is_logged(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    msg = payloads.message_object([payloads.attachment("notes.txt", "text/plain")])
-    payload = payloads.upload(url=link_to(msg))
-    webhook = f"/webhooks/{APP_ID}/{payload['token']}"
-    harness.discord.fail[("POST", webhook)] = (403, {"message": "Missing Access", "code": 50001})
+    payload, webhook = unknown_message_link_with_failing(harness, "POST")
     async with harness.running():
         await harness.interact(payload)
         await harness.discord.wait_for("POST", webhook)
