@@ -6,6 +6,7 @@ import dataclasses
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -31,12 +32,13 @@ from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record
 
 _COLUMNS = UPLOAD_COLUMNS
 
-#: The most parameters one batched statement takes (SQLite allows 32766). The connection keeps each
-#: statement it prepared (one per batch size, see `_padded`), and a statement's memory grows with its
-#: placeholders: with batches of up to 256 uploads (6,400 placeholders), a burst of 200 had the store's
-#: thread hold about 0.8 MiB more at the burst's peak; with at most 400 placeholders, 0.2 MiB. A burst's
-#: writes take a few more statements in turn, at no measurable cost in instructions (README, "Last
-#: results"); a longer burst's, no more memory.
+#: The most parameters one batched statement takes (SQLite allows 32766): 16 uploads recorded at once (25
+#: columns each), 64 settled. The connection keeps up to 128 statements it prepared (one per batch size,
+#: see `_padded`), and a statement's memory grows with its placeholders: with up to 1,024 rows a
+#: statement, a burst of 200 went in statements of 256 rows (6,400 placeholders), and the store's thread
+#: held 0.8-0.9 MiB more at the burst's peak than before it; 0.3 MiB with this cap. A burst's writes take
+#: a few more statements in turn, at no measurable cost in instructions (README, "Last results"); a
+#: longer burst's, no more memory.
 MAX_PARAMETERS = 400
 
 
@@ -50,9 +52,9 @@ def max_rows(width: int) -> int:
 #: same message with the same words (its token is minutes from expiring), so no member sees it twice.
 DELIVERED_WINDOW = 0.05
 #: How long each other write of the upload path (record, settle, task id) waits for others of its kind.
-#: A burst's uploads then go many to a statement (up to MAX_PARAMETERS) and a trip through the store's
-#: thread, and each trip costs the event loop as well as the thread (benchmarks/floor.py: 0.24 -> 0.06
-#: statements and about 0.17 ms of CPU less per upload). An upload alone answers up to 40 ms later (its
+#: A burst's uploads then go many to a statement (see MAX_PARAMETERS) and a trip through the store's
+#: thread, and each trip costs the event loop as well as the thread (benchmarks/floor.py, when this came:
+#: 0.24 -> 0.06 statements and about 0.17 ms of CPU less per upload). An upload alone answers up to 40 ms later (its
 #: record and its settlement each wait), against MusicAPI's seconds. Nothing is lost to a crash inside the window: a
 #: record not yet written was not sent, a settlement not yet written was not shown.
 WRITE_WINDOW = 0.02
@@ -313,10 +315,12 @@ class SQLiteUploadStore:
     async def claim_polls(self, upload_ids: Sequence[int], *, now: float, until: float) -> set[int]:
         if not upload_ids:
             return set()
+        # The ids as one JSON array: one statement text for any number of them (SQLite keeps each text it
+        # prepared), and no limit on how many.
         rows = await self._db.execute_fetchall(
-            f"UPDATE uploads SET next_poll_at = ? WHERE id IN ({', '.join('?' * len(upload_ids))})"  # noqa: S608
+            "UPDATE uploads SET next_poll_at = ? WHERE id IN (SELECT value FROM json_each(?))"
             " AND state = 'pending' AND next_poll_at <= ? RETURNING id",
-            (until, *upload_ids, now),
+            (until, json.dumps([int(i) for i in upload_ids]), now),
         )
         return {int(row[0]) for row in rows}
 
