@@ -54,9 +54,10 @@ DELIVERED_WINDOW = 0.05
 #: How long each other write of the upload path (record, settle, task id) waits for others of its kind.
 #: A burst's uploads then go many to a statement (see MAX_PARAMETERS) and a trip through the store's
 #: thread, and each trip costs the event loop as well as the thread (benchmarks/floor.py, when this came:
-#: 0.24 -> 0.06 statements and about 0.17 ms of CPU less per upload). An upload alone answers up to 40 ms later (its
-#: record and its settlement each wait), against MusicAPI's seconds. Nothing is lost to a crash inside the window: a
-#: record not yet written was not sent, a settlement not yet written was not shown.
+#: 0.24 -> 0.06 statements and about 0.17 ms of CPU less per upload). An upload alone answers up to 40 ms
+#: later (its record and its settlement each wait), against MusicAPI's seconds. Nothing is lost to a
+#: crash inside the window: a record not yet written was not sent, a settlement not yet written was not
+#: shown.
 WRITE_WINDOW = 0.02
 
 
