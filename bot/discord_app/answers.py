@@ -19,6 +19,10 @@ from bot.domain.records import ERASED_TOKEN
 
 log = logging.getLogger(__name__)
 
+#: What a request to Discord that did not go through raises (after discord.py's own retries; a timeout
+#: is an OSError).
+UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)
+
 #: Do not count on a token that has less than this many seconds left.
 TOKEN_MARGIN = 10.0
 #: Answers ping nobody; a channel post pings its member only (`Answers.elsewhere`).
@@ -71,7 +75,7 @@ class Answers:
             )
         try:
             await interaction.edit_original_response(**message.edit_kwargs(), allowed_mentions=NO_MENTIONS)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        except UNSENT as exc:
             _could_not_edit(interaction.id, exc)
             return False
         return True
@@ -81,7 +85,7 @@ class Answers:
     ) -> bool:
         try:
             await edit_by_token(self._session, application_id, token, message)
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+        except UNSENT as exc:
             _could_not_edit(interaction_id, exc)
             return False
         return True
@@ -118,10 +122,6 @@ class Answers:
 
 def _could_not_edit(interaction_id: int, exc: BaseException) -> None:
     log.warning("could not edit the reply to interaction %s (%s)", interaction_id, unsent_why(exc))
-
-
-#: What a request to Discord that did not go through raises (after discord.py's own retries).
-UNSENT = (discord.HTTPException, aiohttp.ClientError, OSError)
 
 
 def unsent_why(exc: BaseException) -> str:

@@ -28,9 +28,7 @@ from bot.storage.departed import forget_departed
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
 from bot.storage.paces import keep_pace, paces_since
-from bot.storage.rows import UPLOAD_COLUMNS, UPLOAD_INSERTED, Row, upload_record, upload_values
-
-_COLUMNS = UPLOAD_COLUMNS
+from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
 
 #: The most parameters one batched statement takes (SQLite allows 32766): 16 uploads recorded at once (25
 #: columns each), 64 settled. The connection keeps up to 128 statements it prepared (one per batch size,
@@ -40,6 +38,12 @@ _COLUMNS = UPLOAD_COLUMNS
 #: a few more statements in turn, at no measurable cost in instructions (README, "Last results"); a
 #: longer burst's, no more memory.
 MAX_PARAMETERS = 400
+
+
+#: The parameters of each row of the batched settling (id, state, clip_id, kind, detail, at) and task id
+#: (id, task_id, at) statements.
+_SETTLED = 6
+_TASK_ID = 3
 
 
 def max_rows(width: int) -> int:
@@ -177,8 +181,8 @@ class SQLiteUploadStore:
         self._inserts = Batched(
             self._insert_many, max_batch=max_rows(len(UPLOAD_INSERTED)), window=WRITE_WINDOW
         )
-        self._finishes = Batched(self._finish_many, max_batch=max_rows(6), window=WRITE_WINDOW)
-        self._task_ids = Batched(self._set_task_many, max_batch=max_rows(3), window=WRITE_WINDOW)
+        self._finishes = Batched(self._finish_many, max_batch=max_rows(_SETTLED), window=WRITE_WINDOW)
+        self._task_ids = Batched(self._set_task_many, max_batch=max_rows(_TASK_ID), window=WRITE_WINDOW)
         # Answers are shown one by one as Discord takes each edit, rarely two in one turn of the event
         # loop: their marks wait a moment for one another (see DELIVERED_WINDOW).
         self._deliveries = Batched(self._deliver_many, max_batch=max_rows(1), window=DELIVERED_WINDOW)
@@ -258,9 +262,9 @@ class SQLiteUploadStore:
     async def _finish_many(self, rows: list[tuple[Any, ...]]) -> list[bool]:
         first = {row[0]: i for i, row in reversed(list(enumerate(rows)))}  # a duplicate in one batch loses
         unique = [rows[i] for i in sorted(first.values())]
-        count, values = _padded(unique, 6)
+        count, values = _padded(unique, _SETTLED)
         changed = await self._db.execute_fetchall(
-            f"WITH v(id, state, clip_id, kind, detail, at) AS (VALUES {_placeholders(count, 6)})"  # noqa: S608
+            f"WITH v(id, state, clip_id, kind, detail, at) AS (VALUES {_placeholders(count, _SETTLED)})"  # noqa: S608
             " UPDATE uploads SET state = v.state, clip_id = v.clip_id, error_kind = v.kind,"
             " error_detail = v.detail, updated_at = v.at FROM v"
             " WHERE uploads.id = v.id AND uploads.state = 'pending' RETURNING uploads.id",
@@ -270,9 +274,9 @@ class SQLiteUploadStore:
         return [row[0] in done and first[row[0]] == i for i, row in enumerate(rows)]
 
     async def _set_task_many(self, rows: list[tuple[int, str, float]]) -> list[None]:
-        count, values = _padded(rows, 3)
+        count, values = _padded(rows, _TASK_ID)
         await self._db.execute_fetchall(
-            f"WITH v(id, task_id, at) AS (VALUES {_placeholders(count, 3)})"  # noqa: S608
+            f"WITH v(id, task_id, at) AS (VALUES {_placeholders(count, _TASK_ID)})"  # noqa: S608
             " UPDATE uploads SET task_id = v.task_id, updated_at = v.at FROM v WHERE uploads.id = v.id",
             values,
         )
