@@ -76,7 +76,6 @@ class MusicBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             # Without the guilds intent no GUILD_CREATE follows READY, so there is nothing to wait for.
             guild_ready_timeout=0.1,
-            http_trace=self.unsure_responses.trace,
             shard_connect_timeout=SHARD_CONNECT_TIMEOUT,
             tree_cls=ReachTree,
         )

@@ -65,13 +65,6 @@ class Redelivered(Exception):
         self.interaction_id = interaction_id
 
 
-def _unsure(interaction: discord.Interaction) -> int:
-    """How many initial responses to the interaction this process sent that Discord may have applied
-    without saying so (a 5xx, a dropped connection)."""
-    unsure: UnsureResponses | None = getattr(interaction.client, "unsure_responses", None)
-    return unsure.count(interaction.id) if unsure is not None else 0
-
-
 async def respond(interaction: discord.Interaction, response: Awaitable[object]) -> None:
     """Send the initial response (a defer, a message, a modal).
 
@@ -79,13 +72,14 @@ async def respond(interaction: discord.Interaction, response: Awaitable[object])
     a 5xx, that try was applied, so carry on; otherwise another delivery of the interaction answered
     first, and Redelivered is raised.
     """
-    before = _unsure(interaction)
+    unsure: UnsureResponses | None = getattr(interaction.client, "unsure_responses", None)
+    before = unsure.count(interaction.id) if unsure is not None else 0
     try:
-        await response
+        await (unsure.send(response) if unsure is not None else response)
     except discord.HTTPException as exc:
         if exc.code != ALREADY_ACKNOWLEDGED:
             raise
-        if _unsure(interaction) == before:
+        if unsure is None or unsure.count(interaction.id) == before:
             log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
             raise Redelivered(interaction.id) from None
         log.info("Discord had already applied the response to interaction %s; carrying on", interaction.id)

@@ -5,35 +5,36 @@ discord.py then sends it again and Discord refuses the retry as "already acknowl
 40060 is this delivery's own response. A 40060 on an interaction this process never had such an answer
 for comes from another delivery of the same interaction (a gateway resume, a shard handover, another
 instance), whose response came first: that one carries the interaction out.
+
+The tries are watched where discord.py sends them: its webhook adapter, which every initial response
+goes through (`create_interaction_response`, retrying a 5xx or a dropped connection inside). `send`
+puts a watching adapter in place for one response call; every other request (the answers' edits, the
+follow-ups) goes on as discord.py sends it, with nothing watched. (An aiohttp trace on discord.py's
+session did the same for every request it sent, and cost an upload a twentieth of its instructions.)
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
-from types import SimpleNamespace
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, cast
 
 import aiohttp
+from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
-#: An interaction response's path: `/api/v10/interactions/<id>/<token>/callback`.
-_CALLBACK = re.compile(r"/interactions/(\d+)/[^/]+/callback$")
 #: Interactions remembered at most (a 5xx on an initial response is rare; the oldest is forgotten first).
 REMEMBERED = 1000
 
 
 class UnsureResponses:
     """How many initial responses this process sent per interaction that got a 5xx or a dropped
-    connection: a response call whose count grew while it ran had such a try of its own.
-
-    `trace` goes to discord.py's HTTP session (`http_trace`), which also carries interaction responses.
-    """
+    connection: a response call whose count grew while it ran had such a try of its own."""
 
     def __init__(self, remembered: int = REMEMBERED) -> None:
         self._counts: OrderedDict[int, int] = OrderedDict()
         self._remembered = remembered
-        self.trace = aiohttp.TraceConfig()
-        self.trace.on_request_end.append(self._ended)
-        self.trace.on_request_exception.append(self._failed)
+        self._adapter = _WatchingAdapter(self)
 
     def count(self, interaction_id: int) -> int:
         """Initial responses to the interaction that Discord may have applied without saying so."""
@@ -45,23 +46,60 @@ class UnsureResponses:
         while len(self._counts) > self._remembered:
             self._counts.popitem(last=False)
 
-    def _note_url(self, method: str, url: object) -> None:
-        if method == "POST" and (match := _CALLBACK.search(getattr(url, "path", ""))):
-            self.note(int(match[1]))
+    async def send(self, response: Awaitable[object]) -> None:
+        """Await an initial response call (`interaction.response.defer(...)` and the like), its tries
+        watched: discord.py looks its adapter up in a context variable when the call runs."""
+        token = async_context.set(self._adapter)
+        try:
+            await response
+        finally:
+            async_context.reset(token)
 
-    async def _ended(
-        self,
-        _session: aiohttp.ClientSession,
-        _context: SimpleNamespace,
-        params: aiohttp.TraceRequestEndParams,
-    ) -> None:
-        if params.response.status >= 500:
-            self._note_url(params.method, params.url)
 
-    async def _failed(
-        self,
-        _session: aiohttp.ClientSession,
-        _context: SimpleNamespace,
-        params: aiohttp.TraceRequestExceptionParams,
+class _WatchingAdapter(AsyncWebhookAdapter):
+    """discord.py's adapter, whose initial responses note each try that Discord may have applied."""
+
+    def __init__(self, unsure: UnsureResponses) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._unsure = unsure
+
+    def create_interaction_response(
+        self, interaction_id: int, token: str, *, session: aiohttp.ClientSession, **kwargs: Any
+    ) -> Any:
+        watched = _WatchedSession(session, lambda: self._unsure.note(interaction_id))
+        return super().create_interaction_response(
+            interaction_id, token, session=cast(aiohttp.ClientSession, watched), **kwargs
+        )
+
+
+class _WatchedSession:
+    """The one method of a session that discord.py's adapter calls, each try reported to `unsure` when
+    it fails or gets a 5xx."""
+
+    def __init__(self, session: aiohttp.ClientSession, unsure: Callable[[], None]) -> None:
+        self._session = session
+        self._unsure = unsure
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> _WatchedRequest:
+        return _WatchedRequest(self._session.request(method, url, **kwargs), self._unsure)
+
+
+class _WatchedRequest:
+    def __init__(self, request: Any, unsure: Callable[[], None]) -> None:
+        self._request = request
+        self._unsure = unsure
+
+    async def __aenter__(self) -> aiohttp.ClientResponse:
+        try:
+            response: aiohttp.ClientResponse = await self._request.__aenter__()
+        except Exception:
+            self._unsure()  # it may have reached Discord before the connection failed
+            raise
+        if response.status >= 500:
+            self._unsure()
+        return response
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._note_url(params.method, params.url)
+        await self._request.__aexit__(kind, exc, tb)

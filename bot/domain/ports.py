@@ -59,8 +59,10 @@ class UploadStore(Protocol):
     """The upload log: every upload the bot starts, its state, and what it takes to answer later."""
 
     async def add(self, record: UploadRecord) -> UploadRecord:
-        """Record a new upload. An interaction's upload at a position is recorded once: a second one
-        raises AlreadyRecorded (the insert itself is the claim, no statement of its own)."""
+        """Record a new upload, and return it numbered and stamped (in place: the caller hands over a
+        record of its own, and nothing else holds it yet). An interaction's upload at a position is
+        recorded once: a second one raises AlreadyRecorded (the insert itself is the claim, no statement
+        of its own)."""
         ...
 
     async def finish(

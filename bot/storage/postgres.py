@@ -7,7 +7,6 @@ over rows locked with `FOR UPDATE SKIP LOCKED`: two instances asking at once get
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -120,8 +119,7 @@ class PostgresUploadStore:
         return cls(pool, clock)
 
     async def add(self, record: UploadRecord) -> UploadRecord:
-        now = self._clock()
-        record = dataclasses.replace(record, created_at=now, updated_at=now)
+        record.created_at = record.updated_at = self._clock()
         placeholders = ", ".join(f"${i}" for i in range(1, len(_INSERTED) + 1))
         record.id = await self._pool.fetchval(
             f"INSERT INTO uploads ({', '.join(_INSERTED)}) VALUES ({placeholders})"  # noqa: S608

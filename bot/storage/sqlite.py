@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import fcntl
 import functools
 import hashlib
+import itertools
 import json
 import os
 import pwd
@@ -78,7 +79,7 @@ def _padded(rows: Sequence[Sequence[Any]], width: int) -> tuple[int, list[Any]]:
     had SQLite prepare one for nearly every batch, and keep up to 128 of them, hundreds of placeholders
     each (8.5 MiB for batches of 1 to 64 rows; 2.2 MiB in seven sizes)."""
     count = 1 << (len(rows) - 1).bit_length()
-    values = [value for row in rows for value in row]
+    values = list(itertools.chain.from_iterable(rows))
     values += [None] * ((count - len(rows)) * width)
     return count, values
 
@@ -215,8 +216,7 @@ class SQLiteUploadStore:
         return cls(db, path=None if str(path) == ":memory:" else path)
 
     async def add(self, record: UploadRecord) -> UploadRecord:
-        now = self._clock()
-        record = dataclasses.replace(record, created_at=now, updated_at=now)
+        record.created_at = record.updated_at = self._clock()
         record.id = await self._inserts(record)
         if record.id is None:
             raise AlreadyRecorded(record.interaction_id)
@@ -302,7 +302,7 @@ class SQLiteUploadStore:
         count, values = _padded([(i,) for i in ids], 1)
         found = {r.key: r for r in await self._select(f"id IN ({', '.join('?' * count)})", values)}
         # Each caller gets its own copy: callers update their record in place.
-        return [dataclasses.replace(found[i]) if i in found else None for i in ids]
+        return [copy.copy(found[i]) if i in found else None for i in ids]
 
     async def by_interaction(self, interaction_id: int) -> list[UploadRecord]:
         return await self._select("interaction_id = ? ORDER BY position", (interaction_id,))
