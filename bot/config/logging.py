@@ -60,6 +60,12 @@ def formatter(log_format: str) -> logging.Formatter:
 def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> None:
     """Send every logger's records at `level` and above to `stream` (stderr), formatted as `log_format`
     says, and drop the warnings in UNUSED_FEATURE_WARNINGS."""
+    # Neither format shows where a record was made, nor its thread, process or task: the logging
+    # module's own switches spare each record looking them up (the walk up the stack above all).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    if sys.version_info >= (3, 12):
+        logging.logAsyncioTasks = False
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter(log_format))
     root = logging.getLogger()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import discord
@@ -44,9 +43,9 @@ class UploadDesk:
         #: Set when shutdown begins: new commands are told the bot is restarting.
         self.closing = False
 
-    @contextlib.asynccontextmanager
-    async def _open(self, interaction: discord.Interaction) -> AsyncIterator[bool]:
-        """The shutdown guard: yields False (the member was told the bot is restarting) once closing.
+    async def _guarded(self, interaction: discord.Interaction, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` for the interaction, counted as an answer in progress; once shutdown has begun, the
+        member is told the bot is restarting instead.
 
         A second delivery of an interaction ends here without a word: another delivery answered it
         first (Redelivered), or recorded its uploads first (AlreadyRecorded), and carries it out.
@@ -54,10 +53,9 @@ class UploadDesk:
         with self.answering.track():
             if self.closing:
                 await refuse(interaction, texts_for(interaction)("error.shutdown"))
-                yield False
                 return
             try:
-                yield True
+                await work()
             except (Redelivered, AlreadyRecorded) as exc:
                 log.info("%s: nothing started for this delivery", exc)
 
@@ -77,38 +75,36 @@ class UploadDesk:
     ) -> None:
         """Upload every source (listing skipped files with their reason) and give the one final answer;
         `source_message`: the link of the message the files come from, which the answer points to."""
-        async with self._open(interaction) as open_:
-            if open_:
-                await self._upload(interaction, items, source_message)
+        await self._guarded(interaction, lambda: self._upload(interaction, items, source_message))
 
     async def upload_linked_message(self, interaction: discord.Interaction, link: MessageLink) -> None:
         """Upload the audio of a message the member linked to, if they may read it."""
+        await self._guarded(interaction, lambda: self._upload_linked(interaction, link))
+
+    async def _upload_linked(self, interaction: discord.Interaction, link: MessageLink) -> None:
         texts = texts_for(interaction)
-        async with self._open(interaction) as open_:
-            if not open_:
-                return
-            # Reading the message (and checking the member may) takes a few requests: "thinking" first.
-            await think(interaction)
-            try:
-                attachments = await linked_attachments(
-                    self._client,
-                    link,
-                    user_id=interaction.user.id,
-                    guild_id=interaction.guild_id,
-                    channel_id=interaction.channel_id,
-                )
-            except MessageUnreadable as exc:
-                await refuse(interaction, texts(exc.key))
-                return
-            items = audio_sources(
-                attachments,
-                limit=self.limits.max_message_attachments,
-                max_bytes=self.limits.max_file_bytes,
+        # Reading the message (and checking the member may) takes a few requests: "thinking" first.
+        await think(interaction)
+        try:
+            attachments = await linked_attachments(
+                self._client,
+                link,
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
             )
-            if not items:
-                await refuse(interaction, texts("message.no_audio"))
-                return
-            await self._upload(interaction, items, link.jump_url)
+        except MessageUnreadable as exc:
+            await refuse(interaction, texts(exc.key))
+            return
+        items = audio_sources(
+            attachments,
+            limit=self.limits.max_message_attachments,
+            max_bytes=self.limits.max_file_bytes,
+        )
+        if not items:
+            await refuse(interaction, texts("message.no_audio"))
+            return
+        await self._upload(interaction, items, link.jump_url)
 
     async def _upload(
         self,

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from bot.domain.errors import ErrorKind, UploadError
 from bot.domain.pace import Pace
-from bot.domain.records import UploadRecord
+from bot.domain.records import PendingBrief, UploadRecord
 
 
 class TaskState(StrEnum):
@@ -81,6 +81,10 @@ class UploadStore(Protocol):
     async def get(self, upload_id: int) -> UploadRecord | None: ...
     async def by_interaction(self, interaction_id: int) -> list[UploadRecord]: ...
     async def pending(self) -> list[UploadRecord]: ...
+    async def pending_briefs(self) -> list[PendingBrief]:
+        """Every pending upload, in brief, oldest first."""
+        ...
+
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]: ...
     async def pending_count(self, user_id: int, *, other_than: str) -> int:
         """The member's uploads not settled yet that instances other than `other_than` are sending."""

@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -144,21 +144,27 @@ class UploadQueue:
             return 0.0
         return math.ceil(place / max(self.concurrency, self._share, 1)) * self._turns.average
 
-    @contextlib.asynccontextmanager
-    async def turn(
+    def turn(
         self,
         member: int,
         owner: Hashable | None = None,
         on_place: OnPlace | None = None,
         *,
         within: float | None = None,
-    ) -> AsyncIterator[None]:
-        """Wait for a turn (one reserved place is used), hold it for the block, then pass it on.
+    ) -> _Turn:
+        """`async with line.turn(member):` waits for a turn (one reserved place is used), holds it for
+        the block, then passes it on.
 
         `owner` groups the requests of one answer (an interaction): `on_place` hears that group's best
         place while any of them waits, at a pace Discord's rate limits allow. Waiting longer than
         `within` seconds raises TimeoutError (the place is given up).
         """
+        return _Turn(self, member, owner, on_place, within)
+
+    async def _take(
+        self, member: int, owner: Hashable | None, on_place: OnPlace | None, within: float | None
+    ) -> float:
+        """Take a turn, waiting for it if need be; when it began."""
         if self._free > 0 and not self._lines:
             self._free -= 1
             self.forfeit()
@@ -166,12 +172,11 @@ class UploadQueue:
         else:
             async with asyncio.timeout(within):
                 await self._wait(member, owner, on_place)
-        started = self.clock()
-        try:
-            yield
-        finally:
-            self._turns.add(self.clock() - started)
-            self._pass_on()
+        return self.clock()
+
+    def _give_back(self, started: float) -> None:
+        self._turns.add(self.clock() - started)
+        self._pass_on()
 
     async def _wait(self, member: int, owner: Hashable | None, on_place: OnPlace | None) -> None:
         ticket = _Ticket(
@@ -310,3 +315,27 @@ class UploadQueue:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
             self._monitor = None
+
+
+class _Turn:
+    """One turn in the line, as an async context manager (see `UploadQueue.turn`)."""
+
+    __slots__ = ("_line", "_member", "_on_place", "_owner", "_started", "_within")
+
+    def __init__(
+        self,
+        line: UploadQueue,
+        member: int,
+        owner: Hashable | None,
+        on_place: OnPlace | None,
+        within: float | None,
+    ) -> None:
+        self._line, self._member, self._owner = line, member, owner
+        self._on_place, self._within = on_place, within
+        self._started = 0.0
+
+    async def __aenter__(self) -> None:
+        self._started = await self._line._take(self._member, self._owner, self._on_place, self._within)
+
+    async def __aexit__(self, *_: object) -> None:
+        self._line._give_back(self._started)

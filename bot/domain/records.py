@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from bot.domain.errors import ErrorKind
 
@@ -97,3 +98,15 @@ class UploadRecord:
     @property
     def finished(self) -> bool:
         return self.state is not UploadState.PENDING
+
+
+class PendingBrief(NamedTuple):
+    """What the watcher reads of every pending upload each round: enough to tell whether it has anything
+    to do with it. (Whole records, for every upload in flight every few seconds, cost a sync upload
+    more than its own writes.)"""
+
+    key: int
+    instance: str
+    task_id: str | None
+    callback_token: str | None
+    created_at: float

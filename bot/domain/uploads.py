@@ -26,7 +26,7 @@ from bot.domain.inflight import InFlight
 from bot.domain.instances import Presence
 from bot.domain.ports import Metrics, MusicAPI, NoMetrics, TaskResult, TaskState, UploadStore
 from bot.domain.queue import OnPlace, UploadQueue
-from bot.domain.records import ERASED_TOKEN, Requester, SourceKind, UploadRecord, UploadState
+from bot.domain.records import ERASED_TOKEN, PendingBrief, Requester, SourceKind, UploadRecord, UploadState
 from bot.domain.sources import Source, SourceRejected
 from bot.domain.spending import DailyCeiling, Reservation, uncharged
 
@@ -127,7 +127,7 @@ class UploadService:
                 self._opened(record)
         return pending
 
-    def mine(self, record: UploadRecord) -> bool:
+    def mine(self, record: UploadRecord | PendingBrief) -> bool:
         """Sent by this instance (in this run or before a restart), or by none that is named."""
         return record.instance in ("", self.instance)
 

@@ -13,7 +13,7 @@ from bot.domain.background import Background
 from bot.domain.errors import ShuttingDown, UploadError, UploadTimedOut, UploadUnconfirmed
 from bot.domain.instances import Presence
 from bot.domain.ports import Deliver, UploadStore
-from bot.domain.records import UploadRecord
+from bot.domain.records import PendingBrief, UploadRecord
 from bot.domain.settlement import Settlement
 from bot.domain.uploads import UploadService
 
@@ -105,10 +105,10 @@ class PendingWatcher:
                 log.exception("watching pending uploads failed; trying again")
             await asyncio.sleep(tick)
 
-    def _mine(self, record: UploadRecord) -> bool:
+    def _mine(self, record: UploadRecord | PendingBrief) -> bool:
         return self._uploads.mine(record)
 
-    def _in_hand(self, record: UploadRecord) -> bool:
+    def _in_hand(self, record: UploadRecord | PendingBrief) -> bool:
         """Someone is sending it now: this instance, or another one that is still alive."""
         if self._mine(record):
             return self._uploads.sending(record.key)
@@ -135,41 +135,52 @@ class PendingWatcher:
     async def poll_once(self) -> None:
         """Ask MusicAPI about uploads whose callback is overdue; give up on those past the deadline, and on
         those sent without learning their task id once their grace has passed. Uploads of an instance
-        that stopped are finished here too: a sync one is told it was interrupted."""
+        that stopped are finished here too: a sync one is told it was interrupted.
+
+        Each round reads every pending upload in brief; a whole record only for one it acts on."""
         now = self._clock()
         mark = self._uploads.mark()
-        pending = await self._store.pending()
-        keys = {r.key for r in pending}
+        pending = await self._store.pending_briefs()
+        keys = {brief.key for brief in pending}
         self._uploads.settled_elsewhere(keys, mark)
         for key in self._unconfirmed.keys() - keys:
             del self._unconfirmed[key]
-        due: list[UploadRecord] = []
-        for record in pending:
-            key, age = record.key, now - record.created_at
-            if record.task_id is not None:
+        due: list[PendingBrief] = []
+        for brief in pending:
+            key, age = brief.key, now - brief.created_at
+            if brief.task_id is not None:
                 self._unconfirmed.pop(key, None)
-            elif record.callback_token and not self._in_hand(record):
+            elif brief.callback_token and not self._in_hand(brief):
                 self._await_callback(key)  # its answer was lost: only a callback can settle it
             if key in self._unconfirmed:
                 if now >= self._unconfirmed[key] or age > self._deadline:
-                    await self._settlement.failed(record, UploadUnconfirmed("no task id and no callback"))
+                    await self._fail(brief, UploadUnconfirmed("no task id and no callback"))
                 continue
-            if record.callback_token is None and record.task_id is None:
-                if not self._mine(record) and not self._in_hand(record):
+            if brief.callback_token is None and brief.task_id is None:
+                if not self._mine(brief) and not self._in_hand(brief):
                     # A sync upload of an instance that stopped: nobody will hear MusicAPI's answer.
-                    await self._settlement.failed(record, ShuttingDown())
+                    await self._fail(brief, ShuttingDown())
                 continue  # a sync upload in flight: its own time limit ends it
             if age > self._deadline:
-                await self._settlement.failed(record, UploadTimedOut("no result before the deadline"))
+                await self._fail(brief, UploadTimedOut("no result before the deadline"))
                 continue
-            if record.task_id is not None and age >= self._poll_after:
-                due.append(record)
+            if brief.task_id is not None and age >= self._poll_after:
+                due.append(brief)
         if not due:
             return
-        claimed = await self._store.claim_polls([r.key for r in due], now=now, until=now + self._interval)
-        for record in due:
-            if record.key in claimed and record.task_id is not None:
-                await self._poll(record, record.task_id)
+        claimed = await self._store.claim_polls([b.key for b in due], now=now, until=now + self._interval)
+        for brief in due:
+            if brief.key in claimed and brief.task_id is not None and (record := await self._whole(brief)):
+                await self._poll(record, brief.task_id)
+
+    async def _whole(self, brief: PendingBrief) -> UploadRecord | None:
+        """The whole record of an upload a round acts on: this process's own, or the store's (None once
+        it is gone)."""
+        return self._uploads.held(brief.key) or await self._store.get(brief.key)
+
+    async def _fail(self, brief: PendingBrief, error: UploadError) -> None:
+        if (record := await self._whole(brief)) is not None:
+            await self._settlement.failed(record, error)
 
     async def _poll(self, record: UploadRecord, task_id: str) -> None:
         try:

@@ -17,12 +17,12 @@ import asyncpg
 from bot.domain.errors import ErrorKind
 from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
-from bot.domain.records import UploadRecord, UploadState
+from bot.domain.records import PendingBrief, UploadRecord, UploadState
 from bot.storage.departed import forget_departed
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
 from bot.storage.paces import keep_pace, paces_since
-from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
+from bot.storage.rows import PENDING_BRIEFS, UPLOAD_INSERTED, Row, upload_record, upload_values
 
 _INSERTED = UPLOAD_INSERTED
 #: Serializes migrations of instances that start at once (an arbitrary, fixed advisory lock key).
@@ -179,6 +179,9 @@ class PostgresUploadStore:
 
     async def pending(self) -> list[UploadRecord]:
         return await self._select("state = 'pending' ORDER BY id")
+
+    async def pending_briefs(self) -> list[PendingBrief]:
+        return [PendingBrief(*row) for row in await self._pool.fetch(PENDING_BRIEFS)]
 
     async def history(self, user_id: int, *, limit: int, offset: int = 0) -> list[UploadRecord]:
         return await self._select("user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3", user_id, limit, offset)

@@ -23,13 +23,13 @@ import aiosqlite
 from bot.domain.errors import ErrorKind
 from bot.domain.pace import Pace
 from bot.domain.ports import AlreadyRecorded
-from bot.domain.records import UploadRecord, UploadState
+from bot.domain.records import PendingBrief, UploadRecord, UploadState
 from bot.storage.batching import Batched
 from bot.storage.departed import forget_departed
 from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrations
 from bot.storage.paces import keep_pace, paces_since
-from bot.storage.rows import UPLOAD_INSERTED, Row, upload_record, upload_values
+from bot.storage.rows import PENDING_BRIEFS, UPLOAD_INSERTED, Row, upload_record, upload_values
 
 #: The most parameters one batched statement takes (SQLite allows 32766): 16 uploads recorded at once (25
 #: columns each), 64 settled. The connection keeps up to 128 statements it prepared (one per batch size,
@@ -309,6 +309,10 @@ class SQLiteUploadStore:
 
     async def pending(self) -> list[UploadRecord]:
         return await self._select("state = 'pending' ORDER BY id")
+
+    async def pending_briefs(self) -> list[PendingBrief]:
+        rows = await self._db.execute_fetchall(PENDING_BRIEFS)
+        return [PendingBrief(*row) for row in rows]
 
     async def pending_count(self, user_id: int, *, other_than: str) -> int:
         rows = await self._db.execute_fetchall(

@@ -236,6 +236,21 @@ async def test_heartbeats_at_once_take_turns_so_each_sees_what_the_others_took(s
     assert sum(final.values()) == limit  # the first took everything; the others found nothing free
 
 
+async def test_the_pending_uploads_in_brief_are_what_the_whole_records_say(store: UploadStore) -> None:
+    sync = await store.add(record(1, instance="a"))
+    waiting = await store.add(dataclasses.replace(record(2, instance="b"), callback_token="secret"))
+    await store.set_task(waiting.key, "task-2")
+    done = await store.add(record(3))
+    await store.finish(done.key, clip_id="x")
+    briefs = await store.pending_briefs()
+    assert [b.key for b in briefs] == [r.key for r in await store.pending()] == [sync.key, waiting.key]
+    assert [(b.instance, b.task_id, b.callback_token) for b in briefs] == [
+        ("a", None, None),
+        ("b", "task-2", "secret"),
+    ]
+    assert [b.created_at for b in briefs] == [sync.created_at, waiting.created_at]
+
+
 async def test_a_members_pending_uploads_on_other_instances_are_counted(store: UploadStore) -> None:
     mine = await store.add(record(1, user_id=5, instance="a"))
     await store.add(record(2, user_id=5, instance="b"))
