@@ -1,6 +1,6 @@
 """Bursts of `/upload` interactions against this bot and against a minimal baseline bot.
 
-    python benchmarks/burst.py [--mode both|sync|floor|callback|line|metrics|stores|instances] [--n 200]
+    python benchmarks/burst.py [--mode both|sync|floor|...|instructions|opcodes] [--n 200]
                                [--callback-n 500] [--delay 2.0] [--warmup 5] [--rounds 1] [--profile DIR]
                                [--no-pin]
 
@@ -36,7 +36,7 @@ from benchmarks.common.bots import pin_cores  # noqa: E402
 from benchmarks.common.scenario import Run  # noqa: E402
 
 #: The scenarios, each a module of benchmarks/; a new one is a module and its name here.
-SCENARIOS = ("sync", "floor", "callback", "line", "metrics", "stores", "instances", "instructions")
+SCENARIOS = ("sync", "floor", "callback", "line", "metrics", "stores", "instances", "instructions", "opcodes")
 #: What --mode both runs (the others start a PostgreSQL server of their own).
 BOTH = ("sync", "floor", "callback", "line", "metrics")
 
@@ -74,7 +74,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         metavar="DIR",
         help="sample every thread of each bot with py-spy during the burst into DIR/<bot>[-callback].raw, "
-        "with a summary in DIR/<bot>[-callback].raw.txt (skews the figures)",
+        "with a summary in DIR/<bot>[-callback].raw.txt (skews the figures); instructions and opcodes "
+        "keep their counts in DIR",
     )
     parser.add_argument(
         "--pin",

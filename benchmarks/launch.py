@@ -6,7 +6,9 @@ Counted from startup on: the calls into the upload store (`open_store`'s store, 
 statements the store runs, by first word (INSERT, UPDATE, BEGIN, ...): SQLite's through a trace callback
 on every connection opened with `sqlite3.connect`, PostgreSQL's through asyncpg's connection methods, and the wake-ups of the event loop from
 another thread (`call_soon_threadsafe`: how a store's worker thread or an executor hands a result back
-to the loop; one per trip through a thread). Each SIGUSR1 appends one line of JSON to BENCH_MARKS_OUT:
+to the loop; one per trip through a thread). With BENCH_OPCODES, the
+opcodes the event loop's thread executes between the first two marks are counted, by function, into
+that file (benchmarks/common/opcodes.py). Each SIGUSR1 appends one line of JSON to BENCH_MARKS_OUT:
 the counts so far, and a label for each live thread by its native id ("store" for a store's worker
 thread, "executor" for asyncio's default executor, or the thread's name), so that the benchmark can
 put the CPU time it reads from /proc/<pid>/task/<tid> under a name.
@@ -182,6 +184,8 @@ def thread_label(thread: threading.Thread) -> str:
 
 def _mark(signum: int, frame: FrameType | None) -> None:
     marks[0] += 1
+    if os.environ.get("BENCH_OPCODES"):
+        _count_opcodes(Path(os.environ["BENCH_OPCODES"]))
     line = {
         "mark": marks[0],
         "statements": dict(statements),
@@ -192,6 +196,22 @@ def _mark(signum: int, frame: FrameType | None) -> None:
     }
     with open(os.environ["BENCH_MARKS_OUT"], "a") as out:
         out.write(json.dumps(line) + "\n")
+
+
+_opcodes: list[Any] = []
+
+
+def _count_opcodes(out: Path) -> None:
+    """The first mark starts counting this thread's opcodes (benchmarks/common/opcodes.py); the second
+    stops, and writes the counts to `out`."""
+    if not _opcodes:
+        from benchmarks.common.opcodes import OpcodeCount  # only when asked: no memory of its own otherwise
+
+        _opcodes.append(OpcodeCount(skip=__file__))
+        _opcodes[0].start()
+    elif _opcodes[0].running:
+        _opcodes[0].stop()
+        _opcodes[0].write(out)
 
 
 signal.signal(signal.SIGUSR1, _mark)

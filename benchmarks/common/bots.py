@@ -31,6 +31,13 @@ class BotSpec:
     profile: Path | None = None
     #: Where callgrind's count of the measured burst goes (benchmarks/common/instructions.py), if anywhere.
     instructions: Path | None = None
+    #: Where the count of opcodes by function of the measured burst goes (benchmarks/common/opcodes.py).
+    opcodes: Path | None = None
+
+    @property
+    def slowed(self) -> bool:
+        """Counted in a way that runs it many times slower than it runs (callgrind, opcode tracing)."""
+        return self.instructions is not None or self.opcodes is not None
 
 
 def our_bot(concurrency: int = 1000) -> BotSpec:
@@ -177,6 +184,7 @@ async def start_bot(spec: BotSpec, harness: Harness, workdir: Path) -> BotProces
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
         "BENCH_MARKS_OUT": str(workdir / f"{spec.name}.marks"),
+        **({"BENCH_OPCODES": str(spec.opcodes)} if spec.opcodes else {}),
         **spec.env,  # the spec has the last word
     }
     env = harness.env(**overrides)

@@ -146,13 +146,13 @@ async def run_link_burst(
         async with bench_harness(workdir) as harness:
             bot = await start_bot(spec, harness, workdir)
             try:
-                await wait_until_identified(harness, bot, 300 if spec.instructions else 30)
+                await wait_until_identified(harness, bot, 300 if spec.slowed else 30)
                 await warm_up(harness, warmup)
                 harness.musicapi.delay = delay
                 batch = link_uploads(n)
                 # aiohttp's default pool (100 connections) lets about 100 uploads wait on MusicAPI at once.
                 within = 60 + delay * math.ceil(n / 100) * 2
-                within *= 10 if spec.instructions else 1  # callgrind: some 50 times slower
+                within *= 10 if spec.slowed else 1  # callgrind or tracing: many times slower
                 result = await measure_burst(harness, bot, batch, within=within, side_cpu=side_cpu)
             finally:
                 status = await stop_bot(bot)
