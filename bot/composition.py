@@ -266,7 +266,11 @@ def _wire(s: Settings, session: aiohttp.ClientSession, store: UploadStore) -> Ap
     follow_ups = _follow_ups(s, client, store, follow_up_log, metrics)
     follow_ups.ceiling = ceiling
     housekeeping = Housekeeping(
-        store=store, retention_days=s.retention_days, follow_ups=follow_up_log, uploads=uploads
+        store=store,
+        retention_days=s.retention_days,
+        follow_ups=follow_up_log,
+        uploads=uploads,
+        instance_timeout=s.instance_timeout,
     )
     bot = MusicBot(
         session=session,

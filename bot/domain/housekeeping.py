@@ -26,8 +26,8 @@ ERASE_EVERY = 60.0
 PRUNE_EVERY = 3600.0
 DAY = 86400.0
 #: How long after an instance was last heard of its heartbeat row and measured pace are removed (seconds):
-#: far past a heartbeat's timeout (`INSTANCE_TIMEOUT`, seconds) and the time a pace counts (`pace.KEPT_FOR`),
-#: so that nothing reads them any more.
+#: far past the time a pace counts (`pace.KEPT_FOR`), and never less than twice a heartbeat's timeout
+#: (`INSTANCE_TIMEOUT`, which has no upper bound), so that nothing reads them any more.
 DEPARTED_AFTER = DAY
 
 
@@ -42,9 +42,11 @@ class Housekeeping:
         retention_days: int,
         follow_ups: FollowUpStore | None = None,
         uploads: UploadService | None = None,
+        instance_timeout: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._departed_after = max(DEPARTED_AFTER, 2 * instance_timeout)
         self._uploads = uploads
         self._follow_ups = follow_ups
         self._retention = retention_days * DAY
@@ -62,12 +64,16 @@ class Housekeeping:
         return erased
 
     async def forget_departed(self) -> int:
-        """Remove what instances gone for DEPARTED_AFTER left in the store; return how many rows went.
-        An instance is named by its shards: after the shards are laid out anew, the old names' rows would
-        otherwise stay for good."""
-        departed = await self._store.forget_departed(self._clock() - DEPARTED_AFTER)
+        """Remove what instances gone for DEPARTED_AFTER (or twice INSTANCE_TIMEOUT) left in the store;
+        return how many rows went. An instance is named by its shards: after the shards are laid out anew,
+        the old names' rows would otherwise stay for good."""
+        departed = await self._store.forget_departed(self._clock() - self._departed_after)
         if departed:
-            log.info("removed %d row(s) of instances gone for over a day", departed)
+            log.info(
+                "removed %d row(s) of instances gone for over %.0f hours",
+                departed,
+                self._departed_after / 3600,
+            )
         return departed
 
     async def prune(self) -> int:

@@ -128,6 +128,24 @@ async def test_instances_gone_for_over_a_day_are_forgotten_even_when_uploads_are
     assert [p.measured_at for p in paces] == [now - 600]
 
 
+async def test_an_instance_is_not_taken_for_gone_within_twice_its_heartbeats_timeout(
+    harness: Harness,
+) -> None:
+    """INSTANCE_TIMEOUT has no upper bound: with one of two days, a name last heard of three days ago stays
+    (within twice the timeout, as a day is for the default timeout), and one heard of five days ago goes."""
+    now = time.time()
+    store = await open_store(f"sqlite:///{harness.tmp_path / 'bot.db'}")
+    try:
+        for name, when in (("slow", now - 3 * DAY), ("gone", now - 5 * DAY)):
+            await store.heartbeat(name, now=when, seen_since=0.0, hold=lambda others: 0)
+    finally:
+        await store.close()
+    async with harness.running(retention_days=0, instance_timeout=2 * DAY) as app:
+        await until(lambda: _instance_rows(harness, "gone", absent=True))
+        assert await app.housekeeping.forget_departed() == 0
+        assert await _instance_rows(harness, "slow", absent=False)
+
+
 async def _instance_rows(harness: Harness, name: str, *, absent: bool) -> bool:
     """Whether `name`'s heartbeat row is absent from the store (or present, with absent=False)."""
     async with aiosqlite.connect(harness.tmp_path / "bot.db") as db:
