@@ -184,8 +184,10 @@ def thread_label(thread: threading.Thread) -> str:
 
 def _mark(signum: int, frame: FrameType | None) -> None:
     marks[0] += 1
-    if os.environ.get("BENCH_OPCODES"):
-        _count_opcodes(Path(os.environ["BENCH_OPCODES"]))
+    counting = os.environ.get("BENCH_OPCODES")
+    if counting and _opcodes and _opcodes[0].running:  # the second mark: before anything more runs
+        _opcodes[0].stop()
+        _opcodes[0].write(Path(counting))
     line = {
         "mark": marks[0],
         "statements": dict(statements),
@@ -196,22 +198,20 @@ def _mark(signum: int, frame: FrameType | None) -> None:
     }
     with open(os.environ["BENCH_MARKS_OUT"], "a") as out:
         out.write(json.dumps(line) + "\n")
+    if counting and not _opcodes:  # the first mark: from here on
+        _start_counting_opcodes()
 
 
 _opcodes: list[Any] = []
 
 
-def _count_opcodes(out: Path) -> None:
-    """The first mark starts counting this thread's opcodes (benchmarks/common/opcodes.py); the second
-    stops, and writes the counts to `out`."""
-    if not _opcodes:
-        from benchmarks.common.opcodes import OpcodeCount  # only when asked: no memory of its own otherwise
+def _start_counting_opcodes() -> None:
+    """Count the opcodes this thread executes from now on, by function (benchmarks/common/opcodes.py),
+    until the next mark, which writes them to BENCH_OPCODES."""
+    from benchmarks.common.opcodes import OpcodeCount  # only when asked: no memory of its own otherwise
 
-        _opcodes.append(OpcodeCount(skip=__file__))
-        _opcodes[0].start()
-    elif _opcodes[0].running:
-        _opcodes[0].stop()
-        _opcodes[0].write(out)
+    _opcodes.append(OpcodeCount(skip=__file__))
+    _opcodes[0].start()
 
 
 signal.signal(signal.SIGUSR1, _mark)

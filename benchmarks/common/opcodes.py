@@ -25,8 +25,9 @@ _TRIMMED = ("/site-packages/", "/lib/python3.")
 
 
 def function_of(frame: FrameType) -> str:
-    """`file:first line:function` of a frame's code, its path from the package on; a function generated
-    at runtime (a dataclass's `__init__`, a named tuple's `__new__`) named by the class it is for."""
+    """`file:first line:function` of a frame's code, its path from the package on; a method generated at
+    runtime (a dataclass's `__init__`) named by the class it is for (a named tuple's `__new__` shows as
+    `<class>.<lambda>`)."""
     code = frame.f_code
     name = code.co_qualname
     if code.co_filename == "<string>":
@@ -37,14 +38,14 @@ def function_of(frame: FrameType) -> str:
 
 
 def short_path(path: str) -> str:
-    root = str(Path(__file__).resolve().parents[2]) + "/"
-    if path.startswith(root):
-        return path[len(root) :]
+    """A library's file from its package on (also from a virtualenv inside the checkout); the project's
+    own from the checkout on."""
     for marker in _TRIMMED:
         if marker in path:
             tail = path.split(marker, 1)[1]
             return tail.split("/", 1)[1] if marker.startswith("/lib/") else tail
-    return path
+    root = str(Path(__file__).resolve().parents[2]) + "/"
+    return path[len(root) :] if path.startswith(root) else path
 
 
 class OpcodeCount:
@@ -53,6 +54,7 @@ class OpcodeCount:
     def __init__(self, skip: str = "") -> None:
         self.counts: Counter[str] = Counter()
         self.running = False
+        self._previous: Any = None
         self._skip = skip  # a file whose code is not counted (the benchmark's own wrapper)
         self._names: dict[Any, str] = {}
 
@@ -72,10 +74,11 @@ class OpcodeCount:
 
     def start(self) -> None:
         self.running = True
+        self._previous = sys.gettrace()  # a debugger's or coverage's, given back at the stop
         sys.settrace(self._trace)
 
     def stop(self) -> None:
-        sys.settrace(None)
+        sys.settrace(self._previous)
         self.running = False
 
     def write(self, out: Path) -> None:

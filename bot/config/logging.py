@@ -18,6 +18,8 @@ UNUSED_FEATURE_WARNINGS = (
 )
 
 TEXT_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
+#: The logging module's switches for what each record looks up that neither format shows.
+LOGGING_SWITCHES = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing", "logAsyncioTasks")
 TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -45,8 +47,6 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -61,11 +61,11 @@ def configure_logging(level: str, log_format: str, stream: TextIO | None = None)
     """Send every logger's records at `level` and above to `stream` (stderr), formatted as `log_format`
     says, and drop the warnings in UNUSED_FEATURE_WARNINGS."""
     # Neither format shows where a record was made, nor its thread, process or task: the logging
-    # module's own switches spare each record looking them up (the walk up the stack above all).
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    if sys.version_info >= (3, 12):
-        logging.logAsyncioTasks = False
+    # module's own switches spare each record looking them up (the walk up the stack above all; with it
+    # goes `stack_info`, which the bot does not use).
+    for name in LOGGING_SWITCHES:
+        if hasattr(logging, name):  # logAsyncioTasks: Python 3.12 and later
+            setattr(logging, name, None if name == "_srcfile" else False)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter(log_format))
     root = logging.getLogger()

@@ -24,7 +24,6 @@ from bot.discord_app.gateway import SHARD_CONNECT_TIMEOUT, forget_reconnects, la
 from bot.discord_app.host import History, Host
 from bot.discord_app.invite import invite_url
 from bot.discord_app.reach import ReachTree, guild_installs_only
-from bot.discord_app.responses import UnsureResponses
 from bot.discord_app.translator import CatalogTranslator
 from bot.domain.followups.ports import FollowUpMetrics
 from bot.domain.followups.service import FollowUpService
@@ -63,8 +62,6 @@ class MusicBot(commands.AutoShardedBot):
         attachments: Attachments | None = None,
         reach: Reach | None = None,
     ) -> None:
-        #: Initial responses of ours Discord may have applied despite a 5xx (see `responses`).
-        self.unsure_responses = UnsureResponses()
         sharding: dict[str, Any] = {"shard_count": shard_count}
         if shard_ids is not None:
             sharding["shard_ids"] = list(shard_ids)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import discord
 
 from bot.discord_app.answers import UNSENT, unsent_why
-from bot.discord_app.responses import UnsureResponses
+from bot.discord_app.responses import WatchedResponse
 from bot.domain import rendering
 from bot.domain.ports import AlreadyRecorded
 from bot.domain.records import TOKEN_LIFETIME, Requester, SourceKind
@@ -72,14 +72,13 @@ async def respond(interaction: discord.Interaction, response: Awaitable[object])
     a 5xx, that try was applied, so carry on; otherwise another delivery of the interaction answered
     first, and Redelivered is raised.
     """
-    unsure: UnsureResponses | None = getattr(interaction.client, "unsure_responses", None)
-    before = unsure.count(interaction.id) if unsure is not None else 0
+    call = WatchedResponse()
     try:
-        await (unsure.send(response) if unsure is not None else response)
+        await call.send(response)
     except discord.HTTPException as exc:
         if exc.code != ALREADY_ACKNOWLEDGED:
             raise
-        if unsure is None or unsure.count(interaction.id) == before:
+        if not call.unsure:
             log.info("interaction %s was delivered again; its first delivery answers it", interaction.id)
             raise Redelivered(interaction.id) from None
         log.info("Discord had already applied the response to interaction %s; carrying on", interaction.id)

@@ -51,8 +51,7 @@ def read_link(url: str) -> Source | MessageLink:
     """What a pasted link is: a Discord message link, or an http(s) link to a public host that is not a
     streaming page. Anything else raises SourceRejected. The link is parsed once."""
     url = url.strip()
-    parts = _split(url)
-    hostname = parts.hostname or ""
+    parts, hostname = _split(url)
     message = _message_link(parts, hostname)
     if message is not None:
         return message
@@ -160,7 +159,8 @@ def _is_public_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
-def _split(url: str) -> SplitResult:
+def _split(url: str) -> tuple[SplitResult, str]:
+    """The link's parts and its host name, once checked that it has one (and no credentials)."""
     if len(url) > MAX_URL_LENGTH:
         raise SourceRejected(Rejection.TOO_LONG, limit=MAX_URL_LENGTH)
     if not url:
@@ -178,11 +178,12 @@ def _split(url: str) -> SplitResult:
         if not parts.scheme or "//" not in url:
             raise SourceRejected(Rejection.MALFORMED)
         raise SourceRejected(Rejection.BAD_SCHEME, scheme=parts.scheme.lower())
-    if "@" in parts.netloc or parts.username is not None:
+    if "@" in parts.netloc:  # a user name (or password) comes before an @, and only then
         raise SourceRejected(Rejection.CREDENTIALS)
-    if not parts.hostname:
+    hostname = parts.hostname
+    if not hostname:
         raise SourceRejected(Rejection.MALFORMED)
-    return parts
+    return parts, hostname
 
 
 def _check_host(raw_host: str) -> str:
@@ -218,7 +219,7 @@ def fetchable(url: str, own_origin: str | None = None) -> bool:
     as a member's link is, syntactically), or anything on `own_origin` itself (scheme, host and port of
     MUSICAPI_BASE_URL: a local stand-in for MusicAPI serves its files there). Never a user name or password."""
     try:
-        parts = _split(url)
+        parts, hostname = _split(url)
     except SourceRejected:
         return False
     if own_origin is not None and _origin(parts) == _origin(urlsplit(own_origin)):
@@ -226,7 +227,7 @@ def fetchable(url: str, own_origin: str | None = None) -> bool:
     if parts.scheme.lower() != "https":
         return False
     try:
-        _check_host(parts.hostname or "")
+        _check_host(hostname)
     except SourceRejected:
         return False
     return True

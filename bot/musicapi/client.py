@@ -191,7 +191,8 @@ class MusicAPIClient:
         self._metrics.musicapi_request(endpoint, str(status))
         self.health.answered(status)
         try:
-            body = json.loads(raw) if raw is not None else None
+            # JSON between systems is UTF-8 (RFC 8259): decoded here, json.loads need not guess the encoding.
+            body = json.loads(raw.decode("utf-8-sig")) if raw is not None else None
         except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
         if raw is None:

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from bot.config.logging import (
+    LOGGING_SWITCHES,
     UNUSED_FEATURE_WARNINGS,
     DropWarnings,
     JsonFormatter,
@@ -71,8 +72,10 @@ def test_configured_loggers_drop_only_those_warnings() -> None:
     handlers, level = list(root.handlers), root.level
     loggers = {name: logging.getLogger(name) for name, _ in UNUSED_FEATURE_WARNINGS}
     filters = {name: list(logger.filters) for name, logger in loggers.items()}
+    switches = {name: getattr(logging, name) for name in LOGGING_SWITCHES if hasattr(logging, name)}
     try:
         configure_logging("INFO", "json", stream)
+        assert [getattr(logging, name) for name in switches] == [None] + [False] * (len(switches) - 1)
         for name, message in UNUSED_FEATURE_WARNINGS:
             logging.getLogger(name).warning(message)
         logging.getLogger("discord.client").warning("Shard ID None heartbeat blocked")
@@ -83,6 +86,8 @@ def test_configured_loggers_drop_only_those_warnings() -> None:
         root.setLevel(level)
         for name, logger in loggers.items():
             logger.filters[:] = filters[name]
+        for name, value in switches.items():
+            setattr(logging, name, value)  # the test run's own log lines keep their file and line
     messages = [(e["logger"], e["message"]) for e in map(json.loads, stream.getvalue().splitlines())]
     assert messages == [
         ("discord.client", "Shard ID None heartbeat blocked"),
