@@ -2,16 +2,16 @@
 
     python benchmarks/launch.py ours|minimal   (env: FAKE_DISCORD_URL, BENCH_MARKS_OUT, ...)
 
-Counted from startup on: the calls into the upload store (`open_store`'s store, by method), the
-statements the store runs, by first word (INSERT, UPDATE, BEGIN, ...): SQLite's through a trace callback
-on every connection opened with `sqlite3.connect`, PostgreSQL's through asyncpg's connection methods, and the wake-ups of the event loop from
-another thread (`call_soon_threadsafe`: how a store's worker thread or an executor hands a result back
-to the loop; one per trip through a thread). With BENCH_OPCODES, the
-opcodes the event loop's thread executes between the first two marks are counted, by function, into
-that file (benchmarks/common/opcodes.py). Each SIGUSR1 appends one line of JSON to BENCH_MARKS_OUT:
-the counts so far, and a label for each live thread by its native id ("store" for a store's worker
-thread, "executor" for asyncio's default executor, or the thread's name), so that the benchmark can
-put the CPU time it reads from /proc/<pid>/task/<tid> under a name.
+Counted from startup on: the calls into the upload store (`open_store`'s store, by method); the
+statements the store runs, by first word (INSERT, UPDATE, BEGIN, ...): SQLite's as every connection
+opened with `sqlite3.connect` is given them, PostgreSQL's through asyncpg's connection methods; and the
+wake-ups of the event loop from another thread (`call_soon_threadsafe`: how a store's worker thread or
+an executor hands a result back to the loop; one per trip through a thread). Each SIGUSR1 appends one
+line of JSON to BENCH_MARKS_OUT: the counts so far, and a label for each live thread by its native id
+("store" for a store's worker thread, "executor" for asyncio's default executor, or the thread's name),
+so that the benchmark can put the CPU time it reads from /proc/<pid>/task/<tid> under a name. With
+BENCH_OPCODES, the opcodes the event loop's thread executes between the first two marks are counted,
+by function, into that file (benchmarks/common/opcodes.py).
 
 BENCH_LOOP=asyncio or uvloop runs the bot on that event loop (by default our bot runs on uvloop where it
 is installed, as it would anywhere, and the minimal bot on asyncio's, as written): set for a whole run of
@@ -58,17 +58,52 @@ def _count_statement(sql: str) -> None:
 
 
 def _trace_sqlite() -> None:
-    """Every connection `sqlite3.connect` opens from now on counts its statements."""
+    """Every connection `sqlite3.connect` opens from now on counts the statements it is given, by the text
+    it is given. (SQLite's trace callback would do it too, but Python's sqlite3 hands it each statement
+    expanded with its parameters: a multi-row INSERT written out in full, on the store's thread, at a
+    cost that fell on the bot being measured.)"""
     import sqlite3
+
+    class CountingCursor(sqlite3.Cursor):
+        def execute(self, sql: str, parameters: Any = (), /) -> CountingCursor:
+            _count_statement(sql)
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql: str, parameters: Any, /) -> CountingCursor:
+            _count_statement(sql)
+            return super().executemany(sql, parameters)
+
+        def executescript(self, script: str, /) -> CountingCursor:
+            _count_statement(script)
+            return super().executescript(script)
+
+    class CountingConnection(sqlite3.Connection):
+        """Its own `execute` and its cursors' count; sqlite3's `Connection.execute` runs the statement on
+        a cursor of `cursor()` without calling that cursor's `execute`, so nothing counts twice."""
+
+        def cursor(self, factory: Any = CountingCursor) -> Any:
+            return super().cursor(factory)
+
+        def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+            _count_statement(sql)
+            return super().execute(sql, parameters)
+
+        def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+            _count_statement(sql)
+            return super().executemany(sql, parameters)
+
+        def executescript(self, script: str, /) -> sqlite3.Cursor:
+            _count_statement(script)
+            return super().executescript(script)
 
     connect = sqlite3.connect
 
-    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+    def counting_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        kwargs.setdefault("factory", CountingConnection)
         connection: sqlite3.Connection = connect(*args, **kwargs)
-        connection.set_trace_callback(_count_statement)
         return connection
 
-    sqlite3.connect = traced_connect  # type: ignore[assignment]
+    sqlite3.connect = counting_connect  # type: ignore[assignment]
 
 
 _call_soon_threadsafe = asyncio.BaseEventLoop.call_soon_threadsafe

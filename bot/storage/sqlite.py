@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -115,6 +115,20 @@ def _writable_folder(folder: Path) -> None:
 JSON_PROBE = "SELECT value FROM json_each('[]')"
 
 
+def _bind_nulls_directly() -> None:
+    """Bind None (NULL) and booleans without sqlite3's search for a way to adapt them.
+
+    Python 3.11's sqlite3 binds only exact ints, floats and strings as they are; for anything else,
+    None included, it looks for `__adapt__` on its protocol class, which raises and formats an
+    AttributeError it then drops. A sync upload binds some 28 NULLs (its row's empty columns, and the
+    rows that pad a batch): 34,000 instructions an upload, 0.8 % of them. A registered adapter is found
+    first: for None one that returns None in C (an empty dict's `get`), for a boolean `int`, which is what
+    sqlite3 would bind in the end. (Process-wide, as sqlite3's adapters are; nothing else here uses them.)
+    """
+    sqlite3.register_adapter(type(None), cast(Callable[[None], None], {}.get))
+    sqlite3.register_adapter(bool, int)
+
+
 async def _check_json(db: aiosqlite.Connection) -> None:
     """The day's spend reads its batches with `json_each`: a SQLite without it is named at startup
     rather than failing the first upload."""
@@ -201,6 +215,7 @@ class SQLiteUploadStore:
     async def _open(cls, path: Path) -> SQLiteUploadStore:
         if str(path) != ":memory:":
             _writable_folder(path.parent)
+        _bind_nulls_directly()
         # Autocommit: each write is its own transaction, one trip to aiosqlite's thread instead of two.
         db = await aiosqlite.connect(path, isolation_level=None)
         db.row_factory = aiosqlite.Row
