@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -21,6 +22,24 @@ TEXT_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
 #: The logging module's switches for what each record looks up that neither format shows.
 LOGGING_SWITCHES = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing", "logAsyncioTasks")
 TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+#: discord.py's loggers that write request URLs (at DEBUG): an interaction's or a webhook's URL carries
+#: its token, which answers the member for 15 minutes.
+URL_LOGGERS = ("discord.http", "discord.webhook.async_")
+_TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/\s?]+")
+
+
+class RedactTokens(logging.Filter):
+    """Writes a record's message with the token of every interaction or webhook URL in it replaced by
+    `<token>`; the rest of the line is as it was."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_IN_URL.sub(r"\1<token>", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 class DropWarnings(logging.Filter):
@@ -59,7 +78,7 @@ def formatter(log_format: str) -> logging.Formatter:
 
 def configure_logging(level: str, log_format: str, stream: TextIO | None = None) -> None:
     """Send every logger's records at `level` and above to `stream` (stderr), formatted as `log_format`
-    says, and drop the warnings in UNUSED_FEATURE_WARNINGS."""
+    says, drop the warnings in UNUSED_FEATURE_WARNINGS, and keep tokens out of discord.py's URLs."""
     # Neither format shows where a record was made, nor its thread, process or task: the logging
     # module's own switches spare each record looking them up (the walk up the stack above all; with it
     # goes `stack_info`, which the bot does not use).
@@ -76,3 +95,5 @@ def configure_logging(level: str, log_format: str, stream: TextIO | None = None)
         by_logger.setdefault(name, set()).add(message)
     for name, messages in by_logger.items():
         logging.getLogger(name).addFilter(DropWarnings(frozenset(messages)))
+    for name in URL_LOGGERS:  # a logger's filters see only its own records: these are where URLs are logged
+        logging.getLogger(name).addFilter(RedactTokens())

@@ -12,6 +12,7 @@ import pytest
 from bot.config.logging import (
     LOGGING_SWITCHES,
     UNUSED_FEATURE_WARNINGS,
+    URL_LOGGERS,
     DropWarnings,
     JsonFormatter,
     configure_logging,
@@ -66,20 +67,29 @@ def test_only_the_named_warnings_are_dropped(name: str, message: str) -> None:
     )
 
 
-def test_configured_loggers_drop_only_those_warnings() -> None:
+def test_configured_logging_drops_only_those_warnings_and_writes_no_token() -> None:
     stream = io.StringIO()
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     loggers = {name: logging.getLogger(name) for name, _ in UNUSED_FEATURE_WARNINGS}
+    loggers |= {name: logging.getLogger(name) for name in URL_LOGGERS}
     filters = {name: list(logger.filters) for name, logger in loggers.items()}
     switches = {name: getattr(logging, name) for name in LOGGING_SWITCHES if hasattr(logging, name)}
     try:
-        configure_logging("INFO", "json", stream)
+        configure_logging("DEBUG", "json", stream)
         assert [getattr(logging, name) for name in switches] == [None] + [False] * (len(switches) - 1)
         for name, message in UNUSED_FEATURE_WARNINGS:
             logging.getLogger(name).warning(message)
         logging.getLogger("discord.client").warning("Shard ID None heartbeat blocked")
         logging.getLogger("discord.gateway").warning("PyNaCl is not installed, voice will NOT be supported")
+        logging.getLogger("discord.webhook.async_").debug(  # as discord.py writes it, at DEBUG
+            "Webhook ID %s with %s %s has returned status code %s", 1234, "PATCH",
+            "https://discord.com/api/v10/webhooks/1234/aW50ZXJhY3Rpb246c2VjcmV0/messages/@original", 200,
+        )  # fmt: skip
+        logging.getLogger("discord.http").debug(
+            "%s %s with %s has returned %s", "POST",
+            "https://discord.com/api/v10/interactions/99/c2VjcmV0LXRva2Vu/callback?with_response=1", None, 204,
+        )  # fmt: skip
     finally:
         for handler in root.handlers[len(handlers) :]:
             root.removeHandler(handler)
@@ -92,4 +102,14 @@ def test_configured_loggers_drop_only_those_warnings() -> None:
     assert messages == [
         ("discord.client", "Shard ID None heartbeat blocked"),
         ("discord.gateway", "PyNaCl is not installed, voice will NOT be supported"),
+        (
+            "discord.webhook.async_",
+            "Webhook ID 1234 with PATCH https://discord.com/api/v10/webhooks/1234/<token>/messages/@original"
+            " has returned status code 200",
+        ),
+        (
+            "discord.http",
+            "POST https://discord.com/api/v10/interactions/99/<token>/callback?with_response=1 with None"
+            " has returned 204",
+        ),
     ]
