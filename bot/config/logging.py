@@ -19,9 +19,9 @@ UNUSED_FEATURE_WARNINGS = (
 )
 
 TEXT_FORMAT = "[{asctime}] [{levelname:<8}] {name}: {message}"
+TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: The logging module's switches for what each record looks up that neither format shows.
 LOGGING_SWITCHES = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing", "logAsyncioTasks")
-TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 #: discord.py's loggers that write request URLs (at DEBUG): an interaction's or a webhook's URL carries

@@ -20,7 +20,10 @@ UPLOAD_COLUMNS = tuple(f.name for f in dataclasses.fields(UploadRecord))
 UPLOAD_INSERTED = tuple(name for name in UPLOAD_COLUMNS if name != "id")
 
 #: The watcher's round: each pending upload in brief (`PendingBrief`, its fields in this order).
-PENDING_BRIEFS = "SELECT id, instance, task_id, callback_token, created_at FROM uploads WHERE state = 'pending' ORDER BY id"
+PENDING_BRIEFS = (
+    "SELECT id, instance, task_id, callback_token, created_at FROM uploads"
+    " WHERE state = 'pending' ORDER BY id"
+)
 
 #: Follow-up columns written from a record; `budget_guild` and `budget_day` are added when reserving.
 FOLLOW_UP_FIELDS = (
