@@ -8,7 +8,7 @@ carries the interaction out.
 
 The tries are watched where discord.py sends them: its webhook adapter, which every initial response
 goes through (`create_interaction_response`, which retries a 5xx inside). `WatchedResponse.send` puts
-an adapter of its own in place for its one call, so that what it notes is that call's and no other's;
+itself in place as the adapter for its one call, so that what it notes is that call's and no other's;
 every other request (the answers' edits, the follow-ups) goes on as discord.py sends it, unwatched. (An
 aiohttp trace on discord.py's session did this for every request it sent, and cost an upload a
 twentieth of its instructions.)
@@ -24,36 +24,30 @@ import aiohttp
 from discord.webhook.async_ import AsyncWebhookAdapter, async_context
 
 
-class WatchedResponse:
-    """One initial response call (`interaction.response.defer(...)` and the like): `unsure` once one of
-    its tries got a 5xx or failed on its way, so that Discord may have applied it without saying so."""
-
-    __slots__ = ("unsure",)
+class WatchedResponse(AsyncWebhookAdapter):
+    """One initial response call (`interaction.response.defer(...)` and the like), and discord.py's
+    webhook adapter for it: `unsure` once one of its tries got a 5xx or failed on its way, so that
+    Discord may have applied it without saying so."""
 
     def __init__(self) -> None:
+        # Not the adapter's own __init__, which only makes the weak dict its rate-limit locks are shared
+        # in across requests: this adapter sends one request (tried again on a 5xx), so a plain dict does.
+        self._locks = {}  # type: ignore[assignment]
         self.unsure = False
 
     async def send(self, response: Awaitable[object]) -> None:
         """Await the call, its tries watched: discord.py looks its adapter up in a context variable when
         the call runs, within this task."""
-        token = async_context.set(_WatchingAdapter(self))
+        token = async_context.set(self)
         try:
             await response
         finally:
             async_context.reset(token)
 
-
-class _WatchingAdapter(AsyncWebhookAdapter):
-    """discord.py's adapter, whose initial response notes each try that Discord may have applied."""
-
-    def __init__(self, call: WatchedResponse) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._call = call
-
     def create_interaction_response(
         self, interaction_id: int, token: str, *, session: aiohttp.ClientSession, **kwargs: Any
     ) -> Any:
-        watched = _WatchedSession(session, self._call)
+        watched = _WatchedSession(session, self)
         return super().create_interaction_response(
             interaction_id, token, session=cast(aiohttp.ClientSession, watched), **kwargs
         )

@@ -66,3 +66,9 @@ async def test_each_call_has_a_watch_of_its_own() -> None:
 
     await asyncio.gather(first.send(call()), second.send(call()))
     assert adapters[0] is not adapters[1]
+
+
+def test_the_watching_adapter_has_all_the_state_discord_pys_own_adapter_makes() -> None:
+    """It skips the adapter's __init__ (a weak dict, for one request): should discord.py's adapter come to
+    set up more there, this fails before a response is sent without it."""
+    assert set(vars(AsyncWebhookAdapter())) <= set(vars(WatchedResponse()))  # type: ignore[no-untyped-call]
