@@ -45,7 +45,7 @@ class FollowUps(commands.Cog):
         await self.follow_ups.credits(interaction)
 
     @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
+    async def on_form_submit(self, interaction: discord.Interaction) -> None:
         """Extend and Cover forms coming back (also those opened before a restart)."""
         await self.follow_ups.form_submitted(interaction)
 

@@ -117,6 +117,17 @@ class MusicBot(commands.AutoShardedBot):
             self.tree.copy_global_to(guild=guild)
         await sync_commands(self, guild)
 
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """discord.py's events, and `form_submit` (`on_form_submit` in a cog) for each submitted form.
+
+        A form the bot opened is answered by whichever instance its submit reaches, also after a
+        restart, and discord.py routes a submit only to a modal this process still holds. An
+        `on_interaction` listener would see every submit, but costs every interaction a task of its own.
+        """
+        super().dispatch(event_name, *args, **kwargs)
+        if event_name == "interaction" and args[0].type is discord.InteractionType.modal_submit:
+            super().dispatch("form_submit", *args)
+
     async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
         # discord.py's launcher logs every earlier traceback again on each retry (Rapptz/discord.py#10202).
         await launch_shard(self, gateway, shard_id, initial=initial)

@@ -234,7 +234,7 @@ class FollowUpDesk:
 
     @answering_failures
     async def form_submitted(self, interaction: discord.Interaction) -> None:
-        """Any interaction: a submitted Extend or Cover form is checked and answered; others are left alone."""
+        """A submitted form: an Extend or Cover form is checked and answered; others are left alone."""
         if interaction.type is not discord.InteractionType.modal_submit or not isinstance(
             interaction.data, dict
         ):
