@@ -74,7 +74,9 @@ class Answers:
                 interaction.id, interaction.application_id, interaction.token, message
             )
         try:
-            await interaction.edit_original_response(**message.edit_kwargs(), allowed_mentions=NO_MENTIONS)
+            # No allowed_mentions here: the client's (none, see client.py) goes with it; given again, discord.py
+            # would merge the two on every edit.
+            await interaction.edit_original_response(**message.edit_kwargs())
         except UNSENT as exc:
             _could_not_edit(interaction.id, exc)
             return False

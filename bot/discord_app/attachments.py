@@ -27,6 +27,7 @@ import io
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 
 #: Discord's most embeds in one message.
 MAX_EMBEDS = 10
+#: What `member_files` gives when there is nothing to read.
+NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 @dataclass(slots=True)
@@ -153,18 +156,19 @@ class Attachments:
             for item in bundle.fetched:
                 item.close()
 
-    @contextlib.asynccontextmanager
-    async def member_files(self, interaction: discord.Interaction) -> AsyncIterator[Bundle]:
+    def member_files(self, interaction: discord.Interaction) -> AbstractAsyncContextManager[Bundle | None]:
         """The files a member gave a slash command (`/upload file:`), read through discord.py within the
         interaction's size limit and the same time limit; a message's attachments are not taken (the
-        answer points to the message)."""
+        answer points to the message). None when there is nothing to read."""
+        given = given_files(interaction)[:MAX_FILES] if self._fetcher is not None else []
+        return self._read_given(given, _limit_of(interaction)) if given else NO_FILES
+
+    @contextlib.asynccontextmanager
+    async def _read_given(self, given: list[discord.Attachment], limit: int) -> AsyncIterator[Bundle]:
         bundle = Bundle()
-        if self._fetcher is None:
-            yield bundle
-            return
         try:
-            for attachment in given_files(interaction)[:MAX_FILES]:
-                bundle.add(await self._read(attachment, _limit_of(interaction)))
+            for attachment in given:
+                bundle.add(await self._read(attachment, limit))
             self._count(bundle)
             yield bundle
         finally:

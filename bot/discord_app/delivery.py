@@ -7,7 +7,6 @@ the same, latest state; a per-interaction lock keeps an older rendering from lan
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -16,14 +15,13 @@ import aiohttp
 import discord
 
 from bot.discord_app.answers import Answers
-from bot.discord_app.attachments import Attachments, Bundle, Outgoing, limit_for
+from bot.discord_app.attachments import NO_FILES, Attachments, Bundle, Outgoing, limit_for
 from bot.domain import rendering
 from bot.domain.ports import Metrics, NoMetrics, UploadStore
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.texts import Texts
 
 #: What an answer without the member's own files is shown with: no files read, none to close.
-_NO_FILES: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 def _always() -> bool:
@@ -129,7 +127,7 @@ class Delivery:
         # nothing came of the upload (a refused file is not passed around by the bot): then it goes.
         hearable = any(r.state is UploadState.SUCCEEDED or not r.finished for r in records)
         live = interaction is not None and not again and hearable
-        given = self.attachments.member_files(interaction) if live and interaction is not None else _NO_FILES
+        given = self.attachments.member_files(interaction) if live and interaction is not None else NO_FILES
         async with given as files:
             message = _message(texts, content, view, files) if hearable else Outgoing(content, view, Bundle())
             shown = await self._answers.edit(first, message, interaction)

@@ -29,9 +29,9 @@ class SourceKind(StrEnum):
 SkipParams = dict[str, str | int]
 
 
-@dataclass(frozen=True, slots=True)
-class Requester:
-    """Who asked for an upload, and what it takes to answer them later."""
+class Requester(NamedTuple):
+    """Who asked for an upload, and what it takes to answer them later. (A tuple: made for every
+    interaction, where a frozen dataclass sets its ten fields one by one in Python.)"""
 
     interaction_id: int
     application_id: int

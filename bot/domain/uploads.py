@@ -6,7 +6,6 @@ import asyncio
 import logging
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
@@ -78,9 +77,9 @@ class UploadService:
         self._sending: set[int] = set()  # uploads in line or at MusicAPI in this run
         #: A member's uploads in progress on this instance: slots held by `admit` whose upload is not
         #: recorded yet, and recorded uploads not settled yet (upload id -> member, and a serial number).
-        self._held: Counter[int] = Counter()
+        self._held: dict[int, int] = {}
         self._open: dict[int, tuple[int, int]] = {}
-        self._open_per_member: Counter[int] = Counter()
+        self._open_per_member: dict[int, int] = {}
         #: The same uploads' records: the one copy this process changes, so that what it holds is never
         #: read back from the store (a callback, a poll and the command's own answer share it).
         self._live: dict[int, UploadRecord] = {}
@@ -89,7 +88,7 @@ class UploadService:
 
     def pending_for(self, user_id: int) -> int:
         """Uploads of this member not settled yet, those waiting for a callback included."""
-        return self._held[user_id] + self._open_per_member[user_id]
+        return self._held.get(user_id, 0) + self._open_per_member.get(user_id, 0)
 
     def held(self, upload_id: int) -> UploadRecord | None:
         """The record of an upload of this instance not settled yet, as this process knows it."""
@@ -117,7 +116,7 @@ class UploadService:
     @property
     def pending(self) -> int:
         """Uploads not settled yet, of every member."""
-        return self._held.total() + len(self._open)
+        return sum(self._held.values()) + len(self._open)
 
     async def load_pending(self) -> list[UploadRecord]:
         """Count the uploads left pending by an earlier run (once, at startup); return them."""
@@ -134,18 +133,17 @@ class UploadService:
     def _opened(self, record: UploadRecord) -> None:
         self._serial += 1
         self._open[record.key] = (record.user_id, self._serial)
-        self._open_per_member[record.user_id] += 1
+        self._open_per_member[record.user_id] = self._open_per_member.get(record.user_id, 0) + 1
         self._live[record.key] = record
 
     def _closed(self, upload_id: int) -> None:
         self._live.pop(upload_id, None)
         found = self._open.pop(upload_id, None)
         if found is not None:
-            left = self._open_per_member[found[0]] - 1
+            member = found[0]
+            left = self._open_per_member.pop(member, 0) - 1
             if left > 0:
-                self._open_per_member[found[0]] = left
-            else:
-                del self._open_per_member[found[0]]
+                self._open_per_member[member] = left
 
     def mark(self) -> int:
         """A point in time for `settled_elsewhere`: take it before reading the pending uploads."""
@@ -210,7 +208,7 @@ class UploadService:
         if not self.queue.admit(count, within=self.line_wait):
             return Admission.LINE_FULL
         if count:
-            self._held[user_id] += count
+            self._held[user_id] = self._held.get(user_id, 0) + count
         return Admission.ADMITTED
 
     @property
@@ -226,11 +224,9 @@ class UploadService:
 
     def _release(self, user_id: int, count: int) -> None:
         """Give back slots held by `admit` that no recorded upload uses."""
-        left = self._held[user_id] - count
+        left = self._held.pop(user_id, 0) - count
         if left > 0:
             self._held[user_id] = left
-        else:
-            self._held.pop(user_id, None)
 
     def _record(
         self, who: Requester, item: Source | SourceRejected, position: int, size: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import logging
 import random
@@ -192,7 +193,8 @@ class MusicAPIClient:
         self.health.answered(status)
         try:
             # JSON between systems is UTF-8 (RFC 8259): decoded here, json.loads need not guess the encoding.
-            body = json.loads(raw.decode("utf-8-sig")) if raw is not None else None
+            # A byte order mark is let pass; cut off by hand, since the "utf-8-sig" codec runs in Python.
+            body = json.loads(raw.removeprefix(codecs.BOM_UTF8).decode()) if raw is not None else None
         except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
         if raw is None:

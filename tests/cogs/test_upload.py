@@ -76,6 +76,16 @@ async def test_link_becomes_clip_id_and_shows_host_and_path_only(harness: Harnes
     assert harness.musicapi.uploads == [{"url": url}]
 
 
+async def test_the_answer_pings_nobody_whatever_the_file_is_called(harness: Harness) -> None:
+    file = payloads.attachment("@everyone <@&1234> take.mp3")
+    async with harness.running():
+        payload = await harness.interact(payloads.upload(file=file))
+        text = await final(harness, payload)
+    assert "@\u200beveryone" in text  # written so as not to ping, and told Discord to ping no one:
+    edits = [c for c in harness.discord.calls if c.method == "PATCH" and payload["token"] in c.path]
+    assert edits and all(c.json["allowed_mentions"] == {"parse": []} for c in edits)
+
+
 async def test_a_look_alike_host_is_answered_in_its_xn_form(harness: Harness) -> None:
     url = "https://www.y\u043eutube.com/watch"  # a Cyrillic о: not YouTube, whatever it looks like
     async with harness.running():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,11 @@ async def test_upload_returns_clip_id(env: Env) -> None:
 
 async def test_upload_returns_scripted_clip_id_stripped(env: Env) -> None:
     env.fake.script(Answer(200, {"code": 200, "clip_id": f"  {CLIP} ", "message": "success"}))
+    assert (await env.client().upload(AUDIO)).clip_id == CLIP
+
+
+async def test_an_answer_that_begins_with_a_byte_order_mark_is_read(env: Env) -> None:
+    env.fake.script(Answer(200, text="\ufeff" + json.dumps({"code": 200, "clip_id": CLIP, "message": "ü"})))
     assert (await env.client().upload(AUDIO)).clip_id == CLIP
 
 
