@@ -307,20 +307,44 @@ def _upload_clips(records: Sequence[UploadRecord]) -> list[tuple[int, int]]:
 class PreparedMenu(discord.ui.View):
     """A menu given as the components Discord receives. Its buttons and select menu are answered by the
     DynamicItems registered at startup (their custom_ids follow those templates), so the message needs no
-    discord.py item per button and the view is not kept after sending."""
+    discord.py item per button and the view is not kept after sending.
+
+    One is made for every answer, without View's own set-up (a random id, a future for its end, its
+    items walked), which serves a view that handles its items: discord.py asks a view it only sends the
+    methods below. (tests/bot/discord_app/followups/test_views.py holds them to an empty View's answers.)"""
 
     def __init__(self, components: list[dict[str, Any]]) -> None:
-        super().__init__(timeout=None)
         self._components = components
+
+    @property
+    def timeout(self) -> float | None:
+        return None
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        """Kept at None: discord.py gives a dispatchable view of an ephemeral message 15 minutes."""
+
+    @property
+    def children(self) -> list[discord.ui.Item[Self]]:
+        return []
 
     def to_components(self) -> list[dict[str, Any]]:
         return self._components
+
+    def has_components_v2(self) -> bool:
+        return False
+
+    def is_finished(self) -> bool:
+        return False
 
     def is_dispatchable(self) -> bool:
         return False
 
     def add_item(self, item: discord.ui.Item[Any]) -> Self:
         raise TypeError("a prepared menu is sent as it was prepared: add to the shape instead")
+
+    def __repr__(self) -> str:
+        return f"<PreparedMenu rows={len(self._components)}>"
 
 
 class UploadMenus:

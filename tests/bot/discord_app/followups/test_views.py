@@ -131,6 +131,24 @@ def test_a_prepared_menu_takes_no_more_items() -> None:
         menu.add_item(discord.ui.Button(label="x", url="https://example.com"))
 
 
+async def test_a_prepared_menu_answers_what_discord_py_asks_of_a_view_it_sends_as_a_plain_view_would() -> (
+    None
+):
+    """It skips View's own set-up: what discord.py reads of a view when it sends one (components v2 or
+    not, finished, to be kept, the timeout it may set for an ephemeral message) must still be answered,
+    as a View holding nothing to dispatch answers it. (Run in a loop, as the bot makes them.)"""
+    menu = UploadMenus(frozenset(Operation))(uploads(1), Texts(None))
+    assert menu is not None
+    plain = discord.ui.View(timeout=None)
+    for question in ("has_components_v2", "is_finished", "is_dispatchable"):
+        assert getattr(menu, question)() == getattr(plain, question)(), question
+    assert menu.timeout is plain.timeout is None
+    menu.timeout = 15 * 60.0
+    assert menu.timeout is None
+    assert menu.children == plain.children == []
+    assert repr(menu).startswith("<PreparedMenu")
+
+
 def test_files_values_and_links_carry_no_menu() -> None:
     for op in (Operation.STEMS, Operation.WAV, Operation.BPM):
         assert song_buttons(result(2, op), Texts(None), frozenset(Operation)) is None
