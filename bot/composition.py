@@ -220,7 +220,7 @@ async def assemble(settings: Settings, session: aiohttp.ClientSession) -> AsyncI
 
 
 def _metrics() -> PrometheusMetrics:
-    """The metrics registry. prometheus-client (about 1 MiB) is imported only with METRICS=on."""
+    """The metrics. Only with METRICS=on; prometheus-client (about 1 MiB) only once they are scraped."""
     from bot.metrics import PrometheusMetrics
 
     return PrometheusMetrics()

@@ -1,5 +1,6 @@
 """What the bot reports about itself, in Prometheus' text format."""
 
-from bot.metrics.prometheus import PrometheusMetrics, Readings, ShardReading
+from bot.metrics.prometheus import PrometheusMetrics
+from bot.metrics.readings import Readings, ShardReading
 
 __all__ = ["PrometheusMetrics", "Readings", "ShardReading"]

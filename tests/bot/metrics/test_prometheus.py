@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 
 from bot.metrics import PrometheusMetrics
 from bot.metrics.prometheus import UPLOAD_BUCKETS, WAIT_BUCKETS
+from tests.support.probe import probe
 
 _CREATED = re.compile(rb"^musicbot_\w+_created(\{[^}]*\})? (?P<value>\S+)$", re.MULTILINE)
 
@@ -85,3 +86,17 @@ def test_each_series_shows_when_it_began() -> None:
         b"musicbot_follow_up_credits_reserved_created",  # the unlabelled counter from the start
     }
     assert all(before <= moment <= after for moment in created.values())
+
+
+def test_prometheus_client_is_loaded_at_the_first_scrape_and_not_before() -> None:
+    """Counting needs none of it: a bot nobody scrapes never holds its modules (about 1 MiB)."""
+    code = (
+        "import sys, bot.composition\n"
+        "from bot.metrics import PrometheusMetrics\n"
+        "m = PrometheusMetrics()\n"
+        "m.upload_settled('succeeded', 'link', 1.5); m.musicapi_request('upload', '200')\n"
+        "print('prometheus_client' in sys.modules, 'http.server' in sys.modules)\n"
+        "scraped = m.scrape()\n"
+        "print('prometheus_client' in sys.modules, b'musicbot_uploads_total' in scraped)\n"
+    )
+    assert probe(code).split("\n") == ["False False", "True True", ""]
