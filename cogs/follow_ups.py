@@ -46,7 +46,8 @@ class FollowUps(commands.Cog):
 
     @commands.Cog.listener()
     async def on_form_submit(self, interaction: discord.Interaction) -> None:
-        """Extend and Cover forms coming back (also those opened before a restart)."""
+        """Extend and Cover forms coming back (also those opened before a restart): `form_submit` is
+        the bot's own event (`MusicBot.dispatch`), for each modal submit."""
         await self.follow_ups.form_submitted(interaction)
 
 

@@ -125,7 +125,7 @@ class MusicBot(commands.AutoShardedBot):
         `on_interaction` listener would see every submit, but costs every interaction a task of its own.
         """
         super().dispatch(event_name, *args, **kwargs)
-        if event_name == "interaction" and args[0].type is discord.InteractionType.modal_submit:
+        if event_name == "interaction" and args and args[0].type is discord.InteractionType.modal_submit:
             super().dispatch("form_submit", *args)
 
     async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:

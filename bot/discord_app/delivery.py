@@ -21,8 +21,6 @@ from bot.domain.ports import Metrics, NoMetrics, UploadStore
 from bot.domain.records import UploadRecord, UploadState
 from bot.domain.texts import Texts
 
-#: What an answer without the member's own files is shown with: no files read, none to close.
-
 
 def _always() -> bool:
     return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
@@ -41,17 +42,21 @@ class _Tallies(Collector):
         self._counters, self._histograms = counters, histograms
 
     def collect(self) -> Iterable[Metric]:
+        # The `_created` samples go as prometheus-client's own metrics give them: not once its
+        # PROMETHEUS_DISABLE_CREATED_SERIES (or `disable_created_metrics()`) turned them off.
+        with_created = getattr(prometheus_metrics, "_use_created", True)
         for histogram in self._histograms:
             buckets = [(_le(bound), float(n)) for bound, n in histogram.buckets()]
             family = HistogramMetricFamily(
                 histogram.name, histogram.doc, buckets=buckets, sum_value=histogram.sum
             )
-            family.samples.append(Sample(f"{histogram.name}_created", {}, histogram.created))
+            if with_created:
+                family.samples.append(Sample(f"{histogram.name}_created", {}, histogram.created))
             yield family
         for counter in self._counters:
             counted = CounterMetricFamily(counter.name, counter.doc, labels=counter.labels)
             for labels, value, created in counter.series():
-                counted.add_metric(labels, value, created=created)
+                counted.add_metric(labels, value, created=created if with_created else None)
             yield counted
 
 

@@ -310,8 +310,10 @@ class PreparedMenu(discord.ui.View):
     discord.py item per button and the view is not kept after sending.
 
     One is made for every answer, without View's own set-up (a random id, a future for its end, its
-    items walked), which serves a view that handles its items: discord.py asks a view it only sends the
-    methods below. (tests/bot/discord_app/followups/test_views.py holds them to an empty View's answers.)"""
+    items walked), which serves a view that handles its items. discord.py reads a view it sends through
+    the methods below, and keeps one only when it is not finished: this one says it is, having nothing to
+    listen for, so that no way of sending it (`send_message` does not ask `is_dispatchable`) reaches
+    View's own state. (tests/bot/discord_app/followups/test_views.py holds them to a plain View's.)"""
 
     def __init__(self, components: list[dict[str, Any]]) -> None:
         self._components = components
@@ -335,7 +337,7 @@ class PreparedMenu(discord.ui.View):
         return False
 
     def is_finished(self) -> bool:
-        return False
+        return True
 
     def is_dispatchable(self) -> bool:
         return False

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    enable_created_metrics,
+    generate_latest,
+)
 
 from bot.metrics import PrometheusMetrics
 from bot.metrics.prometheus import UPLOAD_BUCKETS, WAIT_BUCKETS
+from bot.metrics.tallies import Counter as Counter_
+from bot.metrics.tallies import Histogram as Histogram_
 from tests.support.probe import probe
 
 _CREATED = re.compile(rb"^musicbot_\w+_created(\{[^}]*\})? (?P<value>\S+)$", re.MULTILINE)
@@ -20,53 +30,84 @@ seconds = st.one_of(
     st.sampled_from([0.0, *UPLOAD_BUCKETS, *WAIT_BUCKETS, 1e6]),
     st.floats(min_value=0, max_value=1_000, allow_nan=False),
 )
-outcomes = st.tuples(
-    st.sampled_from(["succeeded", "bad_request", "timeout"]), st.sampled_from(["link", "file"])
-)
+OBSERVE, AMOUNT = -1, -2
+word = st.sampled_from(["succeeded", "failed", "link", "upload", "200", "edited", "extend", "audio"])
+
+#: Each way the bot counts, the arguments it takes, and what it counts on (prometheus-client's own
+#: metric of the same name): a histogram's observation (the last argument), one more of a counter's
+#: series (its label values the first arguments, as many as given), or an amount added to a counter.
+CALLS = {
+    "upload_settled": (st.tuples(word, word, seconds), [("_uploads", 2), ("_upload_seconds", OBSERVE)]),
+    "upload_waited": (st.tuples(seconds), [("_waited", OBSERVE)]),
+    "upload_at_musicapi": (st.tuples(seconds), [("_at_musicapi", OBSERVE)]),
+    "musicapi_request": (st.tuples(word, word), [("_requests", 2)]),
+    "answer_shown": (st.tuples(word), [("_answers", 1)]),
+    "callback_received": (st.tuples(word), [("_callbacks", 1)]),
+    "follow_up_settled": (st.tuples(word, word), [("_follow_ups", 2)]),
+    "follow_up_refused": (st.tuples(word), [("_follow_ups_refused", 1)]),
+    "credits_reserved": (st.tuples(st.integers(0, 500)), [("_credits", AMOUNT)]),
+    "file_attached": (st.tuples(word, word), [("_files", 2)]),
+}
+calls = st.lists(st.one_of(*(st.tuples(st.just(name), args) for name, (args, _) in CALLS.items())))
 
 
-def _samples(scrape: bytes) -> set[bytes]:
-    """The sample lines of the four families above, without the moments they were created at."""
-    names = (
-        b"musicbot_upload_seconds",
-        b"musicbot_queue_wait_seconds",
-        b"musicbot_uploads_",
-        b"musicbot_follow_up_",
-    )
-    return {
-        line
-        for line in _CREATED.sub(b"", scrape).splitlines()
-        if line.startswith(names) and not line.startswith(b"#")
-    }
+def _masked(scrape: bytes) -> bytes:
+    """The scrape without the moments its series began (the only values that differ by when)."""
+    return _CREATED.sub(lambda m: m.group(0).replace(m.group("value"), b"<when>"), scrape)
 
 
-@given(
-    settled=st.lists(st.tuples(outcomes, seconds), max_size=30),
-    waited=st.lists(seconds, max_size=30),
-    credits=st.lists(st.integers(min_value=0, max_value=500), max_size=5),
-)
-def test_the_scrape_shows_what_prometheus_clients_own_metrics_would(
-    settled: list[tuple[tuple[str, str], float]], waited: list[float], credits: list[int]
+def _reference(ours: PrometheusMetrics) -> tuple[CollectorRegistry, dict[str, Counter | Histogram]]:
+    """prometheus-client's own Counter and Histogram for each of the bot's, by the same names, help
+    texts, labels and buckets, registered in the order the bot's scrape gives them."""
+    registry = CollectorRegistry()
+    theirs: dict[str, Counter | Histogram] = {}
+    for attr in ("_upload_seconds", "_waited", "_at_musicapi"):
+        h: Histogram_ = getattr(ours, attr)
+        bounds = [bound for bound, _ in h.buckets()][:-1]
+        theirs[attr] = Histogram(h.name, h.doc, buckets=bounds, registry=registry)
+    for attr in ("_uploads", "_requests", "_answers", "_callbacks", "_follow_ups"):
+        theirs[attr] = _counter(getattr(ours, attr), registry)
+    for attr in ("_follow_ups_refused", "_credits", "_files"):
+        theirs[attr] = _counter(getattr(ours, attr), registry)
+    return registry, theirs
+
+
+def _counter(c: Counter_, registry: CollectorRegistry) -> Counter:
+    return Counter(c.name, c.doc, c.labels, registry=registry)
+
+
+@given(calls)
+def test_the_scrape_is_what_prometheus_clients_own_metrics_give(
+    made: list[tuple[str, tuple[Any, ...]]],
 ) -> None:
+    """Every family, whole (help, type, every sample), but for when each series began."""
     ours = PrometheusMetrics()
-    # prometheus-client's own metrics of the same names: the shape the bot's scrape must keep
-    r = CollectorRegistry()
-    uploads = Counter("musicbot_uploads", "", ["outcome", "source"], registry=r)
-    upload_seconds = Histogram("musicbot_upload_seconds", "", buckets=UPLOAD_BUCKETS, registry=r)
-    wait_seconds = Histogram("musicbot_queue_wait_seconds", "", buckets=WAIT_BUCKETS, registry=r)
-    reserved = Counter("musicbot_follow_up_credits_reserved", "", registry=r)
-    for (outcome, source), duration in settled:
-        ours.upload_settled(outcome, source, duration)
-        uploads.labels(outcome, source).inc()
-        upload_seconds.observe(duration)
-    for duration in waited:
-        ours.upload_waited(duration)
-        wait_seconds.observe(duration)
-    for amount in credits:
-        ours.credits_reserved(amount)
-        reserved.inc(amount)
+    registry, theirs = _reference(ours)
+    for name, args in made:
+        getattr(ours, name)(*args)
+        for attr, how in CALLS[name][1]:
+            metric = theirs[attr]
+            if isinstance(metric, Histogram):
+                assert how == OBSERVE
+                metric.observe(args[-1])
+            elif how == AMOUNT:
+                metric.inc(args[0])
+            else:
+                metric.labels(*args[:how]).inc()
 
-    assert _samples(ours.scrape()) == _samples(generate_latest(r))
+    assert _masked(ours.scrape()) == _masked(generate_latest(registry))
+
+
+def test_without_created_series_as_prometheus_client_is_told() -> None:
+    metrics = PrometheusMetrics()
+    metrics.answer_shown("edited")
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        scraped = metrics.scrape()
+    finally:
+        enable_created_metrics()  # type: ignore[no-untyped-call]
+    assert b'musicbot_answers_total{path="edited"} 1.0' in scraped
+    assert b"_created" not in scraped
 
 
 def test_each_series_shows_when_it_began() -> None:

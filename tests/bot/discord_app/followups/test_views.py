@@ -131,17 +131,17 @@ def test_a_prepared_menu_takes_no_more_items() -> None:
         menu.add_item(discord.ui.Button(label="x", url="https://example.com"))
 
 
-async def test_a_prepared_menu_answers_what_discord_py_asks_of_a_view_it_sends_as_a_plain_view_would() -> (
-    None
-):
+async def test_a_prepared_menu_answers_what_discord_py_asks_of_a_view_it_sends() -> None:
     """It skips View's own set-up: what discord.py reads of a view when it sends one (components v2 or
-    not, finished, to be kept, the timeout it may set for an ephemeral message) must still be answered,
-    as a View holding nothing to dispatch answers it. (Run in a loop, as the bot makes them.)"""
+    not, to be kept, the timeout it may set for an ephemeral message) must still be answered, as a View
+    holding nothing to dispatch answers it; and it is finished, so that no way of sending it keeps it.
+    (Run in a loop, as the bot makes them.)"""
     menu = UploadMenus(frozenset(Operation))(uploads(1), Texts(None))
     assert menu is not None
     plain = discord.ui.View(timeout=None)
-    for question in ("has_components_v2", "is_finished", "is_dispatchable"):
+    for question in ("has_components_v2", "is_dispatchable"):
         assert getattr(menu, question)() == getattr(plain, question)(), question
+    assert menu.is_finished() and not plain.is_finished()
     assert menu.timeout is plain.timeout is None
     menu.timeout = 15 * 60.0
     assert menu.timeout is None
