@@ -19,8 +19,6 @@ from prometheus_client import (
 
 from bot.metrics import PrometheusMetrics
 from bot.metrics.prometheus import UPLOAD_BUCKETS, WAIT_BUCKETS
-from bot.metrics.tallies import Counter as Counter_
-from bot.metrics.tallies import Histogram as Histogram_
 from tests.support.probe import probe
 
 _CREATED = re.compile(rb"^musicbot_\w+_created(\{[^}]*\})? (?P<value>\S+)$", re.MULTILINE)
@@ -57,23 +55,16 @@ def _masked(scrape: bytes) -> bytes:
 
 
 def _reference(ours: PrometheusMetrics) -> tuple[CollectorRegistry, dict[str, Counter | Histogram]]:
-    """prometheus-client's own Counter and Histogram for each of the bot's, by the same names, help
+    """prometheus-client's own Counter and Histogram for each of the bot's (by name), with the same help
     texts, labels and buckets, registered in the order the bot's scrape gives them."""
     registry = CollectorRegistry()
     theirs: dict[str, Counter | Histogram] = {}
-    for attr in ("_upload_seconds", "_waited", "_at_musicapi"):
-        h: Histogram_ = getattr(ours, attr)
+    for h in ours._histograms:
         bounds = [bound for bound, _ in h.buckets()][:-1]
-        theirs[attr] = Histogram(h.name, h.doc, buckets=bounds, registry=registry)
-    for attr in ("_uploads", "_requests", "_answers", "_callbacks", "_follow_ups"):
-        theirs[attr] = _counter(getattr(ours, attr), registry)
-    for attr in ("_follow_ups_refused", "_credits", "_files"):
-        theirs[attr] = _counter(getattr(ours, attr), registry)
+        theirs[h.name] = Histogram(h.name, h.doc, buckets=bounds, registry=registry)
+    for c in ours._counters:
+        theirs[c.name] = Counter(c.name, c.doc, c.labels, registry=registry)
     return registry, theirs
-
-
-def _counter(c: Counter_, registry: CollectorRegistry) -> Counter:
-    return Counter(c.name, c.doc, c.labels, registry=registry)
 
 
 @given(calls)
@@ -86,7 +77,7 @@ def test_the_scrape_is_what_prometheus_clients_own_metrics_give(
     for name, args in made:
         getattr(ours, name)(*args)
         for attr, how in CALLS[name][1]:
-            metric = theirs[attr]
+            metric = theirs[getattr(ours, attr).name]
             if isinstance(metric, Histogram):
                 assert how == OBSERVE
                 metric.observe(args[-1])
